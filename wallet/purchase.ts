@@ -1,0 +1,229 @@
+import { Result } from "effect"
+import { decodeAddress, type DecodedAddress } from "../core/chain/address.ts"
+import type { NetworkParams } from "../core/chain/params.ts"
+import type { TicketCommitment, TicketPurchase } from "../core/stake/model.ts"
+import { atomsToDcr, dcrToAtoms, percentToBasisPoints } from "./amounts.ts"
+import { InvalidArgument, PurchaseRefused } from "./errors.ts"
+
+/**
+ * The two shapes of dcrwallet's `purchaseticket`:
+ * - "2016": `fromaccount spendlimit [minconf=1] [ticketaddress] [numtickets=1] [pooladdress]
+ *   [poolfees] [expiry] [comment]` (dcrwallet through release-v2.0, stake pools of the dcrstakepool era)
+ * - "current": `fromaccount [minconf=1] [numtickets=1] [expiry] [comment] [dontsigntx]` (release-v2.1)
+ * The shapes cannot be told apart from the values alone (`default 1 1` is valid in both), so the
+ * caller says which one its wallet speaks.
+ */
+export type PurchaseTicketForm = "2016" | "current"
+
+export interface StakePoolTerms {
+  /** The pool's address: its fee commitment, and (with the user's key) the voting rights. */
+  readonly address: DecodedAddress
+  /** Its fee in basis points of the vote reward (7.5% = 750). */
+  readonly feeBasisPoints: number
+}
+
+export interface PurchaseTicketRequest {
+  readonly form: PurchaseTicketForm
+  readonly account: string
+  /** 2016 form: refuse to pay more than this per ticket. */
+  readonly spendLimit: bigint | undefined
+  readonly minConf: number
+  /** Where the voting rights go; undefined = an address of the wallet's own. */
+  readonly ticketAddress: DecodedAddress | undefined
+  readonly numTickets: number
+  /** A 2016 stake pool (shared voting and a fee commitment); undefined = solo. */
+  readonly pool: StakePoolTerms | undefined
+  /** Transaction expiry height: the purchase may not be mined at or after it. */
+  readonly expiry: number | undefined
+  readonly comment: string | undefined
+}
+
+const absent = (v: unknown) => v === undefined || v === null
+
+const text = (params: ReadonlyArray<unknown>, i: number, field: string, required: boolean) => {
+  const v = params[i]
+  if (absent(v)) {
+    return required
+      ? Result.fail(new InvalidArgument({ field, message: `${field} is required` }))
+      : Result.succeed(undefined as string | undefined)
+  }
+  if (typeof v !== "string") return Result.fail(new InvalidArgument({ field, message: `${field} must be a string, got ${JSON.stringify(v)}` }))
+  return Result.succeed(v as string | undefined)
+}
+
+const integer = (params: ReadonlyArray<unknown>, i: number, field: string, fallback: number | undefined, min: number) => {
+  const v = params[i]
+  if (absent(v)) return Result.succeed(fallback)
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+    return Result.fail(new InvalidArgument({ field, message: `${field} must be a whole number of at least ${min}, got ${JSON.stringify(v)}` }))
+  }
+  return Result.succeed(v as number | undefined)
+}
+
+const address = (
+  value: string | undefined,
+  field: string,
+  params: NetworkParams,
+): Result.Result<DecodedAddress | undefined, InvalidArgument> => {
+  if (value === undefined || value === "") return Result.succeed(undefined)
+  return Result.mapError(decodeAddress(value, params), (e) => new InvalidArgument({ field, message: `${field}: ${e.message}` }))
+}
+
+/** Reads `purchaseticket` params in the given form, checking every value, addresses included. */
+export const parsePurchaseTicket = (
+  params: ReadonlyArray<unknown>,
+  form: PurchaseTicketForm,
+  network: NetworkParams,
+): Result.Result<PurchaseTicketRequest, InvalidArgument> =>
+  Result.gen(function* () {
+    const account = (yield* text(params, 0, "fromaccount", true))!
+    if (form === "current") {
+      if (params.length > 6) {
+        return yield* Result.fail(
+          new InvalidArgument({ field: "params", message: `purchaseticket takes at most 6 params in its current form, got ${params.length}: is this the 2016 form?` }),
+        )
+      }
+      return {
+        form,
+        account,
+        spendLimit: undefined,
+        minConf: (yield* integer(params, 1, "minconf", 1, 0))!,
+        ticketAddress: undefined,
+        numTickets: (yield* integer(params, 2, "numtickets", 1, 1))!,
+        pool: undefined,
+        expiry: yield* integer(params, 3, "expiry", undefined, 1),
+        comment: yield* text(params, 4, "comment", false),
+      }
+    }
+    if (absent(params[1])) return yield* Result.fail(new InvalidArgument({ field: "spendlimit", message: "spendlimit is required in the 2016 form" }))
+    const spendLimit = yield* dcrToAtoms(params[1], "spendlimit")
+    const ticketAddress = yield* address(yield* text(params, 3, "ticketaddress", false), "ticketaddress", network)
+    const poolAddress = yield* address(yield* text(params, 5, "pooladdress", false), "pooladdress", network)
+    let pool: StakePoolTerms | undefined
+    if (poolAddress !== undefined) {
+      if (absent(params[6])) {
+        return yield* Result.fail(new InvalidArgument({ field: "poolfees", message: "poolfees is required with a pooladdress (the pool's fee in percent)" }))
+      }
+      const feeBasisPoints = yield* percentToBasisPoints(params[6], "poolfees")
+      if (feeBasisPoints === 0) return yield* Result.fail(new InvalidArgument({ field: "poolfees", message: "poolfees must be above 0% for a stake pool" }))
+      pool = { address: poolAddress, feeBasisPoints }
+    } else if (!absent(params[6])) {
+      return yield* Result.fail(new InvalidArgument({ field: "poolfees", message: "poolfees given without a pooladdress" }))
+    }
+    return {
+      form,
+      account,
+      spendLimit,
+      minConf: (yield* integer(params, 2, "minconf", 1, 0))!,
+      ticketAddress,
+      numTickets: (yield* integer(params, 4, "numtickets", 1, 1))!,
+      pool,
+      expiry: yield* integer(params, 7, "expiry", undefined, 1),
+      comment: yield* text(params, 8, "comment", false),
+    }
+  })
+
+/** What the wallet knows when it prices a purchase. */
+export interface PurchaseContext {
+  /** Tip height. */
+  readonly height: number
+  /** The stake difficulty of the next block: what each ticket pays. */
+  readonly price: bigint
+  /** The purchase transaction fee per ticket. */
+  readonly feePerTicket: bigint
+  /** Spendable balance of the account with at least `minConf` confirmations. */
+  readonly spendable: bigint
+  /** Vote subsidy a ticket can expect, for a stake pool's fee commitment. */
+  readonly voteSubsidy: bigint
+}
+
+export interface PurchasePlan {
+  /** Tickets that will be bought: numtickets, or fewer if the balance runs out. */
+  readonly count: number
+  readonly price: bigint
+  readonly feePerTicket: bigint
+  /** Per ticket: who gets what share of the returns (they add up to price + fee). */
+  readonly commitments: ReadonlyArray<TicketCommitment>
+  /** The voting address: the ticket address, the pool's, or the wallet's own (undefined). */
+  readonly votingAddress: string | undefined
+  readonly expiry: number
+  readonly totalCost: bigint
+}
+
+/**
+ * Prices a purchase request: refuses a price above the spend limit, an expiry already
+ * reached, or a balance that cannot pay for one ticket; otherwise buys as many of the
+ * requested tickets as the balance allows. A 2016 stake pool's fee is a commitment sized so
+ * that its share of a vote's returns is its fee percentage of the vote subsidy.
+ */
+export const planTicketPurchase = (
+  request: PurchaseTicketRequest,
+  ctx: PurchaseContext,
+  owner: string,
+): Result.Result<PurchasePlan, PurchaseRefused> => {
+  if (request.spendLimit !== undefined && ctx.price > request.spendLimit) {
+    return Result.fail(
+      new PurchaseRefused({
+        reason: "price-above-spend-limit",
+        message: `the ticket price ${atomsToDcr(ctx.price)} DCR is above the spend limit ${atomsToDcr(request.spendLimit)} DCR; raise spendlimit or wait for a lower price`,
+      }),
+    )
+  }
+  const expiry = request.expiry ?? 0
+  if (expiry !== 0 && expiry <= ctx.height + 1) {
+    return Result.fail(
+      new PurchaseRefused({
+        reason: "expiry-passed",
+        message: `expiry height ${expiry} leaves no block to mine the ticket (the next block is ${ctx.height + 1}); use a later height`,
+      }),
+    )
+  }
+  const costPerTicket = ctx.price + ctx.feePerTicket
+  const affordable = Number(ctx.spendable / costPerTicket)
+  const count = Math.min(request.numTickets, affordable)
+  if (count === 0) {
+    return Result.fail(
+      new PurchaseRefused({
+        reason: "insufficient-funds",
+        message: `one ticket costs ${atomsToDcr(costPerTicket)} DCR (price and fee); account "${request.account}" has ${atomsToDcr(ctx.spendable)} DCR spendable with ${request.minConf} confirmations`,
+      }),
+    )
+  }
+  const total = costPerTicket
+  let commitments: Array<TicketCommitment> = [{ address: owner, amount: total }]
+  if (request.pool !== undefined) {
+    // poolShare / total * (price + subsidy) = fee% * subsidy
+    const poolShare =
+      (BigInt(request.pool.feeBasisPoints) * ctx.voteSubsidy * total) / (10_000n * (ctx.price + ctx.voteSubsidy))
+    commitments = [
+      { address: owner, amount: total - poolShare },
+      { address: request.pool.address.address, amount: poolShare },
+    ]
+  }
+  return Result.succeed({
+    count,
+    price: ctx.price,
+    feePerTicket: ctx.feePerTicket,
+    commitments,
+    votingAddress: request.pool?.address.address ?? request.ticketAddress?.address,
+    expiry,
+    totalCost: costPerTicket * BigInt(count),
+  })
+}
+
+/** The plan's tickets as purchases the stake model (or a simulated wallet) takes. */
+export const planToPurchases = (
+  plan: PurchasePlan,
+  owner: string,
+  nextHash: () => Uint8Array,
+  size = 298,
+): Array<TicketPurchase> =>
+  Array.from({ length: plan.count }, () => ({
+    hash: nextHash(),
+    owner,
+    price: plan.price,
+    fee: plan.feePerTicket,
+    size,
+    commitments: plan.commitments,
+    expiry: plan.expiry,
+  }))
