@@ -1,0 +1,5 @@
+export * from "./amounts.ts"
+export * from "./engine.ts"
+export * from "./ledger.ts"
+export * from "./schemes.ts"
+export * from "./sharelog.ts"
