@@ -1,0 +1,3 @@
+export * from "./profiles.ts"
+export * from "./protocol.ts"
+export * from "./work.ts"

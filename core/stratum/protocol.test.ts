@@ -1,0 +1,32 @@
+import { Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { decodeMinerLine, decodeRequestLine, encodeError, encodeResult, stratumError } from "./protocol.ts"
+
+const fails = (line: string) => {
+  const r = decodeRequestLine(line, 200)
+  return Result.isFailure(r) ? `${r.failure.code} ${r.failure.message}` : "accepted"
+}
+
+describe("stratum lines", () => {
+  it("reads requests and notifications", () => {
+    const r = Result.getOrThrow(decodeRequestLine('{"id":1,"method":"mining.subscribe","params":["decred-gominer/2.1.0"]}'))
+    expect(r).toEqual({ id: 1, method: "mining.subscribe", params: ["decred-gominer/2.1.0"] })
+    const n = Result.getOrThrow(decodeMinerLine('{"id":null,"method":"mining.set_difficulty","params":[16]}'))
+    expect(n.kind).toBe("request")
+    const reply = Result.getOrThrow(decodeMinerLine('{"id":3,"result":true,"error":null}'))
+    expect(reply.kind).toBe("response")
+  })
+
+  it("refuses malformed JSON, wrong shapes and over-long lines with error 20", () => {
+    expect(fails("{not json")).toBe("20 malformed JSON: each line must be one JSON-RPC object")
+    expect(fails('{"id":1,"method":7,"params":[]}')).toContain("20 not a stratum request")
+    expect(fails('{"id":1,"method":"x","params":{}}')).toContain("20 not a stratum request")
+    expect(fails("[]")).toContain("20 not a stratum request")
+    expect(fails(`{"id":1,"method":"x","params":["${"a".repeat(300)}"]}`)).toContain("exceeds the 200-byte limit")
+  })
+
+  it("writes results and errors as [code, message, null]", () => {
+    expect(encodeResult(4, true)).toBe('{"id":4,"result":true,"error":null}')
+    expect(encodeError(5, stratumError(23, "share above target"))).toBe('{"id":5,"result":null,"error":[23,"share above target",null]}')
+  })
+})
