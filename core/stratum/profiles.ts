@@ -68,6 +68,14 @@ const LEGACY_ASIC = {
   extraNonce: { en1PaddingBytes: 0, en2Size: 4 },
 } as const
 
+/** DR3 and DR5 share firmware: one user agent, an 8-byte extraNonce2 written over extraNonce1's padding. */
+const ANTMINER_DR = {
+  ...LEGACY_ASIC,
+  userAgent: { kind: "exact", value: "cgminer/4.9.0" },
+  submit: { timeAndNonceBigEndian: true, extraNonce: "en2-then-en1" },
+  extraNonce: { en1PaddingBytes: 8, en2Size: 8 },
+} as const
+
 export const MINER_PROFILES: ReadonlyArray<MinerProfile> = [
   {
     ...BLAKE3_MINER,
@@ -97,25 +105,8 @@ export const MINER_PROFILES: ReadonlyArray<MinerProfile> = [
     userAgent: { kind: "exact", value: "sgminer/4.4.2" },
     nominalHashrate: 2.4e12,
   },
-  {
-    ...LEGACY_ASIC,
-    model: "antminer-dr3",
-    displayName: "Antminer DR3",
-    userAgent: { kind: "exact", value: "cgminer/4.9.0" },
-    nominalHashrate: 7.8e12,
-    submit: { timeAndNonceBigEndian: true, extraNonce: "en2-then-en1" },
-    extraNonce: { en1PaddingBytes: 8, en2Size: 8 },
-    upgradesTo: "antminer-dr5",
-  },
-  {
-    ...LEGACY_ASIC,
-    model: "antminer-dr5",
-    displayName: "Antminer DR5",
-    userAgent: { kind: "exact", value: "cgminer/4.9.0" },
-    nominalHashrate: 35e12,
-    submit: { timeAndNonceBigEndian: true, extraNonce: "en2-then-en1" },
-    extraNonce: { en1PaddingBytes: 8, en2Size: 8 },
-  },
+  { ...ANTMINER_DR, model: "antminer-dr3", displayName: "Antminer DR3", nominalHashrate: 7.8e12, upgradesTo: "antminer-dr5" },
+  { ...ANTMINER_DR, model: "antminer-dr5", displayName: "Antminer DR5", nominalHashrate: 35e12 },
   {
     ...LEGACY_ASIC,
     model: "whatsminer-d1",
