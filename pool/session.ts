@@ -94,6 +94,24 @@ const emptyOutput = (): SessionOutput => ({ lines: [], shares: [], blocks: [], l
 
 const WORKER = /^[A-Za-z0-9_-]{1,32}$/
 
+// A job goes to every connection; its notify line differs only by miner profile and the clean
+// flag, so it is encoded once per pair rather than once per connection.
+const notifyLines = new WeakMap<Job, Map<string, string>>()
+const notifyLine = (profile: MinerProfile, job: Job, clean: boolean): string => {
+  let lines = notifyLines.get(job)
+  if (lines === undefined) {
+    lines = new Map()
+    notifyLines.set(job, lines)
+  }
+  const key = `${profile.model}:${clean}`
+  let line = lines.get(key)
+  if (line === undefined) {
+    line = encodeRequest(null, "mining.notify", encodeNotifyParams(profile, job.id, job.header, clean))
+    lines.set(key, line)
+  }
+  return line
+}
+
 /**
  * One miner connection's stratum conversation, as a pure state machine: lines and jobs in,
  * lines to write, accepted shares, block candidates and log records out. Time comes in as an
@@ -188,7 +206,7 @@ export class StratumSession {
   /** New work: a clean job (new parent or votes) or a rolled timestamp. */
   onJob(job: Job, now: number): SessionOutput {
     const out = emptyOutput()
-    if (this.ready) this.sendJob(job, now, out)
+    if (this.ready) this.sendJob(job, job.clean, now, out)
     return out
   }
 
@@ -252,10 +270,10 @@ export class StratumSession {
     out.lines.push(encodeResult(id, true))
     // Ready to mine: the difficulty, then the current job (clean, so the miner starts fresh).
     const job = this.jobs.current
-    if (this.ready && job !== undefined) this.sendJob({ ...job, clean: true }, now, out)
+    if (this.ready && job !== undefined) this.sendJob(job, true, now, out)
   }
 
-  private sendJob(job: Job, now: number, out: SessionOutput): void {
+  private sendJob(job: Job, clean: boolean, now: number, out: SessionOutput): void {
     const profile = this.profile!
     const state = this.vardiff!
     const announce = this.pendingDifficulty ?? (this.difficultyByJob.size === 0 ? state.difficulty : undefined)
@@ -272,7 +290,7 @@ export class StratumSession {
         if (this.jobs.lookup(id) === undefined) this.difficultyByJob.delete(id)
       }
     }
-    out.lines.push(encodeRequest(null, "mining.notify", encodeNotifyParams(profile, job.id, job.header, job.clean)))
+    out.lines.push(notifyLine(profile, job, clean))
     this.lastJobSent = now
   }
 
@@ -304,7 +322,7 @@ export class StratumSession {
     }
     out.lines.push(encodeResult(id, true))
     out.shares.push({
-      id: `${verdict.job.id}:${toHex(verdict.header.subarray(136, 176))}`,
+      id: `${verdict.job.id}:${verdict.solutionKey}`,
       account: this.account,
       worker: this.worker!,
       difficulty: verdict.difficulty,

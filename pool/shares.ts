@@ -29,6 +29,8 @@ export type ShareVerdict =
       readonly job: Job
       readonly header: Uint8Array
       readonly hash: Uint8Array
+      /** Identifies the solution within its job (timestamp, nonce, extra nonces). */
+      readonly solutionKey: string
       /** The difficulty the share was checked at (the one in force when its job was sent). */
       readonly difficulty: bigint
       /** The hash also meets the network target: submit it to dcrd. */
@@ -79,8 +81,9 @@ export const validateShare = (ctx: ShareContext, params: ReadonlyArray<unknown>)
     return reject("low-difficulty", StratumErrorCode.lowDifficulty, "low difficulty share: the hash does not meet this connection's target")
   }
   // Timestamp, nonce and extra nonces identify a solution within a job; only valid ones are remembered.
-  if (!ctx.jobs.firstSubmission(job.id, toHex(header.subarray(HeaderOffset.timestamp, HeaderOffset.stakeVersion)))) {
+  const solutionKey = toHex(header.subarray(HeaderOffset.timestamp, HeaderOffset.stakeVersion))
+  if (!ctx.jobs.firstSubmission(job.id, solutionKey)) {
     return reject("duplicate", StratumErrorCode.duplicateShare, "duplicate share: this solution was already submitted")
   }
-  return { kind: "accepted", job, header, hash, difficulty, block: hashMeetsTarget(hash, job.networkTarget) }
+  return { kind: "accepted", job, header, hash, solutionKey, difficulty, block: hashMeetsTarget(hash, job.networkTarget) }
 }

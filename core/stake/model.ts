@@ -1,7 +1,6 @@
 import { Result } from "effect"
 import { isAgendaActive, type AgendaActivations } from "../chain/agendas.ts"
-import { bytesEqual, toHex } from "../chain/bytes.ts"
-import { blake256Hash } from "../chain/hash.ts"
+import { bytesEqual, hexToBytes, toHex } from "../chain/bytes.ts"
 import { type BlockHeader, decodeHeader, HEADER_BYTES } from "../chain/header.ts"
 import type { NetworkParams } from "../chain/params.ts"
 import { minimumVotesRequired, subsidySplitAt, voteSubsidy } from "../chain/subsidy.ts"
@@ -170,8 +169,6 @@ export interface StakeModelOptions {
 }
 
 const EMPTY_FINAL_STATE = new Uint8Array(6)
-
-const bytesOfId = (id: string): Uint8Array => Uint8Array.from(Buffer.from(id, "hex"))
 
 /**
  * Decred's stake rules as a deterministic state machine advanced block by block, following
@@ -512,7 +509,7 @@ export class StakeModel {
       const { indices, prng } = drawWinners(block.header, this.live.size, params.ticketsPerBlock)
       const winners = indices.map((i) => this.live.at(i))
       this.winners = winners
-      this.tipFinalState = lotteryFinalState(winners.map(bytesOfId), prng)
+      this.tipFinalState = lotteryFinalState(winners.map(hexToBytes), prng)
       events.push({ _tag: "TicketsDrawn", height, winners })
     } else {
       this.winners = []
@@ -797,6 +794,3 @@ const byFeeRateThenAge = (a: Ticket, b: Ticket): number => {
   if (left !== right) return left > right ? -1 : 1
   return a.sequence - b.sequence
 }
-
-/** A ticket id for display or tests: BLAKE-256 of a label, as raw bytes. */
-export const ticketHashFor = (label: string): Uint8Array => blake256Hash(new TextEncoder().encode(label))
