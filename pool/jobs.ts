@@ -4,9 +4,8 @@ import type { PowHashAlgorithm } from "../core/chain/hash.ts"
 import { decodeHeader, HEADER_BYTES, HeaderOffset } from "../core/chain/header.ts"
 import { makeHeaderHasher, type HeaderHasher } from "../core/chain/powhasher.ts"
 import { compactToBig } from "../core/chain/targets.ts"
+import type { WorkReason } from "../core/services/chain.ts"
 
-/** Why dcrd sent work (its `work` notification reasons, plus the pool's own start-up fetch). */
-export type WorkReason = "initial" | "newparent" | "newvotes" | "newtxns"
 
 export interface Job {
   /** Deterministic: block height and a sequence number, in hex. */

@@ -72,6 +72,7 @@ export interface BlockCandidate {
   readonly job: Job
   readonly account: string
   readonly worker: string
+  readonly model: MinerProfile["model"]
 }
 
 export type SessionLog =
@@ -331,7 +332,7 @@ export class StratumSession {
       height: verdict.job.height,
       model: this.profile.model,
     })
-    if (verdict.block) out.blocks.push({ header: verdict.header, hash: verdict.hash, job: verdict.job, account: this.account, worker: this.worker! })
+    if (verdict.block) out.blocks.push({ header: verdict.header, hash: verdict.hash, job: verdict.job, account: this.account, worker: this.worker!, model: this.profile.model })
     const step = vardiffOnShare(this.vardiff, now, this.config.vardiff)
     this.vardiff = step.state
     if (step.retarget !== undefined) {

@@ -1,0 +1,234 @@
+import { Clock, Deferred, Effect, Fiber, Layer, Queue, Redacted, Result, Schema, Stream } from "effect"
+import * as Socket from "effect/socket/Socket"
+import { Agent, WebSocket as UndiciWebSocket } from "undici"
+import { fromHex, toHex } from "../core/chain/bytes.ts"
+import { GETWORK_DATA_BYTES } from "../core/chain/getwork.ts"
+import { HEADER_BYTES } from "../core/chain/header.ts"
+import { ChainRpc, ChainRpcError, ChainUnavailable, type ChainEvent, type ChainFailure, type WorkReason } from "../core/services/chain.ts"
+
+export interface DcrdOptions {
+  /** The websocket endpoint, e.g. `wss://127.0.0.1:9109/ws` (`ws://` only with dcrd's --notls). */
+  readonly url: string
+  readonly user: string
+  readonly password: Redacted.Redacted<string>
+  /** dcrd's rpc.cert (PEM): the only certificate trusted for the connection. */
+  readonly certificate?: string | undefined
+  readonly requestTimeoutMillis: number
+  /** Reconnect delay: doubles from the first value up to the second. */
+  readonly reconnectMillis: readonly [number, number]
+}
+
+export const defaultDcrdTimeouts = { requestTimeoutMillis: 30_000, reconnectMillis: [250, 30_000] as const }
+
+// ---- wire shapes (dcrd's JSON-RPC 1.0) ---------------------------------------------------------
+
+const RpcErrorObject = Schema.Struct({ code: Schema.Number, message: Schema.String })
+const RpcResponse = Schema.Struct({
+  id: Schema.Union([Schema.Number, Schema.String, Schema.Null]),
+  result: Schema.optional(Schema.Unknown),
+  error: Schema.optional(Schema.Union([RpcErrorObject, Schema.Null])),
+})
+const RpcNotification = Schema.Struct({ method: Schema.String, params: Schema.Array(Schema.Unknown) })
+const GetWorkResult = Schema.Struct({ data: Schema.String, target: Schema.String })
+const BestBlockResult = Schema.Struct({ hash: Schema.String, height: Schema.Number })
+const WorkNotification = Schema.Tuple([Schema.String, Schema.String, Schema.Literals(["newparent", "newvotes", "newtxns"])])
+
+const decodeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const decodeTargetLE = (hex: string): bigint | undefined => {
+  const bytes = fromHex(hex, "target")
+  if (Result.isFailure(bytes) || bytes.success.length !== 32) return undefined
+  let n = 0n
+  for (let i = 31; i >= 0; i--) n = (n << 8n) | BigInt(bytes.success[i]!)
+  return n
+}
+
+const decodeWork = (data: string, target: string, reason: WorkReason) => {
+  const bytes = fromHex(data, "getwork data")
+  const t = decodeTargetLE(target)
+  if (Result.isFailure(bytes) || bytes.success.length !== GETWORK_DATA_BYTES || t === undefined) return undefined
+  return { data: bytes.success, target: t, reason }
+}
+
+const decodeHeaderParam = (params: ReadonlyArray<unknown>): Uint8Array | undefined => {
+  const hex = params[0]
+  if (typeof hex !== "string") return undefined
+  const bytes = fromHex(hex, "header")
+  return Result.isSuccess(bytes) && bytes.success.length === HEADER_BYTES ? bytes.success : undefined
+}
+
+/** Turns one notification into a chain event, or says why it cannot. */
+export const decodeNotification = (method: string, params: ReadonlyArray<unknown>): ChainEvent | string | undefined => {
+  switch (method) {
+    case "work": {
+      const p = Schema.decodeUnknownResult(WorkNotification)(params)
+      const work = Result.isSuccess(p) ? decodeWork(p.success[0], p.success[1], p.success[2]) : undefined
+      return work === undefined ? "malformed work notification" : { _tag: "Work", work }
+    }
+    case "blockconnected":
+    case "blockdisconnected": {
+      const header = decodeHeaderParam(params)
+      if (header === undefined) return `malformed ${method} notification`
+      return method === "blockconnected" ? { _tag: "BlockConnected", header } : { _tag: "BlockDisconnected", header }
+    }
+    default:
+      // Other subscriptions (tickets, transactions) are not the pool's business.
+      return undefined
+  }
+}
+
+/**
+ * The live `ChainRpc`: dcrd's websocket JSON-RPC with basic auth over TLS. It keeps one
+ * connection, re-dials with backoff when it drops, subscribes to work and block notifications
+ * on every connect, and fails calls in flight with `ChainUnavailable` when the link is lost.
+ */
+export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, never, Socket.WebSocketConstructor> =>
+  Layer.effect(
+    ChainRpc,
+    Effect.gen(function* () {
+      const scope = yield* Effect.scope
+      const events = yield* Queue.unbounded<ChainEvent>()
+      const pending = new Map<number, Deferred.Deferred<unknown, ChainFailure>>()
+      let writer: Socket.Writer | undefined
+      let nextId = 0
+      const authorization = `Basic ${Buffer.from(`${options.user}:${Redacted.value(options.password)}`).toString("base64")}`
+
+      const failPending = (reason: string) =>
+        Effect.forEach([...pending.values()], (d) => Deferred.fail(d, new ChainUnavailable({ method: "call", reason })), { discard: true }).pipe(
+          Effect.andThen(Effect.sync(() => pending.clear())),
+        )
+
+      const call = (method: string, params: ReadonlyArray<unknown>): Effect.Effect<unknown, ChainFailure> =>
+        Effect.gen(function* () {
+          const w = writer
+          if (w === undefined) return yield* new ChainUnavailable({ method, reason: "not connected" })
+          const id = ++nextId
+          const answer = yield* Deferred.make<unknown, ChainFailure>()
+          pending.set(id, answer)
+          yield* w.write(JSON.stringify({ jsonrpc: "1.0", id, method, params })).pipe(
+            Effect.catch(() => Deferred.fail(answer, new ChainUnavailable({ method, reason: "connection lost while sending" }))),
+          )
+          return yield* Deferred.await(answer).pipe(
+            Effect.timeoutOrElse({
+              duration: options.requestTimeoutMillis,
+              orElse: () => Effect.fail(new ChainUnavailable({ method, reason: `no answer in ${options.requestTimeoutMillis} ms` })),
+            }),
+            Effect.ensuring(Effect.sync(() => pending.delete(id))),
+            Effect.mapError((e) => (e._tag === "ChainUnavailable" ? new ChainUnavailable({ method, reason: e.reason }) : e)),
+          )
+        })
+
+      const onMessage = (text: string) =>
+        Effect.gen(function* () {
+          const json = decodeJson(text)
+          const response = Schema.decodeUnknownResult(RpcResponse)(json)
+          if (Result.isSuccess(response) && typeof response.success.id === "number") {
+            const answer = pending.get(response.success.id)
+            if (answer === undefined) return
+            const error = response.success.error
+            if (error !== undefined && error !== null) {
+              return yield* Deferred.fail(answer, new ChainRpcError({ method: "call", code: error.code, reason: error.message }))
+            }
+            return yield* Deferred.succeed(answer, response.success.result ?? null)
+          }
+          const notification = Schema.decodeUnknownResult(RpcNotification)(json)
+          if (Result.isFailure(notification)) return yield* Effect.logWarning(`dcrd sent a message that is neither a reply nor a notification: ${text.slice(0, 120)}`)
+          const event = decodeNotification(notification.success.method, notification.success.params)
+          if (typeof event === "string") return yield* Effect.logWarning(`ignored ${event} from dcrd: ${text.slice(0, 120)}`)
+          if (event !== undefined) yield* Queue.offer(events, event)
+        })
+
+      const requireResult = <A>(method: string, schema: Schema.Codec<A, unknown>) => (value: unknown) => {
+        const decoded = Schema.decodeUnknownResult(schema)(value)
+        return Result.isSuccess(decoded)
+          ? Effect.succeed(decoded.success)
+          : Effect.fail(new ChainRpcError({ method, code: -1, reason: `unexpected reply shape: ${JSON.stringify(value).slice(0, 120)}` }))
+      }
+      const named = (method: string) => (e: ChainFailure) =>
+        e._tag === "ChainRpcError" ? new ChainRpcError({ method, code: e.code, reason: e.reason }) : e
+
+      /** One connection's life: dial, subscribe, read until it drops. */
+      const session = (reconnected: boolean) =>
+        Effect.gen(function* () {
+          const socket = yield* Socket.makeWebSocket(options.url, { headers: { Authorization: authorization }, openTimeout: 10_000 })
+          const reader = yield* socket.reader
+          writer = yield* socket.writer
+          const reading = yield* Effect.forkScoped(
+            Effect.gen(function* () {
+              for (;;) {
+                const chunks = yield* reader.pull
+                for (const chunk of chunks) yield* onMessage(typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk))
+              }
+            }),
+          )
+          yield* call("notifywork", []).pipe(Effect.mapError(named("notifywork")))
+          yield* call("notifyblocks", []).pipe(Effect.mapError(named("notifyblocks")))
+          yield* Effect.logInfo(`connected to dcrd at ${options.url}`)
+          if (reconnected) yield* Queue.offer(events, { _tag: "Reconnected" })
+          return yield* Fiber.join(reading)
+        }).pipe(Effect.scoped)
+
+      const connectForever = Effect.gen(function* () {
+        let delay = options.reconnectMillis[0]
+        let everConnected = false
+        for (;;) {
+          const started = yield* Clock.currentTimeMillis
+          const exit = yield* Effect.exit(
+            session(everConnected).pipe(Effect.onExit(() => Effect.sync(() => (writer = undefined)))),
+          )
+          yield* failPending("connection to dcrd lost")
+          const lasted = (yield* Clock.currentTimeMillis) - started
+          // A connection that held for a while resets the backoff; one that failed at once grows it.
+          if (lasted > options.reconnectMillis[1]) delay = options.reconnectMillis[0]
+          everConnected = true
+          const why = exit._tag === "Failure" ? String(exit.cause).split("\n")[0] : "closed"
+          yield* Effect.logWarning(`dcrd connection at ${options.url} ended (${why}); retrying in ${delay} ms`)
+          yield* Effect.sleep(delay)
+          delay = Math.min(delay * 2, options.reconnectMillis[1])
+        }
+      })
+      yield* Effect.forkIn(connectForever, scope)
+
+      return ChainRpc.of({
+        getWork: call("getwork", []).pipe(
+          Effect.flatMap(requireResult("getwork", GetWorkResult)),
+          Effect.flatMap((r) => {
+            const work = decodeWork(r.data, r.target, "initial")
+            return work === undefined ? Effect.fail(new ChainRpcError({ method: "getwork", code: -1, reason: "work data or target of the wrong length" })) : Effect.succeed(work)
+          }),
+          Effect.mapError(named("getwork")),
+        ),
+        submitWork: (data) =>
+          call("getwork", [toHex(data)]).pipe(
+            Effect.flatMap(requireResult("getwork", Schema.Boolean)),
+            Effect.mapError(named("getwork")),
+          ),
+        getBestBlock: call("getbestblock", []).pipe(Effect.flatMap(requireResult("getbestblock", BestBlockResult)), Effect.mapError(named("getbestblock"))),
+        events: Stream.fromQueue(events),
+      })
+    }),
+  )
+
+/**
+ * Dials with undici's WebSocket, trusting only `certificate` when given (dcrd's self-signed
+ * rpc.cert), and sending the handshake headers (basic auth) dcrd checks before upgrading.
+ */
+export const dcrdWebSocketLayer = (certificate: string | undefined): Layer.Layer<Socket.WebSocketConstructor> => {
+  const dispatcher = certificate === undefined ? undefined : new Agent({ connect: { ca: certificate } })
+  return Layer.succeed(Socket.WebSocketConstructor)((url, options) => {
+    const init = typeof options === "object" && !Array.isArray(options) ? options : undefined
+    return new UndiciWebSocket(url, {
+      ...(init?.headers === undefined ? {} : { headers: { ...init.headers } }),
+      ...(dispatcher === undefined ? {} : { dispatcher }),
+    })
+  })
+}
+
+/** The global WebSocket, which msw intercepts in tests (handshake headers do not reach a mock). */
+export const globalWebSocketLayer: Layer.Layer<Socket.WebSocketConstructor> = Layer.succeed(Socket.WebSocketConstructor)((url) => new globalThis.WebSocket(url))

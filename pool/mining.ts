@@ -1,0 +1,144 @@
+import { Clock, Effect, Schedule, Stream } from "effect"
+import { chainActivations } from "../core/chain/agendas.ts"
+import { powAlgorithmAt } from "../core/chain/difficulty.ts"
+import { encodeGetworkData } from "../core/chain/getwork.ts"
+import { blockHashDisplay, HEADER_BYTES } from "../core/chain/header.ts"
+import { hashToDisplay } from "../core/chain/hash.ts"
+import { ChainRpc, type ChainEvent, type WorkTemplate } from "../core/services/chain.ts"
+import { AcceptedWorkBook } from "./accepted-work.ts"
+import { Accounting } from "./accounting.ts"
+import { JobBook } from "./jobs.ts"
+import type { BlockCandidate, SessionConfig } from "./session.ts"
+import { makeStratumServer, type ServerLimits } from "./stratum-server.ts"
+
+export interface MiningOptions {
+  readonly session: SessionConfig
+  readonly limits: ServerLimits
+  /**
+   * With no new work for this long, miners get the same work with a fresh timestamp, so a
+   * long round does not leave headers dated far in the past (dcrd allows ±2 h but judges age).
+   */
+  readonly rollTimestampSeconds: number
+}
+
+/** Retries a node call that failed for lack of a node (not for a refusal): 0.25 s doubling to 10 s. */
+const nodeRetry = Schedule.min([Schedule.exponential("250 millis"), Schedule.spaced("10 seconds")])
+
+/**
+ * The mining path, assembled: dcrd's work becomes jobs for every miner, shares go to accounting,
+ * blocks go back to dcrd, and dcrd's block notifications confirm or drop the pool's blocks.
+ * Runs until its scope closes. Same code on TCP and on the simulated network.
+ */
+export const runMining = (options: MiningOptions) =>
+  Effect.gen(function* () {
+    const chain = yield* ChainRpc
+    const accounting = yield* Accounting
+    const activations = chainActivations(options.session.network.agendas)
+    const powAt = (height: number) => powAlgorithmAt(activations, height)
+    const jobs = new JobBook(powAt)
+    const accepted = new AcceptedWorkBook()
+    let tipHeight = 0
+
+    const submitBlock = (candidate: BlockCandidate) =>
+      Effect.gen(function* () {
+        const hash = blockHashDisplay(candidate.header)
+        const data = encodeGetworkData(candidate.header, candidate.job.pow)
+        const outcome = yield* chain.submitWork(data).pipe(
+          // A block is worth a retry while its parent is still the tip; a refusal is final.
+          Effect.retry({ schedule: nodeRetry, times: 5, while: (e) => e._tag === "ChainUnavailable" }),
+          Effect.result,
+        )
+        if (outcome._tag === "Failure") {
+          return yield* Effect.logError(`block ${hash} at height ${candidate.job.height} not submitted: ${outcome.failure.message}`)
+        }
+        if (!outcome.success) {
+          return yield* Effect.logWarning(`dcrd rejected block ${hash} at height ${candidate.job.height} (stale or invalid work)`)
+        }
+        const foundAt = yield* Clock.currentTimeMillis
+        const work = accepted.record({
+          hash,
+          parent: hashToDisplay(candidate.header.subarray(4, 36)),
+          height: candidate.job.height,
+          account: candidate.account,
+          worker: candidate.worker,
+          model: candidate.model,
+          foundAt,
+        })
+        yield* Effect.logInfo(`block ${hash} at height ${work.height} accepted by dcrd; found by ${work.account}.${work.worker} (${work.model})`)
+        yield* accounting.blockAccepted(work)
+      })
+
+    const server = yield* makeStratumServer({
+      session: options.session,
+      limits: options.limits,
+      jobs,
+      activePow: () => powAt(jobs.current?.height ?? tipHeight + 1),
+      onShares: accounting.recordShares,
+      onBlock: submitBlock,
+    })
+
+    const applyWork = (work: WorkTemplate) =>
+      Effect.gen(function* () {
+        const { job, broadcast } = jobs.addWork(work.data.subarray(0, HEADER_BYTES), work.reason)
+        if (broadcast) yield* server.broadcast(job)
+        yield* Effect.logDebug(`work for height ${job.height} (${work.reason}): job ${job.id}`)
+      })
+
+    const fetchWork = chain.getWork.pipe(
+      Effect.tapError((e) => Effect.logWarning(`waiting for work: ${e.message}`)),
+      Effect.retry({ schedule: nodeRetry, while: (e) => e._tag === "ChainUnavailable" }),
+      Effect.flatMap((w) => applyWork({ ...w, reason: "initial" })),
+      Effect.catch((e) => Effect.logError(`cannot get work: ${e.message}`)),
+    )
+
+    const onEvent = (event: ChainEvent) =>
+      Effect.gen(function* () {
+        switch (event._tag) {
+          case "Work":
+            return yield* applyWork(event.work)
+          case "Reconnected":
+            yield* Effect.logInfo("dcrd connection restored; fetching current work")
+            return yield* fetchWork
+          case "BlockConnected": {
+            const height = new DataView(event.header.buffer, event.header.byteOffset).getUint32(128, true)
+            tipHeight = Math.max(tipHeight, height)
+            const { confirmed, orphaned } = accepted.blockConnected(event.header)
+            if (confirmed !== undefined) {
+              yield* Effect.logInfo(`block ${confirmed.hash} at height ${confirmed.height} confirmed`)
+              yield* accounting.blockConfirmed(confirmed)
+            }
+            for (const work of orphaned) {
+              yield* Effect.logWarning(`block ${work.hash} at height ${work.height} orphaned`)
+              yield* accounting.blockOrphaned(work)
+            }
+            return
+          }
+          case "BlockDisconnected": {
+            tipHeight = new DataView(event.header.buffer, event.header.byteOffset).getUint32(128, true) - 1
+            for (const work of accepted.blockDisconnected(event.header)) {
+              yield* Effect.logWarning(`block ${work.hash} at height ${work.height} unconfirmed by a reorg`)
+              yield* accounting.blockUnconfirmed(work)
+            }
+            return
+          }
+        }
+      })
+
+    const rollTimestamps = Effect.gen(function* () {
+      const job = jobs.current
+      if (job === undefined) return
+      const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+      if (now - job.timestamp < options.rollTimestampSeconds) return
+      const rolled = jobs.rollTimestamp(now)
+      if (rolled !== undefined) yield* server.broadcast(rolled)
+    })
+
+    const scope = yield* Effect.scope
+    // The chain client queues notifications from the moment it connects, so none is lost
+    // between this subscription and the first getwork.
+    yield* Effect.forkIn(Stream.runForEach(chain.events, onEvent), scope)
+    yield* fetchWork
+    yield* Effect.forkIn(Effect.forever(Effect.andThen(Effect.sleep(`${options.rollTimestampSeconds} seconds`), rollTimestamps)), scope)
+    const serving = yield* Effect.forkIn(server.serve, scope)
+    return { server, jobs, accepted, serving }
+  })

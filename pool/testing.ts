@@ -1,0 +1,88 @@
+import { Effect, Layer, References } from "effect"
+import type { NetworkParams } from "../core/chain/params.ts"
+import { compactToBig } from "../core/chain/targets.ts"
+import { StratumListener } from "../core/services/listener.ts"
+import { LineClient } from "../core/testing/line-client.ts"
+import { makeMiniNode } from "../core/testing/mini-node.ts"
+import { MinerSide } from "../core/testing/stratum-miner.ts"
+import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
+import { userAgentOf, type MinerProfile } from "../core/stratum/profiles.ts"
+import { memoryAccounting } from "./accounting.ts"
+import { runMining } from "./mining.ts"
+import { defaultSessionConfig, type SessionConfig } from "./session.ts"
+import { defaultServerLimits, type ServerLimits } from "./stratum-server.ts"
+import { tcpListenerLayer } from "./tcp-listener.ts"
+import { defaultVardiffConfig } from "./vardiff.ts"
+
+export interface TestPoolOptions {
+  readonly network: NetworkParams
+  readonly mode: "pool" | "solo"
+  /** Network difficulty bits of the mini node's blocks. */
+  readonly bits?: number
+  readonly session?: Partial<SessionConfig>
+  readonly limits?: Partial<ServerLimits>
+  readonly rollTimestampSeconds?: number
+}
+
+/**
+ * A pool on a loopback TCP port, fed by the mini node, with share difficulty fixed at 1 so a
+ * test miner finds a share in a couple of hashes. The body talks to it over real sockets.
+ */
+export const withTcpPool = <A>(options: TestPoolOptions, body: (pool: TestPool) => Promise<A>): Promise<A> =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const node = yield* makeMiniNode(options.network, options.bits ?? 0x1f00ffff)
+      const accounting = memoryAccounting()
+      const vardiff = { ...defaultVardiffConfig(DIFFICULTY_SCALE, DIFFICULTY_SCALE), retargetShares: 1_000_000 }
+      const session = { ...defaultSessionConfig(options.network, options.mode, vardiff), ...options.session }
+      const layer = Layer.mergeAll(tcpListenerLayer({ host: "127.0.0.1", port: 0 }), node.layer, accounting.layer)
+      return yield* Effect.gen(function* () {
+        const listener = yield* StratumListener
+        const mining = yield* runMining({ session, limits: { ...defaultServerLimits, ...options.limits }, rollTimestampSeconds: options.rollTimestampSeconds ?? 3600 })
+        const pool: TestPool = {
+          port: listener.port,
+          node,
+          accounting,
+          mining,
+          run: (effect) => Effect.runPromise(effect),
+          networkTarget: compactToBig(options.bits ?? 0x1f00ffff),
+        }
+        return yield* Effect.promise(() => body(pool))
+      }).pipe(Effect.scoped, Effect.provide(layer))
+    }).pipe(Effect.provideService(References.MinimumLogLevel, "Error")),
+  )
+
+export interface TestPool {
+  readonly port: number
+  readonly node: Effect.Success<ReturnType<typeof makeMiniNode>>
+  readonly accounting: ReturnType<typeof memoryAccounting>
+  readonly mining: Effect.Success<ReturnType<typeof runMining>>
+  readonly run: <A>(effect: Effect.Effect<A>) => Promise<A>
+  readonly networkTarget: bigint
+}
+
+/** A miner of `profile` connected, subscribed and authorized, holding its first job. */
+export const connectMiner = async (pool: TestPool, profile: MinerProfile, username: string, worker = "rig1") => {
+  const client = await LineClient.connect(pool.port)
+  const miner = new MinerSide(profile, worker)
+  client.send(1, "mining.subscribe", [userAgentOf(profile)])
+  const sub = miner.read(await client.until((l) => l.includes('"id":1')))
+  if (sub?.error !== null) throw new Error(`subscribe refused: ${JSON.stringify(sub?.error)}`)
+  client.send(2, "mining.authorize", [username, "x"])
+  const auth = miner.read(await client.until((l) => l.includes('"id":2')))
+  if (auth?.result !== true) throw new Error(`authorize refused: ${JSON.stringify(auth?.error)}`)
+  miner.read(await client.until((l) => l.includes("mining.set_difficulty")))
+  miner.read(await client.until((l) => l.includes("mining.notify")))
+  return { client, miner }
+}
+
+/** Sends a request and returns the reply to it, reading notifications on the way. */
+export const ask = async (client: LineClient, miner: MinerSide, id: number, method: string, params: ReadonlyArray<unknown>) => {
+  client.send(id, method, params)
+  for (;;) {
+    const line = await client.next()
+    if (line === undefined) return undefined
+    const reply = miner.read(line)
+    if (reply !== undefined && reply.id === id) return reply
+  }
+}
