@@ -104,10 +104,8 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
           Effect.andThen(Effect.sync(() => pending.clear())),
         )
 
-      const call = (method: string, params: ReadonlyArray<unknown>): Effect.Effect<unknown, ChainFailure> =>
+      const callOn = (w: Socket.Writer, method: string, params: ReadonlyArray<unknown>): Effect.Effect<unknown, ChainFailure> =>
         Effect.gen(function* () {
-          const w = writer
-          if (w === undefined) return yield* new ChainUnavailable({ method, reason: "not connected" })
           const id = ++nextId
           const answer = yield* Deferred.make<unknown, ChainFailure>()
           pending.set(id, answer)
@@ -123,6 +121,10 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
             Effect.mapError((e) => (e._tag === "ChainUnavailable" ? new ChainUnavailable({ method, reason: e.reason }) : e)),
           )
         })
+
+      /** Calls go out only once the connection is subscribed, so no notification is missed. */
+      const call = (method: string, params: ReadonlyArray<unknown>): Effect.Effect<unknown, ChainFailure> =>
+        Effect.suspend(() => (writer === undefined ? Effect.fail(new ChainUnavailable({ method, reason: "not connected" })) : callOn(writer, method, params)))
 
       const onMessage = (text: string) =>
         Effect.gen(function* () {
@@ -158,7 +160,7 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
         Effect.gen(function* () {
           const socket = yield* Socket.makeWebSocket(options.url, { headers: { Authorization: authorization }, openTimeout: 10_000 })
           const reader = yield* socket.reader
-          writer = yield* socket.writer
+          const socketWriter = yield* socket.writer
           const reading = yield* Effect.forkScoped(
             Effect.gen(function* () {
               for (;;) {
@@ -167,8 +169,9 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
               }
             }),
           )
-          yield* call("notifywork", []).pipe(Effect.mapError(named("notifywork")))
-          yield* call("notifyblocks", []).pipe(Effect.mapError(named("notifyblocks")))
+          yield* callOn(socketWriter, "notifywork", []).pipe(Effect.mapError(named("notifywork")))
+          yield* callOn(socketWriter, "notifyblocks", []).pipe(Effect.mapError(named("notifyblocks")))
+          writer = socketWriter
           yield* Effect.logInfo(`connected to dcrd at ${options.url}`)
           if (reconnected) yield* Queue.offer(events, { _tag: "Reconnected" })
           return yield* Fiber.join(reading)
