@@ -23,19 +23,27 @@ export class Accounting extends Context.Service<
 export type AccountingEvent =
   | { readonly kind: "accepted" | "confirmed" | "unconfirmed" | "orphaned"; readonly work: AcceptedWork }
 
-/** Keeps everything in memory: solo mode (nothing to pay) and tests. */
-export const memoryAccounting = () => {
+/**
+ * Keeps everything in memory: solo mode (nothing to pay) and tests. With `keepShares: false`
+ * it only counts shares (a load benchmark must not measure a growing array's GC cost).
+ */
+export const memoryAccounting = (options: { readonly keepShares: boolean } = { keepShares: true }) => {
   const shares: Array<AcceptedShare> = []
   const events: Array<AccountingEvent> = []
+  const counted = { shares: 0 }
   const note = (kind: AccountingEvent["kind"]) => (work: AcceptedWork) => Effect.sync(() => void events.push({ kind, work }))
   const layer = Layer.succeed(Accounting)(
     Accounting.of({
-      recordShares: (batch) => Effect.sync(() => void shares.push(...batch)),
+      recordShares: (batch) =>
+        Effect.sync(() => {
+          counted.shares += batch.length
+          if (options.keepShares) shares.push(...batch)
+        }),
       blockAccepted: note("accepted"),
       blockConfirmed: note("confirmed"),
       blockUnconfirmed: note("unconfirmed"),
       blockOrphaned: note("orphaned"),
     }),
   )
-  return { shares, events, layer }
+  return { shares, events, counted, layer }
 }

@@ -145,8 +145,8 @@ describe("stratum session", () => {
     expect(errors).toBeGreaterThan(0)
     expect(out!.close).toBe("message flood")
     const quiet = setup(SIMNET).session
-    expect(quiet.onTick(config.idleTimeoutSeconds * 1000 - 1).close).toBeUndefined()
-    expect(quiet.onTick(config.idleTimeoutSeconds * 1000).close).toBe("idle for 600s")
+    expect(quiet.onTick(config.idleTimeoutSeconds * 1000 - 1)?.close).toBeUndefined()
+    expect(quiet.onTick(config.idleTimeoutSeconds * 1000)?.close).toBe("idle for 600s")
   })
 
   it("hands a block candidate on when a share also meets the network target", () => {

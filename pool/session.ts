@@ -211,10 +211,10 @@ export class StratumSession {
     return out
   }
 
-  /** A clock tick: vardiff for quiet miners, and closing zombies. */
-  onTick(now: number): SessionOutput {
-    const out = emptyOutput()
+  /** A clock tick: vardiff for quiet miners, and closing zombies. Undefined when there is nothing to do. */
+  onTick(now: number): SessionOutput | undefined {
     if (now - this.lastMessage >= this.config.idleTimeoutSeconds * 1000) {
+      const out = emptyOutput()
       out.close = `idle for ${this.config.idleTimeoutSeconds}s`
       return out
     }
@@ -223,7 +223,8 @@ export class StratumSession {
       this.vardiff = step.state
       if (step.retarget !== undefined) this.pendingDifficulty = step.retarget
     }
-    return out
+    // Nothing to say: no output object (a tick visits every connection every second).
+    return undefined
   }
 
   private subscribe(id: string | number | null, params: ReadonlyArray<unknown>, now: number, out: SessionOutput): void {

@@ -1,0 +1,112 @@
+import { fork } from "node:child_process"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
+import { SIMNET } from "../../core/chain/params.ts"
+import type { Bench } from "../../core/testing/bench.ts"
+import { withTcpPool } from "../../pool/testing.ts"
+
+type Report = {
+  readonly kind: "report"
+  readonly latencies: Array<number>
+  readonly accepted: number
+  readonly errors: number
+  readonly stale: number
+  readonly disconnects: number
+  readonly errorSamples: Array<string>
+  readonly cleanArrivals: Array<[string, Array<number>]>
+}
+
+const percentile = (values: ReadonlyArray<number>, p: number) => {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
+}
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits
+const BLOCKS = 5
+const now = () => performance.timeOrigin + performance.now()
+
+/**
+ * The production stratum server on loopback TCP under miners from a separate process, each
+ * submitting a real share every 3 s. Miners: DCRFORGE_LOAD_MINERS (default 5,000); steady
+ * phase: DCRFORGE_LOAD_SECONDS (default 30); then 5 new blocks 3 s apart for fan-out.
+ */
+const run = async () => {
+  const count = Number(process.env.DCRFORGE_LOAD_MINERS ?? 5_000)
+  const seconds = Number(process.env.DCRFORGE_LOAD_SECONDS ?? 30)
+  return withTcpPool(
+    {
+      network: SIMNET,
+      mode: "pool",
+      keepShares: false,
+      // Hard enough that no share is a block: blocks come only when the bench says.
+      bits: 0x1b00ffff,
+      limits: { maxConnectionsPerHost: count + 100, tickMillis: Number(process.env.TICK ?? 1000) },
+    },
+    async (pool) => {
+      const child = fork(fileURLToPath(new URL("./miners.ts", import.meta.url)), [String(pool.port), String(count), "3000"], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+      const messages: Array<(m: unknown) => void> = []
+      child.on("message", (m) => messages.shift()?.(m))
+      const nextMessage = <A>() => new Promise<A>((resolve) => messages.push((m) => resolve(m as A)))
+      try {
+        const rampStart = now()
+        const ready = await nextMessage<{ connected: number }>()
+        const rampSeconds = (now() - rampStart) / 1000
+        // Let the random phases spread out, then measure.
+        await new Promise((r) => setTimeout(r, 3_000))
+        child.send({ kind: "report" })
+        await nextMessage<Report>()
+        // Phase 1, steady mining: the goal's setting (blocks are minutes apart on mainnet).
+        const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+        loopDelay.enable()
+        await new Promise((r) => setTimeout(r, seconds * 1000))
+        loopDelay.disable()
+        child.send({ kind: "report" })
+        const steady = await nextMessage<Report>()
+        // Phase 2, a new block every 3 s: fan-out to every connection, and submits around it.
+        const blockSentAt = new Map<string, number>()
+        for (let i = 0; i < BLOCKS; i++) {
+          await new Promise((r) => setTimeout(r, 3_000))
+          const sentAt = now()
+          await pool.run(pool.node.externalBlock)
+          // The job is made when the pool reads the node's work notification.
+          await new Promise((r) => setTimeout(r, 5))
+          blockSentAt.set(pool.mining.jobs.current!.id, sentAt)
+        }
+        await new Promise((r) => setTimeout(r, 1_000))
+        child.send({ kind: "report" })
+        const blocks = await nextMessage<Report>()
+        const fanOut: Array<number> = []
+        let missing = 0
+        for (const [jobId, arrivals] of blocks.cleanArrivals) {
+          const sent = blockSentAt.get(jobId)
+          if (sent === undefined) continue
+          fanOut.push(percentile(arrivals.map((a) => a - sent), 99))
+          missing += count - arrivals.length
+        }
+        const rss = process.memoryUsage().rss / 2 ** 20
+        const samples = [...steady.errorSamples, ...blocks.errorSamples]
+        if (samples.length > 0) console.error("error samples:", samples)
+        return [
+          { name: "stratum-load connections held", value: ready.connected - blocks.disconnects, unit: "connections" },
+          { name: "stratum-load ramp to all connected", value: round(rampSeconds, 1), unit: "s" },
+          { name: "stratum-load shares accepted", value: round(steady.accepted / seconds, 0), unit: "shares/s" },
+          { name: "stratum-load submit latency p50", value: round(percentile(steady.latencies, 50)), unit: "ms" },
+          { name: "stratum-load submit latency p99", value: round(percentile(steady.latencies, 99)), unit: "ms" },
+          { name: "stratum-load submit latency max", value: round(Math.max(...steady.latencies)), unit: "ms" },
+          { name: "stratum-load pool event-loop delay p99", value: round(loopDelay.percentile(99) / 1e6), unit: "ms" },
+          { name: "stratum-load errors", value: steady.errors + blocks.errors + blocks.disconnects + missing, unit: "count" },
+          { name: "stratum-load notify fan-out p99 (worst of 5 blocks)", value: round(Math.max(...fanOut)), unit: "ms" },
+          { name: "stratum-load submit latency p99 with a block every 3 s", value: round(percentile(blocks.latencies, 99)), unit: "ms" },
+          { name: "stratum-load stale shares at block changes", value: blocks.stale, unit: "count" },
+          { name: "stratum-load samples", value: steady.latencies.length + blocks.latencies.length, unit: "submits" },
+          { name: "stratum-load pool RSS", value: round(rss, 0), unit: "MB" },
+        ]
+      } finally {
+        child.send({ kind: "stop" })
+        child.kill()
+      }
+    },
+  )
+}
+
+export const benches: ReadonlyArray<Bench> = [{ name: "stratum-load", run }]
