@@ -2,7 +2,7 @@ import { Clock, Effect, Schedule, Stream } from "effect"
 import { chainActivations } from "../core/chain/agendas.ts"
 import { powAlgorithmAt } from "../core/chain/difficulty.ts"
 import { encodeGetworkData } from "../core/chain/getwork.ts"
-import { blockHashDisplay, HEADER_BYTES } from "../core/chain/header.ts"
+import { blockHashDisplay, HEADER_BYTES, HeaderOffset } from "../core/chain/header.ts"
 import { hashToDisplay } from "../core/chain/hash.ts"
 import { ChainRpc, type ChainEvent, type WorkTemplate } from "../core/services/chain.ts"
 import { AcceptedWorkBook } from "./accepted-work.ts"
@@ -20,6 +20,8 @@ export interface MiningOptions {
    */
   readonly rollTimestampSeconds: number
 }
+
+const heightOf = (header: Uint8Array): number => new DataView(header.buffer, header.byteOffset).getUint32(HeaderOffset.height, true)
 
 /** Retries a node call that failed for lack of a node (not for a refusal): 0.25 s doubling to 10 s. */
 const nodeRetry = Schedule.min([Schedule.exponential("250 millis"), Schedule.spaced("10 seconds")])
@@ -57,7 +59,7 @@ export const runMining = (options: MiningOptions) =>
         const foundAt = yield* Clock.currentTimeMillis
         const work = accepted.record({
           hash,
-          parent: hashToDisplay(candidate.header.subarray(4, 36)),
+          parent: hashToDisplay(candidate.header.subarray(HeaderOffset.prevBlock, HeaderOffset.prevBlock + 32)),
           height: candidate.job.height,
           account: candidate.account,
           worker: candidate.worker,
@@ -100,8 +102,7 @@ export const runMining = (options: MiningOptions) =>
             yield* Effect.logInfo("dcrd connection restored; fetching current work")
             return yield* fetchWork
           case "BlockConnected": {
-            const height = new DataView(event.header.buffer, event.header.byteOffset).getUint32(128, true)
-            tipHeight = Math.max(tipHeight, height)
+            tipHeight = Math.max(tipHeight, heightOf(event.header))
             const { confirmed, orphaned } = accepted.blockConnected(event.header)
             if (confirmed !== undefined) {
               yield* Effect.logInfo(`block ${confirmed.hash} at height ${confirmed.height} confirmed`)
@@ -114,7 +115,7 @@ export const runMining = (options: MiningOptions) =>
             return
           }
           case "BlockDisconnected": {
-            tipHeight = new DataView(event.header.buffer, event.header.byteOffset).getUint32(128, true) - 1
+            tipHeight = heightOf(event.header) - 1
             for (const work of accepted.blockDisconnected(event.header)) {
               yield* Effect.logWarning(`block ${work.hash} at height ${work.height} unconfirmed by a reorg`)
               yield* accounting.blockUnconfirmed(work)

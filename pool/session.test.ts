@@ -3,14 +3,12 @@ import { describe, expect, it } from "vitest"
 import { chainActivations } from "../core/chain/agendas.ts"
 import { toHex } from "../core/chain/bytes.ts"
 import { powAlgorithmAt } from "../core/chain/difficulty.ts"
-import { powHashWith } from "../core/chain/hash.ts"
 import { encodeHeader, HeaderOffset } from "../core/chain/header.ts"
 import { REGNET, SIMNET, type NetworkParams } from "../core/chain/params.ts"
-import { hashMeetsTarget } from "../core/chain/targets.ts"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { identifyMiner, MINER_PROFILES, profileOf, userAgentOf, type MinerProfile } from "../core/stratum/profiles.ts"
 import { decodeMinerLine } from "../core/stratum/protocol.ts"
-import { minerSolution, parseNotifyParams, type MinerJob } from "../core/stratum/work.ts"
+import { MinerSide } from "../core/testing/stratum-miner.ts"
 import { JobBook } from "./jobs.ts"
 import { shareTarget } from "./shares.ts"
 import { defaultSessionConfig, StratumSession, type SessionOutput } from "./session.ts"
@@ -41,29 +39,24 @@ const setup = (network: NetworkParams, networkBits = 0x1d00ffff) => {
   return { jobs, session, work, config }
 }
 
-/** The miner's side of the conversation, as its firmware would hold it. */
+/** The miner's side, fed a session's output lines. */
 const miner = (profile: MinerProfile) => {
-  let en1 = ""
-  let job: MinerJob | undefined
-  let difficulty = 0
-  const read = (out: SessionOutput) => {
-    for (const line of out.lines) {
-      const m = Result.getOrThrow(decodeMinerLine(line))
-      if (m.kind === "response" && Array.isArray(m.message.result) && typeof m.message.result[1] === "string") en1 = m.message.result[1]
-      if (m.kind === "request" && m.message.method === "mining.notify") job = Result.getOrThrow(parseNotifyParams(profile, m.message.params))
-      if (m.kind === "request" && m.message.method === "mining.set_difficulty") difficulty = m.message.params[0] as number
-    }
-    return out
+  const side = new MinerSide(profile)
+  return {
+    read: (out: SessionOutput) => {
+      for (const l of out.lines) side.read(l)
+      return out
+    },
+    /** Grinds nonces until the hash meets (or, with `miss`, fails) the announced difficulty. */
+    solve: (network: NetworkParams, pow: "blake3" | "blake256", miss = false, start = 0) =>
+      side.solve(pow, shareTarget(network.powLimit, BigInt(Math.round(side.difficulty * 2 ** 32))), { miss, start, time: 1_700_000_010 }),
+    get job() {
+      return side.job
+    },
+    get difficulty() {
+      return side.difficulty
+    },
   }
-  /** Grinds nonces until the hash meets (or, with `miss`, fails) the announced difficulty. */
-  const solve = (network: NetworkParams, pow: "blake3" | "blake256", miss = false, start = 0) => {
-    const target = shareTarget(network.powLimit, BigInt(Math.round(difficulty * 2 ** 32)))
-    for (let nonce = start; ; nonce++) {
-      const s = minerSolution(profile, job!, "rig1", en1, new Uint8Array(profile.extraNonce.en2Size).fill(3), job!.header.length && 1_700_000_010, nonce)
-      if (hashMeetsTarget(powHashWith(pow, s.header), target) !== miss) return s
-    }
-  }
-  return { read, solve, get job() { return job }, get difficulty() { return difficulty } }
 }
 
 const reply = (out: SessionOutput) => {

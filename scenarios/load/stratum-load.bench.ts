@@ -40,7 +40,7 @@ const run = async () => {
       keepShares: false,
       // Hard enough that no share is a block: blocks come only when the bench says.
       bits: 0x1b00ffff,
-      limits: { maxConnectionsPerHost: count + 100, tickMillis: Number(process.env.TICK ?? 1000) },
+      limits: { maxConnectionsPerHost: count + 100 },
     },
     async (pool) => {
       const child = fork(fileURLToPath(new URL("./miners.ts", import.meta.url)), [String(pool.port), String(count), "3000"], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
