@@ -2,6 +2,7 @@ import { Clock, Deferred, Effect, Fiber, Layer, Queue, Redacted, Result, Schema,
 import * as Socket from "effect/socket/Socket"
 import { Agent, WebSocket as UndiciWebSocket } from "undici"
 import { fromHex, toHex } from "../core/chain/bytes.ts"
+import { targetFromLEHex } from "../core/chain/targets.ts"
 import { GETWORK_DATA_BYTES } from "../core/chain/getwork.ts"
 import { HEADER_BYTES } from "../core/chain/header.ts"
 import { ChainRpc, ChainRpcError, ChainUnavailable, type ChainEvent, type ChainFailure, type WorkReason } from "../core/services/chain.ts"
@@ -41,19 +42,11 @@ const decodeJson = (text: string): unknown => {
   }
 }
 
-const decodeTargetLE = (hex: string): bigint | undefined => {
-  const bytes = fromHex(hex, "target")
-  if (Result.isFailure(bytes) || bytes.success.length !== 32) return undefined
-  let n = 0n
-  for (let i = 31; i >= 0; i--) n = (n << 8n) | BigInt(bytes.success[i]!)
-  return n
-}
-
 const decodeWork = (data: string, target: string, reason: WorkReason) => {
   const bytes = fromHex(data, "getwork data")
-  const t = decodeTargetLE(target)
-  if (Result.isFailure(bytes) || bytes.success.length !== GETWORK_DATA_BYTES || t === undefined) return undefined
-  return { data: bytes.success, target: t, reason }
+  const t = targetFromLEHex(target)
+  if (Result.isFailure(bytes) || bytes.success.length !== GETWORK_DATA_BYTES || Result.isFailure(t)) return undefined
+  return { data: bytes.success, target: t.success, reason }
 }
 
 const decodeHeaderParam = (params: ReadonlyArray<unknown>): Uint8Array | undefined => {
@@ -94,13 +87,14 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
     Effect.gen(function* () {
       const scope = yield* Effect.scope
       const events = yield* Queue.unbounded<ChainEvent>()
-      const pending = new Map<number, Deferred.Deferred<unknown, ChainFailure>>()
+      /** Calls awaiting their reply, by request id, with the method for error messages. */
+      const pending = new Map<number, { readonly method: string; readonly answer: Deferred.Deferred<unknown, ChainFailure> }>()
       let writer: Socket.Writer | undefined
       let nextId = 0
       const authorization = `Basic ${Buffer.from(`${options.user}:${Redacted.value(options.password)}`).toString("base64")}`
 
       const failPending = (reason: string) =>
-        Effect.forEach([...pending.values()], (d) => Deferred.fail(d, new ChainUnavailable({ method: "call", reason })), { discard: true }).pipe(
+        Effect.forEach([...pending.values()], (p) => Deferred.fail(p.answer, new ChainUnavailable({ method: p.method, reason })), { discard: true }).pipe(
           Effect.andThen(Effect.sync(() => pending.clear())),
         )
 
@@ -108,7 +102,7 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
         Effect.gen(function* () {
           const id = ++nextId
           const answer = yield* Deferred.make<unknown, ChainFailure>()
-          pending.set(id, answer)
+          pending.set(id, { method, answer })
           yield* w.write(JSON.stringify({ jsonrpc: "1.0", id, method, params })).pipe(
             Effect.catch(() => Deferred.fail(answer, new ChainUnavailable({ method, reason: "connection lost while sending" }))),
           )
@@ -118,7 +112,6 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
               orElse: () => Effect.fail(new ChainUnavailable({ method, reason: `no answer in ${options.requestTimeoutMillis} ms` })),
             }),
             Effect.ensuring(Effect.sync(() => pending.delete(id))),
-            Effect.mapError((e) => (e._tag === "ChainUnavailable" ? new ChainUnavailable({ method, reason: e.reason }) : e)),
           )
         })
 
@@ -131,13 +124,13 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
           const json = decodeJson(text)
           const response = Schema.decodeUnknownResult(RpcResponse)(json)
           if (Result.isSuccess(response) && typeof response.success.id === "number") {
-            const answer = pending.get(response.success.id)
-            if (answer === undefined) return
+            const call = pending.get(response.success.id)
+            if (call === undefined) return
             const error = response.success.error
             if (error !== undefined && error !== null) {
-              return yield* Deferred.fail(answer, new ChainRpcError({ method: "call", code: error.code, reason: error.message }))
+              return yield* Deferred.fail(call.answer, new ChainRpcError({ method: call.method, code: error.code, reason: error.message }))
             }
-            return yield* Deferred.succeed(answer, response.success.result ?? null)
+            return yield* Deferred.succeed(call.answer, response.success.result ?? null)
           }
           const notification = Schema.decodeUnknownResult(RpcNotification)(json)
           if (Result.isFailure(notification)) return yield* Effect.logWarning(`dcrd sent a message that is neither a reply nor a notification: ${text.slice(0, 120)}`)
@@ -152,9 +145,6 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
           ? Effect.succeed(decoded.success)
           : Effect.fail(new ChainRpcError({ method, code: -1, reason: `unexpected reply shape: ${JSON.stringify(value).slice(0, 120)}` }))
       }
-      const named = (method: string) => (e: ChainFailure) =>
-        e._tag === "ChainRpcError" ? new ChainRpcError({ method, code: e.code, reason: e.reason }) : e
-
       /** One connection's life: dial, subscribe, read until it drops. */
       const session = (reconnected: boolean) =>
         Effect.gen(function* () {
@@ -169,8 +159,8 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
               }
             }),
           )
-          yield* callOn(socketWriter, "notifywork", []).pipe(Effect.mapError(named("notifywork")))
-          yield* callOn(socketWriter, "notifyblocks", []).pipe(Effect.mapError(named("notifyblocks")))
+          yield* callOn(socketWriter, "notifywork", [])
+          yield* callOn(socketWriter, "notifyblocks", [])
           writer = socketWriter
           yield* Effect.logInfo(`connected to dcrd at ${options.url}`)
           if (reconnected) yield* Queue.offer(events, { _tag: "Reconnected" })
@@ -205,14 +195,12 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
             const work = decodeWork(r.data, r.target, "initial")
             return work === undefined ? Effect.fail(new ChainRpcError({ method: "getwork", code: -1, reason: "work data or target of the wrong length" })) : Effect.succeed(work)
           }),
-          Effect.mapError(named("getwork")),
         ),
         submitWork: (data) =>
           call("getwork", [toHex(data)]).pipe(
             Effect.flatMap(requireResult("getwork", Schema.Boolean)),
-            Effect.mapError(named("getwork")),
           ),
-        getBestBlock: call("getbestblock", []).pipe(Effect.flatMap(requireResult("getbestblock", BestBlockResult)), Effect.mapError(named("getbestblock"))),
+        getBestBlock: call("getbestblock", []).pipe(Effect.flatMap(requireResult("getbestblock", BestBlockResult))),
         events: Stream.fromQueue(events),
       })
     }),

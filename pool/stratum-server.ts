@@ -257,7 +257,7 @@ export const makeStratumServer = (options: StratumServerOptions) =>
       scope,
     )
 
-    return { serve, broadcast, tick, counters, sessions: (): ReadonlyArray<StratumSession> => [...connections].map((c) => c.session) }
+    return { serve, broadcast, counters }
   })
 
 export type StratumServer = Effect.Success<ReturnType<typeof makeStratumServer>>

@@ -133,7 +133,7 @@ describe("stratum server over TCP", () => {
 
   it("sends clean jobs on a new parent or new votes, none for new transactions, and rolls the timestamp of old work", async () => {
     await withTcpPool({ network: SIMNET, mode: "pool", rollTimestampSeconds: 1 }, async (pool) => {
-      const { client, miner } = await connectMiner(pool, profileOf("gominer"), SIMNET_ADDRESS)
+      const { client } = await connectMiner(pool, profileOf("gominer"), SIMNET_ADDRESS)
       const notify = async () => JSON.parse(await client.until((l) => l.includes("mining.notify"))) as { params: Array<unknown> }
       // Work dated in the past gets a fresh timestamp, as a job that does not clear the miner's queue.
       const rolled = await notify()
@@ -146,7 +146,6 @@ describe("stratum server over TCP", () => {
       const parent = await notify()
       expect(parent.params[8]).toBe(true)
       expect(parent.params[1]).not.toBe(votes.params[1])
-      void miner
       client.close()
     })
   })

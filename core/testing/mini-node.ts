@@ -1,6 +1,6 @@
 import { Effect, Layer, Queue, Result, Stream } from "effect"
 import { chainActivations } from "../chain/agendas.ts"
-import { toHex } from "../chain/bytes.ts"
+import { toHex, writeUintLE } from "../chain/bytes.ts"
 import { powAlgorithmAt } from "../chain/difficulty.ts"
 import { decodeGetworkData, encodeGetworkData } from "../chain/getwork.ts"
 import { blockHash, decodeHeader, encodeHeader, HEADER_BYTES, powHash } from "../chain/header.ts"
@@ -31,7 +31,8 @@ export const makeMiniNode = (network: NetworkParams, bits: number, startHeight =
       template = encodeHeader({
         version: 10,
         prevBlock: tipHash(),
-        merkleRoot: new Uint8Array(32).fill(templateSerial & 0xff).map((b, i) => (i < 4 ? (templateSerial >>> (8 * i)) & 0xff : b)),
+        // Each template differs in its merkle root, as dcrd's do when transactions change.
+        merkleRoot: writeUintLE(BigInt(templateSerial), 32),
         stakeRoot: new Uint8Array(32).fill(8),
         voteBits: 1,
         finalState: new Uint8Array(6),
