@@ -106,16 +106,35 @@ describe("payout fairness (statistical, production engine over simulated pools)"
 
   // Proportional is left out: it pays R x d / W over a round whose W includes the share, which is
   // not linear in d; with shares a tenth of D the large-share miner got 0.93 of the small one's rate.
-  it("difficulty invariance: many small shares and few large ones from equal hashrates earn the same under PPLNS and PPS", () => {
+  //
+  // PPLNS is invariant only up to a discretisation term, stated here rather than hidden by a wide
+  // tolerance. The block-finding share is credited in full and the window is measured from the
+  // end of that share, so a share of difficulty d earns (R / D) x (1 + (d - w) / 2N) per unit of
+  // work, where N is the window and w the work-weighted mean share difficulty around it (a point
+  // of work lies in a share of mean size w). Derivation: the share's own block chance adds d^2/2
+  // over the continuous ideal, and measuring later windows from share ends takes back d x w / 2.
+  // Measured over 240 batches: k = 2, 4, 10 give 1.0024, 1.0077, 1.0228 against 1.0025, 1.0075,
+  // 1.0228 predicted. In a live pool d / N is below 1e-4, so the term is negligible; it only shows
+  // here because this simulation uses shares a tenth of D to stay fast.
+  it("difficulty invariance: from equal hashrates, small and large shares earn the same under PPS, and under PPLNS up to the (d - w) / 2N discretisation term", () => {
     fc.assert(
       fc.property(seedArb, fc.constantFrom(2n, 4n, 10n), (seed, k) => {
+        const small = 10n * DIFFICULTY_SCALE
+        const large = small * k
         const miners: ReadonlyArray<SimMiner> = [
-          { account: "steady", rate: 5 * SCALE, shareDifficulty: 10n * DIFFICULTY_SCALE },
-          { account: "hopper", rate: 5 * SCALE, shareDifficulty: 10n * k * DIFFICULTY_SCALE }, // "hopper" is just the large-share miner here
+          { account: "steady", rate: 5 * SCALE, shareDifficulty: small },
+          { account: "hopper", rate: 5 * SCALE, shareDifficulty: large }, // "hopper" is just the large-share miner here
         ]
-        for (const scheme of [pplns(2n), pps]) {
+        const window = Number(D) * 2
+        const meanShare = (Number(small) + Number(large)) / 2 // equal work from each miner
+        const pplnsRate = (d: bigint) => 1 + (Number(d) - meanShare) / (2 * window)
+        const cases: ReadonlyArray<readonly [PayoutScheme, number]> = [
+          [pplns(2n), pplnsRate(large) / pplnsRate(small)],
+          [pps, 1],
+        ]
+        for (const [scheme, want] of cases) {
           const { mean, error } = hopRatio(seed, miners, scheme)
-          expect(Math.abs(mean - 1), `${scheme.kind} ${mean} ± ${error}`).toBeLessThanOrEqual(SIGMAS * error + 1e-9)
+          expect(Math.abs(mean - want), `${scheme.kind} ${mean} ± ${error}, expected ${want}`).toBeLessThanOrEqual(SIGMAS * error + 1e-9)
         }
       }),
       { numRuns: RUNS },

@@ -7,7 +7,10 @@ import type { Share, ShareLog, WindowWeights } from "./sharelog.ts"
  * - `pplns`: the last X x D difficulty units of shares before the block (D = network difficulty
  *   when the block is found), each share weighted by its difficulty, the one straddling the
  *   window's start pro-rated. Each share's expected pay is (1 - fee) x B x d / D whenever it
- *   was submitted: hop-proof.
+ *   was submitted: hop-proof. Exactly so only as d / (X x D) -> 0: with the block-finding share
+ *   counted in full, a share of difficulty d earns a factor 1 + (d - w) / (2 X D) more, w being
+ *   the work-weighted mean share difficulty (measured in fairness.properties.test.ts); live
+ *   share difficulties make that term below 1e-4.
  * - `pplns-time`: shares of the last `periodMs` before the block (the reference pool's
  *   `lastnperiod`), for operators migrating from it. Hoppable: a share's value depends on the
  *   pool's hashrate around it.
