@@ -1,2 +1,3 @@
 export * from "./chain.ts"
 export * from "./listener.ts"
+export * from "./wallet.ts"
