@@ -14,6 +14,8 @@ export interface AcceptedWork {
   readonly model: MinerModel
   /** Milliseconds, pool clock. */
   readonly foundAt: number
+  /** The network difficulty it was mined at, in DIFFICULTY_SCALE units (what PPLNS windows scale by). */
+  readonly networkDifficulty: bigint
   /** True once a block built on it connected: it is in the chain, one confirmation deep. */
   readonly confirmed: boolean
 }

@@ -17,6 +17,8 @@ export class Accounting extends Context.Service<
     readonly blockUnconfirmed: (work: AcceptedWork) => Effect.Effect<void>
     /** Never made it: unconfirmed too far below the tip. */
     readonly blockOrphaned: (work: AcceptedWork) => Effect.Effect<void>
+    /** The main chain's tip moved (connect or disconnect): time to settle blocks and payouts. */
+    readonly tipChanged: (height: number) => Effect.Effect<void>
   }
 >()("dcrforge/Accounting") {}
 
@@ -43,6 +45,7 @@ export const memoryAccounting = (options: { readonly keepShares: boolean } = { k
       blockConfirmed: note("confirmed"),
       blockUnconfirmed: note("unconfirmed"),
       blockOrphaned: note("orphaned"),
+      tipChanged: () => Effect.void,
     }),
   )
   return { shares, events, counted, layer }

@@ -3,6 +3,7 @@ import * as Socket from "effect/socket/Socket"
 import { Agent, WebSocket as UndiciWebSocket } from "undici"
 import { fromHex, toHex } from "../core/chain/bytes.ts"
 import { targetFromLEHex } from "../core/chain/targets.ts"
+import { atomsFromRpcAmount } from "../core/payout/amounts.ts"
 import { GETWORK_DATA_BYTES } from "../core/chain/getwork.ts"
 import { HEADER_BYTES } from "../core/chain/header.ts"
 import { ChainRpc, ChainRpcError, ChainUnavailable, type ChainEvent, type ChainFailure, type WorkReason } from "../core/services/chain.ts"
@@ -201,6 +202,17 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
             Effect.flatMap(requireResult("getwork", Schema.Boolean)),
           ),
         getBestBlock: call("getbestblock", []).pipe(Effect.flatMap(requireResult("getbestblock", BestBlockResult))),
+        getBlockHash: (height) => call("getblockhash", [height]).pipe(Effect.flatMap(requireResult("getblockhash", Schema.String))),
+        coinbaseValue: (hash) =>
+          call("getblock", [hash, true, true]).pipe(
+            Effect.flatMap(requireResult("getblock", VerboseBlockResult)),
+            Effect.flatMap((block) => {
+              const last = block.rawtx[0]?.vout.at(-1)
+              return last === undefined
+                ? Effect.fail(new ChainRpcError({ method: "getblock", code: -1, reason: `block ${hash} has no coinbase outputs` }))
+                : Effect.succeed(atomsFromRpcAmount(last.value))
+            }),
+          ),
         events: Stream.fromQueue(events),
       })
     }),
@@ -210,6 +222,11 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
  * Dials with undici's WebSocket, trusting only `certificate` when given (dcrd's self-signed
  * rpc.cert), and sending the handshake headers (basic auth) dcrd checks before upgrading.
  */
+/** getblock verbose with transactions: only the coinbase's output values are read. */
+const VerboseBlockResult = Schema.Struct({
+  rawtx: Schema.Array(Schema.Struct({ vout: Schema.Array(Schema.Struct({ value: Schema.Finite })) })),
+})
+
 export const dcrdWebSocketLayer = (certificate: string | undefined): Layer.Layer<Socket.WebSocketConstructor> => {
   const dispatcher = certificate === undefined ? undefined : new Agent({ connect: { ca: certificate } })
   return Layer.succeed(Socket.WebSocketConstructor)((url, options) => {

@@ -105,14 +105,16 @@ export const makeStratumServer = (options: StratumServerOptions) =>
       }
     }
 
-    /** Writes a session's lines (one socket write, so they stay together) and passes its results on. */
+    /** Records a session's shares, writes its lines (one socket write, so they stay together) and passes its results on. */
     const emit = (conn: Connection, out: SessionOutput) =>
       Effect.gen(function* () {
-        if (out.lines.length > 0) yield* write(conn, out.lines.length === 1 ? `${out.lines[0]}\n` : `${out.lines.join("\n")}\n`)
+        // Shares are recorded before the miner hears "accepted": a share it was told about
+        // is durable, whatever happens to the pool next.
         if (out.shares.length > 0) {
           counters.sharesAccepted += out.shares.length
           yield* options.onShares(out.shares)
         }
+        if (out.lines.length > 0) yield* write(conn, out.lines.length === 1 ? `${out.lines[0]}\n` : `${out.lines.join("\n")}\n`)
         for (const block of out.blocks) {
           counters.blockCandidates++
           yield* Effect.forkIn(options.onBlock(block), scope)

@@ -60,6 +60,13 @@ export class ChainRpc extends Context.Service<
     /** Submits a solved getwork `data`; true when the node took the block. */
     readonly submitWork: (data: Uint8Array) => Effect.Effect<boolean, ChainFailure>
     readonly getBestBlock: Effect.Effect<BestBlock, ChainFailure>
+    /** Display hash of the main chain's block at a height (at most the tip's). */
+    readonly getBlockHash: (height: number) => Effect.Effect<string, ChainFailure>
+    /**
+     * What a block's coinbase pays the pool, in atoms: its last output (dcrd puts the treasury
+     * output, when there is one, and the height/extra-nonce OP_RETURN before the payout).
+     */
+    readonly coinbaseValue: (hash: string) => Effect.Effect<bigint, ChainFailure>
     readonly events: Stream.Stream<ChainEvent>
   }
 >()("dcrforge/ChainRpc") {}

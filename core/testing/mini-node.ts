@@ -7,14 +7,14 @@ import { blockHash, decodeHeader, encodeHeader, HEADER_BYTES, powHash } from "..
 import { hashToDisplay } from "../chain/hash.ts"
 import type { NetworkParams } from "../chain/params.ts"
 import { compactToBig, hashMeetsTarget } from "../chain/targets.ts"
-import { ChainRpc, ChainUnavailable, type ChainEvent, type WorkReason } from "../services/chain.ts"
+import { ChainRpc, ChainRpcError, ChainUnavailable, type ChainEvent, type WorkReason } from "../services/chain.ts"
 
 /**
  * The smallest node a pool test needs: one chain of headers at fixed `bits`, a template on the
  * tip, `getwork` submission that checks the PoW of the active era, and work and block
  * notifications. No transactions and no stake rules: the emulated dcrd does that.
  */
-export const makeMiniNode = (network: NetworkParams, bits: number, startHeight = 100) =>
+export const makeMiniNode = (network: NetworkParams, bits: number, startHeight = 100, coinbaseValue = 1_000_000_000n) =>
   Effect.gen(function* () {
     const events = yield* Queue.unbounded<ChainEvent>()
     const activations = chainActivations(network.agendas)
@@ -85,6 +85,20 @@ export const makeMiniNode = (network: NetworkParams, bits: number, startHeight =
           return accepted
         }),
       getBestBlock: Effect.sync(() => ({ hash: hashToDisplay(tipHash()), height: nextHeight() - 1 })),
+      getBlockHash: (height) =>
+        Effect.gen(function* () {
+          if (offline) return yield* unavailable("getblockhash")
+          const header = chain[height - startHeight - 1]
+          if (header === undefined) return yield* Effect.fail(new ChainRpcError({ method: "getblockhash", code: -5, reason: `no block at height ${height}` }))
+          return hashToDisplay(blockHash(header))
+        }),
+      coinbaseValue: (hash) =>
+        Effect.gen(function* () {
+          if (offline) return yield* unavailable("getblock")
+          const known = chain.some((h) => hashToDisplay(blockHash(h)) === hash)
+          if (!known) return yield* Effect.fail(new ChainRpcError({ method: "getblock", code: -5, reason: `block ${hash} not found` }))
+          return coinbaseValue
+        }),
       events: Stream.fromQueue(events),
     })
 
@@ -105,5 +119,7 @@ export const makeMiniNode = (network: NetworkParams, bits: number, startHeight =
       newWork: (reason: WorkReason) => Effect.suspend(() => Queue.offer(events, { _tag: "Work", work: work(reason) })),
       setOffline: (value: boolean) => Effect.sync(() => void (offline = value)),
       powAt,
+      /** Connects this many blocks of other miners (to mature the pool's coinbases). */
+      externalBlocks: (count: number) => Effect.suspend(() => Effect.repeat(Effect.suspend(() => connect(template)), { times: count - 1 })),
     }
   })

@@ -1,0 +1,237 @@
+import { Clock, Deferred, Effect, Queue, Schedule } from "effect"
+import { feeOf, splitProportionally, type Allocation } from "../core/payout/amounts.ts"
+import { POOL_FEE_ACCOUNT } from "../core/payout/ledger.ts"
+import { MINING_ADDRESS_ACCOUNT, pplnsWindowUnits, type PayoutScheme } from "../core/payout/schemes.ts"
+import { ChainRpc } from "../core/services/chain.ts"
+import { PayoutWallet } from "../core/services/wallet.ts"
+import { Accounting } from "./accounting.ts"
+import { ORPHAN_DEPTH } from "./accepted-work.ts"
+import { CrashPoints } from "./crash-points.ts"
+import type { AcceptedShare } from "./session.ts"
+import { PoolStore, type BlockRow, type ShareRow } from "./store/store.ts"
+
+export interface StoreAccountingOptions {
+  /** Distinguishes this process's shares from other instances' on a shared database. */
+  readonly instance: string
+  readonly scheme: PayoutScheme
+  readonly feeBasisPoints: number
+  /** Accounts owed less wait for the next batch (the pool's fee account never waits). */
+  readonly minimumPayout: bigint
+  /** Where the pool's fee is paid. */
+  readonly feeAddress: string
+  /** Blocks a coinbase must be buried under before it can be spent (256 mainnet, 16 simnet). */
+  readonly coinbaseMaturity: number
+  /** Most shares written in one transaction (Postgres allows 65,535 parameters, 8 per share). */
+  readonly maxShareBatch: number
+}
+
+/** Retries a store or node call that failed for lack of it: 0.1 s doubling to 5 s, forever. */
+const outageRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.spaced("5 seconds")])
+
+const shareRow = (instance: string) => (s: AcceptedShare): ShareRow => ({
+  id: `${instance}:${s.id}`,
+  account: s.account,
+  worker: s.worker,
+  model: s.model,
+  weight: s.difficulty,
+  createdMs: s.time,
+  height: s.height,
+  instance,
+})
+
+/**
+ * Accounting on the pool's database. Shares are group-committed: each submit waits for the
+ * transaction that holds its share (a few ms under load; many connections' shares share one
+ * commit), and the miner hears "accepted" only after it, so a share the miner was told about
+ * survives any crash. Blocks are settled from the chain itself (is this hash still the main
+ * chain's block at its height?) on every tip change, so a restart, a missed notification or a
+ * second instance all converge on the same state. The payout pipeline stores a signed
+ * transaction before sending it and reconciles it by txid afterwards.
+ */
+export const makeStoreAccounting = (options: StoreAccountingOptions) =>
+  Effect.gen(function* () {
+    const store = yield* PoolStore
+    const chain = yield* ChainRpc
+    const wallet = yield* PayoutWallet
+    const crash = yield* CrashPoints
+    const toRow = shareRow(options.instance)
+    const counters = { shareBatches: 0, sharesWritten: 0, storeRetries: 0, blocksCredited: 0, blocksOrphaned: 0, batchesPublished: 0 }
+
+    // ---- shares: group commit
+    const pending = yield* Queue.unbounded<{ readonly rows: ReadonlyArray<ShareRow>; readonly done: Deferred.Deferred<void> }>()
+    const flush = Effect.gen(function* () {
+      const items = yield* Queue.takeBetween(pending, 1, options.maxShareBatch)
+      const rows = items.flatMap((i) => i.rows)
+      yield* crash.at("shares:before-commit")
+      yield* store.insertShares(rows).pipe(
+        Effect.tapError((e) => Effect.sync(() => counters.storeRetries++).pipe(Effect.andThen(Effect.logWarning(`shares not written yet, retrying: ${e.message}`)))),
+        Effect.retry(outageRetry),
+      )
+      yield* crash.at("shares:after-commit")
+      counters.shareBatches++
+      counters.sharesWritten += rows.length
+      for (const item of items) yield* Deferred.succeed(item.done, undefined)
+    })
+    yield* Effect.forkScoped(Effect.forever(flush))
+
+    const recordShares = (shares: ReadonlyArray<AcceptedShare>) =>
+      Effect.gen(function* () {
+        const done = yield* Deferred.make<void>()
+        yield* Queue.offer(pending, { rows: shares.map(toRow), done })
+        yield* Deferred.await(done)
+      })
+
+    // ---- blocks: credits from the configured scheme
+    const addressOf = (account: string) => (account === POOL_FEE_ACCOUNT ? options.feeAddress : account)
+
+    /** Per-account weights of the last `units` of work up to `untilMs`, the oldest share pro-rated. */
+    const pplnsWeights = (untilMs: number, units: bigint) =>
+      Effect.gen(function* () {
+        const weights = new Map<string, bigint>()
+        let remaining = units
+        let cursor: { createdMs: number; id: string } | undefined
+        while (remaining > 0n) {
+          const page = yield* store.sharesBefore(untilMs, cursor, 5000)
+          for (const s of page) {
+            const counted = s.weight < remaining ? s.weight : remaining
+            weights.set(s.account, (weights.get(s.account) ?? 0n) + counted)
+            remaining -= counted
+            if (remaining === 0n) break
+          }
+          if (page.length < 5000) break
+          cursor = page[page.length - 1]
+        }
+        return weights
+      })
+
+    const creditsFor = (block: BlockRow, reward: bigint) =>
+      Effect.gen(function* () {
+        const scheme = options.scheme
+        const fee = scheme.kind === "solo" && scheme.atMiningAddress ? 0n : feeOf(reward, options.feeBasisPoints)
+        const net = reward - fee
+        const withFee = (credits: ReadonlyArray<Allocation>): ReadonlyArray<Allocation> => (fee > 0n ? [...credits, { account: POOL_FEE_ACCOUNT, amount: fee }] : credits)
+        switch (scheme.kind) {
+          case "solo":
+            return scheme.atMiningAddress ? [{ account: MINING_ADDRESS_ACCOUNT, amount: reward }] : withFee([{ account: block.account, amount: net }])
+          case "pps":
+            // PPS pays shares as they come; a block's reward goes to the pool (the reserve).
+            return [{ account: POOL_FEE_ACCOUNT, amount: reward }]
+          case "pplns":
+            return withFee(splitProportionally(net, yield* pplnsWeights(block.foundMs, pplnsWindowUnits(scheme.windowMultiple, block.networkDifficulty))))
+          case "pplns-time":
+            return withFee(splitProportionally(net, yield* store.workBetween(block.foundMs - scheme.periodMs, block.foundMs)))
+          case "proportional": {
+            const since = (yield* store.previousBlockTime(block.foundMs)) ?? -1
+            return withFee(splitProportionally(net, yield* store.workBetween(since, block.foundMs)))
+          }
+        }
+      })
+
+    /** Is `hash` the main chain's block at `height`? */
+    const inMainChain = (block: BlockRow, tip: number) =>
+      block.height > tip ? Effect.succeed(false) : chain.getBlockHash(block.height).pipe(Effect.map((h) => h === block.hash))
+
+    const settleBlocks = (tip: number) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        for (const block of yield* store.blocksWithStatus(["accepted", "confirmed"])) {
+          const inChain = yield* inMainChain(block, tip)
+          if (block.status === "accepted") {
+            if (inChain && tip >= block.height + 1) {
+              const reward = yield* chain.coinbaseValue(block.hash)
+              const credits = yield* creditsFor(block, reward)
+              const fee = credits.find((c) => c.account === POOL_FEE_ACCOUNT)?.amount ?? 0n
+              if (yield* store.confirmBlock(block.hash, reward, fee, credits, now)) {
+                counters.blocksCredited++
+                yield* Effect.logInfo(`block ${block.hash} at height ${block.height} confirmed: ${reward} atoms shared among ${credits.length} accounts`)
+              }
+              yield* crash.at("credit:after-confirm")
+            } else if (!inChain && tip >= block.height + ORPHAN_DEPTH) {
+              if (yield* store.orphanBlock(block.hash, now)) {
+                counters.blocksOrphaned++
+                yield* Effect.logWarning(`block ${block.hash} at height ${block.height} orphaned; it earned nothing`)
+              }
+            }
+          } else if (!inChain) {
+            // A reorg deeper than one block took a confirmed block: its credits go, unpaid.
+            if (yield* store.orphanBlock(block.hash, now)) {
+              counters.blocksOrphaned++
+              yield* Effect.logWarning(`confirmed block ${block.hash} at height ${block.height} left the main chain; its credits are reversed`)
+            }
+          } else if (tip >= block.height + options.coinbaseMaturity + 1) {
+            if (yield* store.matureBlock(block.hash, now)) yield* Effect.logInfo(`block ${block.hash} matured; its credits are payable`)
+          }
+        }
+      })
+
+    // ---- payouts
+    /** Drives one batch as far as it goes: build and store, then send and mark. */
+    const advanceBatch = (batchId: bigint) =>
+      Effect.gen(function* () {
+        const [batch] = (yield* store.openBatches).filter((b) => b.id === batchId)
+        if (batch === undefined) return
+        let signed = batch.txid !== undefined && batch.rawTx !== undefined ? { txid: batch.txid, rawTx: batch.rawTx, fee: batch.txFee ?? 0n } : undefined
+        if (batch.status === "building") {
+          const payments = yield* store.paymentsOf(batch.id)
+          const built = yield* wallet.build(payments.map((p) => ({ address: p.address, amount: p.amount })))
+          yield* crash.at("payout:after-build")
+          // Only the instance whose UPDATE wins may send; a loser's transaction is never sent.
+          if (!(yield* store.markSigned(batch.id, built.txid, built.rawTx, built.fee))) return
+          yield* crash.at("payout:after-sign-stored")
+          signed = built
+        }
+        if (signed === undefined) return
+        const status = yield* wallet.status(signed.txid)
+        if (status._tag === "Unknown") yield* wallet.publish(signed)
+        yield* crash.at("payout:after-publish")
+        const now = yield* Clock.currentTimeMillis
+        if (yield* store.markPublished(batch.id, now)) {
+          counters.batchesPublished++
+          yield* Effect.logInfo(`payout batch ${batch.id} published as ${signed.txid}`)
+        }
+        yield* crash.at("payout:after-published-stored")
+      })
+
+    const payOut = (tip: number) =>
+      Effect.gen(function* () {
+        for (const open of yield* store.openBatches) yield* advanceBatch(open.id)
+        if (options.scheme.kind === "solo" && options.scheme.atMiningAddress) return
+        const now = yield* Clock.currentTimeMillis
+        const created = yield* store.createBatch(options.minimumPayout, POOL_FEE_ACCOUNT, addressOf, tip, now)
+        if (created === undefined) return
+        yield* crash.at("payout:after-reserve")
+        yield* advanceBatch(created)
+      })
+
+    /** One settlement pass; failures (store, node, wallet down) are logged and retried on the next tip. */
+    const settle = (tip: number) =>
+      Effect.gen(function* () {
+        yield* settleBlocks(tip)
+        yield* payOut(tip)
+      }).pipe(Effect.catch((e) => Effect.logWarning(`settlement at height ${tip} postponed: ${e.message}`)))
+
+    // Tip changes only wake the settler: settlement never holds up the chain event loop.
+    const tips = yield* Queue.sliding<number>(1)
+    yield* Effect.forkScoped(Effect.forever(Queue.take(tips).pipe(Effect.flatMap(settle))))
+
+    const accounting = Accounting.of({
+      recordShares,
+      blockAccepted: (work) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          yield* store
+            .insertBlock({ hash: work.hash, height: work.height, account: work.account, worker: work.worker, model: work.model, foundMs: work.foundAt, networkDifficulty: work.networkDifficulty }, now)
+            .pipe(
+              Effect.tapError((e) => Effect.logWarning(`found block ${work.hash} not stored yet, retrying: ${e.message}`)),
+              Effect.retry(outageRetry),
+              Effect.catch((e) => Effect.logError(`found block ${work.hash} could not be stored: ${e.message}`)),
+            )
+        }),
+      // The chain decides; these only wake the settler sooner.
+      blockConfirmed: () => Effect.void,
+      blockUnconfirmed: () => Effect.void,
+      blockOrphaned: () => Effect.void,
+      tipChanged: (height) => Queue.offer(tips, height).pipe(Effect.asVoid),
+    })
+    return { accounting, counters, settle, recordShares }
+  })

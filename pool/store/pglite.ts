@@ -1,0 +1,85 @@
+import { PGlite } from "@electric-sql/pglite"
+import { makeCompiler } from "@effect/sql-pg/PgClient"
+import { Effect, Layer, Semaphore, Stream } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import * as SqlClient from "effect/sql/SqlClient"
+import type { Connection } from "effect/sql/SqlConnection"
+import { SqlError, UniqueViolation, SerializationError, DeadlockError, UnknownError, ConnectionError } from "effect/sql/SqlError"
+
+/**
+ * The embedded store: PGlite (Postgres compiled to WebAssembly) in the pool's data directory,
+ * adapted to Effect's `SqlClient` so the pool runs the same schema and queries on it as on a
+ * Postgres server. PGlite has one connection, so a semaphore gives a transaction the
+ * connection for its whole length (other queries wait), as Effect's SQLite clients do.
+ */
+export interface PgliteOptions {
+  /** Directory of the database files; undefined keeps it in memory (tests). */
+  readonly dataDir: string | undefined
+}
+
+/** Postgres SQLSTATE classes the pool reacts to; everything else is reported as it came. */
+const classify = (cause: unknown, operation: string) => {
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : ""
+  const message = cause instanceof Error ? cause.message : String(cause)
+  if (code === "23505") return new UniqueViolation({ cause, message, operation, constraint: "" })
+  if (code === "40001") return new SerializationError({ cause, message, operation })
+  if (code === "40P01") return new DeadlockError({ cause, message, operation })
+  return new UnknownError({ cause, message, operation })
+}
+
+const fail = (cause: unknown, operation: string) => new SqlError({ reason: classify(cause, operation) })
+
+// Parameters: bigint goes as text (Postgres casts it where the column is numeric or int8).
+const params = (values: ReadonlyArray<unknown>): Array<unknown> => values.map((v) => (typeof v === "bigint" ? v.toString() : v))
+
+const connectionOf = (db: PGlite): Connection => {
+  const run = <A>(operation: string, f: () => Promise<A>) =>
+    Effect.tryPromise({ try: f, catch: (cause) => fail(cause, operation) })
+  const rows = (sql: string, values: ReadonlyArray<unknown>) =>
+    run("execute", () => db.query<Record<string, unknown>>(sql, params(values))).pipe(Effect.map((r) => r.rows))
+  const arrays = (sql: string, values: ReadonlyArray<unknown>) =>
+    run("execute", () => db.query<Array<unknown>>(sql, params(values), { rowMode: "array" })).pipe(Effect.map((r) => r.rows))
+  return {
+    execute: (sql, values, transform) => rows(sql, values).pipe(Effect.map((r) => (transform ? transform(r) : r))),
+    executeRaw: (sql, values) =>
+      values.length === 0 ? run("execute", () => db.exec(sql)) : run("execute", () => db.query(sql, params(values))),
+    executeStream: (sql, values, transform) =>
+      Stream.fromIterableEffect(rows(sql, values).pipe(Effect.map((r) => (transform ? transform(r) : r)))),
+    executeValues: arrays,
+    executeValuesUnprepared: arrays,
+    executeUnprepared: (sql, values, transform) => rows(sql, values).pipe(Effect.map((r) => (transform ? transform(r) : r))),
+  }
+}
+
+/** Opens (creating if needed) the embedded database; closed with the scope. */
+export const makePglite = (options: PgliteOptions) =>
+  Effect.gen(function* () {
+    const db = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => PGlite.create(options.dataDir),
+        catch: (cause) =>
+          new SqlError({
+            reason: new ConnectionError({
+              cause,
+              message: `cannot open the embedded database at ${options.dataDir ?? "(memory)"}: ${cause instanceof Error ? cause.message : String(cause)}; check that the directory is writable and not used by another pool process`,
+              operation: "connect",
+            }),
+          }),
+      }),
+      (db) => Effect.promise(() => db.close()).pipe(Effect.ignore),
+    )
+    const semaphore = yield* Semaphore.make(1)
+    const connection = connectionOf(db)
+    const acquirers = SqlClient.makeSqliteAcquirers({ connection: Effect.succeed(connection), semaphore })
+    const client = yield* SqlClient.make({
+      ...acquirers,
+      compiler: makeCompiler(),
+      driver: "pglite",
+      spanAttributes: [["db.system.name", "postgresql"]],
+    })
+    return { client, db }
+  })
+
+/** `SqlClient` over an embedded database. */
+export const pgliteLayer = (options: PgliteOptions): Layer.Layer<SqlClient.SqlClient, SqlError> =>
+  Layer.effect(SqlClient.SqlClient, makePglite(options).pipe(Effect.map((x) => x.client))).pipe(Layer.provide(Reactivity.layer))

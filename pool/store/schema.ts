@@ -1,0 +1,85 @@
+import { Effect } from "effect"
+import * as Migrator from "effect/sql/Migrator"
+import * as SqlClient from "effect/sql/SqlClient"
+
+/**
+ * The pool's schema, one dialect (Postgres) for the embedded store and the server. Migrations
+ * are append-only: a released one is never edited, a change is a new numbered entry.
+ *
+ * Amounts are atoms in int8; share weights are difficulty units (2^32 per unit of difficulty),
+ * which outgrow int8 at high share difficulties, so they are numeric. Times are milliseconds of
+ * the pool's clock. Status columns are checked so a bug cannot invent a state.
+ */
+const initial = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)`
+  // One row per accepted share. `id` is unique per solution (instance, job, extranonces,
+  // nonce), so a batch written twice (a retry after a lost reply) counts once.
+  yield* sql`CREATE TABLE shares (
+    id text PRIMARY KEY,
+    account text NOT NULL,
+    worker text NOT NULL,
+    model text NOT NULL,
+    weight numeric NOT NULL CHECK (weight > 0),
+    created_ms int8 NOT NULL,
+    height int4 NOT NULL,
+    instance text NOT NULL
+  )`
+  yield* sql`CREATE INDEX shares_by_time ON shares (created_ms DESC, id DESC)`
+  yield* sql`CREATE INDEX shares_by_account ON shares (account, created_ms)`
+  // Blocks the pool found. accepted -> confirmed (in the main chain, credits written) ->
+  // matured (coinbase spendable, credits payable); or orphaned, from accepted or confirmed.
+  yield* sql`CREATE TABLE blocks (
+    hash text PRIMARY KEY,
+    height int4 NOT NULL,
+    account text NOT NULL,
+    worker text NOT NULL,
+    model text NOT NULL,
+    found_ms int8 NOT NULL,
+    network_difficulty numeric NOT NULL,
+    status text NOT NULL CHECK (status IN ('accepted', 'confirmed', 'matured', 'orphaned')),
+    reward int8,
+    fee int8,
+    updated_ms int8 NOT NULL
+  )`
+  yield* sql`CREATE INDEX blocks_by_status ON blocks (status, height)`
+  // Payout batches: building (credits reserved) -> signed (txid and bytes stored, not yet
+  // known to be sent) -> published. Only a batch that never reached `signed` may be rebuilt.
+  yield* sql`CREATE TABLE payout_batches (
+    id int8 PRIMARY KEY,
+    status text NOT NULL CHECK (status IN ('building', 'signed', 'published')),
+    created_ms int8 NOT NULL,
+    height int4 NOT NULL,
+    txid text UNIQUE,
+    raw_tx text,
+    tx_fee int8,
+    published_ms int8
+  )`
+  // What each account is owed per source: a block's share, a PPS settlement, or a reversal.
+  // (source, account) is unique: a block is credited once whatever the number of instances.
+  yield* sql`CREATE TABLE credits (
+    source text NOT NULL,
+    account text NOT NULL,
+    amount int8 NOT NULL,
+    created_ms int8 NOT NULL,
+    payable boolean NOT NULL DEFAULT false,
+    batch_id int8 REFERENCES payout_batches (id),
+    PRIMARY KEY (source, account)
+  )`
+  yield* sql`CREATE INDEX credits_unpaid ON credits (payable, batch_id)`
+  yield* sql`CREATE TABLE payments (
+    batch_id int8 NOT NULL REFERENCES payout_batches (id),
+    account text NOT NULL,
+    address text NOT NULL,
+    amount int8 NOT NULL CHECK (amount > 0),
+    PRIMARY KEY (batch_id, account)
+  )`
+  yield* sql`INSERT INTO meta (key, value) VALUES ('next_batch', '1')`
+})
+
+export const migrations = Migrator.fromRecord({
+  "0001_initial": initial,
+})
+
+/** Brings the database to the newest schema; safe to run from several instances at once. */
+export const migrate = Migrator.make({})({ loader: migrations, table: "dcrforge_migrations" })

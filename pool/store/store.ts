@@ -1,0 +1,322 @@
+import { Array as Arr, Context, Effect, Layer } from "effect"
+import * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import type { Allocation } from "../../core/payout/amounts.ts"
+
+/**
+ * Every query the pool runs, in one place and one dialect, for the embedded store and for a
+ * Postgres server alike. Each state change is a guarded UPDATE (`WHERE status = ...`
+ * RETURNING), so two pool instances on one database, or one instance replaying work after a
+ * crash, change a row at most once: that guard is what makes "credited once" and "paid once"
+ * hold without a coordinator.
+ */
+export interface ShareRow {
+  readonly id: string
+  readonly account: string
+  readonly worker: string
+  readonly model: string
+  /** Difficulty units (DIFFICULTY_SCALE per unit of difficulty). */
+  readonly weight: bigint
+  readonly createdMs: number
+  readonly height: number
+  readonly instance: string
+}
+
+export type BlockStatus = "accepted" | "confirmed" | "matured" | "orphaned"
+
+export interface BlockRow {
+  readonly hash: string
+  readonly height: number
+  readonly account: string
+  readonly worker: string
+  readonly model: string
+  readonly foundMs: number
+  readonly networkDifficulty: bigint
+  readonly status: BlockStatus
+  readonly reward: bigint | undefined
+  readonly fee: bigint | undefined
+}
+
+export type BatchStatus = "building" | "signed" | "published"
+
+export interface BatchRow {
+  readonly id: bigint
+  readonly status: BatchStatus
+  readonly createdMs: number
+  readonly height: number
+  readonly txid: string | undefined
+  readonly rawTx: string | undefined
+  readonly txFee: bigint | undefined
+}
+
+export interface PaymentRow {
+  readonly batchId: bigint
+  readonly account: string
+  readonly address: string
+  readonly amount: bigint
+}
+
+export interface AccountTotals {
+  readonly account: string
+  /** Credited from confirmed blocks or PPS, not yet payable (coinbase not mature). */
+  readonly immature: bigint
+  /** Payable and not yet in a batch. */
+  readonly payable: bigint
+  /** In a batch not yet published. */
+  readonly pending: bigint
+  /** In a published batch. */
+  readonly paid: bigint
+}
+
+/** One credited pay-out candidate: an account's payable sum. */
+export interface Owed {
+  readonly account: string
+  readonly amount: bigint
+}
+
+const big = (x: unknown): bigint => (typeof x === "bigint" ? x : BigInt(String(x)))
+const num = (x: unknown): number => (typeof x === "number" ? x : Number(x))
+const optBig = (x: unknown): bigint | undefined => (x === null || x === undefined ? undefined : big(x))
+const optStr = (x: unknown): string | undefined => (x === null || x === undefined ? undefined : String(x))
+
+type Row = Readonly<Record<string, unknown>>
+
+const toBlock = (r: Row): BlockRow => ({
+  hash: String(r.hash),
+  height: num(r.height),
+  account: String(r.account),
+  worker: String(r.worker),
+  model: String(r.model),
+  foundMs: num(r.found_ms),
+  networkDifficulty: big(r.network_difficulty),
+  status: String(r.status) as BlockStatus,
+  reward: optBig(r.reward),
+  fee: optBig(r.fee),
+})
+
+const toBatch = (r: Row): BatchRow => ({
+  id: big(r.id),
+  status: String(r.status) as BatchStatus,
+  createdMs: num(r.created_ms),
+  height: num(r.height),
+  txid: optStr(r.txid),
+  rawTx: optStr(r.raw_tx),
+  txFee: optBig(r.tx_fee),
+})
+
+// Selected columns cast to text: drivers differ in how they return int8 and numeric, text is exact.
+const BLOCK_COLUMNS = "hash, height, account, worker, model, found_ms::text AS found_ms, network_difficulty::text AS network_difficulty, status, reward::text AS reward, fee::text AS fee"
+const BATCH_COLUMNS = "id::text AS id, status, created_ms::text AS created_ms, height, txid, raw_tx, tx_fee::text AS tx_fee"
+
+export const makePoolStore = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+
+  /** Rows for `sql.insert`, which needs at least one. */
+  const many = (rows: ReadonlyArray<Record<string, unknown>>) => (Arr.isReadonlyArrayNonEmpty(rows) ? sql.insert(rows) : undefined)
+
+  const insertShares = (shares: ReadonlyArray<ShareRow>) => {
+    const rows = many(
+      shares.map((s): Record<string, unknown> => ({
+            id: s.id,
+            account: s.account,
+            worker: s.worker,
+            model: s.model,
+            weight: s.weight.toString(),
+            created_ms: s.createdMs,
+            height: s.height,
+        instance: s.instance,
+      })),
+    )
+    return rows === undefined ? Effect.void : sql`INSERT INTO shares ${rows} ON CONFLICT (id) DO NOTHING`.pipe(Effect.asVoid)
+  }
+
+  /**
+   * Shares at or before `untilMs`, newest first, from a keyset cursor: the PPLNS window is
+   * walked page by page and stops once it holds enough work.
+   */
+  const sharesBefore = (untilMs: number, after: { readonly createdMs: number; readonly id: string } | undefined, limit: number) =>
+    (after === undefined
+      ? sql`SELECT id, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
+            WHERE created_ms <= ${untilMs} ORDER BY created_ms DESC, id DESC LIMIT ${limit}`
+      : sql`SELECT id, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
+            WHERE created_ms <= ${untilMs} AND (created_ms < ${after.createdMs} OR (created_ms = ${after.createdMs} AND id < ${after.id}))
+            ORDER BY created_ms DESC, id DESC LIMIT ${limit}`
+    ).pipe(Effect.map((rows) => rows.map((r) => ({ id: String(r.id), account: String(r.account), weight: big(r.weight), createdMs: num(r.created_ms) }))))
+
+  /** Per-account work of shares in (fromMs, toMs]. */
+  const workBetween = (fromMs: number, toMs: number) =>
+    sql`SELECT account, sum(weight)::text AS weight FROM shares WHERE created_ms > ${fromMs} AND created_ms <= ${toMs} GROUP BY account`.pipe(
+      Effect.map((rows) => new Map(rows.map((r) => [String(r.account), big(r.weight)] as const))),
+    )
+
+  /** Per-(account, worker) work since `fromMs`: the source of hashrate figures. */
+  const workSince = (fromMs: number) =>
+    sql`SELECT account, worker, model, sum(weight)::text AS weight, count(*)::text AS shares, max(created_ms)::text AS last_ms
+        FROM shares WHERE created_ms > ${fromMs} GROUP BY account, worker, model`.pipe(
+      Effect.map((rows) =>
+        rows.map((r) => ({ account: String(r.account), worker: String(r.worker), model: String(r.model), weight: big(r.weight), shares: num(r.shares), lastMs: num(r.last_ms) })),
+      ),
+    )
+
+  const shareCount = sql`SELECT count(*)::text AS n, coalesce(sum(weight), 0)::text AS w FROM shares`.pipe(
+    Effect.map((rows) => ({ shares: num(rows[0]?.n ?? 0), weight: big(rows[0]?.w ?? 0) })),
+  )
+
+  const insertBlock = (b: Omit<BlockRow, "status" | "reward" | "fee">, nowMs: number) =>
+    sql`INSERT INTO blocks ${sql.insert({
+      hash: b.hash,
+      height: b.height,
+      account: b.account,
+      worker: b.worker,
+      model: b.model,
+      found_ms: b.foundMs,
+      network_difficulty: b.networkDifficulty.toString(),
+      status: "accepted",
+      updated_ms: nowMs,
+    })} ON CONFLICT (hash) DO NOTHING`.pipe(Effect.asVoid)
+
+  const blocksWithStatus = (statuses: ReadonlyArray<BlockStatus>) =>
+    sql.unsafe<Row>(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE status IN (${statuses.map((_, i) => `$${i + 1}`).join(", ")}) ORDER BY height, hash`, statuses).pipe(
+      Effect.map((rows) => rows.map(toBlock)),
+    )
+
+  const recentBlocks = (limit: number) =>
+    sql.unsafe<Row>(`SELECT ${BLOCK_COLUMNS} FROM blocks ORDER BY height DESC, hash LIMIT $1`, [limit]).pipe(Effect.map((rows) => rows.map(toBlock)))
+
+  /** The found time of the pool's latest non-orphaned block before `foundMs` (proportional rounds). */
+  const previousBlockTime = (foundMs: number) =>
+    sql`SELECT max(found_ms)::text AS t FROM blocks WHERE found_ms < ${foundMs} AND status <> 'orphaned'`.pipe(
+      Effect.map((rows) => (rows[0]?.t === null || rows[0]?.t === undefined ? undefined : num(rows[0].t))),
+    )
+
+  /**
+   * accepted -> confirmed with its credits, in one transaction; false when another instance
+   * (or an earlier run) did it first, in which case nothing is written.
+   */
+  const confirmBlock = (hash: string, reward: bigint, fee: bigint, credits: ReadonlyArray<Allocation>, nowMs: number) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const won = yield* sql`UPDATE blocks SET status = 'confirmed', reward = ${reward.toString()}, fee = ${fee.toString()}, updated_ms = ${nowMs}
+                              WHERE hash = ${hash} AND status = 'accepted' RETURNING hash`
+        if (won.length === 0) return false
+        const rows = many(credits.filter((c) => c.amount > 0n).map((c) => ({ source: hash, account: c.account, amount: c.amount.toString(), created_ms: nowMs })))
+        if (rows !== undefined) yield* sql`INSERT INTO credits ${rows}`
+        return true
+      }),
+    )
+
+  /** Drops a block that left the main chain, and its credits (never payable before maturity). */
+  const orphanBlock = (hash: string, nowMs: number) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const won = yield* sql`UPDATE blocks SET status = 'orphaned', updated_ms = ${nowMs}
+                              WHERE hash = ${hash} AND status IN ('accepted', 'confirmed') RETURNING hash`
+        if (won.length === 0) return false
+        yield* sql`DELETE FROM credits WHERE source = ${hash} AND NOT payable AND batch_id IS NULL`
+        return true
+      }),
+    )
+
+  const matureBlock = (hash: string, nowMs: number) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const won = yield* sql`UPDATE blocks SET status = 'matured', updated_ms = ${nowMs} WHERE hash = ${hash} AND status = 'confirmed' RETURNING hash`
+        if (won.length === 0) return false
+        yield* sql`UPDATE credits SET payable = true WHERE source = ${hash}`
+        return true
+      }),
+    )
+
+  /**
+   * Reserves every payable, unbatched credit of accounts owed at least `minimum` (the pool's
+   * fee account always) for a new batch. One transaction holding the batch counter's row lock,
+   * so concurrent instances build batches one after the other and a credit lands in one batch.
+   */
+  const createBatch = (minimum: bigint, feeAccount: string, addressOf: (account: string) => string, height: number, nowMs: number) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_batch' FOR UPDATE`
+        const open = yield* sql`SELECT id FROM payout_batches WHERE status IN ('building', 'signed') LIMIT 1`
+        if (open.length > 0) return undefined
+        const owed = yield* sql`SELECT account, sum(amount)::text AS amount FROM credits WHERE payable AND batch_id IS NULL GROUP BY account ORDER BY account`
+        const due = owed.map((r) => ({ account: String(r.account), amount: big(r.amount) })).filter((o) => o.amount > 0n && (o.amount >= minimum || o.account === feeAccount))
+        if (due.length === 0) return undefined
+        const id = big(counter[0]?.value ?? 1)
+        yield* sql`UPDATE meta SET value = ${(id + 1n).toString()} WHERE key = 'next_batch'`
+        yield* sql`INSERT INTO payout_batches ${sql.insert({ id: id.toString(), status: "building", created_ms: nowMs, height })}`
+        yield* sql`UPDATE credits SET batch_id = ${id.toString()} WHERE payable AND batch_id IS NULL AND account IN ${sql.in(due.map((d) => d.account))}`
+        const payments = many(due.map((d) => ({ batch_id: id.toString(), account: d.account, address: addressOf(d.account), amount: d.amount.toString() })))
+        if (payments !== undefined) yield* sql`INSERT INTO payments ${payments}`
+        return id
+      }),
+    )
+
+  const openBatches = sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches WHERE status IN ('building', 'signed') ORDER BY id`).pipe(
+    Effect.map((rows) => rows.map(toBatch)),
+  )
+
+  const batches = (limit: number) =>
+    sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY id DESC LIMIT $1`, [limit]).pipe(Effect.map((rows) => rows.map(toBatch)))
+
+  const paymentsOf = (batchId: bigint) =>
+    sql`SELECT batch_id::text AS batch_id, account, address, amount::text AS amount FROM payments WHERE batch_id = ${batchId.toString()} ORDER BY account`.pipe(
+      Effect.map((rows) => rows.map((r): PaymentRow => ({ batchId: big(r.batch_id), account: String(r.account), address: String(r.address), amount: big(r.amount) }))),
+    )
+
+  /** building -> signed: the transaction is stored before anything is sent. */
+  const markSigned = (id: bigint, txid: string, rawTx: string, txFee: bigint) =>
+    sql`UPDATE payout_batches SET status = 'signed', txid = ${txid}, raw_tx = ${rawTx}, tx_fee = ${txFee.toString()}
+        WHERE id = ${id.toString()} AND status = 'building' RETURNING id`.pipe(Effect.map((rows) => rows.length === 1))
+
+  const markPublished = (id: bigint, nowMs: number) =>
+    sql`UPDATE payout_batches SET status = 'published', published_ms = ${nowMs} WHERE id = ${id.toString()} AND status = 'signed' RETURNING id`.pipe(
+      Effect.map((rows) => rows.length === 1),
+    )
+
+  const accountTotals = sql`SELECT c.account,
+        coalesce(sum(c.amount) FILTER (WHERE NOT c.payable), 0)::text AS immature,
+        coalesce(sum(c.amount) FILTER (WHERE c.payable AND c.batch_id IS NULL), 0)::text AS payable,
+        coalesce(sum(c.amount) FILTER (WHERE b.status IN ('building', 'signed')), 0)::text AS pending,
+        coalesce(sum(c.amount) FILTER (WHERE b.status = 'published'), 0)::text AS paid
+      FROM credits c LEFT JOIN payout_batches b ON b.id = c.batch_id GROUP BY c.account ORDER BY c.account`.pipe(
+    Effect.map((rows) =>
+      rows.map((r): AccountTotals => ({ account: String(r.account), immature: big(r.immature), payable: big(r.payable), pending: big(r.pending), paid: big(r.paid) })),
+    ),
+  )
+
+  /** Sum of what published batches paid each address (what the chain saw). */
+  const paidByAddress = sql`SELECT p.address, sum(p.amount)::text AS amount FROM payments p JOIN payout_batches b ON b.id = p.batch_id
+      WHERE b.status = 'published' GROUP BY p.address ORDER BY p.address`.pipe(Effect.map((rows) => new Map(rows.map((r) => [String(r.address), big(r.amount)] as const))))
+
+  return {
+    sql,
+    insertShares,
+    sharesBefore,
+    workBetween,
+    workSince,
+    shareCount,
+    insertBlock,
+    blocksWithStatus,
+    recentBlocks,
+    previousBlockTime,
+    confirmBlock,
+    orphanBlock,
+    matureBlock,
+    createBatch,
+    openBatches,
+    batches,
+    paymentsOf,
+    markSigned,
+    markPublished,
+    accountTotals,
+    paidByAddress,
+  }
+})
+
+export type PoolStoreShape = Effect.Success<typeof makePoolStore>
+
+export class PoolStore extends Context.Service<PoolStore, PoolStoreShape>()("dcrforge/PoolStore") {}
+
+export const poolStoreLayer: Layer.Layer<PoolStore, never, SqlClient.SqlClient> = Layer.effect(PoolStore, makePoolStore)
+
+export type StoreError = SqlError

@@ -1,0 +1,406 @@
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { createServer, type Server } from "node:https"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import fc from "fast-check"
+import { Cause, Effect, Exit, Redacted, Result } from "effect"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { encodeAddress } from "../core/chain/address.ts"
+import { toHex } from "../core/chain/bytes.ts"
+import { MAINNET, SIMNET } from "../core/chain/params.ts"
+import { PayoutWallet, type PayoutOutput, type SignedPayout, type WalletFailure } from "../core/services/wallet.ts"
+import { MAX_ATOMS, dcrToAtoms } from "./amounts.ts"
+import { dcrAmountLiteral, dcrwalletLayer, decodeTx, decredTxid, parseJsonExact, sumByAddress, type DcrwalletOptions } from "./dcrwallet-rpc.ts"
+
+// ---- amounts ---------------------------------------------------------------------------------------
+
+const readFee = (literal: string): bigint => {
+  const parsed = parseJsonExact(`{"hex":"00","fee":${literal}}`, new Set(["fee"])) as { fee: unknown }
+  return Result.getOrThrow(dcrToAtoms(parsed.fee, "fee"))
+}
+
+describe("DCR amounts in JSON-RPC bodies, exactly", () => {
+  it("writes atoms as the exact decimal literal", () => {
+    expect(dcrAmountLiteral(123456789n)).toBe("1.23456789")
+    expect(dcrAmountLiteral(5n)).toBe("0.00000005")
+    expect(dcrAmountLiteral(0n)).toBe("0")
+    expect(dcrAmountLiteral(MAX_ATOMS)).toBe("21000000")
+    expect(dcrAmountLiteral(2_099_999_999_999_999n)).toBe("20999999.99999999")
+  })
+
+  it("reads a fee from the reply text as written, in either of Go's number forms", () => {
+    expect(readFee("0.0000253")).toBe(2530n)
+    expect(readFee("1e-7")).toBe(10n)
+    expect(readFee("1e-07")).toBe(10n)
+    expect(readFee("20999999.99999999")).toBe(2_099_999_999_999_999n)
+  })
+
+  it("property: any atoms 0..21e14 written as a literal and read back from JSON text are the same atoms", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: MAX_ATOMS }), (a) => {
+        expect(readFee(dcrAmountLiteral(a))).toBe(a)
+      }),
+    )
+  })
+
+  it("property: dcrwallet's float64 reading of a literal (dcrutil.NewAmount: f*1e8 + 0.5, truncated) gives back the same atoms", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: MAX_ATOMS }), (a) => {
+        expect(BigInt(Math.trunc(Number(dcrAmountLiteral(a)) * 1e8 + 0.5))).toBe(a)
+      }),
+    )
+  })
+
+  it("property: a fee as dcrwallet prints it (Amount.ToCoin, shortest float64 text) reads back to the same atoms", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: MAX_ATOMS }), (a) => {
+        expect(readFee(String(Number(a) / 1e8))).toBe(a)
+      }),
+    )
+  })
+})
+
+// ---- txid ------------------------------------------------------------------------------------------
+
+// Real mainnet transactions and their txids, from dcrd's dcrutil/txsort/txsort_test.go (the
+// "unsortedHash" of each case) and dcrutil/txsort/testdata/*.hex, at decred/dcrd commit
+// 036b7090443145130ef74d5d83a0d1d575eb407a.
+const MAINNET_TXS = [
+  {
+    name: "block 100004 tx[4] (tx100004-4.hex)",
+    txid: "b0f540d02eb5cf030e14c08b3b0092648a87f4c6b141dcf34723815a1d01a975",
+    hex: "010000000202b69f04b49f4a60d67d7603d275563c6b59419df19962204d5ee92c998e4b2b0000000000ffffffff25c710c00974fe6b25973768b1c1da7849cfbf7a8c1770b8b6cb0daca82ac8f00000000000ffffffff02ff01e3020000000000001976a914eeac5197b8570675c2195ec6fd1d371f4b6e8fdc88acb8c282090000000000001976a9146f1dd216165c70e21bcf2d0af5475a6dd719adfa88ac000000000000000002a1705e0200000000a0860100030000006a47304402200bce819c8b329643fec4fff02454d66fdbeda297a3ccdb2a2989907888f561c602203843993883b5cbda2e1a1440d284496dccb6b33bb2a65cdd5862305896a81fd20121033b4ac70a591739cd1dbbe84e778f3315f2fbb725cf18eab484630563cdcd8d1bceb80d0a000000008a860100080000006b483045022100c108408261cf0f06dccb1100c4c7b449a349afcf24c6a37de11fba9af30744db02204e29833d9cdd9fd28b445a06a3f0887bfc04cc89f666de5fc25cef6cc72ef6d9012102f7f9f0c8ab9eae959373368976536ad01e6dd5834d4d148d455cf057b3bd94b8",
+  },
+  {
+    name: "block 100082 tx[5] (tx100082-5.hex)",
+    txid: "765bb2f1fa79222ebc381b6e32a2996e73d5b0d01b443d871f04060def245dcd",
+    hex: "010000000238640cf5a9145a6f500b46873aa9fd3a2dac848073c3ed54cdd7601a218311150000000000ffffffff38640cf5a9145a6f500b46873aa9fd3a2dac848073c3ed54cdd7601a218311150100000000ffffffff02614e310c0200000000001976a9142a2477b99d373bdacced385296aac3e460dcbe0488ac32c3d9360000000000001976a9142bfb1fb15fe42c05e6b6ebbb131c2f22ece400d988ac000000000000000002461cfd0402000000ef860100030000006a47304402203d35b91c1d3cba46ae309fe1ca587626a4b67ba18b23290f984f8387fb966cc60220599491381753aa037707f34f92bbbdcb0078ebf91afc48d5740210fe3c5c661a0121031c1bf96ee8411bf9c161b75d85f28c1477a614a329b98644f1b9557b6d1700a3055a143e00000000ef860100030000006b483045022100cc3933d9e353540c8f1408a113f98b0a33477503ec194e29b84b75f8c9c40f3902201b9c525f1dd0563d0264bbf732adba7b130baa603117ad90ce9d49a2652dd0ea012102eaa596fb5894c2860867fa97445e6be68a79f978f3060d2ae70d59b184de1e29",
+  },
+  {
+    name: "block 101790 tx[3] (tx101790-3.hex)",
+    txid: "832f1df32817e2f1a1c655c658c2c93926a79b4f3ecc0e8a1f9e4447d990c69d",
+    hex: "01000000021cc18ddfbb9b9443cb99f47e42bd94a80565a4af55b61af74d6d947cd376a5b10000000001ffffffff6f26aa199ccc861398721ebef77df295177ab75f8525c30dc6a85dcd7f743fd80000000000ffffffff01c0131bc00000000000001976a914bda31b8a2ca698838a212093f14a92a7685824d788ac000000000000000002d0143cba00000000728b0100050000006b48304502210096c6a72dcd1624175db16edc90cd97d97b9aa1cc7a255385301212370a685899022008b15f7d0df7eccd6d0a53f0a05ace59864b34bc8c6b4e55e8ed4441b3290e4c012102a5a61606366ba5f99169f50253dadc906cd4efc5fe31f8fb09d0adeeafb5f6c83283e5050000000082890100070000006b48304502210081ede639fc933f4ca6845d8e063499684a170b2e1a1d12b90af7f21f03542b1802202e2ae968a0af6fdf5c05b3517d65f8344c32357888ce79e2f56bd4dd43985130012102a5a61606366ba5f99169f50253dadc906cd4efc5fe31f8fb09d0adeeafb5f6c8",
+  },
+] as const
+
+const decodeProblem = (hex: string): string => {
+  const r = decredTxid(hex)
+  return Result.isFailure(r) ? r.failure.message : "decoded"
+}
+
+describe("Decred txid (dcrd MsgTx.TxHash)", () => {
+  for (const tx of MAINNET_TXS) {
+    it(`matches dcrd on mainnet ${tx.name}`, () => {
+      expect(Result.getOrThrow(decredTxid(tx.hex))).toBe(tx.txid)
+    })
+  }
+
+  it("gives the same txid for the prefix-only serialization, whose witness is not part of it", () => {
+    const tx = MAINNET_TXS[0]
+    const prefix = Result.getOrThrow(decodeTx(Buffer.from(tx.hex, "hex"))).prefix
+    expect(toHex(prefix.subarray(0, 4))).toBe("01000100")
+    expect(Result.getOrThrow(decredTxid(toHex(prefix)))).toBe(tx.txid)
+  })
+
+  it("refuses what dcrd's decoder refuses, saying where", () => {
+    const hex: string = MAINNET_TXS[2].hex
+    expect(decodeProblem(hex.slice(0, -2))).toMatch(/truncated witness 1 script|remaining bytes/)
+    expect(decodeProblem(`${hex}00`)).toMatch(/1 bytes after the transaction/)
+    expect(decodeProblem(`01000200${hex.slice(8)}`)).toMatch(/serialization type 2 carries no prefix/)
+    expect(decodeProblem(`01000000fd0200${hex.slice(10)}`)).toMatch(/non-canonical input count at byte 7/)
+    expect(decodeProblem("0100")).toMatch(/truncated version/)
+    expect(decodeProblem("01000000ff")).toMatch(/truncated input count/)
+    expect(decodeProblem("xyz")).toMatch(/odd number of digits/)
+  })
+})
+
+// ---- a fake dcrwallet on a real HTTPS socket ----------------------------------------------------------
+
+const tlsDir = mkdtempSync(join(tmpdir(), "dcrforge-wallet-tls-"))
+const makeCert = (name: string) => {
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", join(tlsDir, `${name}.key`), "-out", join(tlsDir, `${name}.cert`)], { stdio: "ignore" })
+  return { key: readFileSync(join(tlsDir, `${name}.key`), "utf8"), cert: readFileSync(join(tlsDir, `${name}.cert`), "utf8") }
+}
+
+interface Recorded {
+  readonly method: string
+  /** The `params` array as sent, as text: amounts must be exact literals. */
+  readonly paramsText: string
+  readonly authorization: string | undefined
+}
+/** A reply: raw JSON text of `result`, a JSON-RPC error, a bare HTTP reply, or none at all. */
+type Answer = { readonly result: string } | { readonly error: { readonly code: number; readonly message: string } } | { readonly http: number; readonly body: string } | "hang"
+
+const wallet = {
+  server: undefined as Server | undefined,
+  url: "",
+  rpc: makeCert("rpc"),
+  other: makeCert("other"),
+  requests: [] as Array<Recorded>,
+  answer: (_method: string, _params: ReadonlyArray<unknown>): Answer => ({ result: "null" }),
+}
+
+beforeAll(async () => {
+  const server = createServer({ key: wallet.rpc.key, cert: wallet.rpc.cert }, (req, res) => {
+    let body = ""
+    req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")))
+    req.on("end", () => {
+      const request = JSON.parse(body) as { id: number; method: string; params: Array<unknown> }
+      const paramsText = /"params":(\[.*\])\}$/.exec(body)?.[1] ?? ""
+      wallet.requests.push({ method: request.method, paramsText, authorization: req.headers.authorization })
+      const answer = wallet.answer(request.method, request.params)
+      if (answer === "hang") return
+      if ("http" in answer) {
+        res.writeHead(answer.http, { "Content-Type": "text/plain" }).end(answer.body)
+        return
+      }
+      const reply = "result" in answer
+        ? `{"jsonrpc":"1.0","result":${answer.result},"error":null,"id":${request.id}}`
+        : `{"jsonrpc":"1.0","result":null,"error":${JSON.stringify(answer.error)},"id":${request.id}}`
+      res.writeHead(200, { "Content-Type": "application/json" }).end(reply)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  wallet.server = server
+  wallet.url = `https://127.0.0.1:${(server.address() as { port: number }).port}`
+})
+afterAll(() => {
+  wallet.server?.closeAllConnections()
+  wallet.server?.close()
+})
+beforeEach(() => {
+  wallet.requests.length = 0
+})
+
+const options = (overrides: Partial<DcrwalletOptions> = {}): DcrwalletOptions => ({
+  url: wallet.url,
+  user: "walletuser",
+  password: Redacted.make("walletpass"),
+  certificate: wallet.rpc.cert,
+  passphrase: Redacted.make("unlock \"me\""),
+  account: "payouts",
+  requestTimeoutMillis: 2_000,
+  network: SIMNET,
+  ...overrides,
+})
+
+const withWallet = <A>(o: DcrwalletOptions, body: (w: PayoutWallet["Service"]) => Effect.Effect<A, WalletFailure>) =>
+  Effect.runPromise(
+    Effect.exit(
+      Effect.gen(function* () {
+        return yield* body(yield* PayoutWallet)
+      }).pipe(Effect.provide(dcrwalletLayer(o))),
+    ),
+  )
+
+const failureOf = <A>(exit: Exit.Exit<A, WalletFailure>): WalletFailure => {
+  if (Exit.isSuccess(exit)) throw new Error(`expected a failure, got ${String(exit.value)}`)
+  return Result.getOrThrowWith(Cause.findError(exit.cause), () => new Error(`expected a typed failure: ${String(exit.cause)}`))
+}
+const valueOf = <A>(exit: Exit.Exit<A, WalletFailure>): A => {
+  if (Exit.isFailure(exit)) throw new Error(`expected success: ${String(exit.cause)}`)
+  return exit.value
+}
+
+// Transactions the fake wallet hands back, serialized as dcrd does (wire/msgtx.go).
+const le = (n: bigint, bytes: number) => Buffer.from(Array.from({ length: bytes }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn)))
+const p2pkhScript = (hash: Uint8Array) => Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), hash, Buffer.from([0x88, 0xac])])
+const serializeTx = (inputs: number, outputs: ReadonlyArray<{ readonly value: bigint; readonly script: Uint8Array }>, signed: boolean): string => {
+  const parts: Array<Uint8Array> = [le(1n, 4), le(BigInt(inputs), 1)]
+  for (let i = 0; i < inputs; i++) parts.push(Buffer.alloc(32, i + 1), le(0n, 4), le(0n, 1), le(0xffffffffn, 4))
+  parts.push(le(BigInt(outputs.length), 1))
+  for (const o of outputs) parts.push(le(o.value, 8), le(0n, 2), le(BigInt(o.script.length), 1), o.script)
+  parts.push(le(0n, 4), le(0n, 4), le(BigInt(inputs), 1))
+  for (let i = 0; i < inputs; i++) {
+    const sigScript = signed ? Buffer.alloc(106, 0x42) : Buffer.alloc(0)
+    parts.push(le(10_000_000_000n, 8), le(100n, 4), le(1n, 4), le(BigInt(sigScript.length), 1), sigScript)
+  }
+  return toHex(Buffer.concat(parts))
+}
+
+const hashA = new Uint8Array(20).fill(0xaa)
+const hashB = new Uint8Array(20).fill(0xbb)
+const addressA = encodeAddress("p2pkh-ecdsa-secp256k1", hashA, SIMNET)
+const addressB = encodeAddress("p2pkh-ecdsa-secp256k1", hashB, SIMNET)
+const paid = [
+  { value: 300_000_000n, script: p2pkhScript(hashA) },
+  { value: 5n, script: p2pkhScript(hashB) },
+]
+const unsignedHex = serializeTx(0, paid, false)
+const change = { value: 9_699_997_470n, script: p2pkhScript(new Uint8Array(20).fill(0xcc)) }
+const fundedHex = serializeTx(1, [...paid, change], false)
+const signedHex = serializeTx(1, [...paid, change], true)
+
+/** The happy path of a payout, method by method. */
+const standardAnswers = (signed: string = signedHex) => (method: string): Answer => {
+  switch (method) {
+    case "walletpassphrase":
+      return { result: "null" }
+    case "createrawtransaction":
+      return { result: JSON.stringify(unsignedHex) }
+    case "fundrawtransaction":
+      return { result: `{"hex":${JSON.stringify(fundedHex)},"fee":0.0000253}` }
+    case "signrawtransaction":
+      return { result: `{"hex":${JSON.stringify(signed)},"complete":true}` }
+    default:
+      return { error: { code: -32601, message: "Method not found" } }
+  }
+}
+
+// Two outputs to A (1 DCR + 2 DCR) and one of 5 atoms to B.
+const payouts: ReadonlyArray<PayoutOutput> = [
+  { address: addressA, amount: 100_000_000n },
+  { address: addressB, amount: 5n },
+  { address: addressA, amount: 200_000_000n },
+]
+
+describe("dcrwallet JSON-RPC client: build", () => {
+  it("sums outputs per address, keeping first-seen order", () => {
+    expect([...sumByAddress(payouts)]).toEqual([[addressA, 300_000_000n], [addressB, 5n]])
+  })
+
+  it("unlocks, creates, funds from the account and signs, with exact amounts; the txid is computed locally", async () => {
+    wallet.answer = standardAnswers()
+    const payout = valueOf(await withWallet(options(), (w) => w.build(payouts)))
+    expect(wallet.requests.map((r) => [r.method, r.paramsText])).toEqual([
+      ["walletpassphrase", `["unlock \\"me\\"",60]`],
+      ["createrawtransaction", `[[],{"${addressA}":3,"${addressB}":0.00000005}]`],
+      ["fundrawtransaction", `["${unsignedHex}","payouts"]`],
+      ["signrawtransaction", `["${fundedHex}"]`],
+    ])
+    expect(wallet.requests.every((r) => r.authorization === `Basic ${Buffer.from("walletuser:walletpass").toString("base64")}`)).toBe(true)
+    expect(payout).toEqual({ txid: Result.getOrThrow(decredTxid(signedHex)), rawTx: signedHex, fee: 2530n })
+    // Signing does not change the txid: it only fills the witness.
+    expect(payout.txid).toBe(Result.getOrThrow(decredTxid(fundedHex)))
+  })
+
+  it("funds from the default account when none is configured", async () => {
+    wallet.answer = standardAnswers()
+    valueOf(await withWallet(options({ account: undefined }), (w) => w.build(payouts)))
+    expect(wallet.requests[2]?.paramsText).toBe(`["${unsignedHex}","default"]`)
+  })
+
+  it("refuses another network's address, a non-positive amount and an empty payout before asking the wallet", async () => {
+    const mainnetAddress = encodeAddress("p2pkh-ecdsa-secp256k1", hashA, MAINNET)
+    const wrongNetwork = failureOf(await withWallet(options(), (w) => w.build([{ address: mainnetAddress, amount: 1n }])))
+    expect(wrongNetwork).toMatchObject({ _tag: "WalletRpcError", method: "createrawtransaction", code: -5 })
+    expect(wrongNetwork.message).toContain("is a mainnet address, but this is simnet")
+    const schnorr = encodeAddress("p2pkh-schnorr-secp256k1", hashA, SIMNET)
+    expect(failureOf(await withWallet(options(), (w) => w.build([{ address: schnorr, amount: 1n }]))).message).toContain("dcrwallet pays only p2pkh (secp256k1 ECDSA) and p2sh")
+    expect(failureOf(await withWallet(options(), (w) => w.build([{ address: addressA, amount: 0n }]))).message).toContain("is not positive")
+    expect(failureOf(await withWallet(options(), (w) => w.build([]))).message).toContain("at least one output")
+    expect(wallet.requests).toHaveLength(0)
+  })
+
+  it("fails when the wallet cannot sign every input, saying so", async () => {
+    wallet.answer = (method) =>
+      method === "signrawtransaction"
+        ? { result: `{"hex":${JSON.stringify(fundedHex)},"complete":false,"errors":[{"txid":"00","vout":0,"scriptSig":"","sequence":0,"error":"unknown key"}]}` }
+        : standardAnswers()(method)
+    const error = failureOf(await withWallet(options(), (w) => w.build(payouts)))
+    expect(error).toMatchObject({ _tag: "WalletRpcError", method: "signrawtransaction" })
+    expect(error.message).toContain("could not sign every input: unknown key")
+  })
+
+  it("refuses a signed transaction that does not pay what was asked", async () => {
+    const short = serializeTx(1, [{ ...paid[0]!, value: 299_999_999n }, paid[1]!, change], true)
+    wallet.answer = standardAnswers(short)
+    const error = failureOf(await withWallet(options(), (w) => w.build(payouts)))
+    expect(error.message).toContain(`does not pay 3 DCR to ${addressA}`)
+  })
+
+  it("passes the wallet's JSON-RPC error on with its code", async () => {
+    wallet.answer = (method) =>
+      method === "fundrawtransaction" ? { error: { code: -6, message: "insufficient balance: 1 DCR available" } } : standardAnswers()(method)
+    const error = failureOf(await withWallet(options(), (w) => w.build(payouts)))
+    expect(error).toMatchObject({ _tag: "WalletRpcError", method: "fundrawtransaction", code: -6, reason: "insufficient balance: 1 DCR available" })
+  })
+})
+
+describe("dcrwallet JSON-RPC client: publish and status", () => {
+  const payout: SignedPayout = { txid: Result.getOrThrow(decredTxid(signedHex)), rawTx: signedHex, fee: 2530n }
+
+  it("sends the raw transaction and checks the wallet's txid", async () => {
+    wallet.answer = () => ({ result: JSON.stringify(payout.txid) })
+    valueOf(await withWallet(options(), (w) => w.publish(payout)))
+    expect(wallet.requests.map((r) => [r.method, r.paramsText])).toEqual([["sendrawtransaction", `["${signedHex}"]`]])
+    wallet.answer = () => ({ result: JSON.stringify("00".repeat(32)) })
+    expect(failureOf(await withWallet(options(), (w) => w.publish(payout))).message).toContain("not as")
+  })
+
+  it("succeeds when the network already has the transaction", async () => {
+    wallet.answer = () => ({ error: { code: -40, message: `rejected transaction ${payout.txid}: already have transaction ${payout.txid}` } })
+    valueOf(await withWallet(options(), (w) => w.publish(payout)))
+  })
+
+  it("succeeds when a refused transaction is one the wallet has seen mined", async () => {
+    wallet.answer = (method) =>
+      method === "sendrawtransaction"
+        ? { error: { code: -4, message: "dcrd.PublishTransactions: orphan transaction" } }
+        : { result: `{"amount":0,"confirmations":7,"txid":"${payout.txid}"}` }
+    valueOf(await withWallet(options(), (w) => w.publish(payout)))
+    expect(wallet.requests.map((r) => r.method)).toEqual(["sendrawtransaction", "gettransaction"])
+  })
+
+  it("fails with the send's error when the wallet does not have it mined", async () => {
+    wallet.answer = (method) =>
+      method === "sendrawtransaction" ? { error: { code: -4, message: "high fees" } } : { error: { code: -5, message: "no information for transaction" } }
+    expect(failureOf(await withWallet(options(), (w) => w.publish(payout)))).toMatchObject({ _tag: "WalletRpcError", method: "sendrawtransaction", code: -4 })
+  })
+
+  it("reports confirmations of a known transaction and Unknown for dcrwallet's no-information error", async () => {
+    wallet.answer = () => ({ result: `{"amount":-3.00000005,"fee":-0.0000253,"confirmations":2,"blockhash":"00","txid":"${payout.txid}"}` })
+    expect(valueOf(await withWallet(options(), (w) => w.status(payout.txid)))).toEqual({ _tag: "Known", confirmations: 2 })
+    expect(wallet.requests[0]?.paramsText).toBe(`["${payout.txid}"]`)
+    wallet.answer = () => ({ error: { code: -5, message: "no information for transaction" } })
+    expect(valueOf(await withWallet(options(), (w) => w.status(payout.txid)))).toEqual({ _tag: "Unknown" })
+    wallet.answer = () => ({ error: { code: -22, message: "encoding/hex: invalid byte" } })
+    expect(failureOf(await withWallet(options(), (w) => w.status("zz")))).toMatchObject({ _tag: "WalletRpcError", code: -22 })
+  })
+})
+
+describe("dcrwallet JSON-RPC client: when the wallet cannot be asked", () => {
+  const status = (o: DcrwalletOptions) => withWallet(o, (w) => w.status("00".repeat(32)))
+
+  it("says the user and password are wrong on HTTP 401", async () => {
+    wallet.answer = () => ({ http: 401, body: "401 Unauthorized\n" })
+    const error = failureOf(await status(options()))
+    expect(error).toMatchObject({ _tag: "WalletUnavailable", method: "gettransaction" })
+    expect(error.message).toContain("HTTP 401: dcrwallet refused the RPC user and password")
+  })
+
+  it("says the connection was refused", async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve))
+    const port = (closed.address() as { port: number }).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const error = failureOf(await status(options({ url: `https://127.0.0.1:${port}` })))
+    expect(error).toMatchObject({ _tag: "WalletUnavailable" })
+    expect(error.message).toContain(`connection refused at https://127.0.0.1:${port}`)
+  })
+
+  it("gives up after the request timeout", async () => {
+    wallet.answer = () => "hang"
+    const error = failureOf(await status(options({ requestTimeoutMillis: 200 })))
+    expect(error).toMatchObject({ _tag: "WalletUnavailable", reason: "no answer in 200 ms" })
+  })
+
+  it("does not take a reply that is not JSON-RPC for one", async () => {
+    wallet.answer = () => ({ http: 429, body: "429 Too Many Requests\n" })
+    expect(failureOf(await status(options())).message).toContain("HTTP 429 with no JSON-RPC reply: 429 Too Many Requests")
+  })
+
+  it("trusts exactly the configured certificate", async () => {
+    wallet.answer = () => ({ error: { code: -5, message: "no information for transaction" } })
+    expect(valueOf(await status(options()))).toEqual({ _tag: "Unknown" })
+    expect(wallet.requests).toHaveLength(1)
+    const error = failureOf(await status(options({ certificate: wallet.other.cert })))
+    expect(error).toMatchObject({ _tag: "WalletUnavailable" })
+    expect(error.message).toMatch(/TLS certificate at .* is not the configured one/)
+    // Without the certificate the system roots apply, which do not know a self-signed one.
+    expect(failureOf(await status(options({ certificate: undefined }))).message).toMatch(/is not the configured one/)
+    expect(wallet.requests).toHaveLength(1)
+  })
+})
