@@ -108,8 +108,8 @@ interface OptionSpec {
   readonly default: (ctx: DefaultsContext) => string | undefined
   /** The default as the help text shows it. */
   readonly defaultHelp: string
-  /** A valid value (on the active network when known), for the fix in error messages. */
-  readonly example: string | ((net: NetworkName) => string)
+  /** A valid value (for the active network when it is known), for the fix in error messages. */
+  readonly example: string | ((net: NetworkName | undefined) => string)
   readonly secret?: true
   /** Locates the config file, so it can only come from a flag or the environment. */
   readonly notInFile?: true
@@ -123,6 +123,9 @@ const perNetwork = (host: string, port: (d: NetworkDefaults) => number | undefin
     : `${host}:<port> (${NETWORK_NAMES.map((n, i) => `${n} ${ports[i] ?? "none"}`).join(", ")})`
 }
 
+const DEFAULT_APPDATA = "~/.dcrforge"
+const configFileIn = (appData: string): string => `${appData}/dcrforge.conf`
+
 const constant = (value: string) => ({ default: () => value, defaultHelp: value })
 const none = (defaultHelp: string) => ({ default: () => undefined, defaultHelp })
 
@@ -131,16 +134,16 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
   appdata: {
     arg: "<dir>",
     help: "application data directory (holds dcrforge.conf and data/)",
-    example: "~/.dcrforge",
+    example: DEFAULT_APPDATA,
     notInFile: true,
-    ...constant("~/.dcrforge"),
+    ...constant(DEFAULT_APPDATA),
   },
   configfile: {
     arg: "<file>",
     help: "config file of name=value lines; a missing default file is fine",
     example: "~/.dcrforge/dcrforge.conf",
     notInFile: true,
-    default: (c) => `${c.appData}/dcrforge.conf`,
+    default: (c) => configFileIn(c.appData),
     defaultHelp: "<appdata>/dcrforge.conf",
   },
   datadir: {
@@ -154,7 +157,7 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
   minerlisten: {
     arg: "<host:port>",
     help: "stratum listen address for miners",
-    example: (net) => `0.0.0.0:${NETWORK_DEFAULTS[net].minerPort}`,
+    example: (net) => `0.0.0.0:${NETWORK_DEFAULTS[net ?? "mainnet"].minerPort}`,
     default: (c) => `0.0.0.0:${NETWORK_DEFAULTS[c.net].minerPort}`,
     defaultHelp: perNetwork("0.0.0.0", (d) => d.minerPort),
   },
@@ -162,7 +165,7 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
   dcrdrpchost: {
     arg: "<host:port>",
     help: "dcrd JSON-RPC address",
-    example: (net) => `127.0.0.1:${NETWORK_DEFAULTS[net].dcrdRpcPort}`,
+    example: (net) => `127.0.0.1:${net === undefined ? "<dcrd's RPC port>" : NETWORK_DEFAULTS[net].dcrdRpcPort}`,
     default: (c) => `127.0.0.1:${NETWORK_DEFAULTS[c.net].dcrdRpcPort}`,
     defaultHelp: perNetwork("127.0.0.1", (d) => d.dcrdRpcPort),
   },
@@ -172,7 +175,7 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
   walletrpchost: {
     arg: "<host:port>",
     help: "dcrwallet JSON-RPC address (pool mode)",
-    example: (net) => `127.0.0.1:${NETWORK_DEFAULTS[net].walletRpcPort ?? "<dcrwallet's RPC port>"}`,
+    example: (net) => `127.0.0.1:${(net === undefined ? undefined : NETWORK_DEFAULTS[net].walletRpcPort) ?? "<dcrwallet's RPC port>"}`,
     default: (c) => {
       const port = NETWORK_DEFAULTS[c.net].walletRpcPort
       return port === undefined ? undefined : `127.0.0.1:${port}`
@@ -200,12 +203,22 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
     secret: true,
     ...none("none: the wallet is unlocked already"),
   },
-  walletaccount: { arg: "<name>", help: "wallet account payments are made from (dcrpool's account 0 is \"default\")", example: "default", ...constant("default") },
-  solopool: { arg: undefined, help: "solo pool: rewards stay at dcrd's --miningaddr, no fees or payments", example: "true", ...constant("false") },
+  walletaccount: {
+    arg: "<name>",
+    help: "wallet account payments are made from (dcrpool's account 0 is \"default\")",
+    example: "default",
+    ...constant("default"),
+  },
+  solopool: {
+    arg: undefined,
+    help: "solo pool: rewards stay at dcrd's --miningaddr, no fees or payments",
+    example: "true",
+    ...constant("false"),
+  },
   poolfeeaddrs: {
     arg: "<addr,...>",
     help: "addresses the pool fee is paid to, comma-separated or repeated",
-    example: (net) => `<${net} address>`,
+    example: (net) => (net === undefined ? "<address>" : `<${net} address>`),
     ...none("none; required in pool mode"),
   },
   poolfee: { arg: "<fraction>", help: "pool fee as a fraction, 0.002 to 0.05 (0.01 = 1%)", example: "0.01", ...constant("0.01") },
@@ -252,6 +265,9 @@ const RENAMED: Readonly<Record<string, readonly [OptionName, string]>> = {
  * rather than refused as unknown options.
  */
 export const NON_OPTION_ENV_VARS: ReadonlyArray<string> = ["DCRFORGE_VECTORS", "DCRFORGE_LOAD_MINERS", "DCRFORGE_LOAD_SECONDS"]
+
+/** True when argv asks for the option list (`--help`, `-h`): print describeOptions() instead of loading. */
+export const wantsHelp = (argv: ReadonlyArray<string>): boolean => argv.some((a) => a === "--help" || a === "-h")
 
 export const ENV_PREFIX = "DCRFORGE_"
 export const envName = (name: OptionName): string => `${ENV_PREFIX}${name.toUpperCase()}`
@@ -352,7 +368,7 @@ const fromText = (s: Source): string => (s.kind === "default" ? "the default" : 
 /** The fix, in the form of the source the value came from (or every form when it was not set). */
 const fixText = (name: OptionName, source: Source | undefined, configFile: string, net: NetworkName | undefined): string => {
   const example = OPTIONS[name].example
-  const value = typeof example === "string" ? example : example(net ?? "mainnet")
+  const value = typeof example === "string" ? example : example(net)
   switch (source?.kind) {
     case "flag":
       return `set e.g. --${name}=${value}`
@@ -431,7 +447,9 @@ const parseHostPort = (text: string, defaultPort: number | undefined, listen: bo
   }
   if (/\s|\//.test(host)) return Result.fail(`"${host}" is not a host name or IP address`)
   if (portText === undefined) {
-    return defaultPort === undefined ? Result.fail(`"${text}" has no port and there is no default: write host:port`) : Result.succeed({ host, port: defaultPort })
+    return defaultPort === undefined
+      ? Result.fail(`"${text}" has no port and there is no default: write host:port`)
+      : Result.succeed({ host, port: defaultPort })
   }
   if (!/^\d+$/.test(portText) || Number(portText) > 65535 || (!listen && Number(portText) === 0)) {
     return Result.fail(`"${portText}" is not a port (${listen ? 0 : 1} to 65535)`)
@@ -567,10 +585,8 @@ type RawValues = Map<OptionName, Raw>
  * repeated poolfeeaddrs add up (go-flags' list option). */
 const setRaw = (values: RawValues, name: OptionName, raw: Raw): void => {
   const earlier = values.get(name)
-  values.set(
-    name,
-    name === "poolfeeaddrs" && earlier !== undefined && earlier.value !== "" ? { value: `${earlier.value},${raw.value}`, source: raw.source } : raw,
-  )
+  const adds = name === "poolfeeaddrs" && earlier !== undefined && earlier.value !== ""
+  values.set(name, adds ? { value: `${earlier.value},${raw.value}`, source: raw.source } : raw)
 }
 
 const parseArgv = (argv: ReadonlyArray<string>, configFile: string): Result.Result<RawValues, ConfigError> => {
@@ -666,7 +682,9 @@ const parseFile = (text: string, path: string): Result.Result<RawValues, ConfigE
           option: name,
           problem: "bad-file-line",
           source: sourceText(source),
-          message: `${name} cannot be set in the config file (${fromText(source)}), as it locates that file: set it with --${name}=<value> or ${envName(name)}, and remove line ${i + 1}`,
+          message:
+            `${name} cannot be set in the config file (${fromText(source)}), as it locates that file: ` +
+            `set it with --${name}=<value> or ${envName(name)}, and remove line ${i + 1}`,
         }),
       )
     }
@@ -710,7 +728,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
   Result.gen(function* () {
     const home = input.home
     const path = parsePath(home)
-    const fallbackConfigFile = expandHome("~/.dcrforge/dcrforge.conf", home)
+    const fallbackConfigFile = configFileIn(expandHome(DEFAULT_APPDATA, home))
     const flags = yield* parseArgv(input.argv, fallbackConfigFile)
     const env = yield* parseEnv(input.env, fallbackConfigFile)
 
@@ -727,15 +745,13 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
     const parseRaw = <A>(name: OptionName, raw: Raw, parse: (text: string) => Result.Result<A, string>, configFile: string) =>
       Result.mapError(parse(raw.value), (problem) => invalid(name, raw, problem, configFile))
 
-    const appDataRaw = early("appdata") ?? { value: OPTIONS.appdata.default({ net: "simnet", appData: "" })!, source: { kind: "default" } }
+    const appDataRaw = early("appdata") ?? { value: DEFAULT_APPDATA, source: { kind: "default" } }
     const appData = yield* parseRaw("appdata", appDataRaw, path, fallbackConfigFile)
-    const configRaw = early("configfile") ?? {
-      value: OPTIONS.configfile.default({ net: "simnet", appData })!,
-      source: { kind: "default" },
-    }
+    const configRaw = early("configfile") ?? { value: configFileIn(appData), source: { kind: "default" } }
     const configFile = yield* parseRaw("configfile", configRaw, path, fallbackConfigFile)
     const text = input.readFile(configFile)
     if (text === undefined && configRaw.source.kind !== "default") {
+      const setBy = configRaw.source.kind === "flag" ? configRaw.source.flag : configRaw.source.kind === "env" ? configRaw.source.variable : "it"
       return yield* Result.fail(
         new ConfigError({
           option: "configfile",
@@ -743,7 +759,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
           source: sourceText(configRaw.source),
           message:
             `configfile=${configFile} (${fromText(configRaw.source)}): the file does not exist or cannot be read; ` +
-            `create it, correct the path, or drop ${configRaw.source.kind === "flag" ? configRaw.source.flag : configRaw.source.kind === "env" ? configRaw.source.variable : "it"} to use ${OPTIONS.configfile.default({ net: "simnet", appData })}`,
+            `create it, correct the path, or drop ${setBy} to use ${configFileIn(appData)}`,
         }),
       )
     }
@@ -823,7 +839,8 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
       return yield* Result.fail(
         missing(
           "poolfeeaddrs",
-          `in pool mode (solopool=false) the pool fee is paid to these ${activeNet} addresses, so at least one is required (or run a solo pool with --solopool)`,
+          `in pool mode (solopool=false) the pool fee is paid to these ${activeNet} addresses, ` +
+            "so at least one is required (or run a solo pool with --solopool)",
         ),
       )
     }

@@ -136,7 +136,8 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         const now = yield* Clock.currentTimeMillis
         for (const block of yield* store.blocksWithStatus(["accepted", "confirmed"])) {
           const inChain = yield* inMainChain(block, tip)
-          if (block.status === "accepted") {
+          let status = block.status
+          if (status === "accepted") {
             if (inChain && tip >= block.height + 1) {
               const reward = yield* chain.coinbaseValue(block.hash)
               const credits = yield* creditsFor(block, reward)
@@ -146,19 +147,23 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
                 yield* Effect.logInfo(`block ${block.hash} at height ${block.height} confirmed: ${reward} atoms shared among ${credits.length} accounts`)
               }
               yield* crash.at("credit:after-confirm")
+              status = "confirmed"
             } else if (!inChain && tip >= block.height + ORPHAN_DEPTH) {
               if (yield* store.orphanBlock(block.hash, now)) {
                 counters.blocksOrphaned++
                 yield* Effect.logWarning(`block ${block.hash} at height ${block.height} orphaned; it earned nothing`)
               }
             }
-          } else if (!inChain) {
+          }
+          if (status !== "confirmed") continue
+          if (!inChain) {
             // A reorg deeper than one block took a confirmed block: its credits go, unpaid.
             if (yield* store.orphanBlock(block.hash, now)) {
               counters.blocksOrphaned++
               yield* Effect.logWarning(`confirmed block ${block.hash} at height ${block.height} left the main chain; its credits are reversed`)
             }
           } else if (tip >= block.height + options.coinbaseMaturity + 1) {
+            // One block of margin past dcrd's rule, so the spend is valid in the next block too.
             if (yield* store.matureBlock(block.hash, now)) yield* Effect.logInfo(`block ${block.hash} matured; its credits are payable`)
           }
         }

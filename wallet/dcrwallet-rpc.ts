@@ -166,7 +166,7 @@ export const decodeTx = (bytes: Uint8Array): Result.Result<DecodedTx, TxDecodeEr
       take(length)
     }
   }
-  if (at !== bytes.length) return fail(`${bytes.length - at} bytes after the transaction`)
+  if (at !== bytes.length) return fail(`trailing data (${bytes.length - at} bytes) after the transaction`)
 
   const prefix = new Uint8Array(prefixEnd - prefixStart + 4)
   new DataView(prefix.buffer).setUint32(0, version | (SER_NO_WITNESS << 16), true)
@@ -386,6 +386,6 @@ export const dcrwalletLayer = (options: DcrwalletOptions): Layer.Layer<PayoutWal
         Effect.sync(() => new Agent(options.certificate === undefined ? {} : { connect: { ca: options.certificate } })),
         (a) => Effect.promise(() => a.close()),
       )
-      return makeDcrwallet(options, (url, init) => undiciFetch(url, { ...init, headers: { ...init.headers }, dispatcher: agent }))
+      return makeDcrwallet(options, (url, init) => undiciFetch(url, { ...init, dispatcher: agent }))
     }),
   )

@@ -238,7 +238,7 @@ export const makePoolStore = Effect.gen(function* () {
         const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_batch' FOR UPDATE`
         const open = yield* sql`SELECT id FROM payout_batches WHERE status IN ('building', 'signed') LIMIT 1`
         if (open.length > 0) return undefined
-        const owed = yield* sql`SELECT account, sum(amount)::text AS amount FROM credits WHERE payable AND batch_id IS NULL GROUP BY account ORDER BY account`
+        const owed = yield* sql`SELECT account, sum(amount)::text AS amount FROM credits WHERE payable AND batch_id IS NULL GROUP BY account ORDER BY account COLLATE "C"`
         const due = owed.map((r) => ({ account: String(r.account), amount: big(r.amount) })).filter((o) => o.amount > 0n && (o.amount >= minimum || o.account === feeAccount))
         if (due.length === 0) return undefined
         const id = big(counter[0]?.value ?? 1)
@@ -259,7 +259,7 @@ export const makePoolStore = Effect.gen(function* () {
     sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY id DESC LIMIT $1`, [limit]).pipe(Effect.map((rows) => rows.map(toBatch)))
 
   const paymentsOf = (batchId: bigint) =>
-    sql`SELECT batch_id::text AS batch_id, account, address, amount::text AS amount FROM payments WHERE batch_id = ${batchId.toString()} ORDER BY account`.pipe(
+    sql`SELECT batch_id::text AS batch_id, account, address, amount::text AS amount FROM payments WHERE batch_id = ${batchId.toString()} ORDER BY account COLLATE "C"`.pipe(
       Effect.map((rows) => rows.map((r): PaymentRow => ({ batchId: big(r.batch_id), account: String(r.account), address: String(r.address), amount: big(r.amount) }))),
     )
 
@@ -278,7 +278,7 @@ export const makePoolStore = Effect.gen(function* () {
         coalesce(sum(c.amount) FILTER (WHERE c.payable AND c.batch_id IS NULL), 0)::text AS payable,
         coalesce(sum(c.amount) FILTER (WHERE b.status IN ('building', 'signed')), 0)::text AS pending,
         coalesce(sum(c.amount) FILTER (WHERE b.status = 'published'), 0)::text AS paid
-      FROM credits c LEFT JOIN payout_batches b ON b.id = c.batch_id GROUP BY c.account ORDER BY c.account`.pipe(
+      FROM credits c LEFT JOIN payout_batches b ON b.id = c.batch_id GROUP BY c.account ORDER BY c.account COLLATE "C"`.pipe(
     Effect.map((rows) =>
       rows.map((r): AccountTotals => ({ account: String(r.account), immature: big(r.immature), payable: big(r.payable), pending: big(r.pending), paid: big(r.paid) })),
     ),
@@ -286,7 +286,7 @@ export const makePoolStore = Effect.gen(function* () {
 
   /** Sum of what published batches paid each address (what the chain saw). */
   const paidByAddress = sql`SELECT p.address, sum(p.amount)::text AS amount FROM payments p JOIN payout_batches b ON b.id = p.batch_id
-      WHERE b.status = 'published' GROUP BY p.address ORDER BY p.address`.pipe(Effect.map((rows) => new Map(rows.map((r) => [String(r.address), big(r.amount)] as const))))
+      WHERE b.status = 'published' GROUP BY p.address ORDER BY p.address COLLATE "C"`.pipe(Effect.map((rows) => new Map(rows.map((r) => [String(r.address), big(r.amount)] as const))))
 
   return {
     sql,

@@ -1,0 +1,58 @@
+import { Effect, Layer } from "effect"
+import { toHex } from "../chain/bytes.ts"
+import { blake256Hash } from "../chain/hash.ts"
+import { PayoutWallet, WalletRpcError, WalletUnavailable, type PayoutOutput, type SignedPayout } from "../services/wallet.ts"
+
+/**
+ * A payout wallet in memory for pool tests: builds deterministic transactions (the txid hashes
+ * the outputs and a build counter, as a real wallet's differ by inputs), records what was
+ * published, and can fail the way a real one does: offline, or sending a transaction and then
+ * losing the reply (the case that tempts a pool to pay twice).
+ */
+export const makeMemoryWallet = (options: { readonly fee?: bigint } = {}) => {
+  const built = new Map<string, { readonly outputs: ReadonlyArray<PayoutOutput> }>()
+  const published: Array<{ readonly txid: string; readonly outputs: ReadonlyArray<PayoutOutput> }> = []
+  let builds = 0
+  const faults = { offline: false, loseNextPublishReply: false, failNextBuild: false }
+  const unavailable = (method: string) => Effect.fail(new WalletUnavailable({ method, reason: "memory wallet is offline" }))
+
+  const service = PayoutWallet.of({
+    build: (outputs) =>
+      Effect.gen(function* () {
+        if (faults.offline) return yield* unavailable("build")
+        if (faults.failNextBuild) {
+          faults.failNextBuild = false
+          return yield* Effect.fail(new WalletRpcError({ method: "fundrawtransaction", code: -4, reason: "insufficient funds" }))
+        }
+        builds++
+        const body = JSON.stringify({ builds, outputs: outputs.map((o) => [o.address, o.amount.toString()]) })
+        const txid = toHex(blake256Hash(new TextEncoder().encode(body)))
+        built.set(txid, { outputs })
+        return { txid, rawTx: toHex(new TextEncoder().encode(body)), fee: options.fee ?? 2_000n } satisfies SignedPayout
+      }),
+    publish: (payout) =>
+      Effect.gen(function* () {
+        if (faults.offline) return yield* unavailable("sendrawtransaction")
+        const tx = built.get(payout.txid)
+        if (tx === undefined) return yield* Effect.fail(new WalletRpcError({ method: "sendrawtransaction", code: -22, reason: "unknown transaction" }))
+        if (!published.some((p) => p.txid === payout.txid)) published.push({ txid: payout.txid, outputs: tx.outputs })
+        if (faults.loseNextPublishReply) {
+          faults.loseNextPublishReply = false
+          return yield* unavailable("sendrawtransaction")
+        }
+      }),
+    status: (txid) =>
+      faults.offline
+        ? unavailable("gettransaction")
+        : Effect.succeed(published.some((p) => p.txid === txid) ? { _tag: "Known" as const, confirmations: 0 } : { _tag: "Unknown" as const }),
+  })
+
+  /** What every published transaction paid each address, summed. */
+  const paidTo = () => {
+    const totals = new Map<string, bigint>()
+    for (const p of published) for (const o of p.outputs) totals.set(o.address, (totals.get(o.address) ?? 0n) + o.amount)
+    return totals
+  }
+
+  return { layer: Layer.succeed(PayoutWallet)(service), published, faults, paidTo, builds: () => builds }
+}

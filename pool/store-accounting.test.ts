@@ -1,0 +1,263 @@
+import { PgClient } from "@effect/sql-pg"
+import fc from "fast-check"
+import { Effect, Layer, ManagedRuntime, Redacted, type Scope } from "effect"
+import * as SqlClient from "effect/sql/SqlClient"
+import { afterAll, describe, expect, it } from "vitest"
+import { blockHash } from "../core/chain/header.ts"
+import { hashToDisplay } from "../core/chain/hash.ts"
+import { SIMNET } from "../core/chain/params.ts"
+import { DIFFICULTY_SCALE, feeOf } from "../core/payout/amounts.ts"
+import { POOL_FEE_ACCOUNT } from "../core/payout/ledger.ts"
+import { shareBlock, type PayoutScheme } from "../core/payout/schemes.ts"
+import { ShareLog } from "../core/payout/sharelog.ts"
+import { makeMemoryWallet } from "../core/testing/memory-wallet.ts"
+import { makeMiniNode } from "../core/testing/mini-node.ts"
+import { noCrashPoints, type CrashPoints } from "./crash-points.ts"
+import type { ChainRpc } from "../core/services/chain.ts"
+import type { PayoutWallet } from "../core/services/wallet.ts"
+import type { AcceptedShare } from "./session.ts"
+import { makeStoreAccounting, type StoreAccountingOptions } from "./store-accounting.ts"
+import { pgliteLayer } from "./store/pglite.ts"
+import { migrate } from "./store/schema.ts"
+import { PoolStore, poolStoreLayer } from "./store/store.ts"
+import { postgresForTests } from "./testing-postgres.ts"
+
+/**
+ * The storage suite, run on the embedded store (PGlite) and on a PostgreSQL server: shares are
+ * durable and counted once, blocks are credited from the scheme once they are in the main
+ * chain, orphans earn nothing, credits become payable at coinbase maturity, and every payout
+ * is stored before it is sent and sent once, through wallet outages and lost replies, and with
+ * two pool instances on one database.
+ */
+const pg = await postgresForTests()
+afterAll(() => ("skip" in pg ? undefined : pg.stop()))
+
+const FEE_ADDRESS = "SsFeeAddressForTests"
+const BITS = 0x2000ffff
+const COINBASE = 1_000_000_000n
+const MATURITY = SIMNET.coinbaseMaturity
+
+type StoreKind = { readonly name: string; readonly layer: () => Layer.Layer<SqlClient.SqlClient, unknown> }
+const stores: ReadonlyArray<StoreKind> = [
+  { name: "embedded (PGlite)", layer: () => pgliteLayer({ dataDir: undefined }) },
+  ...("skip" in pg ? [] : [{ name: "PostgreSQL", layer: () => PgClient.layer({ url: Redacted.make(pg.url) }) }]),
+]
+
+const options = (scheme: PayoutScheme, overrides: Partial<StoreAccountingOptions> = {}): StoreAccountingOptions => ({
+  instance: "a",
+  scheme,
+  feeBasisPoints: 100,
+  minimumPayout: 1n,
+  feeAddress: FEE_ADDRESS,
+  coinbaseMaturity: MATURITY,
+  maxShareBatch: 2000,
+  ...overrides,
+})
+
+const share = (n: number, account: string, difficulty: bigint, time: number): AcceptedShare => ({
+  id: `job:${n}`,
+  account,
+  worker: "rig",
+  difficulty,
+  time,
+  jobId: "job",
+  height: 101,
+  model: "cpuminer",
+})
+
+const PPLNS: PayoutScheme = { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } }
+
+for (const kind of stores) {
+  describe(`storage and payouts on the ${kind.name} store`, () => {
+    const runtime = ManagedRuntime.make(kind.layer())
+    afterAll(() => runtime.dispose())
+
+    /** A fresh database state, a mini node and a memory wallet for one test. */
+    const run = <A, E>(body: (env: Env) => Effect.Effect<A, E, PoolStore | SqlClient.SqlClient | ChainRpc | PayoutWallet | CrashPoints | Scope.Scope>) =>
+      runtime.runPromise(
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* migrate
+          yield* sql`TRUNCATE payments, credits, payout_batches, blocks, shares`
+          yield* sql`UPDATE meta SET value = '1' WHERE key = 'next_batch'`
+          const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
+          const wallet = makeMemoryWallet()
+          return yield* body({ node, wallet }).pipe(Effect.provide(Layer.mergeAll(node.layer, wallet.layer, noCrashPoints)))
+        }).pipe(Effect.provide(poolStoreLayer), Effect.scoped),
+      )
+
+    type Node = Effect.Success<ReturnType<typeof makeMiniNode>>
+    interface Env {
+      readonly node: Node
+      readonly wallet: ReturnType<typeof makeMemoryWallet>
+    }
+
+    /** Connects a block and reports it as the pool's (found by `account` at `foundAt`). */
+    const poolBlock = (env: Env, accounting: Effect.Success<ReturnType<typeof makeStoreAccounting>>["accounting"], account: string, foundAt: number, networkDifficulty: bigint) =>
+      Effect.gen(function* () {
+        yield* env.node.externalBlock
+        const header = env.node.chain[env.node.chain.length - 1]!
+        const height = 100 + env.node.chain.length
+        yield* accounting.blockAccepted({ hash: hashToDisplay(blockHash(header)), parent: "", height, account, worker: "rig", model: "cpuminer", foundAt, confirmed: false, networkDifficulty })
+        return { hash: hashToDisplay(blockHash(header)), height }
+      })
+
+    const tipHeight = (env: Env) => 100 + env.node.chain.length
+
+    it("records every share once: a batch written twice, or shares from many connections at once", async () => {
+      const result = await run(() =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const { recordShares, counters } = yield* makeStoreAccounting(options(PPLNS))
+          const shares = Array.from({ length: 500 }, (_, i) => share(i, `acct${i % 7}`, 3n * DIFFICULTY_SCALE, 1000 + i))
+          yield* Effect.forEach(shares, (s) => recordShares([s]), { concurrency: "unbounded", discard: true })
+          yield* recordShares(shares.slice(0, 50))
+          return { count: yield* store.shareCount, batches: counters.shareBatches }
+        }),
+      )
+      expect(result.count).toEqual({ shares: 500, weight: 1500n * DIFFICULTY_SCALE })
+      // 500 concurrent submits share far fewer commits than one each.
+      expect(result.batches).toBeLessThan(100)
+    })
+
+    it("property: PPLNS credits written on confirmation equal the payout engine's over the same shares, and add up to the reward", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ account: fc.constantFrom("SsA", "SsB", "SsC", "SsD"), difficulty: fc.bigInt({ min: 1n, max: 50n }), gap: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 60 }),
+          fc.bigInt({ min: 10n, max: 400n }),
+          async (draws, networkDifficulty) => {
+            let time = 10_000
+            const shares = draws.map((d, i) => share(i, d.account, d.difficulty * DIFFICULTY_SCALE, (time += d.gap)))
+            const got = await run((env) =>
+              Effect.gen(function* () {
+                const store = yield* PoolStore
+                const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS))
+                yield* accounting.recordShares(shares)
+                yield* poolBlock(env, accounting, "SsA", time, networkDifficulty * DIFFICULTY_SCALE)
+                yield* env.node.externalBlock
+                yield* settle(tipHeight(env))
+                return yield* store.accountTotals
+              }),
+            )
+            const log = new ShareLog()
+            for (const s of shares) log.append({ id: s.id, account: s.account, weight: s.difficulty, time: s.time })
+            const expected = shareBlock(PPLNS, log, { hash: "b", height: 1, reward: COINBASE, networkDifficulty: networkDifficulty * DIFFICULTY_SCALE, time, logEnd: shares.length, finder: "SsA" }, 100, 0)
+            const want = new Map(expected.credits.filter((c) => c.amount > 0n).map((c) => [c.account, c.amount]))
+            want.set(POOL_FEE_ACCOUNT, expected.fee)
+            expect(new Map(got.map((t) => [t.account, t.immature]))).toEqual(want)
+            expect(got.reduce((s, t) => s + t.immature, 0n)).toBe(COINBASE)
+          },
+        ),
+        { numRuns: 15 },
+      )
+    })
+
+    it("credits a confirmed block once, makes it payable only at coinbase maturity, and pays each address once", async () => {
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS))
+          yield* accounting.recordShares([share(1, "SsMinerOne", 30n * DIFFICULTY_SCALE, 5000), share(2, "SsMinerTwo", 10n * DIFFICULTY_SCALE, 5001)])
+          const block = yield* poolBlock(env, accounting, "SsMinerOne", 5001, 100n * DIFFICULTY_SCALE)
+          yield* env.node.externalBlock
+          yield* settle(tipHeight(env))
+          yield* settle(tipHeight(env)) // again: nothing changes
+          const afterConfirm = yield* store.accountTotals
+          yield* env.node.externalBlocks(MATURITY - 1)
+          yield* settle(tipHeight(env))
+          const beforeMaturity = env.wallet.published.length
+          expect(tipHeight(env)).toBe(block.height + MATURITY)
+          yield* env.node.externalBlock
+          yield* settle(tipHeight(env))
+          yield* settle(tipHeight(env))
+          return { afterConfirm, beforeMaturity, totals: yield* store.accountTotals }
+        }),
+      )
+      const fee = feeOf(COINBASE, 100)
+      expect(result.afterConfirm.map((t) => [t.account, t.immature])).toEqual([
+        ["SsMinerOne", ((COINBASE - fee) * 3n) / 4n],
+        ["SsMinerTwo", (COINBASE - fee) / 4n],
+        [POOL_FEE_ACCOUNT, fee],
+      ])
+      expect(result.beforeMaturity).toBe(0)
+      expect(result.totals.every((t) => t.immature === 0n && t.payable === 0n && t.pending === 0n)).toBe(true)
+      expect(result.totals.reduce((s, t) => s + t.paid, 0n)).toBe(COINBASE)
+    })
+
+    it("an orphaned block earns nothing: unconfirmed blocks are dropped and a reorg reverses a confirmed block's credits", async () => {
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS))
+          yield* accounting.recordShares([share(1, "SsMinerOne", 30n * DIFFICULTY_SCALE, 5000)])
+          yield* poolBlock(env, accounting, "SsMinerOne", 5000, 100n * DIFFICULTY_SCALE)
+          yield* env.node.externalBlock
+          yield* settle(tipHeight(env))
+          const credited = (yield* store.accountTotals).length
+          // A two-block reorg replaces the pool's block with someone else's.
+          yield* env.node.disconnectTip
+          yield* env.node.disconnectTip
+          yield* env.node.externalBlocks(3)
+          yield* settle(tipHeight(env))
+          const blocks = yield* store.blocksWithStatus(["orphaned"])
+          yield* env.node.externalBlocks(MATURITY + 2)
+          yield* settle(tipHeight(env))
+          return { credited, blocks, totals: yield* store.accountTotals, published: env.wallet.published.length }
+        }),
+      )
+      expect(result.credited).toBe(2)
+      expect(result.blocks).toHaveLength(1)
+      expect(result.totals).toEqual([])
+      expect(result.published).toBe(0)
+    })
+
+    it("a wallet outage delays a payout and a lost publish reply does not pay twice", async () => {
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS))
+          yield* accounting.recordShares([share(1, "SsMinerOne", 30n * DIFFICULTY_SCALE, 5000)])
+          yield* poolBlock(env, accounting, "SsMinerOne", 5000, 100n * DIFFICULTY_SCALE)
+          env.wallet.faults.offline = true
+          yield* env.node.externalBlocks(MATURITY + 2)
+          yield* settle(tipHeight(env))
+          const whileOffline = { published: env.wallet.published.length, batches: yield* store.batches(10) }
+          env.wallet.faults.offline = false
+          env.wallet.faults.loseNextPublishReply = true
+          yield* settle(tipHeight(env)) // built, stored, sent; the reply is lost
+          const afterLostReply = (yield* store.batches(10)).map((b) => b.status)
+          yield* settle(tipHeight(env)) // reconciled by txid: known, so not sent again
+          yield* settle(tipHeight(env))
+          return { whileOffline, afterLostReply, published: env.wallet.published.length, builds: env.wallet.builds(), batches: yield* store.batches(10), paid: env.wallet.paidTo() }
+        }),
+      )
+      expect(result.whileOffline.published).toBe(0)
+      expect(result.whileOffline.batches.map((b) => b.status)).toEqual(["building"])
+      expect(result.afterLostReply).toEqual(["signed"])
+      expect(result.published).toBe(1)
+      expect(result.builds).toBe(1)
+      expect(result.batches.map((b) => b.status)).toEqual(["published"])
+      expect([...result.paid.values()].reduce((a, b) => a + b, 0n)).toBe(COINBASE)
+      expect(result.paid.get(FEE_ADDRESS)).toBe(feeOf(COINBASE, 100))
+    })
+
+    it("accounts owed less than the minimum payout wait, carrying their credit to a later batch", async () => {
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS, { minimumPayout: 500_000_000n }))
+          yield* accounting.recordShares([share(1, "SsBig", 90n * DIFFICULTY_SCALE, 5000), share(2, "SsSmall", 10n * DIFFICULTY_SCALE, 5001)])
+          yield* poolBlock(env, accounting, "SsBig", 5001, 100n * DIFFICULTY_SCALE)
+          yield* env.node.externalBlocks(MATURITY + 2)
+          yield* settle(tipHeight(env))
+          return { totals: yield* store.accountTotals, paid: env.wallet.paidTo() }
+        }),
+      )
+      const small = result.totals.find((t) => t.account === "SsSmall")!
+      expect(small.payable).toBeGreaterThan(0n)
+      expect(small.paid).toBe(0n)
+      expect(result.paid.has("SsSmall")).toBe(false)
+      expect(result.paid.get("SsBig")).toBeGreaterThan(500_000_000n)
+    })
+  })
+}
