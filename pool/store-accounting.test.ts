@@ -19,6 +19,7 @@ import type { AcceptedShare } from "./session.ts"
 import { makeStoreAccounting, type StoreAccountingOptions } from "./store-accounting.ts"
 import { pgliteLayer } from "./store/pglite.ts"
 import { migrate } from "./store/schema.ts"
+import { backup, restore } from "./store/backup.ts"
 import { PoolStore, poolStoreLayer } from "./store/store.ts"
 import { postgresForTests } from "./testing-postgres.ts"
 
@@ -239,6 +240,35 @@ for (const kind of stores) {
       expect(result.batches.map((b) => b.status)).toEqual(["published"])
       expect([...result.paid.values()].reduce((a, b) => a + b, 0n)).toBe(COINBASE)
       expect(result.paid.get(FEE_ADDRESS)).toBe(feeOf(COINBASE, 100))
+    })
+
+    it("a backup is a consistent snapshot that restores into an empty embedded store to the same books, and refuses a non-empty one", async () => {
+      const lines = await run((env) =>
+        Effect.gen(function* () {
+          const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS))
+          yield* accounting.recordShares([share(1, "SsMinerOne", 30n * DIFFICULTY_SCALE, 5000), share(2, "SsMinerTwo", 10n * DIFFICULTY_SCALE, 5001)])
+          yield* poolBlock(env, accounting, "SsMinerOne", 5001, 100n * DIFFICULTY_SCALE)
+          yield* env.node.externalBlocks(MATURITY + 2)
+          yield* settle(tipHeight(env))
+          yield* accounting.recordShares([share(3, "SsMinerTwo", 10n * DIFFICULTY_SCALE, 9000)])
+          const out: Array<string> = []
+          yield* backup((line) => Effect.sync(() => void out.push(line)))
+          return out
+        }),
+      )
+      const restored = await Effect.runPromise(
+        Effect.gen(function* () {
+          const counts = yield* restore(lines)
+          const again: Array<string> = []
+          yield* backup((line) => Effect.sync(() => void again.push(line)))
+          const twice = yield* Effect.result(restore(lines))
+          return { counts, again, twice }
+        }).pipe(Effect.provide(pgliteLayer({ dataDir: undefined })), Effect.scoped),
+      )
+      expect(restored.counts).toMatchObject({ shares: 3, blocks: 1, payout_batches: 1, credits: 3, payments: 3 })
+      expect(restored.again).toEqual(lines)
+      expect(restored.twice._tag).toBe("Failure")
+      expect(String(restored.twice._tag === "Failure" ? restored.twice.failure.message : "")).toContain("already holds pool data")
     })
 
     it("accounts owed less than the minimum payout wait, carrying their credit to a later batch", async () => {

@@ -1,0 +1,124 @@
+import { Data, Effect } from "effect"
+import * as SqlClient from "effect/sql/SqlClient"
+import { migrate } from "./schema.ts"
+
+/**
+ * Backups as JSON lines: a header, then one line per row, table by table, read in one
+ * REPEATABLE READ transaction so the snapshot is consistent while the pool keeps writing.
+ * Logical rather than a file copy so the same backup restores into the embedded store or a
+ * Postgres server (moving from one to the other is a backup and a restore). Every value is
+ * text, so no amount passes through a float.
+ */
+export const BACKUP_FORMAT = "dcrforge-backup/1"
+
+/** Tables in an order that satisfies foreign keys on restore. */
+const TABLES = {
+  meta: ["key", "value"],
+  shares: ["id", "account", "worker", "model", "weight", "created_ms", "height", "instance"],
+  blocks: ["hash", "height", "account", "worker", "model", "found_ms", "network_difficulty", "status", "reward", "fee", "updated_ms"],
+  payout_batches: ["id", "status", "created_ms", "height", "txid", "raw_tx", "tx_fee", "published_ms"],
+  credits: ["source", "account", "amount", "created_ms", "payable", "batch_id"],
+  payments: ["batch_id", "account", "address", "amount"],
+} as const satisfies Record<string, ReadonlyArray<string>>
+
+type Table = keyof typeof TABLES
+const ORDER: ReadonlyArray<Table> = ["meta", "shares", "blocks", "payout_batches", "credits", "payments"]
+const PRIMARY_KEYS: Record<Table, string> = {
+  meta: "key",
+  shares: "id",
+  blocks: "hash",
+  payout_batches: "id",
+  credits: "source, account",
+  payments: "batch_id, account",
+}
+
+export class RestoreError extends Data.TaggedError("RestoreError")<{ readonly reason: string }> {
+  override get message(): string {
+    return `cannot restore: ${this.reason}`
+  }
+}
+
+/** Writes a consistent snapshot, line by line, through `emit`; returns the row count per table. */
+export const backup = <E>(emit: (line: string) => Effect.Effect<void, E>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`
+        yield* emit(JSON.stringify({ format: BACKUP_FORMAT, tables: ORDER }))
+        const counts: Partial<Record<Table, number>> = {}
+        for (const table of ORDER) {
+          const columns = TABLES[table]
+          const select = columns.map((c) => `${c}::text AS ${c}`).join(", ")
+          const rows = yield* sql.unsafe<Record<string, string | null>>(`SELECT ${select} FROM ${table} ORDER BY ${PRIMARY_KEYS[table]}`)
+          for (const row of rows) yield* emit(JSON.stringify({ table, row: columns.map((c) => row[c] ?? null) }))
+          counts[table] = rows.length
+        }
+        return counts
+      }),
+    )
+  })
+
+/**
+ * Restores a backup into a database that has the schema and no pool data (a fresh one, or one
+ * just migrated); refuses otherwise, so a restore can never merge two pools' books.
+ */
+export const restore = (lines: Iterable<string>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* migrate
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        const existing = yield* sql`SELECT (SELECT count(*) FROM shares) + (SELECT count(*) FROM blocks) + (SELECT count(*) FROM credits) AS n`
+        if (Number(existing[0]?.n ?? 0) > 0) {
+          return yield* new RestoreError({ reason: "the database already holds pool data; restore into a new, empty database (or a new embedded data directory)" })
+        }
+        let header = true
+        let lineNumber = 0
+        const counts: Partial<Record<Table, number>> = {}
+        const pending = new Map<Table, Array<ReadonlyArray<string | null>>>()
+        const flush = (table: Table) =>
+          Effect.gen(function* () {
+            const rows = pending.get(table) ?? []
+            if (rows.length === 0) return
+            pending.set(table, [])
+            const columns = TABLES[table]
+            const params: Array<string | null> = []
+            const values = rows.map((row) => `(${row.map((v) => (params.push(v), `$${params.length}`)).join(", ")})`).join(", ")
+            const conflict = table === "meta" ? " ON CONFLICT (key) DO UPDATE SET value = excluded.value" : ""
+            yield* sql.unsafe(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${values}${conflict}`, params)
+          })
+        for (const line of lines) {
+          lineNumber++
+          if (line.trim() === "") continue
+          const parsed: unknown = yield* Effect.try({ try: () => JSON.parse(line), catch: () => new RestoreError({ reason: `line ${lineNumber} is not JSON` }) })
+          if (header) {
+            header = false
+            if (typeof parsed !== "object" || parsed === null || !("format" in parsed) || parsed.format !== BACKUP_FORMAT) {
+              return yield* new RestoreError({ reason: `line 1 is not a ${BACKUP_FORMAT} header; is this a dcrforge backup?` })
+            }
+            continue
+          }
+          if (typeof parsed !== "object" || parsed === null || !("table" in parsed) || !("row" in parsed)) {
+            return yield* new RestoreError({ reason: `line ${lineNumber} is not a table row` })
+          }
+          const table = String(parsed.table)
+          const row = parsed.row
+          if (!(table in TABLES) || !Array.isArray(row) || row.length !== TABLES[table as Table].length || !row.every((v) => v === null || typeof v === "string")) {
+            return yield* new RestoreError({ reason: `line ${lineNumber}: unknown table ${JSON.stringify(table)} or a row of the wrong shape` })
+          }
+          const t = table as Table
+          // Tables arrive in dependency order; flush the earlier ones before a later one starts.
+          for (const earlier of ORDER.slice(0, ORDER.indexOf(t))) yield* flush(earlier)
+          const list = pending.get(t) ?? []
+          list.push(row as ReadonlyArray<string | null>)
+          pending.set(t, list)
+          counts[t] = (counts[t] ?? 0) + 1
+          if (list.length >= 500) yield* flush(t)
+        }
+        if (header) return yield* new RestoreError({ reason: "the backup is empty" })
+        for (const t of ORDER) yield* flush(t)
+        return counts
+      }),
+    )
+  })
