@@ -1,4 +1,6 @@
 import { PGlite } from "@electric-sql/pglite"
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { makeCompiler } from "@effect/sql-pg/PgClient"
 import { Effect, Layer, Semaphore, Stream } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
@@ -51,9 +53,50 @@ const connectionOf = (db: PGlite): Connection => {
   }
 }
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * One process per data directory: two PGlite instances on the same files would corrupt them.
+ * The lock holds the owner's pid; a lock left by a killed process (its pid gone) is taken over.
+ */
+const lockDataDir = (dir: string) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => {
+        mkdirSync(dir, { recursive: true })
+        const path = join(dir, "dcrforge.lock")
+        for (let attempt = 0; attempt < 2; attempt++) {
+          try {
+            writeFileSync(path, String(process.pid), { flag: "wx" })
+            return path
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+            const owner = Number(readFileSync(path, "utf8"))
+            if (Number.isInteger(owner) && owner !== process.pid && alive(owner)) {
+              throw new Error(`the embedded database at ${dir} is in use by process ${owner}; stop that pool first (or point this one at another --datadir)`)
+            }
+            rmSync(path, { force: true })
+          }
+        }
+        throw new Error(`cannot take the lock ${path}`)
+      },
+      catch: (cause) =>
+        new SqlError({ reason: new ConnectionError({ cause, message: cause instanceof Error ? cause.message : String(cause), operation: "connect" }) }),
+    }),
+    (path) => Effect.sync(() => rmSync(path, { force: true })),
+  )
+
 /** Opens (creating if needed) the embedded database; closed with the scope. */
 export const makePglite = (options: PgliteOptions) =>
   Effect.gen(function* () {
+    if (options.dataDir !== undefined) yield* lockDataDir(options.dataDir)
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => PGlite.create(options.dataDir),

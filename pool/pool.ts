@@ -1,0 +1,42 @@
+import { Effect } from "effect"
+import type { NetworkParams } from "../core/chain/params.ts"
+import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
+import { Accounting } from "./accounting.ts"
+import { runMining } from "./mining.ts"
+import { defaultSessionConfig, type SessionConfig } from "./session.ts"
+import { makeStoreAccounting, type StoreAccountingOptions } from "./store-accounting.ts"
+import { migrate } from "./store/schema.ts"
+import { defaultServerLimits, type ServerLimits } from "./stratum-server.ts"
+import { defaultVardiffConfig } from "./vardiff.ts"
+
+export interface PoolOptions {
+  readonly network: NetworkParams
+  readonly accounting: StoreAccountingOptions
+  readonly vardiffTargetSeconds: number
+  readonly maxConnectionsPerHost: number
+  /** Overrides for tests and simulations (e.g. a fixed share difficulty). */
+  readonly session?: Partial<SessionConfig>
+  readonly limits?: Partial<ServerLimits>
+  readonly rollTimestampSeconds?: number
+}
+
+/**
+ * The pool, assembled: schema brought up to date, store-backed accounting, and the mining path
+ * on whatever listener, node and wallet the caller's layers provide (TCP, dcrd and dcrwallet
+ * in production; loopback, a simulated node and a test wallet in tests). Runs until its scope
+ * closes.
+ */
+export const runPool = (options: PoolOptions) =>
+  Effect.gen(function* () {
+    yield* migrate
+    const accounting = yield* makeStoreAccounting(options.accounting)
+    const mode = options.accounting.scheme.kind === "solo" ? "solo" : "pool"
+    // Share difficulty between 2^-32 and 2^64 of the network's unit; vardiff picks within.
+    const vardiff = { ...defaultVardiffConfig(1n, DIFFICULTY_SCALE << 64n), targetSeconds: options.vardiffTargetSeconds }
+    const session = { ...defaultSessionConfig(options.network, mode, vardiff), ...options.session }
+    const limits = { ...defaultServerLimits, maxConnectionsPerHost: options.maxConnectionsPerHost, ...options.limits }
+    const mining = yield* runMining({ session, limits, rollTimestampSeconds: options.rollTimestampSeconds ?? 30 }).pipe(
+      Effect.provideService(Accounting, accounting.accounting),
+    )
+    return { accounting, mining }
+  })
