@@ -29,7 +29,9 @@ export const noCrashPoints = Layer.succeed(CrashPoints)({ at: () => Effect.void 
  */
 export const crashPointsFromEnv = (value: string | undefined): Layer.Layer<CrashPoints> => {
   if (value === undefined || value === "") return noCrashPoints
-  const [name, count] = value.split(":")
+  const match = /^(.*?)(?::(\d+))?$/.exec(value)
+  const name = match?.[1]
+  const count = match?.[2]
   if (!(CRASH_POINTS as ReadonlyArray<string>).includes(name ?? "")) {
     throw new Error(`DCRFORGE_CRASH_AT=${value}: unknown step; use one of ${CRASH_POINTS.join(", ")}`)
   }
