@@ -291,3 +291,64 @@ for (const kind of stores) {
     })
   })
 }
+
+describe.skipIf("skip" in pg)("two pool instances on one PostgreSQL database", () => {
+  /** A fixed workload: shares from five miners with distinct times, and three found blocks. */
+  const workload = Array.from({ length: 400 }, (_, i) => share(i, `SsMiner${i % 5}`, BigInt(1 + (i % 7)) * DIFFICULTY_SCALE, 10_000 + i * 3))
+  const foundAt = [10_400, 10_800, 11_190]
+
+  /** Runs the workload with `instances` pool instances (each its own connection pool) on a fresh database. */
+  const runWith = (instances: number) =>
+    Effect.gen(function* () {
+      const server = yield* Effect.promise(() => postgresForTests())
+      if ("skip" in server) return yield* Effect.die(new Error(server.skip))
+      yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
+      const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
+      const wallet = makeMemoryWallet()
+      const pools = yield* Effect.forEach(Array.from({ length: instances }, (_, i) => i), (i) =>
+        Effect.gen(function* () {
+          const context = yield* Layer.build(
+            Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))),
+          )
+          if (i === 0) yield* migrate.pipe(Effect.provideContext(context))
+          const acc = yield* makeStoreAccounting(options(PPLNS, { instance: `i${i}` })).pipe(Effect.provideContext(context))
+          return { context, ...acc }
+        }),
+      )
+      // Each instance gets its own miners' shares, all instances submitting at once.
+      yield* Effect.forEach(
+        pools,
+        (p, i) => Effect.forEach(workload.filter((_, n) => n % instances === i), (s) => p.recordShares([s]), { concurrency: 20, discard: true }),
+        { concurrency: "unbounded", discard: true },
+      )
+      for (const [b, at] of foundAt.entries()) {
+        yield* node.externalBlock
+        const header = node.chain[node.chain.length - 1]!
+        const work = { hash: hashToDisplay(blockHash(header)), parent: "", height: 100 + node.chain.length, account: `SsMiner${b}`, worker: "rig", model: "cpuminer" as const, foundAt: at, confirmed: false, networkDifficulty: 300n * DIFFICULTY_SCALE }
+        // Every instance reports every block: duplicates must not matter.
+        yield* Effect.forEach(pools, (p) => p.accounting.blockAccepted(work), { concurrency: "unbounded", discard: true })
+      }
+      yield* node.externalBlocks(MATURITY + 2)
+      const tip = 100 + node.chain.length
+      for (let round = 0; round < 3; round++) yield* Effect.forEach(pools, (p) => p.settle(tip), { concurrency: "unbounded", discard: true })
+      const books = yield* Effect.gen(function* () {
+        const store = yield* PoolStore
+        return { totals: yield* store.accountTotals, shares: yield* store.shareCount, blocks: yield* store.blocksWithStatus(["matured"]), batches: yield* store.batches(10) }
+      }).pipe(Effect.provideContext(pools[0]!.context))
+      return { ...books, published: wallet.published.length, paid: wallet.paidTo() }
+    }).pipe(Effect.scoped)
+
+  it("shares, credits and payouts come out identical to one instance's: nothing counted or paid twice", async () => {
+    const one = await Effect.runPromise(runWith(1))
+    const two = await Effect.runPromise(runWith(2))
+    expect(one.shares.shares).toBe(400)
+    expect(two.shares).toEqual(one.shares)
+    expect(two.blocks.map((b) => b.hash)).toEqual(one.blocks.map((b) => b.hash))
+    expect(one.blocks).toHaveLength(3)
+    expect(two.totals).toEqual(one.totals)
+    expect(two.paid).toEqual(one.paid)
+    expect(one.published).toBe(1)
+    expect(two.published).toBe(1)
+    expect([...two.paid.values()].reduce((a, b) => a + b, 0n)).toBe(3n * COINBASE)
+  }, 120_000)
+})
