@@ -21,7 +21,7 @@ export interface StoreAccountingOptions {
   readonly feeAddress: string
   /** Blocks a coinbase must be buried under before it can be spent (256 mainnet, 16 simnet). */
   readonly coinbaseMaturity: number
-  /** Most shares written in one transaction (Postgres allows 65,535 parameters, 8 per share). */
+  /** Most shares written in one transaction (a group commit); larger batches amortise the commit. */
   readonly maxShareBatch: number
 }
 

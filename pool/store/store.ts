@@ -74,6 +74,9 @@ export interface Owed {
   readonly amount: bigint
 }
 
+/** Rows per INSERT: 8 parameters a share, under the protocol's 32,767 per statement. */
+const INSERT_CHUNK = 2000
+
 const big = (x: unknown): bigint => (typeof x === "bigint" ? x : BigInt(String(x)))
 const num = (x: unknown): number => (typeof x === "number" ? x : Number(x))
 const optBig = (x: unknown): bigint | undefined => (x === null || x === undefined ? undefined : big(x))
@@ -129,6 +132,8 @@ export const makePoolStore = Effect.gen(function* () {
     )
     return rows === undefined ? Effect.void : sql`INSERT INTO shares ${rows} ON CONFLICT (id) DO NOTHING`.pipe(Effect.asVoid)
   }
+  const insertSharesChunked = (shares: ReadonlyArray<ShareRow>) =>
+    Effect.forEach(Array.from({ length: Math.ceil(shares.length / INSERT_CHUNK) }, (_, i) => shares.slice(i * INSERT_CHUNK, (i + 1) * INSERT_CHUNK)), insertShares, { discard: true })
 
   /**
    * Shares at or before `untilMs`, newest first, from a keyset cursor: the PPLNS window is
@@ -244,9 +249,13 @@ export const makePoolStore = Effect.gen(function* () {
         const id = big(counter[0]?.value ?? 1)
         yield* sql`UPDATE meta SET value = ${(id + 1n).toString()} WHERE key = 'next_batch'`
         yield* sql`INSERT INTO payout_batches ${sql.insert({ id: id.toString(), status: "building", created_ms: nowMs, height })}`
-        yield* sql`UPDATE credits SET batch_id = ${id.toString()} WHERE payable AND batch_id IS NULL AND account IN ${sql.in(due.map((d) => d.account))}`
-        const payments = many(due.map((d) => ({ batch_id: id.toString(), account: d.account, address: addressOf(d.account), amount: d.amount.toString() })))
-        if (payments !== undefined) yield* sql`INSERT INTO payments ${payments}`
+        // In chunks: the Postgres protocol counts a statement's parameters in 16 bits.
+        for (let i = 0; i < due.length; i += INSERT_CHUNK) {
+          const payments = many(due.slice(i, i + INSERT_CHUNK).map((d) => ({ batch_id: id.toString(), account: d.account, address: addressOf(d.account), amount: d.amount.toString() })))
+          if (payments !== undefined) yield* sql`INSERT INTO payments ${payments}`
+        }
+        yield* sql`UPDATE credits SET batch_id = ${id.toString()} WHERE payable AND batch_id IS NULL
+                   AND account IN (SELECT account FROM payments WHERE batch_id = ${id.toString()})`
         return id
       }),
     )
@@ -290,7 +299,8 @@ export const makePoolStore = Effect.gen(function* () {
 
   return {
     sql,
-    insertShares,
+    /** Shares in one transaction per call, however many (a retried batch counts once). */
+    insertShares: (shares: ReadonlyArray<ShareRow>) => sql.withTransaction(insertSharesChunked(shares)),
     sharesBefore,
     workBetween,
     workSince,
