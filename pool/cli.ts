@@ -101,6 +101,7 @@ const runCommand = (config: PoolConfig) =>
       yield* runPool({
         network: config.params,
         accounting: {
+          network: config.params,
           instance,
           scheme: config.payoutScheme,
           feeBasisPoints: config.poolFeeBasisPoints,

@@ -4,8 +4,7 @@ import { powAlgorithmAt } from "../core/chain/difficulty.ts"
 import { encodeGetworkData } from "../core/chain/getwork.ts"
 import { blockHashDisplay, HEADER_BYTES, HeaderOffset } from "../core/chain/header.ts"
 import { hashToDisplay } from "../core/chain/hash.ts"
-import { compactToBig, difficultyRatio } from "../core/chain/targets.ts"
-import { difficultyUnits } from "../core/payout/amounts.ts"
+import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { ChainRpc, type ChainEvent, type WorkTemplate } from "../core/services/chain.ts"
 import { AcceptedWorkBook } from "./accepted-work.ts"
 import { Accounting } from "./accounting.ts"
@@ -21,13 +20,6 @@ export interface MiningOptions {
    * long round does not leave headers dated far in the past (dcrd allows ±2 h but judges age).
    */
   readonly rollTimestampSeconds: number
-}
-
-/** A header's difficulty relative to the network's proof-of-work limit, in DIFFICULTY_SCALE units. */
-const networkDifficultyOf = (header: Uint8Array, powLimitBits: number): bigint => {
-  const bits = new DataView(header.buffer, header.byteOffset).getUint32(HeaderOffset.bits, true)
-  const r = difficultyRatio(compactToBig(bits), powLimitBits)
-  return difficultyUnits(r.numerator, r.denominator)
 }
 
 const heightOf = (header: Uint8Array): number => new DataView(header.buffer, header.byteOffset).getUint32(HeaderOffset.height, true)
@@ -74,7 +66,8 @@ export const runMining = (options: MiningOptions) =>
           worker: candidate.worker,
           model: candidate.model,
           foundAt,
-          networkDifficulty: networkDifficultyOf(candidate.header, options.session.network.powLimitBits),
+          // The same units as share difficulties: the network's proof-of-work limit over the target.
+          networkDifficulty: (options.session.network.powLimit * DIFFICULTY_SCALE) / candidate.job.networkTarget,
         })
         yield* Effect.logInfo(`block ${hash} at height ${work.height} accepted by dcrd; found by ${work.account}.${work.worker} (${work.model})`)
         yield* accounting.blockAccepted(work)

@@ -1,3 +1,4 @@
+import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { Result } from "effect"
 import { decodeAddress } from "../core/chain/address.ts"
 import { toHex } from "../core/chain/bytes.ts"
@@ -63,6 +64,8 @@ export interface AcceptedShare {
   readonly time: number
   readonly jobId: string
   readonly height: number
+  /** The network difficulty of the share's job, in the same units as `difficulty` (PPS values shares by it). */
+  readonly networkDifficulty: bigint
   readonly model: MinerProfile["model"]
 }
 
@@ -331,6 +334,7 @@ export class StratumSession {
       time: now,
       jobId: verdict.job.id,
       height: verdict.job.height,
+      networkDifficulty: (this.config.network.powLimit * DIFFICULTY_SCALE) / verdict.job.networkTarget,
       model: this.profile.model,
     })
     if (verdict.block) out.blocks.push({ header: verdict.header, hash: verdict.hash, job: verdict.job, account: this.account, worker: this.worker!, model: this.profile.model })

@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import fc from "fast-check"
-import { Effect, Layer, ManagedRuntime, Redacted, type Scope } from "effect"
+import { Effect, Layer, ManagedRuntime, Redacted, References, type Scope } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { afterAll, describe, expect, it } from "vitest"
 import { blockHash } from "../core/chain/header.ts"
@@ -8,7 +8,9 @@ import { hashToDisplay } from "../core/chain/hash.ts"
 import { SIMNET } from "../core/chain/params.ts"
 import { DIFFICULTY_SCALE, feeOf } from "../core/payout/amounts.ts"
 import { POOL_FEE_ACCOUNT } from "../core/payout/ledger.ts"
-import { shareBlock, type PayoutScheme } from "../core/payout/schemes.ts"
+import { ppsCredit, shareBlock, type PayoutScheme } from "../core/payout/schemes.ts"
+import { chainActivations } from "../core/chain/agendas.ts"
+import { subsidySplitAt, workSubsidy } from "../core/chain/subsidy.ts"
 import { ShareLog } from "../core/payout/sharelog.ts"
 import { makeMemoryWallet } from "../core/testing/memory-wallet.ts"
 import { makeMiniNode } from "../core/testing/mini-node.ts"
@@ -45,6 +47,7 @@ const stores: ReadonlyArray<StoreKind> = [
 ]
 
 const options = (scheme: PayoutScheme, overrides: Partial<StoreAccountingOptions> = {}): StoreAccountingOptions => ({
+  network: SIMNET,
   instance: "a",
   scheme,
   feeBasisPoints: 100,
@@ -63,6 +66,7 @@ const share = (n: number, account: string, difficulty: bigint, time: number): Ac
   time,
   jobId: "job",
   height: 101,
+  networkDifficulty: 100n * DIFFICULTY_SCALE,
   model: "cpuminer",
 })
 
@@ -84,7 +88,7 @@ for (const kind of stores) {
           const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
           const wallet = makeMemoryWallet()
           return yield* body({ node, wallet }).pipe(Effect.provide(Layer.mergeAll(node.layer, wallet.layer, noCrashPoints)))
-        }).pipe(Effect.provide(poolStoreLayer), Effect.scoped),
+        }).pipe(Effect.provide(poolStoreLayer), Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Warn")),
       )
 
     type Node = Effect.Success<ReturnType<typeof makeMiniNode>>
@@ -271,6 +275,34 @@ for (const kind of stores) {
       expect(String(restored.twice._tag === "Failure" ? restored.twice.failure.message : "")).toContain("already holds pool data")
     })
 
+    it("PPS credits every share once at its expected value, payable after coinbase maturity; blocks feed the reserve and credit nobody", async () => {
+      const shares = [share(1, "SsMinerOne", 30n * DIFFICULTY_SCALE, 5000), share(2, "SsMinerTwo", 10n * DIFFICULTY_SCALE, 5001), share(3, "SsMinerOne", 5n * DIFFICULTY_SCALE, 5002)]
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const { accounting, settle } = yield* makeStoreAccounting(options({ kind: "pps" }))
+          yield* accounting.recordShares(shares)
+          yield* poolBlock(env, accounting, "SsMinerOne", 5002, 100n * DIFFICULTY_SCALE)
+          yield* env.node.externalBlock
+          const tip = tipHeight(env)
+          yield* settle(tip)
+          yield* settle(tip) // settled shares are not credited again
+          const early = yield* store.accountTotals
+          yield* env.node.externalBlocks(MATURITY + 1)
+          yield* settle(tipHeight(env))
+          return { early, totals: yield* store.accountTotals, paid: env.wallet.paidTo(), blocks: yield* store.blocksWithStatus(["matured"]) }
+        }),
+      )
+      const subsidy = workSubsidy(SIMNET, 101, SIMNET.ticketsPerBlock, subsidySplitAt(chainActivations(SIMNET.agendas), 101))
+      const value = (s: AcceptedShare) => ppsCredit({ id: s.id, account: s.account, weight: s.difficulty, time: s.time }, subsidy, s.networkDifficulty, 100)
+      const want = new Map<string, bigint>()
+      for (const s of shares) want.set(s.account, (want.get(s.account) ?? 0n) + value(s))
+      expect(new Map(result.early.map((t) => [t.account, t.immature]))).toEqual(want)
+      expect(result.paid).toEqual(want)
+      expect(result.blocks).toHaveLength(1)
+      expect(result.totals.every((t) => t.paid === want.get(t.account))).toBe(true)
+    })
+
     it("accounts owed less than the minimum payout wait, carrying their credit to a later batch", async () => {
       const result = await run((env) =>
         Effect.gen(function* () {
@@ -336,7 +368,7 @@ describe.skipIf("skip" in pg)("two pool instances on one PostgreSQL database", (
         return { totals: yield* store.accountTotals, shares: yield* store.shareCount, blocks: yield* store.blocksWithStatus(["matured"]), batches: yield* store.batches(10) }
       }).pipe(Effect.provideContext(pools[0]!.context))
       return { ...books, published: wallet.published.length, paid: wallet.paidTo() }
-    }).pipe(Effect.scoped)
+    }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Warn"))
 
   it("shares, credits and payouts come out identical to one instance's: nothing counted or paid twice", async () => {
     const one = await Effect.runPromise(runWith(1))

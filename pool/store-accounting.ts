@@ -1,7 +1,10 @@
 import { Clock, Deferred, Effect, Queue, Schedule } from "effect"
 import { feeOf, splitProportionally, type Allocation } from "../core/payout/amounts.ts"
 import { POOL_FEE_ACCOUNT } from "../core/payout/ledger.ts"
-import { MINING_ADDRESS_ACCOUNT, pplnsWindowUnits, type PayoutScheme } from "../core/payout/schemes.ts"
+import { MINING_ADDRESS_ACCOUNT, pplnsWindowUnits, ppsCredit, type PayoutScheme } from "../core/payout/schemes.ts"
+import { chainActivations } from "../core/chain/agendas.ts"
+import type { NetworkParams } from "../core/chain/params.ts"
+import { subsidySplitAt, workSubsidy } from "../core/chain/subsidy.ts"
 import { ChainRpc } from "../core/services/chain.ts"
 import { PayoutWallet } from "../core/services/wallet.ts"
 import { Accounting } from "./accounting.ts"
@@ -11,6 +14,8 @@ import type { AcceptedShare } from "./session.ts"
 import { PoolStore, type BlockRow, type ShareRow } from "./store/store.ts"
 
 export interface StoreAccountingOptions {
+  /** The chain's parameters: PPS values shares by its block subsidy. */
+  readonly network: NetworkParams
   /** Distinguishes this process's shares from other instances' on a shared database. */
   readonly instance: string
   readonly scheme: PayoutScheme
@@ -36,6 +41,7 @@ const shareRow = (instance: string) => (s: AcceptedShare): ShareRow => ({
   weight: s.difficulty,
   createdMs: s.time,
   height: s.height,
+  networkDifficulty: s.networkDifficulty,
   instance,
 })
 
@@ -89,7 +95,7 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
       Effect.gen(function* () {
         const weights = new Map<string, bigint>()
         let remaining = units
-        let cursor: { createdMs: number; id: string } | undefined
+        let cursor: { createdMs: number; seq: bigint } | undefined
         while (remaining > 0n) {
           const page = yield* store.sharesBefore(untilMs, cursor, 5000)
           for (const s of page) {
@@ -114,8 +120,9 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
           case "solo":
             return scheme.atMiningAddress ? [{ account: MINING_ADDRESS_ACCOUNT, amount: reward }] : withFee([{ account: block.account, amount: net }])
           case "pps":
-            // PPS pays shares as they come; a block's reward goes to the pool (the reserve).
-            return [{ account: POOL_FEE_ACCOUNT, amount: reward }]
+            // PPS paid the shares already; the block's reward stays in the pool's wallet as
+            // the reserve that carries PPS's variance.
+            return []
           case "pplns":
             return withFee(splitProportionally(net, yield* pplnsWeights(block.foundMs, pplnsWindowUnits(scheme.windowMultiple, block.networkDifficulty))))
           case "pplns-time":
@@ -209,8 +216,21 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
       })
 
     /** One settlement pass; failures (store, node, wallet down) are logged and retried on the next tip. */
+    /** PPS: each share is worth (1 - fee) x B x d / D, B the work subsidy a full block at its height pays. */
+    const activations = chainActivations(options.network.agendas)
+    const ppsValue = (share: { readonly weight: bigint; readonly height: number; readonly networkDifficulty: bigint }) => {
+      const blockReward = workSubsidy(options.network, share.height, options.network.ticketsPerBlock, subsidySplitAt(activations, share.height))
+      return ppsCredit({ id: "", account: "", weight: share.weight, time: 0 }, blockReward, share.networkDifficulty, options.feeBasisPoints)
+    }
+
     const settle = (tip: number) =>
       Effect.gen(function* () {
+        if (options.scheme.kind === "pps") {
+          const now = yield* Clock.currentTimeMillis
+          // Payable once coinbases mined meanwhile could have paid for them.
+          const settled = yield* store.settlePps(ppsValue, tip, tip + options.coinbaseMaturity + 1, now)
+          if (settled.shares > 0) yield* Effect.logInfo(`PPS: ${settled.shares} shares credited to ${settled.accounts} accounts`)
+        }
         yield* settleBlocks(tip)
         yield* payOut(tip)
       }).pipe(Effect.catch((e) => Effect.logWarning(`settlement at height ${tip} postponed: ${e.message}`)))

@@ -14,10 +14,10 @@ export const BACKUP_FORMAT = "dcrforge-backup/1"
 /** Tables in an order that satisfies foreign keys on restore. */
 const TABLES = {
   meta: ["key", "value"],
-  shares: ["id", "account", "worker", "model", "weight", "created_ms", "height", "instance"],
+  shares: ["id", "seq", "account", "worker", "model", "weight", "created_ms", "height", "network_difficulty", "instance", "pps_settled"],
   blocks: ["hash", "height", "account", "worker", "model", "found_ms", "network_difficulty", "status", "reward", "fee", "updated_ms"],
   payout_batches: ["id", "status", "created_ms", "height", "txid", "raw_tx", "tx_fee", "published_ms"],
-  credits: ["source", "account", "amount", "created_ms", "payable", "batch_id"],
+  credits: ["source", "account", "amount", "created_ms", "payable", "mature_height", "batch_id"],
   payments: ["batch_id", "account", "address", "amount"],
 } as const satisfies Record<string, ReadonlyArray<string>>
 
@@ -25,7 +25,7 @@ type Table = keyof typeof TABLES
 const ORDER: ReadonlyArray<Table> = ["meta", "shares", "blocks", "payout_batches", "credits", "payments"]
 const PRIMARY_KEYS: Record<Table, string> = {
   meta: "key",
-  shares: "id",
+  shares: "seq",
   blocks: "hash",
   payout_batches: "id",
   credits: "source, account",
@@ -118,6 +118,8 @@ export const restore = (lines: Iterable<string>) =>
         }
         if (header) return yield* new RestoreError({ reason: "the backup is empty" })
         for (const t of ORDER) yield* flush(t)
+        // New shares continue after the restored ones.
+        yield* sql`SELECT setval(pg_get_serial_sequence('shares', 'seq'), coalesce((SELECT max(seq) FROM shares), 0) + 1, false)`
         return counts
       }),
     )

@@ -15,18 +15,23 @@ const initial = Effect.gen(function* () {
   yield* sql`CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)`
   // One row per accepted share. `id` is unique per solution (instance, job, extranonces,
   // nonce), so a batch written twice (a retry after a lost reply) counts once.
+  // `seq` orders shares recorded in the same millisecond as they were written.
   yield* sql`CREATE TABLE shares (
     id text PRIMARY KEY,
+    seq bigserial UNIQUE,
     account text NOT NULL,
     worker text NOT NULL,
     model text NOT NULL,
     weight numeric NOT NULL CHECK (weight > 0),
     created_ms int8 NOT NULL,
     height int4 NOT NULL,
-    instance text NOT NULL
+    network_difficulty numeric NOT NULL CHECK (network_difficulty > 0),
+    instance text NOT NULL,
+    pps_settled boolean NOT NULL DEFAULT false
   )`
-  yield* sql`CREATE INDEX shares_by_time ON shares (created_ms DESC, id DESC)`
+  yield* sql`CREATE INDEX shares_by_time ON shares (created_ms DESC, seq DESC)`
   yield* sql`CREATE INDEX shares_by_account ON shares (account, created_ms)`
+  yield* sql`CREATE INDEX shares_pps_unsettled ON shares (created_ms, id) WHERE NOT pps_settled`
   // Blocks the pool found. accepted -> confirmed (in the main chain, credits written) ->
   // matured (coinbase spendable, credits payable); or orphaned, from accepted or confirmed.
   yield* sql`CREATE TABLE blocks (
@@ -63,6 +68,8 @@ const initial = Effect.gen(function* () {
     amount int8 NOT NULL,
     created_ms int8 NOT NULL,
     payable boolean NOT NULL DEFAULT false,
+    -- PPS credits become payable at this height (block credits when their block matures).
+    mature_height int4,
     batch_id int8 REFERENCES payout_batches (id),
     PRIMARY KEY (source, account)
   )`
@@ -74,7 +81,7 @@ const initial = Effect.gen(function* () {
     amount int8 NOT NULL CHECK (amount > 0),
     PRIMARY KEY (batch_id, account)
   )`
-  yield* sql`INSERT INTO meta (key, value) VALUES ('next_batch', '1')`
+  yield* sql`INSERT INTO meta (key, value) VALUES ('next_batch', '1'), ('next_pps', '1')`
 })
 
 export const migrations = Migrator.fromRecord({

@@ -19,6 +19,7 @@ export interface ShareRow {
   readonly weight: bigint
   readonly createdMs: number
   readonly height: number
+  readonly networkDifficulty: bigint
   readonly instance: string
 }
 
@@ -127,6 +128,7 @@ export const makePoolStore = Effect.gen(function* () {
             weight: s.weight.toString(),
             created_ms: s.createdMs,
             height: s.height,
+        network_difficulty: s.networkDifficulty.toString(),
         instance: s.instance,
       })),
     )
@@ -139,14 +141,14 @@ export const makePoolStore = Effect.gen(function* () {
    * Shares at or before `untilMs`, newest first, from a keyset cursor: the PPLNS window is
    * walked page by page and stops once it holds enough work.
    */
-  const sharesBefore = (untilMs: number, after: { readonly createdMs: number; readonly id: string } | undefined, limit: number) =>
+  const sharesBefore = (untilMs: number, after: { readonly createdMs: number; readonly seq: bigint } | undefined, limit: number) =>
     (after === undefined
-      ? sql`SELECT id, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
-            WHERE created_ms <= ${untilMs} ORDER BY created_ms DESC, id DESC LIMIT ${limit}`
-      : sql`SELECT id, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
-            WHERE created_ms <= ${untilMs} AND (created_ms < ${after.createdMs} OR (created_ms = ${after.createdMs} AND id < ${after.id}))
-            ORDER BY created_ms DESC, id DESC LIMIT ${limit}`
-    ).pipe(Effect.map((rows) => rows.map((r) => ({ id: String(r.id), account: String(r.account), weight: big(r.weight), createdMs: num(r.created_ms) }))))
+      ? sql`SELECT seq::text AS seq, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
+            WHERE created_ms <= ${untilMs} ORDER BY created_ms DESC, seq DESC LIMIT ${limit}`
+      : sql`SELECT seq::text AS seq, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
+            WHERE created_ms <= ${untilMs} AND (created_ms < ${after.createdMs} OR (created_ms = ${after.createdMs} AND seq < ${after.seq.toString()}))
+            ORDER BY created_ms DESC, seq DESC LIMIT ${limit}`
+    ).pipe(Effect.map((rows) => rows.map((r) => ({ seq: big(r.seq), account: String(r.account), weight: big(r.weight), createdMs: num(r.created_ms) }))))
 
   /** Per-account work of shares in (fromMs, toMs]. */
   const workBetween = (fromMs: number, toMs: number) =>
@@ -260,6 +262,35 @@ export const makePoolStore = Effect.gen(function* () {
       }),
     )
 
+  /**
+   * Settles PPS: marks every unsettled share settled and credits each account what its shares
+   * were worth (`valueOf`), payable from `matureHeight`, all in one transaction under the PPS
+   * counter's lock; a share is settled once whatever the number of instances. Also releases
+   * PPS credits whose height has come.
+   */
+  const settlePps = (valueOf: (share: { readonly weight: bigint; readonly height: number; readonly networkDifficulty: bigint }) => bigint, tip: number, matureHeight: number, nowMs: number) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_pps' FOR UPDATE`
+        const settled = yield* sql`UPDATE shares SET pps_settled = true WHERE NOT pps_settled
+            RETURNING account, weight::text AS weight, height, network_difficulty::text AS network_difficulty`
+        const owed = new Map<string, bigint>()
+        for (const r of settled) {
+          const value = valueOf({ weight: big(r.weight), height: num(r.height), networkDifficulty: big(r.network_difficulty) })
+          owed.set(String(r.account), (owed.get(String(r.account)) ?? 0n) + value)
+        }
+        const n = big(counter[0]?.value ?? 1)
+        const rows = [...owed].filter(([, amount]) => amount > 0n).map(([account, amount]) => ({ source: `pps:${n}`, account, amount: amount.toString(), created_ms: nowMs, mature_height: matureHeight }))
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+          const chunk = many(rows.slice(i, i + INSERT_CHUNK))
+          if (chunk !== undefined) yield* sql`INSERT INTO credits ${chunk}`
+        }
+        if (rows.length > 0) yield* sql`UPDATE meta SET value = ${(n + 1n).toString()} WHERE key = 'next_pps'`
+        yield* sql`UPDATE credits SET payable = true WHERE NOT payable AND mature_height IS NOT NULL AND mature_height <= ${tip}`
+        return { shares: settled.length, accounts: rows.length }
+      }),
+    )
+
   const openBatches = sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches WHERE status IN ('building', 'signed') ORDER BY id`).pipe(
     Effect.map((rows) => rows.map(toBatch)),
   )
@@ -312,6 +343,7 @@ export const makePoolStore = Effect.gen(function* () {
     confirmBlock,
     orphanBlock,
     matureBlock,
+    settlePps,
     createBatch,
     openBatches,
     batches,

@@ -31,6 +31,7 @@ export const FEE_ADDRESS = "SsFeeAddressOfTheCrashPool"
 export const COINBASE = 1_000_000_000n
 
 export const accountingOptions = (instance: string): StoreAccountingOptions => ({
+  network: SIMNET,
   instance,
   scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
   feeBasisPoints: 100,

@@ -152,6 +152,7 @@ describe("crash safety: SIGKILL of a real pool process", () => {
             weight: BigInt(1 + (i % 5)) * DIFFICULTY_SCALE,
             createdMs: 1000 + i,
             height: 101,
+            networkDifficulty: 50n * DIFFICULTY_SCALE,
             instance: "seed",
           })),
         )
