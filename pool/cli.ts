@@ -22,6 +22,7 @@ import { formatDcr } from "../core/payout/amounts.ts"
 import { PayoutWallet, WalletUnavailable } from "../core/services/wallet.ts"
 import { dcrwalletLayer } from "../wallet/dcrwallet-rpc.ts"
 import { describeOptions, formatHostPort, loadConfig, wantsHelp, type PoolConfig } from "./config.ts"
+import { serveAdminHttp } from "./admin-http.ts"
 import { crashPointsFromEnv } from "./crash-points.ts"
 import { dcrdChainLayer, dcrdWebSocketLayer } from "./dcrd-client.ts"
 import { runPool } from "./pool.ts"
@@ -113,6 +114,10 @@ const runCommand = (config: PoolConfig) =>
         vardiffTargetSeconds: config.maxGenTimeMs / 1000,
         maxConnectionsPerHost: config.maxConnPerHost,
       })
+      if (config.adminPass !== undefined) {
+        const admin = yield* serveAdminHttp({ host: config.guiListen.host, port: config.guiListen.port, adminPassword: config.adminPass })
+        yield* Effect.logInfo(`admin API on ${config.guiListen.host}:${admin.port} (POST /admin/backup)`)
+      }
       yield* Effect.logInfo(`pool ${instance} on ${config.activeNet}: miners at ${formatHostPort(config.minerListen)}, ${config.postgres ? "Postgres" : `embedded store in ${config.dataDir}`}`)
       return yield* Effect.never
     }).pipe(Effect.scoped, Effect.provide(layers))
