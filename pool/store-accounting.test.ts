@@ -125,6 +125,26 @@ for (const kind of stores) {
       expect(result.batches).toBeLessThan(100)
     })
 
+    it("hashrate per client and per account is the work of its recent shares over the window", async () => {
+      const result = await run(() =>
+        Effect.gen(function* () {
+          const now = Date.now()
+          const { recordShares, hashrates } = yield* makeStoreAccounting(options(PPLNS))
+          // 60 shares of difficulty 2^20 each in the last minute from one rig, 30 from another.
+          const d = (1n << 20n) * DIFFICULTY_SCALE
+          yield* recordShares(Array.from({ length: 60 }, (_, i) => ({ ...share(i, "SsOne", d, now - 1000 - i), worker: "a" })))
+          yield* recordShares(Array.from({ length: 30 }, (_, i) => ({ ...share(100 + i, "SsOne", d, now - 1000 - i), worker: "b" })))
+          yield* recordShares([share(999, "SsOld", d, now - 3_600_000)])
+          return yield* hashrates(60_000)
+        }),
+      )
+      // simnet: difficulty 1 takes 2 hashes.
+      const perShare = 2 ** 20 * 2
+      expect(result.accounts.get("SsOne")).toBeCloseTo((90 * perShare) / 60, 6)
+      expect(result.clients.find((c) => c.worker === "b")?.hashesPerSecond).toBeCloseTo((30 * perShare) / 60, 6)
+      expect(result.accounts.has("SsOld")).toBe(false)
+    })
+
     it("property: PPLNS credits written on confirmation equal the payout engine's over the same shares, and add up to the reward", async () => {
       await fc.assert(
         fc.asyncProperty(

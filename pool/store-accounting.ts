@@ -1,5 +1,5 @@
 import { Clock, Deferred, Effect, Queue, Schedule } from "effect"
-import { feeOf, splitProportionally, type Allocation } from "../core/payout/amounts.ts"
+import { DIFFICULTY_SCALE, feeOf, splitProportionally, type Allocation } from "../core/payout/amounts.ts"
 import { POOL_FEE_ACCOUNT } from "../core/payout/ledger.ts"
 import { MINING_ADDRESS_ACCOUNT, pplnsWindowUnits, ppsCredit, type PayoutScheme } from "../core/payout/schemes.ts"
 import { chainActivations } from "../core/chain/agendas.ts"
@@ -258,5 +258,20 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
       blockOrphaned: () => Effect.void,
       tipChanged: (height) => Queue.offer(tips, height).pipe(Effect.asVoid),
     })
-    return { accounting, counters, settle, recordShares }
+    /**
+     * Hashrate per client (account, worker, model) and per account over the last `windowMs`:
+     * work done is the sum of share difficulties times the hashes difficulty 1 takes.
+     */
+    const hashrates = (windowMs: number) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const perUnit = Number((1n << 256n) / (options.network.powLimit + 1n)) / Number(DIFFICULTY_SCALE)
+        const rate = (weight: bigint) => (Number(weight) * perUnit) / (windowMs / 1000)
+        const clients = (yield* store.workSince(now - windowMs)).map((c) => ({ ...c, hashesPerSecond: rate(c.weight) }))
+        const accounts = new Map<string, number>()
+        for (const c of clients) accounts.set(c.account, (accounts.get(c.account) ?? 0) + c.hashesPerSecond)
+        return { clients, accounts }
+      })
+
+    return { accounting, counters, settle, recordShares, hashrates }
   })
