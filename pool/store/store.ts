@@ -324,10 +324,6 @@ export const makePoolStore = Effect.gen(function* () {
     ),
   )
 
-  /** Sum of what published batches paid each address (what the chain saw). */
-  const paidByAddress = sql`SELECT p.address, sum(p.amount)::text AS amount FROM payments p JOIN payout_batches b ON b.id = p.batch_id
-      WHERE b.status = 'published' GROUP BY p.address ORDER BY p.address COLLATE "C"`.pipe(Effect.map((rows) => new Map(rows.map((r) => [String(r.address), big(r.amount)] as const))))
-
   return {
     sql,
     /** Shares in one transaction per call, however many (a retried batch counts once). */
@@ -351,7 +347,6 @@ export const makePoolStore = Effect.gen(function* () {
     markSigned,
     markPublished,
     accountTotals,
-    paidByAddress,
   }
 })
 
