@@ -18,8 +18,8 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { homedir } from "node:os"
 import { dirname, join } from "node:path"
 import { toHex } from "../core/chain/bytes.ts"
-import { formatDcr } from "../core/payout/amounts.ts"
 import { PayoutWallet, WalletUnavailable } from "../core/services/wallet.ts"
+import { atomsToDcr } from "../wallet/amounts.ts"
 import { dcrwalletLayer } from "../wallet/dcrwallet-rpc.ts"
 import { describeOptions, formatHostPort, loadConfig, wantsHelp, type PoolConfig } from "./config.ts"
 import { serveAdminHttp } from "./admin-http.ts"
@@ -164,9 +164,9 @@ const statusCommand = (config: PoolConfig) =>
       const totals = yield* store.accountTotals
       yield* Console.log(`network ${config.activeNet}; store ${config.postgres ? `postgres ${config.postgresHost}:${config.postgresPort}/${config.postgresDbName}` : join(config.dataDir, "pglite")}`)
       yield* Console.log(`shares: ${shares.shares}`)
-      for (const b of blocks) yield* Console.log(`block ${b.height} ${b.hash} ${b.status}${b.reward === undefined ? "" : ` ${formatDcr(b.reward)} DCR`} found by ${b.account}.${b.worker}`)
+      for (const b of blocks) yield* Console.log(`block ${b.height} ${b.hash} ${b.status}${b.reward === undefined ? "" : ` ${atomsToDcr(b.reward)} DCR`} found by ${b.account}.${b.worker}`)
       for (const b of batches) yield* Console.log(`payout batch ${b.id} ${b.status}${b.txid === undefined ? "" : ` ${b.txid}`}`)
-      for (const t of totals) yield* Console.log(`account ${t.account}: immature ${formatDcr(t.immature)}, payable ${formatDcr(t.payable)}, pending ${formatDcr(t.pending)}, paid ${formatDcr(t.paid)} DCR`)
+      for (const t of totals) yield* Console.log(`account ${t.account}: immature ${atomsToDcr(t.immature)}, payable ${atomsToDcr(t.payable)}, pending ${atomsToDcr(t.pending)}, paid ${atomsToDcr(t.paid)} DCR`)
     }),
   )
 

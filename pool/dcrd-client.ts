@@ -3,7 +3,7 @@ import * as Socket from "effect/socket/Socket"
 import { Agent, WebSocket as UndiciWebSocket } from "undici"
 import { fromHex, toHex } from "../core/chain/bytes.ts"
 import { targetFromLEHex } from "../core/chain/targets.ts"
-import { atomsFromRpcAmount } from "../core/payout/amounts.ts"
+import { dcrToAtoms } from "../wallet/amounts.ts"
 import { GETWORK_DATA_BYTES } from "../core/chain/getwork.ts"
 import { HEADER_BYTES } from "../core/chain/header.ts"
 import { ChainRpc, ChainRpcError, ChainUnavailable, type ChainEvent, type ChainFailure, type WorkReason } from "../core/services/chain.ts"
@@ -208,9 +208,9 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
             Effect.flatMap(requireResult("getblock", VerboseBlockResult)),
             Effect.flatMap((block) => {
               const last = block.rawtx[0]?.vout.at(-1)
-              return last === undefined
-                ? Effect.fail(new ChainRpcError({ method: "getblock", code: -1, reason: `block ${hash} has no coinbase outputs` }))
-                : Effect.succeed(atomsFromRpcAmount(last.value))
+              if (last === undefined) return Effect.fail(new ChainRpcError({ method: "getblock", code: -1, reason: `block ${hash} has no coinbase outputs` }))
+              const atoms = dcrToAtoms(last.value, "coinbase output value")
+              return Result.isSuccess(atoms) ? Effect.succeed(atoms.success) : Effect.fail(new ChainRpcError({ method: "getblock", code: -1, reason: atoms.failure.message }))
             }),
           ),
         events: Stream.fromQueue(events),

@@ -42,3 +42,22 @@ describe("DCR amounts to atoms, exactly", () => {
     expect(Result.isFailure(percentToBasisPoints(1.234, "poolfees"))).toBe(true)
   })
 })
+
+describe("DCR amounts on the RPC wire", () => {
+  it("property: any amount up to the supply, written as dcrd writes it and read back as a JSON number, gives the same atoms", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2_100_000_000_000_000n }), (a) => {
+        const text = atomsToDcr(a)
+        expect(atoms(JSON.parse(text) as number)).toBe(a)
+        expect(atoms(Number((Number(a) / 1e8).toFixed(8)))).toBe(a)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+  it("formats exact decimals", () => {
+    expect(atomsToDcr(123_456_789n)).toBe("1.23456789")
+    expect(atomsToDcr(5n)).toBe("0.00000005")
+    expect(atomsToDcr(200_000_000n)).toBe("2")
+    expect(atomsToDcr(-150_000_000n)).toBe("-1.5")
+  })
+})

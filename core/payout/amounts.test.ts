@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { atomsFromRpcAmount, checkPoolFee, feeOf, formatDcr, splitProportionally } from "./amounts.ts"
+import { checkPoolFee, feeOf, splitProportionally } from "./amounts.ts"
 
 const weightsArb = fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.bigInt({ min: 0n, max: 10n ** 15n }), { minKeys: 1, maxKeys: 12 })
 
@@ -53,24 +53,5 @@ describe("splitting an amount", () => {
     expect(() => checkPoolFee(-1)).toThrow("poolfee")
     expect(() => checkPoolFee(1.5)).toThrow("poolfee")
     expect(feeOf(999n, 100)).toBe(9n)
-  })
-})
-
-describe("DCR amounts on the RPC wire", () => {
-  it("property: any amount up to the supply, written as dcrd writes it and read back as a JSON number, gives the same atoms", () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 2_100_000_000_000_000n }), (atoms) => {
-        const text = formatDcr(atoms)
-        expect(atomsFromRpcAmount(JSON.parse(text) as number)).toBe(atoms)
-        expect(atomsFromRpcAmount(Number((Number(atoms) / 1e8).toFixed(8)))).toBe(atoms)
-      }),
-      { numRuns: 2000 },
-    )
-  })
-  it("formats exact decimals", () => {
-    expect(formatDcr(123_456_789n)).toBe("1.23456789")
-    expect(formatDcr(5n)).toBe("0.00000005")
-    expect(formatDcr(200_000_000n)).toBe("2")
-    expect(formatDcr(-150_000_000n)).toBe("-1.5")
   })
 })

@@ -73,21 +73,3 @@ export const splitProportionally = (total: bigint, weights: ReadonlyMap<string, 
 
 export const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
-/** Atoms in one DCR. */
-export const ATOMS_PER_DCR = 100_000_000n
-
-/**
- * Atoms from an amount dcrd or dcrwallet wrote as a JSON number of DCR (8 decimals). Exact:
- * every 8-decimal amount up to the 21 million DCR supply (2.1e15 atoms < 2^53) parses to the
- * double nearest it, whose error times 1e8 stays under 0.25 atoms, so rounding recovers it.
- */
-export const atomsFromRpcAmount = (dcr: number): bigint => BigInt(Math.round(dcr * 1e8))
-
-/** The exact decimal text of an amount of atoms in DCR ("1.5", "0.00000001", "-2"). */
-export const formatDcr = (atoms: bigint): string => {
-  const sign = atoms < 0n ? "-" : ""
-  const abs = atoms < 0n ? -atoms : atoms
-  const whole = abs / ATOMS_PER_DCR
-  const fraction = (abs % ATOMS_PER_DCR).toString().padStart(8, "0").replace(/0+$/, "")
-  return `${sign}${whole}${fraction === "" ? "" : `.${fraction}`}`
-}
