@@ -11,7 +11,7 @@ import { Accounting } from "./accounting.ts"
 import { ORPHAN_DEPTH } from "./accepted-work.ts"
 import { CrashPoints } from "./crash-points.ts"
 import type { AcceptedShare } from "./session.ts"
-import { PoolStore, type BlockRow, type ShareRow } from "./store/store.ts"
+import { PoolStore, type BatchRow, type BlockRow, type ShareRow } from "./store/store.ts"
 
 export interface StoreAccountingOptions {
   /** The chain's parameters: PPS values shares by its block subsidy. */
@@ -178,10 +178,8 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
 
     // ---- payouts
     /** Drives one batch as far as it goes: build and store, then send and mark. */
-    const advanceBatch = (batchId: bigint) =>
+    const advanceBatch = (batch: BatchRow) =>
       Effect.gen(function* () {
-        const [batch] = (yield* store.openBatches).filter((b) => b.id === batchId)
-        if (batch === undefined) return
         let signed = batch.txid !== undefined && batch.rawTx !== undefined ? { txid: batch.txid, rawTx: batch.rawTx, fee: batch.txFee ?? 0n } : undefined
         if (batch.status === "building") {
           const payments = yield* store.paymentsOf(batch.id)
@@ -206,13 +204,14 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
 
     const payOut = (tip: number) =>
       Effect.gen(function* () {
-        for (const open of yield* store.openBatches) yield* advanceBatch(open.id)
+        for (const open of yield* store.openBatches) yield* advanceBatch(open)
         if (options.scheme.kind === "solo" && options.scheme.atMiningAddress) return
         const now = yield* Clock.currentTimeMillis
         const created = yield* store.createBatch(options.minimumPayout, POOL_FEE_ACCOUNT, addressOf, tip, now)
         if (created === undefined) return
         yield* crash.at("payout:after-reserve")
-        yield* advanceBatch(created)
+        const batch = (yield* store.openBatches).find((b) => b.id === created)
+        if (batch !== undefined) yield* advanceBatch(batch)
       })
 
     /** One settlement pass; failures (store, node, wallet down) are logged and retried on the next tip. */
