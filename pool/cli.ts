@@ -99,7 +99,7 @@ const runCommand = (config: PoolConfig) =>
       crashPointsFromEnv(process.env.DCRFORGE_CRASH_AT),
     ).pipe(Layer.provideMerge(storeLayerFor(config)))
     yield* Effect.gen(function* () {
-      yield* runPool({
+      const { live } = yield* runPool({
         network: config.params,
         accounting: {
           network: config.params,
@@ -114,10 +114,10 @@ const runCommand = (config: PoolConfig) =>
         vardiffTargetSeconds: config.maxGenTimeMs / 1000,
         maxConnectionsPerHost: config.maxConnPerHost,
       })
-      if (config.adminPass !== undefined) {
-        const admin = yield* serveAdminHttp({ host: config.guiListen.host, port: config.guiListen.port, adminPassword: config.adminPass })
-        yield* Effect.logInfo(`admin API on ${config.guiListen.host}:${admin.port} (POST /admin/backup)`)
-      }
+      const http = yield* serveAdminHttp({ host: config.guiListen.host, port: config.guiListen.port, adminPassword: config.adminPass, live })
+      yield* Effect.logInfo(
+        `HTTP API on ${config.guiListen.host}:${http.port} (GET /api/pool, /api/blocks, /api/accounts, /api/payouts${config.adminPass === undefined ? "" : "; POST /admin/backup"})`,
+      )
       yield* Effect.logInfo(`pool ${instance} on ${config.activeNet}: miners at ${formatHostPort(config.minerListen)}, ${config.postgres ? "Postgres" : `embedded store in ${config.dataDir}`}`)
       return yield* Effect.never
     }).pipe(Effect.scoped, Effect.provide(layers))

@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import type { NetworkParams } from "../core/chain/params.ts"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { Accounting } from "./accounting.ts"
+import type { PoolLiveState } from "./http-api.ts"
 import { runMining } from "./mining.ts"
 import { defaultSessionConfig, type SessionConfig } from "./session.ts"
 import { makeStoreAccounting, type StoreAccountingOptions } from "./store-accounting.ts"
@@ -38,5 +39,14 @@ export const runPool = (options: PoolOptions) =>
     const mining = yield* runMining({ session, limits, rollTimestampSeconds: options.rollTimestampSeconds ?? 30 }).pipe(
       Effect.provideService(Accounting, accounting.accounting),
     )
-    return { accounting, mining }
+    const live: PoolLiveState = {
+      network: options.network,
+      mode,
+      scheme: options.accounting.scheme,
+      feeBasisPoints: options.accounting.feeBasisPoints,
+      counters: mining.server.counters,
+      workHeight: () => mining.jobs.current?.height,
+      hashrates: accounting.hashrates,
+    }
+    return { accounting, mining, live }
   })
