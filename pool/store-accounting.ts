@@ -28,6 +28,13 @@ export interface StoreAccountingOptions {
   readonly coinbaseMaturity: number
   /** Most shares written in one transaction (a group commit); larger batches amortise the commit. */
   readonly maxShareBatch: number
+  /**
+   * How long a commit waits for more shares after the first (default 0: commit at once). A
+   * few milliseconds cut the commits of a busy pool at the cost of that much reply latency;
+   * the simulator uses seconds of virtual time, where a commit costs real time and a reply's
+   * latency costs nothing.
+   */
+  readonly shareCommitLingerMillis?: number | undefined
 }
 
 /** Retries a store or node call that failed for lack of it: 0.1 s doubling to 5 s, forever. */
@@ -66,7 +73,14 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     // ---- shares: group commit
     const pending = yield* Queue.unbounded<{ readonly rows: ReadonlyArray<ShareRow>; readonly done: Deferred.Deferred<void> }>()
     const flush = Effect.gen(function* () {
-      const items = yield* Queue.takeBetween(pending, 1, options.maxShareBatch)
+      const first = yield* Queue.takeBetween(pending, 1, options.maxShareBatch)
+      const linger = options.shareCommitLingerMillis ?? 0
+      const items = [...first]
+      if (linger > 0 && first.length < options.maxShareBatch) {
+        yield* Effect.sleep(linger)
+        const more = Math.min(yield* Queue.size(pending), options.maxShareBatch - first.length)
+        if (more > 0) items.push(...(yield* Queue.takeBetween(pending, more, more)))
+      }
       const rows = items.flatMap((i) => i.rows)
       yield* crash.at("shares:before-commit")
       yield* store.insertShares(rows).pipe(

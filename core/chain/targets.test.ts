@@ -100,6 +100,20 @@ describe("hash versus target", () => {
     expect(hashMeetsTarget(hexToBytes(targetToLEHex(target - 1n)), target)).toBe(true)
   })
 
+  it("property: hashMeetsTarget agrees with the full 256-bit comparison, ties in the top bits included", () => {
+    const near = fc.tuple(arbitraryTarget, fc.bigInt({ min: -(1n << 210n), max: 1n << 210n })).map(([t, d]) => {
+      const h = t + d
+      return { target: t, hash: h < 0n ? 0n : h >= 1n << 256n ? (1n << 256n) - 1n : h }
+    })
+    const any = fc.tuple(arbitraryTarget, fc.bigInt({ min: 0n, max: (1n << 256n) - 1n })).map(([target, hash]) => ({ target, hash }))
+    fc.assert(
+      fc.property(fc.oneof(near, any), ({ target, hash }) => {
+        expect(hashMeetsTarget(hexToBytes(targetToLEHex(hash)), target)).toBe(hash <= target)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
   it("property: target LE hex round-trips and is 64 digits", () => {
     fc.assert(
       fc.property(arbitraryTarget, (t) => {

@@ -55,8 +55,28 @@ export const calcWork = (bits: number): bigint => {
 /** A proof-of-work hash (32 stored bytes) as the little-endian 256-bit integer it is compared as. */
 export const hashToBig = (hash: Uint8Array): bigint => readUintLE(hash)
 
-/** True when the hash, read little-endian, is at or below the target. */
-export const hashMeetsTarget = (hash: Uint8Array, target: bigint): boolean => hashToBig(hash) <= target
+/** The target's top 48 bits, for the last target asked about (a pool checks many hashes against few targets). */
+let lastTarget = -1n
+let lastTargetTop = 0
+
+/**
+ * True when the hash, read little-endian, is at or below the target. Every share is checked
+ * twice (share and network target), so most answers come from the top 48 bits, exactly and
+ * without building a 256-bit integer; only a tie there needs the full comparison.
+ */
+export const hashMeetsTarget = (hash: Uint8Array, target: bigint): boolean => {
+  if (hash.length !== 32) return hashToBig(hash) <= target
+  if (target !== lastTarget) {
+    lastTarget = target
+    lastTargetTop = target >= TWO_256 ? Number.POSITIVE_INFINITY : Number(target >> 208n)
+  }
+  let top = 0
+  for (let i = 31; i >= 26; i--) top = top * 256 + hash[i]!
+  // hash >= top * 2^208 and target < (targetTop + 1) * 2^208, and the other way round.
+  if (top < lastTargetTop) return true
+  if (top > lastTargetTop) return false
+  return hashToBig(hash) <= target
+}
 
 /** A target is usable when it is in [1, powLimit]. */
 export const isTargetInRange = (target: bigint, powLimit: bigint): boolean => target > 0n && target <= powLimit

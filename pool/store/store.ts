@@ -326,8 +326,13 @@ export const makePoolStore = Effect.gen(function* () {
 
   return {
     sql,
-    /** Shares in one transaction per call, however many (a retried batch counts once). */
-    insertShares: (shares: ReadonlyArray<ShareRow>) => sql.withTransaction(insertSharesChunked(shares)),
+    /**
+     * Shares in one transaction per call, however many (a retried batch counts once). A batch
+     * that fits one statement is its own transaction: BEGIN and COMMIT would triple the round
+     * trips of the small commits a lightly loaded pool makes.
+     */
+    insertShares: (shares: ReadonlyArray<ShareRow>) =>
+      shares.length <= INSERT_CHUNK ? insertShares(shares) : sql.withTransaction(insertSharesChunked(shares)),
     sharesBefore,
     workBetween,
     workSince,
