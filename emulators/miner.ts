@@ -1,6 +1,7 @@
 import { Deferred, Effect, Result, Scope } from "effect"
 import * as Socket from "effect/socket/Socket"
-import { hashToDisplay, powHashWith } from "../core/chain/hash.ts"
+import { hashToDisplay } from "../core/chain/hash.ts"
+import { makeHeaderHasher, type HeaderHasher } from "../core/chain/powhasher.ts"
 import { HeaderOffset } from "../core/chain/header.ts"
 import { compactToBig, hashMeetsTarget } from "../core/chain/targets.ts"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
@@ -242,14 +243,22 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
         const extraNonce2 = random.bytes(en2Size)
         const time = new DataView(current.header.buffer, current.header.byteOffset).getUint32(HeaderOffset.timestamp, true)
         const networkTarget = compactToBig(new DataView(current.header.buffer, current.header.byteOffset).getUint32(HeaderOffset.bits, true))
-        // Grind real nonces from a random start: a share costs a few hashes at the simulation's scale.
-        for (let nonce = random.next32(), tries = 0; ; nonce = (nonce + 1) >>> 0, tries++) {
-          const solution = minerSolution(profile, current, options.username, extraNonce1, extraNonce2, time, nonce)
-          const hash = powHashWith(profile.pow, solution.header)
+        // Grind real nonces from a random start: a share costs a few hashes at the simulation's
+        // scale. The header is laid out once and only its nonce changes, over a midstate of the
+        // job's first 128 bytes, as an ASIC does.
+        const start = random.next32()
+        const layout = minerSolution(profile, current, options.username, extraNonce1, extraNonce2, time, start)
+        const header = layout.header
+        const view = new DataView(header.buffer, header.byteOffset)
+        const hasher = hasherFor(current, header)
+        for (let nonce = start, tries = 0; ; nonce = (nonce + 1) >>> 0, tries++) {
+          view.setUint32(HeaderOffset.nonce, nonce, true)
+          const hash = hasher.hash(header)
           if (!hashMeetsTarget(hash, target)) {
             if (tries > 50_000_000) return yield* Effect.die(new Error(`${options.name}: no share in 5e7 hashes; the difficulty scale is wrong`))
             continue
           }
+          const solution = nonce === start ? layout : minerSolution(profile, current, options.username, extraNonce1, extraNonce2, time, nonce)
           const block = hashMeetsTarget(hash, networkTarget)
           const id = yield* send("mining.submit", solution.params)
           const display = hashToDisplay(hash)
@@ -260,6 +269,13 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
           return
         }
       })
+
+    /** The midstate of a job's first 128 header bytes, kept while the job is current. */
+    let midstate: { readonly job: MinerJob; readonly hasher: HeaderHasher } | undefined
+    const hasherFor = (current: MinerJob, header: Uint8Array): HeaderHasher => {
+      if (midstate?.job !== current) midstate = { job: current, hasher: makeHeaderHasher(profile.pow, header) }
+      return midstate.hasher
+    }
 
     const hashrate = options.hashrate ?? profile.nominalHashrate
     const mineLoop = Effect.gen(function* () {
