@@ -90,10 +90,12 @@ export const runMining = (options: MiningOptions) =>
       })
 
     const fetchWork = chain.getWork.pipe(
-      Effect.tapError((e) => Effect.logWarning(`waiting for work: ${e.message}`)),
+      Effect.tapError((e) => (e._tag === "ChainUnavailable" ? Effect.logWarning(`waiting for work: ${e.message}`) : Effect.void)),
       Effect.retry({ schedule: nodeRetry, while: (e) => e._tag === "ChainUnavailable" }),
       Effect.flatMap((w) => applyWork({ ...w, reason: "initial" })),
-      Effect.catch((e) => Effect.logError(`cannot get work: ${e.message}`)),
+      // dcrd refuses work while the tip lacks votes, and sends it with its next `work`
+      // notification: nothing is wrong, and nothing to retry.
+      Effect.catch((e) => Effect.logWarning(`no work yet (${e.message}); mining starts with dcrd's next work notification`)),
     )
 
     const onEvent = (event: ChainEvent) =>

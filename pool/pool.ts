@@ -30,11 +30,12 @@ export interface PoolOptions {
 export const runPool = (options: PoolOptions) =>
   Effect.gen(function* () {
     yield* migrate
-    const accounting = yield* makeStoreAccounting(options.accounting)
     const mode = options.accounting.scheme.kind === "solo" ? "solo" : "pool"
     // Share difficulty between 2^-32 and 2^64 of the network's unit; vardiff picks within.
     const vardiff = { ...defaultVardiffConfig(1n, DIFFICULTY_SCALE << 64n), targetSeconds: options.vardiffTargetSeconds }
     const session = { ...defaultSessionConfig(options.network, mode, vardiff), ...options.session }
+    // Hashrates are reported in the same hashes the sessions size difficulties by.
+    const accounting = yield* makeStoreAccounting({ hashesPerUnitDifficulty: session.hashesPerUnitDifficulty, ...options.accounting })
     const limits = { ...defaultServerLimits, maxConnectionsPerHost: options.maxConnectionsPerHost, ...options.limits }
     const mining = yield* runMining({ session, limits, rollTimestampSeconds: options.rollTimestampSeconds ?? 30 }).pipe(
       Effect.provideService(Accounting, accounting.accounting),

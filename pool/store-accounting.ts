@@ -35,6 +35,8 @@ export interface StoreAccountingOptions {
    * latency costs nothing.
    */
   readonly shareCommitLingerMillis?: number | undefined
+  /** Hashes difficulty 1 stands for, for hashrates (default 2^256 / powLimit; the simulator scales it). */
+  readonly hashesPerUnitDifficulty?: bigint | undefined
 }
 
 /** Retries a store or node call that failed for lack of it: 0.1 s doubling to 5 s, forever. */
@@ -278,7 +280,7 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const hashrates = (windowMs: number) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const perUnit = Number((1n << 256n) / (options.network.powLimit + 1n)) / Number(DIFFICULTY_SCALE)
+        const perUnit = Number(options.hashesPerUnitDifficulty ?? (1n << 256n) / (options.network.powLimit + 1n)) / Number(DIFFICULTY_SCALE)
         const rate = (weight: bigint) => (Number(weight) * perUnit) / (windowMs / 1000)
         const clients = (yield* store.workSince(now - windowMs)).map((c) => ({ ...c, hashesPerSecond: rate(c.weight) }))
         const accounts = new Map<string, number>()
