@@ -26,6 +26,8 @@ export interface MinerQuirks {
   readonly reconnectStorm?: { readonly meanSecondsBetween: number } | undefined
   /** After this long connected, goes silent on the connection without closing it (a zombie), until the pool closes it. */
   readonly zombieAfterSeconds?: number | undefined
+  /** Hashes only while this says so (a pool hopper watching the pool's rounds); checked every few seconds when idle. */
+  readonly mineWhen?: (() => boolean) | undefined
 }
 
 export type MinerEvent =
@@ -283,6 +285,10 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
         const current = job
         if (current === undefined || !authorized || difficulty === 0 || extraNonce1 === "") {
           yield* Deferred.await(workChanged)
+          continue
+        }
+        if (quirks.mineWhen !== undefined && !quirks.mineWhen()) {
+          yield* Effect.sleep(5_000)
           continue
         }
         const units = wireToUnits(lateShares > 0 ? lateDifficulty : difficulty)

@@ -1,10 +1,12 @@
-import { Clock, Effect, Layer, Random, References, Scope } from "effect"
+import { Clock, Context, Effect, Layer, Random, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { encodeAddress } from "../../core/chain/address.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import type { PayoutScheme } from "../../core/payout/schemes.ts"
 import type { StratumListener } from "../../core/services/listener.ts"
-import { profileOf, type MinerModel } from "../../core/stratum/profiles.ts"
+import { chainActivations } from "../../core/chain/agendas.ts"
+import { powAlgorithmAt } from "../../core/chain/difficulty.ts"
+import { cannotMineReason, profileOf, type MinerModel } from "../../core/stratum/profiles.ts"
 import { bitsForHashrate, makeSimDcrd, simulatedNetwork, type SimDcrd, type SimStaker } from "../../emulators/dcrd.ts"
 import { makeSimWallet, type SimWallet } from "../../emulators/dcrwallet.ts"
 import { newMinerStats, runMiner, type MinerEvent, type MinerQuirks, type MinerStats } from "../../emulators/miner.ts"
@@ -13,7 +15,8 @@ import { SimRandom } from "../../emulators/random.ts"
 import { noCrashPoints } from "../../pool/crash-points.ts"
 import { runPool } from "../../pool/pool.ts"
 import { pgliteLayer } from "../../pool/store/pglite.ts"
-import { poolStoreLayer } from "../../pool/store/store.ts"
+import { PoolStore, poolStoreLayer } from "../../pool/store/store.ts"
+import type * as SqlClient from "effect/sql/SqlClient"
 import { RunLog } from "./run-log.ts"
 
 /** A group of identical devices in the fleet. */
@@ -46,6 +49,10 @@ export interface WorldOptions {
   readonly faults?: NetworkFaults | undefined
   readonly orphanRate?: number | undefined
   readonly stakers?: ReadonlyArray<SimStaker> | undefined
+  /** When votes reach dcrd after their block (default: the emulator's). */
+  readonly voteDelayMillis?: { readonly min: number; readonly max: number } | undefined
+  /** Keep the pool's database in this directory (default: in memory). */
+  readonly dataDir?: string | undefined
   /** Virtual milliseconds a share commit waits for more shares (default 2000). */
   readonly shareCommitLingerMillis?: number | undefined
   /** Keep every log line in memory (tests that compare logs). */
@@ -68,6 +75,10 @@ export interface World {
   readonly pool: Effect.Success<ReturnType<typeof runPool>>
   /** Virtual milliseconds since the run started. */
   readonly elapsed: Effect.Effect<number>
+  /** Runs a query against the pool's own database. */
+  readonly query: <A, E>(effect: Effect.Effect<A, E, PoolStore | SqlClient.SqlClient>) => Effect.Effect<A, E>
+  /** The pool's services (database, node, wallet), for whatever else needs them. */
+  readonly services: Context.Context<PoolStore | SqlClient.SqlClient>
 }
 
 /** Virtual time every run starts at (2026-01-01 UTC): header timestamps look like today's. */
@@ -113,12 +124,18 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
     // Emulators report events synchronously, from fibers the clock woke: stamp them with its time.
     const stamp = (text: string) => log.append(clock.currentTimeMillisUnsafe() - start, text)
 
-    const fleetHashrate = options.fleet.reduce((sum, f) => sum + f.count * (f.hashrate ?? profileOf(f.model).nominalHashrate), 0)
+    const rules = simulatedNetwork(options.base, { blake3: options.blake3 })
+    // Difficulty starts where the whole network finds a block every target interval: the rest of
+    // the network plus the devices that can mine this chain's proof of work (refused ones cannot).
+    const pow = powAlgorithmAt(chainActivations(rules.agendas), options.bootstrapHeight + 1)
+    const fleetHashrate = options.fleet
+      .filter((f) => cannotMineReason(profileOf(f.model), pow) === undefined)
+      .reduce((sum, f) => sum + f.count * (f.hashrate ?? profileOf(f.model).nominalHashrate), 0)
     const network = simulatedNetwork(options.base, {
       blake3: options.blake3,
-      startBits: bitsForHashrate(options.base, options.networkHashrate + fleetHashrate, options.hashScale),
+      startBits: bitsForHashrate(rules, options.networkHashrate + fleetHashrate, options.hashScale),
     })
-    const accounts = Array.from({ length: options.accounts }, () => simAddress(network, random.fork("accounts")))
+    const accounts = Array.from({ length: options.accounts }, (_, i) => simAddress(network, random.fork(`account/${i}`)))
     const feeAddress = simAddress(network, random.fork("fee"))
 
     const dcrd = yield* makeSimDcrd({
@@ -128,14 +145,16 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
       networkHashrate: options.networkHashrate,
       bits: bitsForHashrate(network, options.networkHashrate + fleetHashrate, options.hashScale),
       bootstrapHeight: options.bootstrapHeight,
-      stakers: options.stakers ?? [],
+      // Past stake validation the chain needs voters: by default a few always-online stakers.
+      stakers: options.stakers ?? Array.from({ length: 4 }, (_, i) => ({ owner: `staker-${i}`, canVote: () => true, ticketsPerBlock: 2 })),
       orphanRate: options.orphanRate ?? 0,
+      ...(options.voteDelayMillis === undefined ? {} : { voteDelayMillis: options.voteDelayMillis }),
       log: (event) => stamp(`dcrd ${JSON.stringify(event, bigintJson)}`),
     })
     const wallet = yield* makeSimWallet({ dcrd, log: (event) => stamp(`wallet ${JSON.stringify(event, bigintJson)}`) })
     const net = yield* makeMemoryNetwork({ random: random.fork("network"), faults: options.faults, log: (e) => stamp(describeNetwork(e)) })
 
-    const store = poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: undefined })))
+    const store = poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: options.dataDir })))
     const services = Layer.mergeAll(listener ?? net.listener, dcrd.layer, wallet.layer, noCrashPoints, store)
     const scope = yield* Effect.scope
     const servicesContext = yield* Layer.buildWithScope(services, scope)
@@ -205,6 +224,8 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
       feeAddress,
       pool,
       elapsed: Effect.map(Clock.currentTimeMillis, (t) => t - start),
+      query: (effect) => Effect.provideContext(effect, servicesContext),
+      services: servicesContext,
     }
     stamp(`start seed=${options.seed} network=${network.name} height=${dcrd.height()} miners=${miners.length}`)
     return world
@@ -224,7 +245,8 @@ export const advance = (options: {
   readonly untilMillis: number
   readonly stepMillis: number
   readonly done?: (() => boolean) | undefined
-  readonly onStep?: ((elapsedMillis: number) => void) | undefined
+  /** Runs after every step; an effect it returns runs before the next one (a scripted action). */
+  readonly onStep?: ((elapsedMillis: number) => void | Effect.Effect<void>) | undefined
 }) =>
   Effect.gen(function* () {
     const start = yield* Clock.currentTimeMillis
@@ -235,7 +257,8 @@ export const advance = (options: {
       yield* TestClock.adjust(options.stepMillis)
       yield* settle
       yield* settle
-      options.onStep?.(elapsed + options.stepMillis)
+      const action = options.onStep?.(elapsed + options.stepMillis)
+      if (action !== undefined) yield* action
     }
   })
 

@@ -1,0 +1,373 @@
+import { Effect, Result } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { decodeHeader } from "../../core/chain/header.ts"
+import { MAINNET, SIMNET, TESTNET3 } from "../../core/chain/params.ts"
+import type { MinerModel } from "../../core/stratum/profiles.ts"
+import { PoolStore } from "../../pool/store/store.ts"
+import { canVote, type VotingArrangement } from "../../wallet/voting.ts"
+import { runScenario, scenarioByName } from "./catalogue.ts"
+import { advance, withWorld, type World, type WorldOptions } from "./world.ts"
+
+/**
+ * End-to-end properties of the production pool in the simulated network, over seeds and
+ * parameters drawn by fast-check. A failure names the run's seed and the world it ran, which
+ * `withWorld` replays exactly (the log hash test below shows it).
+ */
+
+const PPLNS = { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } } as const
+const PROPERTY_RUNS = Number(process.env.DCRFORGE_SCENARIO_RUNS ?? 2)
+const FILE = "scenarios/sim/properties.test.ts"
+
+/**
+ * fast-check over seeds, with the seed printed whether it passes or fails (CI logs show what
+ * ran) and, on failure, one line that replays exactly the failing case.
+ */
+const checkScenario = async <Ts extends [unknown, ...Array<unknown>]>(
+  name: string,
+  property: fc.IAsyncPropertyWithHooks<Ts>,
+  options: { readonly numRuns?: number } = {},
+) => {
+  const seedText = process.env.DCRFORGE_PROPERTY_SEED
+  const pathText = process.env.DCRFORGE_PROPERTY_PATH
+  const details = await fc.check(property, {
+    numRuns: options.numRuns ?? PROPERTY_RUNS,
+    endOnFailure: true,
+    ...(seedText === undefined ? {} : { seed: Number(seedText) }),
+    ...(pathText === undefined ? {} : { path: pathText }),
+  })
+  console.log(`scenario property "${name}": fast-check seed ${details.seed}, ${details.numRuns} run(s)`)
+  if (details.failed) {
+    const replayLine = `DCRFORGE_PROPERTY_SEED=${details.seed} DCRFORGE_PROPERTY_PATH=${details.counterexamplePath ?? ""} ./dcrforge test ${FILE} -t "${name}"`
+    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)
+    throw new Error(`${name} failed for ${JSON.stringify(details.counterexample, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}: ${cause}\nreplay: ${replayLine}`)
+  }
+}
+
+/** A world's options with the defaults these properties share. */
+const world = (seed: number, over: Partial<WorldOptions> & Pick<WorldOptions, "base" | "fleet">): WorldOptions => ({
+  seed,
+  blake3: "forced",
+  bootstrapHeight: over.base.stakeValidationHeight + 8,
+  hashScale: 2e9,
+  networkHashrate: 1e9,
+  accounts: 3,
+  scheme: PPLNS,
+  feeBasisPoints: 100,
+  vardiffTargetSeconds: 15,
+  ...over,
+})
+
+const run = <A>(options: WorldOptions, body: (w: World) => Effect.Effect<A, unknown>) => Effect.runPromise(withWorld(options, body))
+
+/** Names the world in an assertion; the replay line comes from checkScenario. */
+const replay = (options: WorldOptions) => `world seed ${options.seed}`
+
+/** Stored work per account, from the pool's own database. */
+const storedWork = (w: World) =>
+  w.query(
+    Effect.gen(function* () {
+      const store = yield* PoolStore
+      const rows = yield* store.workSince(0)
+      const byAccount = new Map<string, bigint>()
+      const byWorker = new Map<string, number>()
+      for (const r of rows) {
+        byAccount.set(r.account, (byAccount.get(r.account) ?? 0n) + r.weight)
+        byWorker.set(`${r.account}.${r.worker}`, (byWorker.get(`${r.account}.${r.worker}`) ?? 0) + r.shares)
+      }
+      return { byAccount, byWorker }
+    }),
+  )
+
+/** Everything the pool credited each account (immature, payable, pending or paid). */
+const credited = (w: World) =>
+  w.query(
+    Effect.gen(function* () {
+      const store = yield* PoolStore
+      const totals = yield* store.accountTotals
+      return new Map(totals.map((t) => [t.account, t.immature + t.payable + t.pending + t.paid]))
+    }),
+  )
+
+describe("property scenarios: PPLNS through the production pool", () => {
+  it("property: payout shares converge to hashrate shares, a hopper earns no more per unit of work, and every block's credits sum to its reward", async () => {
+    await checkScenario(
+      "property: payout shares converge to hashrate shares, a hopper earns no more per unit of work, and every block's credits sum to its reward",
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })), async (seed, [a, b]) => {
+        // Three steady accounts at a:b:4 (times 1 GH/s) and a hopper that mines only in the
+        // first fifth of each expected round; the pool finds most blocks (testnet3 rules: 2-minute blocks).
+        let roundStart = 0
+        let now = 0
+        const options = world(seed, {
+          base: TESTNET3,
+          networkHashrate: 2e9,
+          accounts: 4,
+          fleet: [
+            { model: "gominer", count: 1, hashrate: a * 1e9 },
+            { model: "gominer", count: 1, hashrate: b * 1e9 },
+            { model: "gominer", count: 1, hashrate: 4e9 },
+            { model: "gominer", count: 1, hashrate: 4e9, quirks: { mineWhen: () => now - roundStart < 0.2 * 120_000 } },
+          ],
+        })
+        const outcome = await run(options, (w) =>
+          Effect.gen(function* () {
+            let poolBlocks = 0
+            yield* advance({
+              untilMillis: 24 * 3_600_000,
+              stepMillis: 1000,
+              done: () => w.dcrd.counts().poolBlocks >= 250,
+              onStep: (elapsed) => {
+                now = elapsed
+                const found = w.dcrd.counts().poolBlocks
+                if (found !== poolBlocks) {
+                  poolBlocks = found
+                  roundStart = elapsed
+                }
+              },
+            })
+            // Let the last blocks confirm and credit.
+            yield* advance({ untilMillis: 20 * 120_000, stepMillis: 1000 })
+            const work = yield* storedWork(w)
+            const credits = yield* credited(w)
+            const sql = yield* w.query(SqlClient)
+            const conservation = yield* w.query(
+              sql<{ hash: string; reward: string; credited: string }>`SELECT b.hash, b.reward::text AS reward, sum(c.amount)::text AS credited
+                FROM blocks b JOIN credits c ON c.source = b.hash WHERE b.reward IS NOT NULL GROUP BY b.hash, b.reward`,
+            )
+            return { work, credits, conservation, accounts: w.accounts, blocks: w.dcrd.counts().poolBlocks }
+          }),
+        )
+        const [steady1, steady2, steady3, hopper] = outcome.accounts as [string, string, string, string]
+        const steadyHashrate = a + b + 4
+        const creditOf = (acct: string) => Number(outcome.credits.get(acct) ?? 0n)
+        const steadyCredit = creditOf(steady1) + creditOf(steady2) + creditOf(steady3)
+        expect(outcome.blocks, replay(options)).toBeGreaterThanOrEqual(250)
+        for (const [acct, rate] of [[steady1, a], [steady2, b], [steady3, 4]] as const) {
+          const share = creditOf(acct) / steadyCredit
+          expect(Math.abs(share - rate / steadyHashrate), `${acct} got ${share.toFixed(3)} of the steady miners' credits for ${(rate / steadyHashrate).toFixed(3)} of their hashrate; ${replay(options)}`).toBeLessThan(0.06)
+        }
+        // Per unit of stored work, the hopper earns no more than the steady miners (PPLNS's point).
+        const perWork = (acct: string) => creditOf(acct) / Number(outcome.work.byAccount.get(acct) ?? 1n)
+        const steadyPerWork = steadyCredit / Number([steady1, steady2, steady3].reduce((s, acct) => s + (outcome.work.byAccount.get(acct) ?? 0n), 0n))
+        expect(perWork(hopper) / steadyPerWork, `hopper earns ${(perWork(hopper) / steadyPerWork).toFixed(3)}x per unit of work; ${replay(options)}`).toBeLessThan(1.1)
+        expect(outcome.conservation.length, replay(options)).toBeGreaterThan(0)
+        for (const row of outcome.conservation) expect(row.credited, `block ${row.hash}; ${replay(options)}`).toBe(row.reward)
+      }),
+      { numRuns: 1 },
+    )
+  }, 600_000)
+})
+
+describe("property scenarios: stake rules with the pool mining", () => {
+  it("property: on mainnet rules every ticket goes live exactly 256 blocks after the block that mined it", async () => {
+    await checkScenario(
+      "property: on mainnet rules every ticket goes live exactly 256 blocks after the block that mined it",
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 4 }), async (seed, ticketsPerBlock) => {
+        const options = world(seed, {
+          base: MAINNET,
+          blake3: "as-base",
+          bootstrapHeight: MAINNET.stakeValidationHeight + 16,
+          hashScale: 1e14,
+          networkHashrate: 20e12,
+          fleet: [{ model: "antminer-dr5", count: 2 }],
+          stakers: [{ owner: "staker", canVote: () => true, ticketsPerBlock }],
+        })
+        const outcome = await run(options, (w) =>
+          Effect.gen(function* () {
+            const start = w.dcrd.height()
+            yield* advance({ untilMillis: 6 * 3_600_000, stepMillis: 1000, done: () => w.dcrd.height() >= start + 12 })
+            const live = [...w.dcrd.model.liveTickets()].map((id) => w.dcrd.model.ticket(id)!)
+            return { start, end: w.dcrd.height(), live, poolBlocks: w.dcrd.counts().poolBlocks }
+          }),
+        )
+        const maturedInRun = outcome.live.filter((t) => (t.liveAt ?? 0) > outcome.start)
+        expect(maturedInRun.length, replay(options)).toBeGreaterThan(0)
+        for (const t of outcome.live) expect(t.liveAt! - t.minedAt!, `ticket ${t.id}; ${replay(options)}`).toBe(MAINNET.ticketMaturity)
+      }),
+    )
+  }, 600_000)
+
+  it("property: under ticket-buying pressure no block holds more than 20 new tickets, and blocks take 20 while more wait", async () => {
+    await checkScenario(
+      "property: under ticket-buying pressure no block holds more than 20 new tickets, and blocks take 20 while more wait",
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 25, max: 80 }), async (seed, demandPerBlock) => {
+        const options = world(seed, { base: SIMNET, fleet: [{ model: "gominer", count: 2 }], vardiffTargetSeconds: 5 })
+        const outcome = await run(options, (w) =>
+          Effect.gen(function* () {
+            const start = w.dcrd.height()
+            let seen = start
+            yield* advance({
+              untilMillis: 600_000,
+              stepMillis: 200,
+              done: () => w.dcrd.height() >= start + 30,
+              onStep: () => {
+                if (w.dcrd.height() === seen) return
+                seen = w.dcrd.height()
+                return Effect.ignore(w.wallet.purchaseTickets("buyer", demandPerBlock))
+              },
+            })
+            const fresh: Array<{ height: number; fresh: number; finder: string }> = []
+            for (let h = start + 1; h <= w.dcrd.height(); h++) {
+              const block = w.dcrd.blockAt(h)!
+              fresh.push({ height: h, fresh: Result.getOrThrow(decodeHeader(block.header)).freshStake, finder: block.finder })
+            }
+            return fresh
+          }),
+        )
+        expect(outcome.length, replay(options)).toBeGreaterThanOrEqual(30)
+        for (const b of outcome) expect(b.fresh, `block ${b.height}; ${replay(options)}`).toBeLessThanOrEqual(SIMNET.maxFreshStakePerBlock)
+        // Purchases start after the first block of the run; from the third block on the mempool always holds more than 20.
+        for (const b of outcome.slice(3)) expect(b.fresh, `block ${b.height} (${b.finder}); ${replay(options)}`).toBe(SIMNET.maxFreshStakePerBlock)
+      }),
+    )
+  }, 600_000)
+
+  it("property: tickets of a wallet that went away are missed and revoked; a voting service with redundant servers misses no more than an always-online wallet", async () => {
+    await checkScenario(
+      "property: tickets of a wallet that went away are missed and revoked; a voting service with redundant servers misses no more than an always-online wallet",
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 10, max: 40 }), async (seed, window) => {
+        const startHeight = SIMNET.stakeValidationHeight + 8
+        const down = (offset: number) => (h: number) => Math.floor((h + offset) / window) % 2 === 0
+        const arrangements: Record<string, VotingArrangement> = {
+          online: { kind: "solo", online: () => true },
+          flaky: { kind: "solo", online: down(0) },
+          vsp: { kind: "voting-service", servers: [down(0), down(window)], feeBasisPoints: 200 },
+          gone: { kind: "solo", online: (h) => h <= startHeight },
+        }
+        const options = world(seed, {
+          base: SIMNET,
+          bootstrapHeight: startHeight,
+          fleet: [{ model: "gominer", count: 2 }],
+          vardiffTargetSeconds: 5,
+          voteDelayMillis: { min: 0, max: 0 },
+          stakers: Object.entries(arrangements).map(([owner, arrangement]) => ({ owner, canVote: (h: number) => canVote(arrangement, h), ticketsPerBlock: 2 })),
+        })
+        const outcome = await run(options, (w) =>
+          Effect.gen(function* () {
+            // The model's totals are live objects: copy the counts now.
+            const snapshot = (o: string) => {
+              const t = w.dcrd.model.totalsFor(o)
+              return { voted: t.counts.voted, missed: t.missedEver, revoked: t.counts.revoked }
+            }
+            const before = new Map(Object.keys(arrangements).map((o) => [o, snapshot(o)]))
+            yield* advance({ untilMillis: 900_000, stepMillis: 200, done: () => w.dcrd.height() >= startHeight + 150 })
+            return Object.fromEntries(
+              Object.keys(arrangements).map((o) => {
+                const a = before.get(o)!
+                const b = snapshot(o)
+                return [o, { voted: b.voted - a.voted, missed: b.missed - a.missed, revoked: b.revoked - a.revoked }]
+              }),
+            )
+          }),
+        )
+        const { online, flaky, vsp, gone } = outcome as Record<string, { voted: number; missed: number; revoked: number }>
+        const context = `${JSON.stringify(outcome)}; ${replay(options)}`
+        expect(gone!.voted, context).toBe(0)
+        expect(gone!.missed, context).toBeGreaterThan(0)
+        // Automatic revocations (DCP-0009) come in the block after the miss.
+        expect(gone!.revoked, context).toBeGreaterThanOrEqual(gone!.missed - SIMNET.ticketsPerBlock)
+        expect(vsp!.voted, context).toBeGreaterThan(0)
+        expect(vsp!.missed, context).toBeLessThanOrEqual(online!.missed + 3)
+        expect(flaky!.missed, context).toBeGreaterThan(vsp!.missed)
+      }),
+    )
+  }, 600_000)
+})
+
+describe("property scenarios: proof of work by era", () => {
+  const asics: ReadonlyArray<MinerModel> = ["innosilicon-d9", "antminer-dr3", "antminer-dr5", "whatsminer-d1", "obelisk-dcr1"]
+
+  it("property: on a BLAKE-256 chain each ASIC model's block, found through the pool, is accepted by the chain", async () => {
+    await checkScenario(
+      "property: on a BLAKE-256 chain each ASIC model's block, found through the pool, is accepted by the chain",
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(...asics), async (seed, model) => {
+        const options = world(seed, {
+          base: MAINNET,
+          blake3: "as-base",
+          bootstrapHeight: 600,
+          hashScale: 1e14,
+          networkHashrate: 1e12,
+          fleet: [{ model, count: 3 }],
+        })
+        const outcome = await run(options, (w) =>
+          Effect.gen(function* () {
+            yield* advance({ untilMillis: 6 * 3_600_000, stepMillis: 1000, done: () => w.dcrd.poolBlocks().some((b) => b.onMainChain) })
+            return { blocks: w.dcrd.poolBlocks(), claimed: w.miners.reduce((s, m) => s + m.stats.blocks, 0), pow: w.network.agendas.blake3pow.kind }
+          }),
+        )
+        expect(outcome.claimed, replay(options)).toBeGreaterThan(0)
+        expect(outcome.blocks.filter((b) => b.onMainChain).length, `${model}; ${replay(options)}`).toBeGreaterThan(0)
+      }),
+    )
+  }, 600_000)
+
+  it("property: on a BLAKE3 chain a legacy ASIC is refused at subscribe with a reason that names BLAKE3", async () => {
+    await checkScenario(
+      "property: on a BLAKE3 chain a legacy ASIC is refused at subscribe with a reason that names BLAKE3",
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(...asics), async (seed, model) => {
+        const options = world(seed, { base: SIMNET, fleet: [{ model, count: 1 }, { model: "gominer", count: 1 }], keepLog: true })
+        const outcome = await run(options, (w) =>
+          Effect.gen(function* () {
+            yield* advance({ untilMillis: 120_000, stepMillis: 200 })
+            return { miners: w.miners.map((m) => ({ model: m.model, ...m.stats })), lines: w.log.lines ?? [] }
+          }),
+        )
+        const asic = outcome.miners.find((m) => m.model === model)!
+        expect(asic.refusals, replay(options)).toBeGreaterThan(0)
+        expect(asic.submitted, replay(options)).toBe(0)
+        const refusal = outcome.lines.find((l) => l.includes(`miner ${model}-0 refused`))
+        expect(refusal, replay(options)).toMatch(/BLAKE3/)
+        expect(refusal, replay(options)).toMatch(/DCP-0011/)
+        expect(outcome.miners.find((m) => m.model === "gominer")!.accepted, replay(options)).toBeGreaterThan(0)
+      }),
+    )
+  }, 600_000)
+})
+
+describe("property scenarios: faults", () => {
+  it("property: storms, stalls, zombies, late difficulty, short extranonces, resets and reorgs never lose a share the pool accepted", async () => {
+    const faults = scenarioByName("faults")!
+    await checkScenario(
+      "property: storms, stalls, zombies, late difficulty, short extranonces, resets and reorgs never lose a share the pool accepted",
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (seed) => {
+        const options = { ...faults.world({ seed }), bootstrapHeight: MAINNET.stakeValidationHeight + 8 }
+        const outcome = await run(options, (w) =>
+          Effect.gen(function* () {
+            const summary = yield* runScenario(w, { hours: 2, blocks: 0 })
+            const stored = yield* storedWork(w)
+            return { summary, stored: stored.byWorker, miners: w.miners.map((m) => ({ name: m.name, account: m.account, stats: m.stats })), quirky: faults.world({ seed }).fleet }
+          }),
+        )
+        let accepted = 0
+        for (const [i, m] of outcome.miners.entries()) {
+          const storedShares = outcome.stored.get(`${m.account}.rig${i}`) ?? 0
+          // Every "accepted" a miner heard is a stored share; nothing is stored that was not submitted.
+          expect(storedShares, `${m.name}; ${replay(options)}`).toBeGreaterThanOrEqual(m.stats.accepted)
+          expect(storedShares, `${m.name}; ${replay(options)}`).toBeLessThanOrEqual(m.stats.submitted)
+          accepted += m.stats.accepted
+        }
+        expect(accepted, replay(options)).toBeGreaterThan(0)
+        // Healthy devices lose shares only to the chain moving on (stale work), never to others' faults.
+        for (const m of outcome.miners.filter((x) => x.name.startsWith("antminer-dr5"))) {
+          for (const reason of m.stats.rejectedBy.keys()) expect(reason, `${m.name}; ${replay(options)}`).toMatch(/old block|unknown job|duplicate/)
+        }
+        // The short-extranonce device is refused for what it did, clearly.
+        const short = outcome.miners.find((m) => m.stats.rejectedBy.size > 0 && [...m.stats.rejectedBy.keys()].some((r) => /extraNonce2/.test(r)))
+        expect(short, replay(options)).toBeDefined()
+      }),
+    )
+  }, 600_000)
+})
+
+describe("determinism", () => {
+  it("the same seed gives the same log hash; another seed another", async () => {
+    const simnet = scenarioByName("simnet-blake3")!
+    const hashOf = (seed: number) => run(simnet.world({ seed }), (w) => Effect.map(runScenario(w, { hours: 0, blocks: 25 }), (s) => s.logHash))
+    const first = await hashOf(7)
+    const again = await hashOf(7)
+    const other = await hashOf(8)
+    expect(again).toBe(first)
+    expect(other).not.toBe(first)
+  }, 600_000)
+})
