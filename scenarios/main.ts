@@ -1,80 +1,117 @@
 /**
  * README command 1 (`./dcrforge run`): the main job.
  *
- * The end state is the production pool on the embedded default (simulated Decred
- * network, emulated miners of every model, embedded store, web UI on localhost),
- * running until stopped. The pool, emulators and simulator arrive with the later
- * issues; until then this shows the consensus layer they stand on: each network's
- * parameters and agenda states, and a real proof of work found on simnet parameters.
+ * The production pool on the embedded default: a simulated Decred network (the emulated dcrd
+ * with the stake rules, on simnet's rules: BLAKE3, one-second blocks, coinbases spendable after
+ * 16), the simulated payout wallet, the embedded store on disk, a fleet of emulated miners of
+ * every model connecting over real TCP on localhost, and the pool's HTTP API. Runs in real time
+ * until stopped (Ctrl-C). Legacy BLAKE-256 ASICs are in the fleet to show how the pool refuses
+ * them on a BLAKE3 chain; anyone's own BLAKE3 miner can connect to the stratum port too.
+ *
+ *   ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR]
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Result } from "effect"
-import {
-  calcWork,
-  chainActivations,
-  compactToBig,
-  decodeGetworkDataHex,
-  difficultyRatio,
-  encodeGetworkDataHex,
-  hashMeetsTarget,
-  hashToDisplay,
-  isNetworkName,
-  makeHeaderHasher,
-  NETWORKS,
-  powAlgorithmAt,
-  ratioToDecimal,
-  type NetworkParams,
-} from "../core/chain/index.ts"
+import { Console, Context, Effect, Layer, References, Schedule } from "effect"
+import { rmSync } from "node:fs"
+import { join } from "node:path"
+import { SIMNET } from "../core/chain/params.ts"
+import { StratumListener } from "../core/services/listener.ts"
+import { tcpDial } from "../emulators/network.ts"
+import { serveAdminHttp } from "../pool/admin-http.ts"
+import { tcpListenerLayer } from "../pool/tcp-listener.ts"
+import { buildWorld, type WorldOptions } from "./sim/world.ts"
 
-const describeNetwork = (params: NetworkParams): string => {
-  const activations = chainActivations(params.agendas)
-  const agendaStates = Object.entries(params.agendas)
-    .map(([id, state]) => `${id}=${state.kind === "active" ? `active@${state.sinceHeight}` : state.kind}`)
-    .join(" ")
-  return [
-    `${params.name}: genesis ${params.genesis.hash}`,
-    `  blocks every ${params.targetTimePerBlock}s, coinbase maturity ${params.coinbaseMaturity}, ticket maturity ${params.ticketMaturity}, SVH ${params.stakeValidationHeight}`,
-    `  PoW at height 1: ${powAlgorithmAt(activations, 1)}; ports p2p ${params.ports.p2p} dcrd ${params.ports.dcrdRpc} wallet ${params.ports.walletRpc ?? "-"}`,
-    `  agendas: ${agendaStates}`,
-  ].join("\n")
+const usage = "usage: ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR]"
+
+const parseArgs = (args: ReadonlyArray<string>) => {
+  const o = { stratum: 5550, http: 8080, seed: 1, datadir: join(".cache", "demo") }
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1]]
+    if (value === undefined) return `${flag ?? ""} needs a value\n${usage}`
+    const n = Number(value)
+    switch (flag) {
+      case "--stratum":
+      case "--http":
+        if (!Number.isInteger(n) || n < 0 || n > 65535) return `${flag} must be a port number (0-65535), got ${value}`
+        o[flag === "--stratum" ? "stratum" : "http"] = n
+        break
+      case "--seed":
+        if (!Number.isSafeInteger(n) || n < 0) return `--seed must be a whole number, got ${value}`
+        o.seed = n
+        break
+      case "--datadir":
+        o.datadir = value
+        break
+      default:
+        return `unknown option ${flag}\n${usage}`
+    }
+  }
+  return o
 }
 
-/** Grinds nonces over the simnet genesis header until its BLAKE3 hash meets simnet's easiest target. */
-const findSimnetProof = Effect.sync(() => {
-  const params = NETWORKS.simnet
-  const header = Uint8Array.from(Buffer.from(params.genesis.headerHex, "hex"))
-  const target = compactToBig(params.powLimitBits)
-  const hasher = makeHeaderHasher("blake3", header)
-  const view = new DataView(header.buffer)
-  for (let nonce = 0; ; nonce++) {
-    view.setUint32(140, nonce, true)
-    const hash = hasher.hash(header)
-    if (hashMeetsTarget(hash, target)) return { nonce, hash, header, target }
-  }
+const options = (seed: number, dataDir: string): WorldOptions => ({
+  seed,
+  base: SIMNET,
+  blake3: "forced",
+  bootstrapHeight: SIMNET.stakeValidationHeight + 8,
+  // A gominer (5 GH/s) does a couple of real hashes a second here: shares cost next to nothing.
+  hashScale: 2e9,
+  networkHashrate: 2e10,
+  fleet: [
+    { model: "gominer", count: 4 },
+    { model: "nicehash", count: 1, hashrate: 1e10 },
+    { model: "cpuminer", count: 1, hashrate: 2e9 },
+    { model: "innosilicon-d9", count: 1 },
+    { model: "antminer-dr3", count: 1 },
+    { model: "antminer-dr5", count: 1 },
+    { model: "whatsminer-d1", count: 1 },
+    { model: "obelisk-dcr1", count: 1 },
+  ],
+  accounts: 3,
+  scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
+  feeBasisPoints: 100,
+  vardiffTargetSeconds: 5,
+  dataDir,
+  shareCommitLingerMillis: 0,
 })
 
-const network = process.argv[2] ?? "all"
+const main = (args: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const parsed = parseArgs(args)
+    if (typeof parsed === "string") return yield* Effect.fail(parsed)
+    // The simulated chain starts from genesis each run: so does its pool's database.
+    rmSync(parsed.datadir, { recursive: true, force: true })
+    const listener = tcpListenerLayer({ host: "127.0.0.1", port: parsed.stratum })
+    const listenerContext = yield* Layer.build(listener)
+    const port = Context.get(listenerContext, StratumListener).port
+    const world = yield* buildWorld(options(parsed.seed, parsed.datadir), Layer.succeedContext(listenerContext), tcpDial("127.0.0.1", port))
+    const http = yield* serveAdminHttp({ host: "127.0.0.1", port: parsed.http, adminPassword: undefined, live: world.pool.live }).pipe(
+      Effect.provideContext(world.services),
+    )
+    yield* Console.log(
+      [
+        `dcrforge pool on a simulated Decred network (simnet rules, BLAKE3), seed ${parsed.seed}, store in ${parsed.datadir}`,
+        `  stratum   stratum+tcp://127.0.0.1:${port}  (username: a simnet address, then .worker)`,
+        `  API       http://127.0.0.1:${http.port}/api/pool  /api/blocks  /api/accounts  /api/payouts`,
+        `  miners    ${world.miners.length} emulated: ${[...new Set(world.miners.map((m) => m.model))].join(", ")} (the BLAKE-256 ASICs are refused, as on today's mainnet)`,
+        "  Ctrl-C stops it.",
+      ].join("\n"),
+    )
+    const status = Effect.gen(function* () {
+      const c = world.dcrd.counts()
+      const accepted = world.miners.reduce((s, m) => s + m.stats.accepted, 0)
+      let paid = 0n
+      for (const v of world.wallet.paidTo().values()) paid += v
+      yield* Console.log(
+        `height ${world.dcrd.height()}, pool blocks ${c.poolBlocks} (orphaned ${c.orphanedPoolBlocks}), miners connected ${world.pool.live.counters.connected}, shares ${accepted}, payouts ${world.wallet.published.length} (${paid} atoms)`,
+      )
+    })
+    yield* Effect.repeat(status, Schedule.spaced("10 seconds"))
+    return yield* Effect.never
+  }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Warn"))
 
-const program = Effect.gen(function* () {
-  if (network !== "all" && !isNetworkName(network)) {
-    return yield* Effect.fail(`unknown network "${network}": use mainnet, testnet3, simnet or regnet`)
-  }
-  const shown = network === "all" ? Object.values(NETWORKS) : [NETWORKS[network as keyof typeof NETWORKS]]
-  for (const params of shown) yield* Console.log(describeNetwork(params))
-
-  const proof = yield* findSimnetProof
-  const data = encodeGetworkDataHex(proof.header, "blake3")
-  const decoded = Result.getOrThrow(decodeGetworkDataHex(data))
-  yield* Console.log(
-    [
-      "",
-      `simnet proof of work: nonce ${proof.nonce}, BLAKE3 ${hashToDisplay(proof.hash)}`,
-      `  difficulty ${ratioToDecimal(difficultyRatio(proof.target, NETWORKS.simnet.powLimitBits), 1)}, work ${calcWork(NETWORKS.simnet.powLimitBits)} hashes per block`,
-      `  getwork data ${data.slice(0, 24)}… (${data.length / 2} bytes, ${decoded.padding} padding)`,
-      "",
-      "The pool, the emulated miners and the simulated network come with issues 5-7; see README.md.",
-    ].join("\n"),
-  )
-})
-
-NodeRuntime.runMain(program)
+NodeRuntime.runMain(
+  main(process.argv.slice(2)).pipe(
+    Effect.catch((e) => Effect.andThen(Console.error(typeof e === "string" ? e : e.message), Effect.sync(() => process.exit(typeof e === "string" ? 2 : 1)))),
+  ),
+)
