@@ -1,8 +1,36 @@
 import { defineConfig } from "vitest/config"
 
+/**
+ * Two groups, one after the other:
+ * - "unit": every suite that runs in this process or its own children, files in parallel;
+ * - "system": the suites that start real daemons (dcrd and dcrwallet on simnet/regnet, a
+ *   Docker engine's containers, Chromium), one file at a time after the unit group, so that
+ *   they neither starve the timing-sensitive unit suites nor each other of the two cores.
+ */
+const systemSuites = ["scenarios/simnet/**/*.test.ts", "scenarios/web/**/*.test.ts"]
+
 export default defineConfig({
   test: {
-    include: ["{core,pool,wallet,emulators,scenarios}/**/*.test.ts"],
-    testTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["{core,pool,wallet,emulators,scenarios}/**/*.test.ts"],
+          exclude: ["**/node_modules/**", ...systemSuites],
+          testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: "system",
+          include: systemSuites,
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 })
