@@ -1,0 +1,191 @@
+import { Context, Effect, Layer, Redacted, Result, Schema } from "effect"
+import { Agent, fetch as undiciFetch } from "undici"
+import { WalletRpcError, WalletUnavailable, type WalletFailure } from "../core/services/wallet.ts"
+import { atomsToDcr, dcrToAtoms } from "./amounts.ts"
+import { type HttpPost, parseJsonExact } from "./dcrwallet-rpc.ts"
+import type { PurchaseTicketRequest } from "./purchase.ts"
+import { safeRatio, type StakeInfo } from "./stakeinfo.ts"
+
+/**
+ * The staker's side of a real dcrwallet: buying tickets (`purchaseticket`, in the form the
+ * wallet speaks) and reading its `getstakeinfo`, over the same HTTP POST JSON-RPC the payout
+ * adapter uses. Voting is the wallet's own business (`--enablevoting`).
+ */
+export class StakingWallet extends Context.Service<
+  StakingWallet,
+  {
+    /** Buys the request's tickets; the wallet's txids of the tickets it published. */
+    readonly purchaseTickets: (request: PurchaseTicketRequest) => Effect.Effect<ReadonlyArray<string>, WalletFailure>
+    /** The wallet's `getstakeinfo`, amounts in atoms, ratios rebuilt exactly from its counts. */
+    readonly stakeInfo: Effect.Effect<StakeInfo, WalletFailure>
+    /** Its tickets (`gettickets true`): mempool, immature and live, as txids. */
+    readonly tickets: Effect.Effect<ReadonlyArray<string>, WalletFailure>
+  }
+>()("dcrforge/StakingWallet") {}
+
+export interface StakingWalletOptions {
+  /** dcrwallet's JSON-RPC endpoint, e.g. `https://127.0.0.1:19557`. */
+  readonly url: string
+  readonly user: string
+  readonly password: Redacted.Redacted<string>
+  /** dcrwallet's rpc.cert (PEM), trusted alone. */
+  readonly certificate?: string | undefined
+  readonly requestTimeoutMillis: number
+}
+
+/**
+ * `purchaseticket` params (JSON texts) for a request in its own form; what `parsePurchaseTicket`
+ * reads back. Optional trailing params are left out rather than sent as null.
+ */
+export const purchaseTicketParams = (request: PurchaseTicketRequest): Array<string> => {
+  const params: Array<string | undefined> =
+    request.form === "current"
+      ? [
+          JSON.stringify(request.account),
+          String(request.minConf),
+          String(request.numTickets),
+          request.expiry === undefined ? undefined : String(request.expiry),
+          request.comment === undefined ? undefined : JSON.stringify(request.comment),
+        ]
+      : [
+          JSON.stringify(request.account),
+          // A JSON number literal written from the atoms, never through a float.
+          atomsToDcr(request.spendLimit ?? 0n),
+          String(request.minConf),
+          request.ticketAddress === undefined ? undefined : JSON.stringify(request.ticketAddress.address),
+          String(request.numTickets),
+          request.pool === undefined ? undefined : JSON.stringify(request.pool.address.address),
+          request.pool === undefined ? undefined : basisPointsToPercent(request.pool.feeBasisPoints),
+          request.expiry === undefined ? undefined : String(request.expiry),
+          request.comment === undefined ? undefined : JSON.stringify(request.comment),
+        ]
+  // Positional params: a gap must be filled with null, a tail can be dropped.
+  let last = params.length - 1
+  while (last >= 0 && params[last] === undefined) last--
+  return params.slice(0, last + 1).map((p) => p ?? "null")
+}
+
+const basisPointsToPercent = (bp: number): string => {
+  const fraction = String(bp % 100).padStart(2, "0").replace(/0+$/, "")
+  return `${Math.floor(bp / 100)}${fraction === "" ? "" : "." + fraction}`
+}
+
+const Count = Schema.optional(Schema.Number)
+const StakeInfoReply = Schema.Struct({
+  blockheight: Schema.Number,
+  difficulty: Schema.Union([Schema.String, Schema.Number]),
+  totalsubsidy: Schema.Union([Schema.String, Schema.Number]),
+  ownmempooltix: Schema.Number,
+  immature: Schema.Number,
+  unspent: Schema.Number,
+  voted: Schema.Number,
+  revoked: Schema.Number,
+  unspentexpired: Schema.Number,
+  // dcrwallet leaves zero-valued ones out, and SPV wallets all of these.
+  poolsize: Count,
+  allmempooltix: Count,
+  live: Count,
+  missed: Count,
+  expired: Count,
+})
+const Hashes = Schema.Array(Schema.String)
+const TicketsReply = Schema.Struct({ hashes: Schema.NullOr(Hashes) })
+
+const EXACT_KEYS: ReadonlySet<string> = new Set(["difficulty", "totalsubsidy"])
+
+export const makeDcrwalletStaking = (options: StakingWalletOptions, post: HttpPost): StakingWallet["Service"] => {
+  const authorization = `Basic ${Buffer.from(`${options.user}:${Redacted.value(options.password)}`).toString("base64")}`
+  let nextId = 0
+
+  const call = (method: string, params: ReadonlyArray<string>): Effect.Effect<unknown, WalletFailure> =>
+    Effect.gen(function* () {
+      const id = ++nextId
+      const body = `{"jsonrpc":"1.0","id":${id},"method":${JSON.stringify(method)},"params":[${params.join(",")}]}`
+      const unavailable = (reason: string) => new WalletUnavailable({ method, reason })
+      const reply = yield* Effect.tryPromise({
+        try: async (signal) => {
+          const response = await post(options.url, {
+            method: "POST",
+            headers: { Authorization: authorization, "Content-Type": "application/json" },
+            body,
+            signal,
+          })
+          return { status: response.status, text: await response.text() }
+        },
+        catch: (error) => unavailable(error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)),
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: options.requestTimeoutMillis,
+          orElse: () => Effect.fail(unavailable(`no answer in ${options.requestTimeoutMillis} ms`)),
+        }),
+      )
+      if (reply.status === 401) return yield* Effect.fail(unavailable("HTTP 401: dcrwallet refused the RPC user and password"))
+      const decoded = parseJsonExact(reply.text, EXACT_KEYS) as { id?: unknown; result?: unknown; error?: { code: number; message: string } | null } | undefined
+      if (decoded === undefined || typeof decoded !== "object") {
+        return yield* Effect.fail(unavailable(`HTTP ${reply.status} with no JSON-RPC reply: ${reply.text.slice(0, 120)}`))
+      }
+      if (decoded.error !== undefined && decoded.error !== null) {
+        return yield* Effect.fail(new WalletRpcError({ method, code: decoded.error.code, reason: decoded.error.message }))
+      }
+      return decoded.result ?? null
+    })
+
+  const resultOf = <A>(method: string, schema: Schema.Codec<A, unknown>, value: unknown): Effect.Effect<A, WalletFailure> => {
+    const decoded = Schema.decodeUnknownResult(schema)(value)
+    return Result.isSuccess(decoded)
+      ? Effect.succeed(decoded.success)
+      : Effect.fail(new WalletRpcError({ method, code: -1, reason: `unexpected reply shape: ${JSON.stringify(value)?.slice(0, 200)}` }))
+  }
+
+  const atoms = (method: string, value: string | number, field: string): Effect.Effect<bigint, WalletFailure> => {
+    const r = dcrToAtoms(value, field)
+    return Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(new WalletRpcError({ method, code: -1, reason: r.failure.message }))
+  }
+
+  const purchaseTickets = (request: PurchaseTicketRequest) =>
+    Effect.flatMap(call("purchaseticket", purchaseTicketParams(request)), (r) => resultOf("purchaseticket", Hashes, r))
+
+  const stakeInfo = Effect.gen(function* () {
+    const r = yield* resultOf("getstakeinfo", StakeInfoReply, yield* call("getstakeinfo", []))
+    const live = r.live ?? 0
+    const poolsize = r.poolsize ?? 0
+    const missed = r.missed ?? 0
+    return {
+      blockheight: r.blockheight,
+      poolsize,
+      difficulty: yield* atoms("getstakeinfo", r.difficulty, "difficulty"),
+      allmempooltix: r.allmempooltix ?? 0,
+      ownmempooltix: r.ownmempooltix,
+      immature: r.immature,
+      unspent: r.unspent,
+      live,
+      proportionlive: safeRatio(live, poolsize),
+      voted: r.voted,
+      totalsubsidy: yield* atoms("getstakeinfo", r.totalsubsidy, "totalsubsidy"),
+      missed,
+      proportionmissed: safeRatio(missed, r.voted + missed),
+      revoked: r.revoked,
+      expired: r.expired ?? 0,
+      unspentexpired: r.unspentexpired,
+    } satisfies StakeInfo
+  })
+
+  const tickets = Effect.flatMap(call("gettickets", ["true"]), (r) =>
+    Effect.map(resultOf("gettickets", TicketsReply, r), (t) => t.hashes ?? []),
+  )
+
+  return StakingWallet.of({ purchaseTickets, stakeInfo, tickets })
+}
+
+/** The live `StakingWallet`: trusts only `certificate` when given, and closes its connections with the layer. */
+export const dcrwalletStakingLayer = (options: StakingWalletOptions): Layer.Layer<StakingWallet> =>
+  Layer.effect(
+    StakingWallet,
+    Effect.gen(function* () {
+      const agent = yield* Effect.acquireRelease(
+        Effect.sync(() => new Agent(options.certificate === undefined ? {} : { connect: { ca: options.certificate } })),
+        (a) => Effect.promise(() => a.close()),
+      )
+      return makeDcrwalletStaking(options, (url, init) => undiciFetch(url, { ...init, dispatcher: agent }))
+    }),
+  )
