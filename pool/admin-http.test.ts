@@ -1,13 +1,14 @@
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted, Result, Schema } from "effect"
 import { SIMNET } from "../core/chain/params.ts"
 import { describe, expect, it } from "vitest"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
-import { serveAdminHttp } from "./admin-http.ts"
+import { serveAdminHttp, type AdminHttpOptions } from "./admin-http.ts"
 import { restore } from "./store/backup.ts"
 import { pgliteLayer } from "./store/pglite.ts"
 import { migrate } from "./store/schema.ts"
 import { PoolStore, poolStoreLayer } from "./store/store.ts"
-import type { PoolLiveState } from "./http-api.ts"
+import { API_ROUTES, type PoolLiveState } from "./http-api.ts"
+import { hashPassword, parsePasswordHash, verifyPassword } from "./web-auth.ts"
 
 const live: PoolLiveState = {
   network: SIMNET,
@@ -16,27 +17,36 @@ const live: PoolLiveState = {
   feeBasisPoints: 100,
   counters: { connected: 3, connectionsTotal: 4, refusedPerHost: 0, sharesAccepted: 10, sharesRejected: 1, blockCandidates: 0, badMessages: 0 },
   workHeight: () => 120,
-  hashrates: () => Effect.succeed({ clients: [], accounts: new Map([["SsA", 1234.4]]) }),
+  work: () => ({ height: 120, networkTarget: SIMNET.powLimit / 4n, pow: "blake3" }),
+  hashesPerUnitDifficulty: 2n,
+  hashrates: () => Effect.succeed({ clients: [{ account: "SsA", worker: "w", model: "gominer", hashesPerSecond: 1234.4, lastMs: 5 }], accounts: new Map([["SsA", 1234.4]]) }),
+  nextRewardWeights: () => Effect.succeed(new Map([["SsA", 3n], ["SsB", 1n]])),
 }
 const storeLayer = () => poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: undefined })))
+const share = { id: "s1", account: "SsA", worker: "w", model: "gominer", weight: 5n * DIFFICULTY_SCALE, createdMs: 1, height: 101, networkDifficulty: 9n, instance: "i" }
+
+/** Runs `body` against a server on a fresh in-memory store holding one share and one block. */
+const withServer = <A>(options: Partial<AdminHttpOptions>, body: (base: string) => Promise<A>) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      yield* migrate
+      const store = yield* PoolStore
+      yield* store.insertShares([share])
+      yield* store.insertBlock({ hash: "ab".repeat(32), height: 119, account: "SsA", worker: "w", model: "gominer", foundMs: 2, networkDifficulty: 9n }, 3)
+      const { port } = yield* serveAdminHttp({ host: "127.0.0.1", port: 0, adminPassword: undefined, live, ...options })
+      return yield* Effect.promise(() => body(`http://127.0.0.1:${port}`))
+    }).pipe(Effect.scoped, Effect.provide(storeLayer())),
+  )
 
 describe("admin API: backup", () => {
-  it("POST /admin/backup streams a snapshot to the admin only, and it restores", async () => {
-    const { unauthorized, wrong, ok, lines } = await Effect.runPromise(
-      Effect.gen(function* () {
-        yield* migrate
-        const store = yield* PoolStore
-        yield* store.insertShares([{ id: "s1", account: "SsA", worker: "w", model: "gominer", weight: 5n * DIFFICULTY_SCALE, createdMs: 1, height: 101, networkDifficulty: 9n, instance: "i" }])
-        const { port } = yield* serveAdminHttp({ host: "127.0.0.1", port: 0, adminPassword: Redacted.make("s3cret"), live })
-        const post = (auth?: string) =>
-          Effect.promise(() => fetch(`http://127.0.0.1:${port}/admin/backup`, { method: "POST", headers: auth === undefined ? {} : { authorization: `Basic ${btoa(auth)}` } }))
-        const unauthorized = (yield* post()).status
-        const wrong = (yield* post("admin:guess")).status
-        const response = yield* post("admin:s3cret")
-        const text = yield* Effect.promise(() => response.text())
-        return { unauthorized, wrong, ok: response.status, lines: text.split("\n") }
-      }).pipe(Effect.scoped, Effect.provide(storeLayer())),
-    )
+  it("POST /admin/backup streams a snapshot to the admin only (basic auth), and it restores", async () => {
+    const { unauthorized, wrong, ok, lines } = await withServer({ adminPassword: Redacted.make("s3cret") }, async (base) => {
+      const post = (auth?: string) => fetch(`${base}/admin/backup`, { method: "POST", headers: auth === undefined ? {} : { authorization: `Basic ${btoa(auth)}` } })
+      const unauthorized = (await post()).status
+      const wrong = (await post("admin:guess")).status
+      const response = await post("admin:s3cret")
+      return { unauthorized, wrong, ok: response.status, lines: (await response.text()).split("\n") }
+    })
     expect([unauthorized, wrong, ok]).toEqual([401, 401, 200])
     const counts = await Effect.runPromise(restore(lines).pipe(Effect.scoped, Effect.provide(pgliteLayer({ dataDir: undefined }))))
     expect(counts.shares).toBe(1)
@@ -44,35 +54,152 @@ describe("admin API: backup", () => {
 })
 
 describe("JSON API", () => {
-  it("reports live pool state and stored accounts, and refuses a bad page size clearly", async () => {
-    const replies = await Effect.runPromise(
-      Effect.gen(function* () {
-        yield* migrate
-        const store = yield* PoolStore
-        yield* store.insertShares([{ id: "s1", account: "SsA", worker: "w", model: "gominer", weight: 5n * DIFFICULTY_SCALE, createdMs: 1, height: 101, networkDifficulty: 9n, instance: "i" }])
-        const { port } = yield* serveAdminHttp({ host: "127.0.0.1", port: 0, adminPassword: undefined, live })
-        const get = (path: string) =>
-          Effect.promise(async () => {
-            const r = await fetch(`http://127.0.0.1:${port}${path}`)
-            return { status: r.status, body: (await r.json()) as Record<string, unknown> }
-          })
-        const backup = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}/admin/backup`, { method: "POST" }))
-        return {
-          pool: yield* get("/api/pool"),
-          accounts: yield* get("/api/accounts"),
-          blocks: yield* get("/api/blocks?limit=5"),
-          badLimit: yield* get("/api/blocks?limit=0"),
-          missing: yield* get("/api/nothing"),
-          backupWithoutPassword: backup.status,
-        }
-      }).pipe(Effect.scoped, Effect.provide(storeLayer())),
-    )
-    expect(replies.pool.body).toMatchObject({ network: "simnet", scheme: "pplns", workHeight: 120, connectedMiners: 3, sharesAccepted: 10, hashesPerSecond: 1234 })
+  it("reports live pool state and stored rows in pages, and refuses a bad page clearly", async () => {
+    const replies = await withServer({}, async (base) => {
+      const get = async (path: string) => {
+        const r = await fetch(`${base}${path}`)
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> }
+      }
+      const backup = await fetch(`${base}/admin/backup`, { method: "POST" })
+      return {
+        pool: await get("/api/pool"),
+        accounts: await get("/api/accounts"),
+        blocks: await get("/api/blocks?limit=5"),
+        blocksPast: await get("/api/blocks?limit=5&offset=1"),
+        quotas: await get("/api/quotas"),
+        account: await get("/api/accounts/SsA"),
+        unknownAccount: await get("/api/accounts/SsNobody"),
+        miners: await get("/api/miners"),
+        badLimit: await get("/api/blocks?limit=0"),
+        badOffset: await get("/api/blocks?offset=-1"),
+        adminWithoutSession: await get("/api/admin/clients"),
+        missing: await get("/api/nothing"),
+        backupWithoutPassword: backup.status,
+      }
+    })
+    expect(replies.pool.body).toMatchObject({ network: "simnet", scheme: "pplns", workHeight: 120, connectedMiners: 3, sharesAccepted: 10, hashesPerSecond: 1234, blocksFound: 1, pow: "blake3" })
+    // Difficulty 4 x 2 hashes each over simnet's 1 s blocks.
+    expect(replies.pool.body.networkHashesPerSecond).toBe(8)
     expect(replies.accounts.status).toBe(200)
-    expect(replies.blocks.body).toEqual({ blocks: [] })
+    expect(replies.blocks.body).toMatchObject({ total: 1, limit: 5, offset: 0, items: [{ height: 119, status: "accepted", reward: null }] })
+    expect(replies.blocksPast.body).toMatchObject({ total: 1, offset: 1, items: [] })
+    expect(replies.quotas.body).toMatchObject({ applies: true, total: 2, items: [{ account: "SsA", fraction: 0.75 }, { account: "SsB", fraction: 0.25 }] })
+    expect(replies.account.body).toMatchObject({ account: "SsA", blocksFound: 1, quota: 0.75, clients: [{ worker: "w", model: "gominer" }] })
+    expect(replies.unknownAccount.status).toBe(404)
+    const models = replies.miners.body.models as ReadonlyArray<{ model: string; usable: boolean }>
+    // A BLAKE3 chain rules the BLAKE-256 ASICs out.
+    expect(models.filter((m) => !m.usable).map((m) => m.model).sort()).toEqual(["antminer-dr3", "antminer-dr5", "innosilicon-d9", "obelisk-dcr1", "whatsminer-d1"])
     expect(replies.badLimit.status).toBe(400)
     expect(String(replies.badLimit.body.error)).toContain("limit must be a whole number from 1 to 500")
+    expect(replies.badOffset.status).toBe(400)
+    expect(replies.adminWithoutSession.status).toBe(401)
     expect(replies.missing.status).toBe(404)
     expect(replies.backupWithoutPassword).toBe(403)
   }, 60_000)
+
+  it("the OpenAPI document lists every served /api/ path and no other, and each reply matches its schema", async () => {
+    const result = await withServer({ adminPassword: Redacted.make("pw") }, async (base) => {
+      const doc = (await (await fetch(`${base}/api/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> }
+      // Served: every path the server answers other than 404 (with an admin session for admin paths).
+      const page = await fetch(`${base}/admin`)
+      const cookie = page.headers.get("set-cookie")!.split(";")[0]!
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!
+      const login = await fetch(`${base}/admin/login`, { method: "POST", redirect: "manual", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: `csrf=${csrf}&password=pw` })
+      const admin = login.headers.get("set-cookie")!.split(";")[0]!
+      const replies: Array<{ path: string; status: number; type: string; body: unknown }> = []
+      for (const path of Object.keys(doc.paths)) {
+        const concrete = path.replace("{address}", "SsA")
+        if (concrete === "/api/events") {
+          const controller = new AbortController()
+          const r = await fetch(`${base}${concrete}`, { signal: controller.signal })
+          replies.push({ path, status: r.status, type: r.headers.get("content-type") ?? "", body: undefined })
+          controller.abort()
+          continue
+        }
+        const r = await fetch(`${base}${concrete}`, { headers: { cookie: admin } })
+        replies.push({ path, status: r.status, type: r.headers.get("content-type") ?? "", body: await r.json() })
+      }
+      return { doc, replies }
+    })
+    expect(result.doc.openapi).toBe("3.1.0")
+    expect(Object.keys(result.doc.paths).sort()).toEqual(API_ROUTES.map((r) => r.path).sort())
+    for (const reply of result.replies) {
+      expect(reply.status, reply.path).toBe(200)
+      const route = API_ROUTES.find((r) => r.path === reply.path)!
+      if (route.contentType === "text/event-stream") {
+        expect(reply.type).toBe("text/event-stream")
+        continue
+      }
+      const decoded = Schema.decodeUnknownResult(route.response)(reply.body)
+      expect(Result.isSuccess(decoded), `${reply.path}: ${JSON.stringify(reply.body)}`).toBe(true)
+    }
+  }, 60_000)
+})
+
+describe("web UI security", () => {
+  it("admin login: CSRF token required, wrong password refused, session cookie HttpOnly and SameSite=Strict, backup from the form, guesses rate-limited", async () => {
+    const hashed = hashPassword("correct horse")
+    const r = await withServer({ adminPassword: Redacted.make(hashed), rateLimits: { logins: { burst: 3, perSecond: 0.01 } } }, async (base) => {
+      const overview = await fetch(`${base}/`)
+      const headers = Object.fromEntries(overview.headers)
+      const overviewHtml = await overview.text()
+      const page = await fetch(`${base}/admin`)
+      const anonymousCookie = page.headers.get("set-cookie")!
+      const cookie = anonymousCookie.split(";")[0]!
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!
+      const form = (body: string, c = cookie) => ({ method: "POST", redirect: "manual" as const, headers: { cookie: c, "content-type": "application/x-www-form-urlencoded" }, body })
+      const noCsrf = await fetch(`${base}/admin/login`, form("password=correct+horse"))
+      const wrong = await fetch(`${base}/admin/login`, form(`csrf=${csrf}&password=guess`))
+      const right = await fetch(`${base}/admin/login`, form(`csrf=${csrf}&password=correct+horse`))
+      const sessionCookie = right.headers.get("set-cookie") ?? ""
+      const admin = sessionCookie.split(";")[0]!
+      const adminPage = await (await fetch(`${base}/admin`, { headers: { cookie: admin } })).text()
+      const adminCsrf = /name="csrf" value="([^"]+)"/.exec(adminPage)![1]!
+      const backupNoCsrf = await fetch(`${base}/admin/backup`, form("", admin))
+      const backup = await fetch(`${base}/admin/backup`, form(`csrf=${adminCsrf}`, admin))
+      const backupText = await backup.text()
+      const limited = await fetch(`${base}/admin/login`, form(`csrf=${csrf}&password=guess`))
+      const staticJs = await fetch(`${base}/static/app.js`)
+      return {
+        headers,
+        overviewHtml,
+        anonymousCookie,
+        statuses: [noCsrf.status, wrong.status, right.status, backupNoCsrf.status, backup.status],
+        location: right.headers.get("location"),
+        sessionCookie,
+        adminPage,
+        backupText,
+        limited: { status: limited.status, retryAfter: limited.headers.get("retry-after") },
+        staticJs: { type: staticJs.headers.get("content-type"), cache: staticJs.headers.get("cache-control"), etag: staticJs.headers.get("etag") },
+      }
+    })
+    expect(r.headers["content-security-policy"]).toContain("script-src 'self'")
+    expect(r.headers["content-security-policy"]).toContain("frame-ancestors 'none'")
+    expect(r.headers["x-content-type-options"]).toBe("nosniff")
+    expect(r.headers["referrer-policy"]).toBe("no-referrer")
+    expect(r.overviewHtml).not.toMatch(/<script>|style="/)
+    expect(r.anonymousCookie).toMatch(/HttpOnly/)
+    expect(r.statuses).toEqual([403, 401, 303, 403, 200])
+    expect(r.location).toBe("/admin")
+    expect(r.sessionCookie).toMatch(/dcrforge_session=[\w-]{40,}; Path=\/; HttpOnly; SameSite=Strict/)
+    expect(r.adminPage).toContain("Download backup")
+    expect(r.adminPage).not.toContain("correct horse")
+    expect(r.backupText).toContain('"shares"')
+    expect(r.limited.status).toBe(429)
+    expect(Number(r.limited.retryAfter)).toBeGreaterThan(0)
+    expect(r.staticJs).toMatchObject({ type: "text/javascript; charset=utf-8", cache: "public, max-age=300" })
+    expect(r.staticJs.etag).toMatch(/^"/)
+  }, 60_000)
+
+  it("passwords are kept as salted scrypt hashes that verify only the password", () => {
+    const a = hashPassword("pw")
+    const b = hashPassword("pw")
+    expect(a).not.toBe(b)
+    expect(a).toMatch(/^scrypt\$32768\$8\$1\$/)
+    const parsed = parsePasswordHash(a)
+    if (typeof parsed === "string") throw new Error(parsed)
+    expect(verifyPassword(parsed, "pw")).toBe(true)
+    expect(verifyPassword(parsed, "pW")).toBe(false)
+    expect(parsePasswordHash("scrypt$3$8$1$x$y")).toMatch(/out of range/)
+  })
 })

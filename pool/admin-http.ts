@@ -1,24 +1,64 @@
-import { Data, Effect, Redacted } from "effect"
+import { Clock, Data, Effect, Redacted, Schedule } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
 import type { AddressInfo } from "node:net"
-import { timingSafeEqual } from "node:crypto"
+import { join } from "node:path"
 import { backup } from "./store/backup.ts"
-import { poolApi, toJson, type PoolLiveState } from "./http-api.ts"
+import { API_ROUTES, liveStats, matchRoute, openApiDocument, toJson, type ApiContext, type PoolLiveState } from "./http-api.ts"
 import type { PoolStore } from "./store/store.ts"
+import {
+  adminPasswordHash,
+  clearedSessionCookie,
+  csrfMatches,
+  makeRateLimiter,
+  makeSessions,
+  parseCookies,
+  SESSION_COOKIE,
+  sessionCookie,
+  verifyPassword,
+  type PasswordHash,
+  type RateLimit,
+  type WebSession,
+} from "./web-auth.ts"
+import { makeHashrateHistory } from "./web-history.ts"
+import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage } from "./web-pages.ts"
 
 /**
- * The pool's HTTP server: the read-only JSON API under `/api/` (see http-api.ts) when given the
- * pool's live state, and `POST /admin/backup`, which streams a consistent snapshot (the same
- * JSON lines as `pool backup`) to an operator holding the admin password (HTTP basic auth,
- * user "admin"). The web UI builds on this server (issue 9).
+ * The pool's HTTP server: the web UI (overview, connect, account, admin pages), the JSON API
+ * under `/api/` (see http-api.ts, described at /api/openapi.json), live updates as server-sent
+ * events at /api/events, and `POST /admin/backup`, which streams a consistent snapshot (the same
+ * JSON lines as `pool backup`) to the admin: from the admin page (session cookie and CSRF token)
+ * or from a script (HTTP basic auth, user "admin").
+ *
+ * Security: the admin password is kept as a salted scrypt hash; sessions are random ids in an
+ * HttpOnly, SameSite=Strict cookie (Secure under TLS); every state-changing POST carries the
+ * session's CSRF token; logins and requests are rate-limited per client (429 + Retry-After);
+ * every response carries a CSP without inline script and frame-ancestors 'none'. HTTPS from a
+ * certificate and key, or plain HTTP behind a reverse proxy (X-Forwarded-For/-Proto trusted only
+ * with `trustProxy`). Nothing secret is logged or rendered.
  */
 export interface AdminHttpOptions {
   readonly host: string
   readonly port: number
-  /** Without one, the admin endpoints refuse every request. */
+  /** The admin password, or its `scrypt$...` hash. Without one, the admin endpoints refuse every request. */
   readonly adminPassword: Redacted.Redacted<string> | undefined
-  readonly live?: PoolLiveState
+  /** The running pool; without it only the admin backup is served. */
+  readonly live?: PoolLiveState | undefined
+  /** The pool's name in the UI. */
+  readonly designation?: string | undefined
+  /** The stratum port shown on the connect page. */
+  readonly stratumPort?: number | undefined
+  /** PEM certificate and key: serve HTTPS. */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined
+  /** Behind a reverse proxy: take the client address and scheme from X-Forwarded-For / -Proto. */
+  readonly trustProxy?: boolean | undefined
+  readonly rateLimits?: { readonly requests?: RateLimit | undefined; readonly logins?: RateLimit | undefined } | undefined
+  /** Hashrate samples for the charts (default every 10 s, 360 kept: an hour). */
+  readonly history?: { readonly intervalMillis: number; readonly capacity: number } | undefined
+  readonly sessionLifetimeMillis?: number | undefined
 }
 
 export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{ readonly reason: string }> {
@@ -27,58 +67,278 @@ export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{ readonl
   }
 }
 
-const authorized = (req: IncomingMessage, password: Redacted.Redacted<string>): boolean => {
-  const header = req.headers.authorization ?? ""
-  if (!header.startsWith("Basic ")) return false
-  const given = Buffer.from(header.slice(6), "base64")
-  const expected = Buffer.from(`admin:${Redacted.value(password)}`)
-  // Constant time: the comparison must not tell a guesser how much of the password matched.
-  return given.length === expected.length && timingSafeEqual(given, expected)
+/** Per client: generous for pages and the API, strict for password guesses. */
+export const DEFAULT_REQUEST_LIMIT: RateLimit = { burst: 240, perSecond: 40 }
+export const DEFAULT_LOGIN_LIMIT: RateLimit = { burst: 5, perSecond: 1 / 12 }
+
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+} as const
+
+const STATIC_TYPES: Readonly<Record<string, string>> = {
+  "app.js": "text/javascript; charset=utf-8",
+  "app.css": "text/css; charset=utf-8",
+  "favicon.svg": "image/svg+xml",
 }
+
+/** The UI's static files, read once at start (they ship with the code, under pool/web/). */
+const loadStatic = () =>
+  new Map<string, { readonly body: Buffer; readonly type: string; readonly etag: string }>(
+    Object.entries(STATIC_TYPES).map(([name, type]) => {
+      const body = readFileSync(join(import.meta.dirname, "web", name))
+      return [`/static/${name}` as string, { body, type, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` }] as const
+    }),
+  )
+
+const MAX_FORM_BYTES = 8 * 1024
+const MAX_EVENT_STREAMS = 1000
+
+const readForm = (req: IncomingMessage) =>
+  new Promise<URLSearchParams | undefined>((resolve) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_FORM_BYTES) {
+        resolve(undefined)
+        req.destroy()
+      } else chunks.push(chunk)
+    })
+    req.on("end", () => resolve(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))))
+    req.on("error", () => resolve(undefined))
+  })
 
 /** Serves until the scope closes; returns the bound port. */
 export const serveAdminHttp = (options: AdminHttpOptions) =>
   Effect.gen(function* () {
     const context = yield* Effect.context<SqlClient.SqlClient | PoolStore>()
     const run = Effect.runPromiseWith(context)
-    const api = options.live === undefined ? undefined : poolApi(options.live)
-    const serveApi = (req: IncomingMessage, res: ServerResponse, url: URL) => {
-      if (api === undefined) return false
-      if (req.method !== "GET") {
-        res.writeHead(405, { allow: "GET", "content-type": "text/plain" }).end("use GET\n")
-        return true
-      }
-      run(api(url.pathname, url.searchParams)).then(
-        (reply) => {
-          if (reply === undefined) return void res.writeHead(404, { "content-type": "application/json" }).end(toJson({ error: `no such API path: ${url.pathname}` }))
-          res.writeHead(reply.status, { "content-type": "application/json", "cache-control": "no-store" }).end(toJson(reply.body))
-        },
-        (e: unknown) => {
-          res.writeHead(503, { "content-type": "application/json" }).end(toJson({ error: `the pool's database did not answer: ${e instanceof Error ? e.message : String(e)}` }))
-        },
-      )
-      return true
+    const clock = yield* Clock.clockWith(Effect.succeed)
+    const now = () => clock.currentTimeMillisUnsafe()
+    const password: PasswordHash | undefined = options.adminPassword === undefined ? undefined : yield* checkedPassword(options.adminPassword)
+    const sessions = makeSessions({ lifetimeMs: options.sessionLifetimeMillis ?? 8 * 3600_000, capacity: 10_000, now })
+    const requestLimit = makeRateLimiter(options.rateLimits?.requests ?? DEFAULT_REQUEST_LIMIT, now)
+    const loginLimit = makeRateLimiter(options.rateLimits?.logins ?? DEFAULT_LOGIN_LIMIT, now)
+    const statics = loadStatic()
+    const designation = options.designation ?? "dcrforge pool"
+    const live = options.live
+    const api: ApiContext | undefined =
+      live === undefined
+        ? undefined
+        : {
+            live,
+            designation,
+            stratumPort: options.stratumPort ?? live.network.ports.p2p,
+            history: yield* makeHashrateHistory(live, { intervalMillis: options.history?.intervalMillis ?? 10_000, capacity: options.history?.capacity ?? 360, windowMillis: 10 * 60_000 }),
+          }
+
+    // ---- helpers
+    const secureRequest = (req: IncomingMessage) => options.tls !== undefined || (options.trustProxy === true && req.headers["x-forwarded-proto"] === "https")
+    /** The client's address: the proxy's last hop when trusted, else the socket's peer. */
+    const clientOf = (req: IncomingMessage): string => {
+      const forwarded = req.headers["x-forwarded-for"]
+      if (options.trustProxy === true && typeof forwarded === "string" && forwarded !== "") return forwarded.split(",").at(-1)!.trim()
+      return req.socket.remoteAddress ?? "unknown"
     }
-    const handle = (req: IncomingMessage, res: ServerResponse) => {
-      const url = new URL(req.url ?? "/", "http://pool")
-      if (url.pathname.startsWith("/api/") && serveApi(req, res, url)) return
-      if (req.url !== "/admin/backup") return void res.writeHead(404, { "content-type": "text/plain" }).end("not found\n")
-      if (req.method !== "POST") return void res.writeHead(405, { allow: "POST", "content-type": "text/plain" }).end("use POST\n")
-      if (options.adminPassword === undefined) {
-        return void res.writeHead(403, { "content-type": "text/plain" }).end("admin endpoints are off: start the pool with --adminpass to use them\n")
+    const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string | ReadonlyArray<string>> = {}) =>
+      void res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers }).end(body)
+    const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => send(res, status, "application/json", toJson(body), headers)
+    const sendHtml = (res: ServerResponse, status: number, body: string, headers: Record<string, string | ReadonlyArray<string>> = {}) =>
+      send(res, status, "text/html; charset=utf-8", body, headers)
+    const frame = (csrf?: string) => ({ designation, network: live?.network.name ?? "", csrf })
+    const failed = (res: ServerResponse) => (e: unknown) => {
+      if (res.headersSent) return void res.destroy()
+      sendJson(res, 503, { error: `the pool's database did not answer: ${e instanceof Error ? e.message : String(e)}` })
+    }
+    const tooMany = (res: ServerResponse, seconds: number, html: boolean) =>
+      html
+        ? sendHtml(res, 429, errorPage(frame(), 429, `Too many requests: try again in ${seconds} s.`), { "retry-after": String(seconds) })
+        : sendJson(res, 429, { error: `too many requests: try again in ${seconds} s` }, { "retry-after": String(seconds) })
+    const sessionOf = (req: IncomingMessage): WebSession | undefined => sessions.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE))
+
+    // ---- the API
+    const serveApi = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+      if (api === undefined) return sendJson(res, 404, { error: "the API is off on this server" })
+      if (req.method !== "GET") return send(res, 405, "text/plain", "use GET\n", { allow: "GET" })
+      if (url.pathname === "/api/openapi.json") return sendJson(res, 200, openApiDocument(designation), { "cache-control": "no-cache" })
+      if (url.pathname === "/api/events") return serveEvents(req, res)
+      const matched = matchRoute(url.pathname)
+      if (matched === undefined || matched.route.handle === undefined) return sendJson(res, 404, { error: `no such API path: ${url.pathname} (see /api/openapi.json)` })
+      if (matched.route.admin === true && sessionOf(req)?.admin !== true) return sendJson(res, 401, { error: "admin session required: log in at /admin" })
+      run(matched.route.handle(api, { path: matched.path, query: url.searchParams })).then((reply) => sendJson(res, reply.status, reply.body), failed(res))
+    }
+
+    // ---- live updates: one poller for every open stream
+    const streams = new Set<ServerResponse>()
+    let lastStats: { readonly json: string; readonly blocks: number } | undefined
+    const serveEvents = (req: IncomingMessage, res: ServerResponse) => {
+      if (streams.size >= MAX_EVENT_STREAMS) return sendJson(res, 503, { error: "too many live-update streams open; reload later" })
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" })
+      res.write("retry: 3000\n\n")
+      if (lastStats !== undefined) res.write(`event: stats\ndata: ${lastStats.json}\n\n`)
+      streams.add(res)
+      req.on("close", () => streams.delete(res))
+    }
+    const broadcast = (event: string, data: string) => {
+      for (const res of streams) res.write(`event: ${event}\ndata: ${data}\n\n`)
+    }
+    if (live !== undefined) {
+      const tick = Effect.gen(function* () {
+        const stats = yield* liveStats(live)
+        const json = toJson(stats)
+        if (lastStats !== undefined && stats.blocksFound !== lastStats.blocks) broadcast("block", json)
+        if (json !== lastStats?.json) broadcast("stats", json)
+        lastStats = { json, blocks: stats.blocksFound }
+      }).pipe(Effect.catch((e) => Effect.logWarning(`live update skipped: ${e instanceof Error ? e.message : String(e)}`)))
+      yield* Effect.forkScoped(Effect.repeat(tick, Schedule.spaced("1 second")))
+      // A comment line now and then keeps proxies from closing an idle stream.
+      yield* Effect.forkScoped(Effect.repeat(Effect.sync(() => { for (const res of streams) res.write(": keep-alive\n\n") }), Schedule.spaced("20 seconds")))
+    }
+
+    // ---- pages
+    const overview = (_req: IncomingMessage, res: ServerResponse) => {
+      if (api === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool."))
+      run(liveStats(api.live)).then((stats) => {
+        const network = api.history.samples().at(-1)?.network
+        sendHtml(
+          res,
+          200,
+          overviewPage(frame(), {
+            network: api.live.network.name,
+            mode: api.live.mode,
+            scheme: api.live.scheme.kind,
+            feeBasisPoints: api.live.feeBasisPoints,
+            workHeight: stats.workHeight,
+            connectedMiners: stats.connectedMiners,
+            blocksFound: stats.blocksFound,
+            hashesPerSecond: stats.hashesPerSecond,
+            networkHashesPerSecond: network ?? null,
+          }),
+        )
+      }, failed(res))
+    }
+    const connect = (req: IncomingMessage, res: ServerResponse) => {
+      if (api === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool."))
+      const host = (req.headers.host ?? "127.0.0.1").replace(/:\d+$/, "")
+      sendHtml(res, 200, connectPage(frame(), { host, port: api.stratumPort, pow: api.live.work()?.pow }))
+    }
+    const account = (_req: IncomingMessage, res: ServerResponse, url: URL) => {
+      if (url.pathname === "/account") {
+        const address = (url.searchParams.get("address") ?? "").trim()
+        if (address === "") return sendHtml(res, 400, errorPage(frame(), 400, "Give a payout address to look up."))
+        return send(res, 303, "text/plain", "", { location: `/account/${encodeURIComponent(address)}` })
       }
-      if (!authorized(req, options.adminPassword)) {
-        return void res.writeHead(401, { "www-authenticate": 'Basic realm="dcrforge admin"', "content-type": "text/plain" }).end("admin password required\n")
+      let address: string
+      try {
+        address = decodeURIComponent(url.pathname.slice("/account/".length))
+      } catch {
+        return sendHtml(res, 400, errorPage(frame(), 400, "That is not an address."))
       }
-      const name = `dcrforge-backup-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`
-      res.writeHead(200, { "content-type": "application/x-ndjson", "content-disposition": `attachment; filename="${name}"` })
+      if (!/^[A-Za-z0-9:]{1,100}$/.test(address)) return sendHtml(res, 400, errorPage(frame(), 400, "That is not an address: payout addresses are letters and digits."))
+      sendHtml(res, 200, accountPage(frame(), address))
+    }
+    const admin = (req: IncomingMessage, res: ServerResponse) => {
+      const session = sessionOf(req)
+      if (session?.admin === true && live !== undefined) {
+        return sendHtml(res, 200, adminPage(frame(session.csrf), { mode: live.mode, scheme: live.scheme.kind, feeBasisPoints: live.feeBasisPoints, instance: live.network.name }))
+      }
+      if (password === undefined) return sendHtml(res, 200, loginPage(frame(), { enabled: false }))
+      const anonymous = session ?? sessions.anonymous()
+      sendHtml(res, 200, loginPage(frame(anonymous.csrf), { enabled: true }), session === undefined ? { "set-cookie": sessionCookie(anonymous, sessions.lifetimeMs, secureRequest(req)) } : {})
+    }
+    const login = (req: IncomingMessage, res: ServerResponse) => {
+      if (password === undefined) return sendHtml(res, 403, loginPage(frame(), { enabled: false }))
+      const wait = loginLimit.take(clientOf(req))
+      if (wait !== undefined) return tooMany(res, wait, true)
+      void readForm(req).then((form) => {
+        const session = sessionOf(req)
+        if (form === undefined || session === undefined || !csrfMatches(session, form.get("csrf"))) {
+          return sendHtml(res, 403, errorPage(frame(), 403, "The login form expired or did not come from this site: reload the admin page and try again."))
+        }
+        if (!verifyPassword(password, form.get("password") ?? "")) return sendHtml(res, 401, loginPage(frame(session.csrf), { enabled: true, error: "Wrong password." }))
+        const promoted = sessions.promote(session)
+        send(res, 303, "text/plain", "", { location: "/admin", "set-cookie": sessionCookie(promoted, sessions.lifetimeMs, secureRequest(req)) })
+      })
+    }
+    const logout = (req: IncomingMessage, res: ServerResponse) =>
+      void readForm(req).then((form) => {
+        const session = sessionOf(req)
+        if (session === undefined || form === undefined || !csrfMatches(session, form.get("csrf"))) return sendHtml(res, 403, errorPage(frame(), 403, "Log out from the admin page."))
+        sessions.end(session.id)
+        send(res, 303, "text/plain", "", { location: "/", "set-cookie": clearedSessionCookie(secureRequest(req)) })
+      })
+    const streamBackup = (res: ServerResponse) => {
+      const name = `dcrforge-backup-${new Date(now()).toISOString().replace(/[:.]/g, "-")}.jsonl`
+      res.writeHead(200, { "content-type": "application/x-ndjson", "content-disposition": `attachment; filename="${name}"`, "cache-control": "no-store" })
       run(backup((line) => Effect.sync(() => void res.write(`${line}\n`)))).then(
         () => res.end(),
         // Headers are gone; cutting the stream short is how the client learns the backup is incomplete.
         () => res.destroy(),
       )
     }
-    const server = createServer(handle)
+    const backupRoute = (req: IncomingMessage, res: ServerResponse) => {
+      if (password === undefined) return send(res, 403, "text/plain", "admin endpoints are off: start the pool with --adminpass to use them\n")
+      const header = req.headers.authorization
+      if (header !== undefined) {
+        // Scripts: HTTP basic auth, counted against the login limit like the form.
+        const wait = loginLimit.take(clientOf(req))
+        if (wait !== undefined) return tooMany(res, wait, false)
+        const given = header.startsWith("Basic ") ? Buffer.from(header.slice(6), "base64").toString("utf8") : ""
+        const ok = given.startsWith("admin:") && verifyPassword(password, given.slice(6))
+        if (!ok) return send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' })
+        return streamBackup(res)
+      }
+      const session = sessionOf(req)
+      if (session?.admin !== true) return send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' })
+      void readForm(req).then((form) => {
+        if (form === undefined || !csrfMatches(session, form.get("csrf"))) return sendHtml(res, 403, errorPage(frame(), 403, "The backup form expired: reload the admin page."))
+        streamBackup(res)
+      })
+    }
+
+    type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void
+    /** Exact paths: method -> handler. Add a route here. */
+    const routes = new Map<string, Partial<Record<"GET" | "POST", Handler>>>([
+      ["/", { GET: overview }],
+      ["/connect", { GET: connect }],
+      ["/account", { GET: account }],
+      ["/admin", { GET: admin }],
+      ["/admin/login", { POST: login }],
+      ["/admin/logout", { POST: logout }],
+      ["/admin/backup", { POST: backupRoute }],
+    ])
+
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value)
+      if (secureRequest(req)) res.setHeader("strict-transport-security", "max-age=31536000")
+      let url: URL
+      try {
+        url = new URL(req.url ?? "/", "http://pool")
+      } catch {
+        return send(res, 400, "text/plain", "bad request\n")
+      }
+      const asset = statics.get(url.pathname)
+      if (asset !== undefined) {
+        if (req.headers["if-none-match"] === asset.etag) return void res.writeHead(304, { etag: asset.etag }).end()
+        return send(res, 200, asset.type, asset.body, { "cache-control": "public, max-age=300", etag: asset.etag })
+      }
+      const wait = requestLimit.take(clientOf(req))
+      const isApi = url.pathname.startsWith("/api/")
+      if (wait !== undefined) return tooMany(res, wait, !isApi)
+      if (isApi) return serveApi(req, res, url)
+      const route = url.pathname.startsWith("/account/") ? { GET: account } : routes.get(url.pathname)
+      if (route === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "No such page."))
+      const handler = route[req.method as "GET" | "POST"]
+      if (handler === undefined) return send(res, 405, "text/plain", `use ${Object.keys(route).join(" or ")}\n`, { allow: Object.keys(route).join(", ") })
+      handler(req, res, url)
+    }
+
+    const server = options.tls === undefined ? createServer(handle) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: "TLSv1.2" }, handle)
     const port = yield* Effect.acquireRelease(
       Effect.callback<number, AdminHttpError>((resume) => {
         server.once("error", (e) => resume(Effect.fail(new AdminHttpError({ reason: `cannot listen on ${options.host}:${options.port}: ${e.message}` }))))
@@ -86,9 +346,15 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       }),
       () =>
         Effect.callback<void>((resume) => {
+          for (const res of streams) res.end()
           server.close(() => resume(Effect.void))
           server.closeAllConnections()
         }),
     )
-    return { port }
+    return { port, routes: API_ROUTES.map((r) => r.path) }
   })
+
+const checkedPassword = (configured: Redacted.Redacted<string>) => {
+  const hash = adminPasswordHash(configured)
+  return typeof hash === "string" ? Effect.fail(new AdminHttpError({ reason: `adminpass ${hash}; give the password itself or a hash made by \`./dcrforge pool hashpass\`` })) : Effect.succeed(hash)
+}

@@ -6,6 +6,7 @@
  *   restore --from=FILE      into an empty database (a new data directory or Postgres database)
  *   migrate                  bring the schema up to date and exit
  *   status                   shares, blocks and payouts as the database holds them
+ *   hashpass                 the scrypt hash of the password on stdin, for --adminpass
  *
  * Options come from flags, DCRFORGE_* environment variables and the config file; `--help`
  * lists them. DCRFORGE_CRASH_AT is for the crash-safety tests only.
@@ -31,10 +32,11 @@ import { pgliteLayer } from "./store/pglite.ts"
 import { migrate } from "./store/schema.ts"
 import { PoolStore, poolStoreLayer } from "./store/store.ts"
 import { tcpListenerLayer } from "./tcp-listener.ts"
+import { hashPassword } from "./web-auth.ts"
 
 class CliError extends Data.TaggedError("CliError")<{ readonly message: string }> {}
 
-const COMMANDS = ["run", "backup", "restore", "migrate", "status"] as const
+const COMMANDS = ["run", "backup", "restore", "migrate", "status", "hashpass"] as const
 type Command = (typeof COMMANDS)[number]
 
 /** The database the configuration names: embedded in the data directory, or a Postgres server. */
@@ -114,9 +116,19 @@ const runCommand = (config: PoolConfig) =>
         vardiffTargetSeconds: config.maxGenTimeMs / 1000,
         maxConnectionsPerHost: config.maxConnPerHost,
       })
-      const http = yield* serveAdminHttp({ host: config.guiListen.host, port: config.guiListen.port, adminPassword: config.adminPass, live })
+      const tls = config.guiCert === undefined || config.guiKey === undefined ? undefined : { cert: readFileSync(config.guiCert, "utf8"), key: readFileSync(config.guiKey, "utf8") }
+      const http = yield* serveAdminHttp({
+        host: config.guiListen.host,
+        port: config.guiListen.port,
+        adminPassword: config.adminPass,
+        live,
+        designation: config.designation,
+        stratumPort: config.minerListen.port,
+        tls,
+        trustProxy: config.trustProxy,
+      })
       yield* Effect.logInfo(
-        `HTTP API on ${config.guiListen.host}:${http.port} (GET /api/pool, /api/blocks, /api/accounts, /api/payouts${config.adminPass === undefined ? "" : "; POST /admin/backup"})`,
+        `web UI on ${tls === undefined ? "http" : "https"}://${formatHostPort({ host: config.guiListen.host, port: http.port })}/ (API at /api/, described at /api/openapi.json${config.adminPass === undefined ? "; admin off" : "; admin at /admin"})`,
       )
       yield* Effect.logInfo(`pool ${instance} on ${config.activeNet}: miners at ${formatHostPort(config.minerListen)}, ${config.postgres ? "Postgres" : `embedded store in ${config.dataDir}`}`)
       return yield* Effect.never
@@ -197,6 +209,12 @@ const main = (argv: ReadonlyArray<string>) =>
     }
     const command = first as Command
     if (wantsHelp(rest)) return yield* Console.log(describeOptions())
+    if (command === "hashpass") {
+      // From stdin, so the password is in neither the shell history nor the process list.
+      const password = readFileSync(0, "utf8").replace(/\r?\n$/, "")
+      if (password === "") return yield* new CliError({ message: "hashpass reads the admin password from stdin: echo -n 'the password' | ./dcrforge pool hashpass" })
+      return yield* Console.log(hashPassword(password))
+    }
     const args = [...rest]
     const out = takeOption(args, "out")
     const from = takeOption(args, "from")

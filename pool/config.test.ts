@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest"
 import { encodeAddress } from "../core/chain/address.ts"
 import { NETWORK_NAMES, NETWORKS, type NetworkName } from "../core/chain/params.ts"
 import { ATOMS_PER_DCR, MAX_ATOMS, atomsToDcr } from "../wallet/amounts.ts"
+import { hashPassword } from "./web-auth.ts"
 import {
   type ConfigError,
   describeOptions,
@@ -99,6 +100,19 @@ describe("defaults", () => {
     const printed = `${String(c.rpcPass)} ${String(c.walletPass)} ${String(c.adminPass)} ${String(c.postgresPass)}`
     for (const secret of ["hunter2", "unlockme", "admin!", "pg!"]) expect(printed).not.toContain(secret)
     expect(c.walletPass === undefined ? undefined : Redacted.value(c.walletPass)).toBe("unlockme")
+  })
+
+  it("web UI: adminpass takes a password or a well-formed scrypt hash; HTTPS needs both guicert and guikey; trustproxy is off by default", () => {
+    expect(ok(REQUIRED).trustProxy).toBe(false)
+    expect(ok(REQUIRED).guiCert).toBeUndefined()
+    const hash = hashPassword("pw")
+    const c = ok([...REQUIRED, `--adminpass=${hash}`, "--guicert=/etc/pool/gui.cert", "--guikey=/etc/pool/gui.key", "--trustproxy"])
+    expect(c.adminPass === undefined ? undefined : Redacted.value(c.adminPass)).toBe(hash)
+    expect([c.guiCert, c.guiKey, c.trustProxy]).toEqual(["/etc/pool/gui.cert", "/etc/pool/gui.key", true])
+    const mangled = fails([...REQUIRED, "--adminpass=scrypt$1$8$1$salt$hash"])
+    expect(mangled.option).toBe("adminpass")
+    expect(mangled.message).not.toContain("salt$hash")
+    expect(fails([...REQUIRED, "--guicert=/etc/pool/gui.cert"]).option).toBe("guikey")
   })
 
   it("walletrpcuser and walletrpcpass override rpcuser and rpcpass for the wallet only", () => {

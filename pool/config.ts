@@ -4,6 +4,7 @@ import { NETWORK_NAMES, NETWORKS, type NetworkName, type NetworkParams } from ".
 import { ratio, type Ratio } from "../core/chain/targets.ts"
 import type { PayoutScheme } from "../core/payout/schemes.ts"
 import { ATOMS_PER_DCR, MAX_ATOMS } from "../wallet/amounts.ts"
+import { isPasswordHash, parsePasswordHash } from "./web-auth.ts"
 
 // The pool's configuration: command-line flags, then DCRFORGE_<NAME> environment variables, then
 // a config file (dcrpool's go-flags INI form), then defaults. Pure: the caller injects argv, the
@@ -84,6 +85,9 @@ export const OPTION_NAMES = [
   "maxgentime",
   "guilisten",
   "adminpass",
+  "guicert",
+  "guikey",
+  "trustproxy",
   "designation",
   "postgres",
   "postgreshost",
@@ -238,7 +242,21 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
     ...constant("15s"),
   },
   guilisten: { arg: "<host:port>", help: "web UI listen address", example: "0.0.0.0:8080", ...constant("0.0.0.0:8080") },
-  adminpass: { arg: "<pass>", help: "web UI admin password", example: "<admin password>", secret: true, ...none("none: no admin page") },
+  adminpass: {
+    arg: "<pass>",
+    help: "web UI admin password, or its scrypt$... hash (`./dcrforge pool hashpass`); kept only hashed",
+    example: "<admin password>",
+    secret: true,
+    ...none("none: no admin page"),
+  },
+  guicert: { arg: "<file>", help: "TLS certificate (PEM) for the web UI: serve HTTPS", example: "~/.dcrforge/gui.cert", ...none("none: plain HTTP") },
+  guikey: { arg: "<file>", help: "TLS private key (PEM) for guicert", example: "~/.dcrforge/gui.key", ...none("none") },
+  trustproxy: {
+    arg: undefined,
+    help: "behind a reverse proxy: take the client address and scheme from X-Forwarded-For/-Proto",
+    example: "true",
+    ...constant("false"),
+  },
   designation: { arg: "<name>", help: "the pool's name shown in the web UI", example: "MyPool", ...constant("YourPoolNameHere") },
   postgres: { arg: undefined, help: "store in Postgres instead of the embedded database", example: "true", ...constant("false") },
   postgreshost: { arg: "<host>", help: "Postgres host", example: "127.0.0.1", ...constant("127.0.0.1") },
@@ -313,7 +331,11 @@ export interface PoolConfig {
   readonly minPaymentAtoms: bigint
   readonly maxGenTimeMs: number
   readonly guiListen: HostPort
+  /** The password or its scrypt hash (checked here; hashed when the server starts). */
   readonly adminPass: Redacted.Redacted<string> | undefined
+  readonly guiCert: string | undefined
+  readonly guiKey: string | undefined
+  readonly trustProxy: boolean
   readonly designation: string
   readonly postgres: boolean
   readonly postgresHost: string
@@ -851,7 +873,17 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
     const minPaymentAtoms = yield* required("minpayment", parseDcr)
     const maxGenTimeMs = yield* required("maxgentime", (t) => durationAtLeast(t, MIN_MAX_GEN_TIME_MS, "2s"))
     const guiListen = yield* required("guilisten", (t) => parseHostPort(t, 8080, true))
-    const adminPass = yield* optional("adminpass", secret)
+    const adminPass = yield* optional("adminpass", (t) => {
+      // A hash is checked now, so a mangled one fails at start, not at the first login.
+      const problem = isPasswordHash(t) ? parsePasswordHash(t) : undefined
+      return typeof problem === "string" ? Result.fail(`the hash ${problem}`) : secret(t)
+    })
+    const guiCert = yield* optional("guicert", path)
+    const guiKey = yield* optional("guikey", path)
+    if ((guiCert === undefined) !== (guiKey === undefined)) {
+      return yield* Result.fail(missing(guiCert === undefined ? "guicert" : "guikey", "HTTPS needs both guicert and guikey (or neither, for plain HTTP)"))
+    }
+    const trustProxy = yield* required("trustproxy", bool)
     const designation = yield* required("designation", nonEmpty)
     const postgres = yield* required("postgres", bool)
     const postgresHost = yield* required("postgreshost", (t) =>
@@ -910,6 +942,9 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
       maxGenTimeMs,
       guiListen,
       adminPass,
+      guiCert,
+      guiKey,
+      trustProxy,
       designation,
       postgres,
       postgresHost,

@@ -1,8 +1,13 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
+import type { PowHashAlgorithm } from "../core/chain/hash.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
+import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
+import { POOL_FEE_ACCOUNT } from "../core/payout/ledger.ts"
 import type { PayoutScheme } from "../core/payout/schemes.ts"
+import { cannotMineReason, MINER_PROFILES, userAgentOf } from "../core/stratum/profiles.ts"
 import type { ServerCounters } from "./stratum-server.ts"
-import { PoolStore } from "./store/store.ts"
+import { PoolStore, type BlockRow } from "./store/store.ts"
+import { networkHashrate, type HashrateHistory } from "./web-history.ts"
 
 /** What the API reports that is not in the database: the running pool's live state. */
 export interface PoolLiveState {
@@ -13,10 +18,25 @@ export interface PoolLiveState {
   readonly counters: ServerCounters
   /** Height of the job miners are working on. */
   readonly workHeight: () => number | undefined
+  /** The current work's height, network target and proof of work. */
+  readonly work: () => { readonly height: number; readonly networkTarget: bigint; readonly pow: PowHashAlgorithm } | undefined
+  /** Hashes difficulty 1 stands for (the sessions' unit; scaled in simulations). */
+  readonly hashesPerUnitDifficulty: bigint
   readonly hashrates: (windowMs: number) => Effect.Effect<{
     readonly clients: ReadonlyArray<{ readonly account: string; readonly worker: string; readonly model: string; readonly hashesPerSecond: number; readonly lastMs: number }>
     readonly accounts: ReadonlyMap<string, number>
   }, unknown>
+  /** Each account's work in the next block's split (the scheme's own window); undefined for PPS and solo. */
+  readonly nextRewardWeights: (networkDifficulty: bigint) => Effect.Effect<ReadonlyMap<string, bigint> | undefined, unknown>
+}
+
+/** What the API serves beside the live state: the pool's name and the hashrate history. */
+export interface ApiContext {
+  readonly live: PoolLiveState
+  readonly designation: string
+  readonly history: HashrateHistory
+  /** The stratum port miners dial (the host is the one the browser used). */
+  readonly stratumPort: number
 }
 
 export interface ApiResponse {
@@ -25,78 +45,532 @@ export interface ApiResponse {
 }
 
 const HASHRATE_WINDOW_MS = 10 * 60_000
-const MAX_PAGE = 500
+export const MAX_PAGE = 500
+const DEFAULT_PAGE = 50
 
 /** JSON has no bigint: atoms and difficulties go out as decimal strings, exactly. */
 export const toJson = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))
 
-const limitOf = (query: URLSearchParams): number | string => {
-  const text = query.get("limit")
-  if (text === null) return 50
-  const n = Number(text)
-  return Number.isSafeInteger(n) && n >= 1 && n <= MAX_PAGE ? n : `limit must be a whole number from 1 to ${MAX_PAGE}, got "${text}"`
+// ---- response schemas (the OpenAPI document is generated from these) ----------------------------
+
+const Atoms = Schema.String.annotate({ description: "DCR atoms (1e-8 DCR) as a decimal string" })
+const Millis = Schema.Int.annotate({ description: "Unix time in milliseconds" })
+const Hashrate = Schema.Finite.annotate({ description: "hashes per second" })
+const Count = Schema.Int
+
+const pageOf = <S extends Schema.Top>(item: S) =>
+  Schema.Struct({
+    items: Schema.Array(item),
+    total: Count.annotate({ description: "items in the whole list" }),
+    limit: Count,
+    offset: Count,
+  })
+
+export const ErrorReply = Schema.Struct({ error: Schema.String })
+
+const PoolInfo = Schema.Struct({
+  designation: Schema.String,
+  network: Schema.String,
+  mode: Schema.Literals(["pool", "solo"]),
+  scheme: Schema.String.annotate({ description: "pplns, pplns-time, proportional, pps or solo" }),
+  feeBasisPoints: Count,
+  pow: Schema.NullOr(Schema.String).annotate({ description: "the proof of work the current job needs (blake3 or blake256)" }),
+  workHeight: Schema.NullOr(Count),
+  targetBlockSeconds: Count,
+  connectedMiners: Count,
+  sharesAccepted: Count,
+  sharesRejected: Count,
+  blockCandidates: Count,
+  blocksFound: Count,
+  hashesPerSecond: Hashrate,
+  networkHashesPerSecond: Schema.NullOr(Hashrate),
+  clients: Count,
+  stratumPort: Count,
+})
+
+const Block = Schema.Struct({
+  hash: Schema.String,
+  height: Count,
+  account: Schema.String,
+  worker: Schema.String,
+  model: Schema.String,
+  foundMs: Millis,
+  networkDifficulty: Schema.String.annotate({ description: "network difficulty x 2^32, decimal" }),
+  status: Schema.Literals(["accepted", "confirmed", "matured", "orphaned"]),
+  reward: Schema.NullOr(Atoms),
+  fee: Schema.NullOr(Atoms),
+})
+
+const AccountSummary = Schema.Struct({
+  account: Schema.String,
+  immature: Atoms,
+  payable: Atoms,
+  pending: Atoms,
+  paid: Atoms,
+  hashesPerSecond: Hashrate,
+})
+
+const Client = Schema.Struct({ account: Schema.String, worker: Schema.String, model: Schema.String, hashesPerSecond: Hashrate, lastShareMs: Millis })
+
+const Payment = Schema.Struct({ account: Schema.String, address: Schema.String, amount: Atoms })
+
+const Payout = Schema.Struct({
+  id: Schema.String,
+  status: Schema.Literals(["building", "signed", "published"]),
+  height: Count,
+  createdMs: Millis,
+  txid: Schema.NullOr(Schema.String),
+  txFee: Schema.NullOr(Atoms),
+  payments: Schema.Array(Payment),
+})
+
+const AccountPayment = Schema.Struct({
+  batchId: Schema.String,
+  address: Schema.String,
+  amount: Atoms,
+  status: Schema.Literals(["building", "signed", "published"]).annotate({ description: "published = paid; building or signed = pending" }),
+  txid: Schema.NullOr(Schema.String),
+  height: Count,
+  createdMs: Millis,
+  publishedMs: Schema.NullOr(Millis),
+})
+
+const Quota = Schema.Struct({
+  account: Schema.String,
+  weight: Schema.String.annotate({ description: "work in the window, difficulty x 2^32" }),
+  fraction: Schema.Finite.annotate({ description: "share of the next block's net reward, 0 to 1" }),
+})
+
+const Quotas = Schema.Struct({
+  scheme: Schema.String,
+  applies: Schema.Boolean.annotate({ description: "false for PPS and solo, which do not split a block by shares" }),
+  items: Schema.Array(Quota),
+  total: Count,
+  limit: Count,
+  offset: Count,
+})
+
+const HashratePoint = Schema.Struct({ timeMs: Millis, pool: Hashrate, network: Hashrate })
+const HashrateSeries = Schema.Struct({ points: Schema.Array(HashratePoint) })
+const AccountHashrateSeries = Schema.Struct({ points: Schema.Array(Schema.Struct({ timeMs: Millis, hashesPerSecond: Hashrate })) })
+
+const Account = Schema.Struct({
+  account: Schema.String,
+  immature: Atoms,
+  payable: Atoms,
+  pending: Atoms,
+  paid: Atoms,
+  hashesPerSecond: Hashrate,
+  blocksFound: Count,
+  clients: Schema.Array(Client),
+  quota: Schema.NullOr(Schema.Finite).annotate({ description: "share of the next block's net reward, 0 to 1" }),
+})
+
+const MinerModel = Schema.Struct({
+  model: Schema.String,
+  displayName: Schema.String,
+  pow: Schema.String,
+  userAgent: Schema.String,
+  usable: Schema.Boolean.annotate({ description: "false when the chain's active proof of work rules the model out" }),
+  reason: Schema.NullOr(Schema.String),
+})
+const Miners = Schema.Struct({ pow: Schema.NullOr(Schema.String), stratumPort: Count, usernameFormat: Schema.String, models: Schema.Array(MinerModel) })
+
+const Event = Schema.Struct({
+  workHeight: Schema.NullOr(Count),
+  blocksFound: Count,
+  connectedMiners: Count,
+  sharesAccepted: Count,
+  hashesPerSecond: Hashrate,
+}).annotate({ description: "the data of each `stats` event (text/event-stream); a `block` event carries the same when the pool's block count changes" })
+
+// ---- routes --------------------------------------------------------------------------------------
+
+interface Params {
+  readonly path: Readonly<Record<string, string>>
+  readonly query: URLSearchParams
 }
 
-const schemeName = (scheme: PayoutScheme): string => scheme.kind
+export interface ApiRoute {
+  readonly path: string
+  readonly summary: string
+  readonly response: Schema.Codec<unknown, unknown>
+  readonly paginated?: true
+  /** Needs an admin session (cookie). */
+  readonly admin?: true
+  readonly contentType?: "application/json" | "text/event-stream"
+  /** Served by the HTTP server itself (streams, the document), not by `handle`. */
+  readonly handle?: (ctx: ApiContext, params: Params) => Effect.Effect<ApiResponse, unknown, PoolStore>
+}
 
-/**
- * The pool's read-only JSON API (the web UI of issue 9 builds on it):
- * - `GET /api/pool`: network, mode, scheme and fee, connected miners, share counters, work
- *   height, pool hashrate over the last ten minutes;
- * - `GET /api/blocks?limit=N`: the pool's latest blocks with their status and reward;
- * - `GET /api/accounts`: every account's immature, payable, pending and paid atoms and hashrate;
- * - `GET /api/payouts?limit=N`: the latest payout batches with their transactions and outputs.
- * Undefined for paths it does not serve.
- */
-export const poolApi = (live: PoolLiveState) => (path: string, query: URLSearchParams) =>
+const bad = (message: string): ApiResponse => ({ status: 400, body: { error: message } })
+
+/** `limit` (1 to 500, default 50) and `offset` (default 0), the same on every list. */
+export const pageParams = (query: URLSearchParams): { readonly limit: number; readonly offset: number } | string => {
+  const limitText = query.get("limit")
+  const offsetText = query.get("offset")
+  const limit = limitText === null ? DEFAULT_PAGE : Number(limitText)
+  const offset = offsetText === null ? 0 : Number(offsetText)
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) return `limit must be a whole number from 1 to ${MAX_PAGE}, got "${limitText}"`
+  if (!Number.isSafeInteger(offset) || offset < 0) return `offset must be a whole number from 0, got "${offsetText}"`
+  return { limit, offset }
+}
+
+const paged = <A>(query: URLSearchParams, body: (limit: number, offset: number) => Effect.Effect<{ readonly items: ReadonlyArray<A>; readonly total: number }, unknown, PoolStore>) =>
+  Effect.gen(function* () {
+    const page = pageParams(query)
+    if (typeof page === "string") return bad(page)
+    const { items, total } = yield* body(page.limit, page.offset)
+    return { status: 200, body: { items, total, limit: page.limit, offset: page.offset } } satisfies ApiResponse
+  })
+
+const inMemoryPage = <A>(all: ReadonlyArray<A>, limit: number, offset: number) => ({ items: all.slice(offset, offset + limit), total: all.length })
+
+const blockJson = (b: BlockRow) => ({ ...b, reward: b.reward ?? null, fee: b.fee ?? null })
+
+const clientsOf = (ctx: ApiContext, account?: string) =>
+  Effect.map(ctx.live.hashrates(HASHRATE_WINDOW_MS), (rates) =>
+    rates.clients
+      .filter((c) => account === undefined || c.account === account)
+      .map((c) => ({ account: c.account, worker: c.worker, model: c.model, hashesPerSecond: Math.round(c.hashesPerSecond), lastShareMs: c.lastMs })),
+  )
+
+/** The next reward's split per account, largest first, from the scheme's own window. */
+export const quotasOf = (live: PoolLiveState) =>
+  Effect.gen(function* () {
+    const work = live.work()
+    const weights = work === undefined ? undefined : yield* live.nextRewardWeights((live.network.powLimit * DIFFICULTY_SCALE) / work.networkTarget)
+    if (weights === undefined) return { applies: live.scheme.kind !== "pps" && live.scheme.kind !== "solo", quotas: [] }
+    let total = 0n
+    for (const w of weights.values()) total += w
+    const quotas = [...weights]
+      .filter(([, w]) => w > 0n)
+      .sort(([a, wa], [b, wb]) => (wa === wb ? (a < b ? -1 : 1) : wa > wb ? -1 : 1))
+      // A ratio for display only; the credits themselves are split exactly in atoms.
+      .map(([account, weight]) => ({ account, weight, fraction: Number((weight * 1_000_000n) / total) / 1_000_000 }))
+    return { applies: true, quotas }
+  })
+
+/** A snapshot of the figures the live view shows: pushed as a server-sent event when it changes. */
+export const liveStats = (live: PoolLiveState) =>
   Effect.gen(function* () {
     const store = yield* PoolStore
-    const bad = (message: string): ApiResponse => ({ status: 400, body: { error: message } })
-    switch (path) {
-      case "/api/pool": {
-        const rates = yield* live.hashrates(HASHRATE_WINDOW_MS)
-        let hashrate = 0
-        for (const r of rates.accounts.values()) hashrate += r
+    const rates = yield* live.hashrates(HASHRATE_WINDOW_MS)
+    let hashrate = 0
+    for (const r of rates.accounts.values()) hashrate += r
+    return {
+      workHeight: live.workHeight() ?? null,
+      blocksFound: yield* store.blockCount(),
+      connectedMiners: live.counters.connected,
+      sharesAccepted: live.counters.sharesAccepted,
+      hashesPerSecond: Math.round(hashrate),
+    }
+  })
+
+export const USERNAME_FORMAT = "<payout address>.<worker name>"
+
+/**
+ * The pool's JSON API, one table: the routes the server dispatches and the OpenAPI document
+ * lists. Lists take `limit` and `offset` and answer `{items, total, limit, offset}`; amounts are
+ * atoms as decimal strings; times are Unix milliseconds.
+ */
+export const API_ROUTES: ReadonlyArray<ApiRoute> = [
+  {
+    path: "/api/pool",
+    summary: "Pool and network figures: mode, scheme, fee, work height, miners, shares, hashrates, blocks found",
+    response: PoolInfo,
+    handle: (ctx) =>
+      Effect.gen(function* () {
+        const stats = yield* liveStats(ctx.live)
+        const rates = yield* ctx.live.hashrates(HASHRATE_WINDOW_MS)
+        const network = networkHashrate(ctx.live)
         return {
           status: 200,
           body: {
-            network: live.network.name,
-            mode: live.mode,
-            scheme: schemeName(live.scheme),
-            feeBasisPoints: live.feeBasisPoints,
-            workHeight: live.workHeight() ?? null,
-            connectedMiners: live.counters.connected,
-            sharesAccepted: live.counters.sharesAccepted,
-            sharesRejected: live.counters.sharesRejected,
-            blockCandidates: live.counters.blockCandidates,
-            hashesPerSecond: Math.round(hashrate),
+            designation: ctx.designation,
+            network: ctx.live.network.name,
+            mode: ctx.live.mode,
+            scheme: ctx.live.scheme.kind,
+            feeBasisPoints: ctx.live.feeBasisPoints,
+            pow: ctx.live.work()?.pow ?? null,
+            workHeight: stats.workHeight,
+            targetBlockSeconds: ctx.live.network.targetTimePerBlock,
+            connectedMiners: stats.connectedMiners,
+            sharesAccepted: stats.sharesAccepted,
+            sharesRejected: ctx.live.counters.sharesRejected,
+            blockCandidates: ctx.live.counters.blockCandidates,
+            blocksFound: stats.blocksFound,
+            hashesPerSecond: stats.hashesPerSecond,
+            networkHashesPerSecond: network === undefined ? null : Math.round(network),
             clients: rates.clients.length,
+            stratumPort: ctx.stratumPort,
           },
-        } satisfies ApiResponse
-      }
-      case "/api/blocks": {
-        const limit = limitOf(query)
-        if (typeof limit === "string") return bad(limit)
-        return { status: 200, body: { blocks: yield* store.recentBlocks(limit) } } satisfies ApiResponse
-      }
-      case "/api/accounts": {
-        const rates = yield* live.hashrates(HASHRATE_WINDOW_MS)
-        const totals = yield* store.accountTotals
+        }
+      }),
+  },
+  {
+    path: "/api/hashrate",
+    summary: "Pool and network hashrate over time (periodic samples kept in memory)",
+    response: HashrateSeries,
+    handle: (ctx) =>
+      Effect.succeed({
+        status: 200,
+        body: { points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, pool: Math.round(s.pool), network: Math.round(s.network) })) },
+      }),
+  },
+  {
+    path: "/api/blocks",
+    summary: "The pool's blocks, newest first, with status and reward",
+    response: pageOf(Block),
+    paginated: true,
+    handle: (_ctx, { query }) =>
+      paged(query, (limit, offset) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          return { items: (yield* store.blocksPage(limit, offset)).map(blockJson), total: yield* store.blockCount() }
+        }),
+      ),
+  },
+  {
+    path: "/api/quotas",
+    summary: "Each account's share of the next block reward under the active scheme, largest first",
+    response: Quotas,
+    paginated: true,
+    handle: (ctx, { query }) =>
+      Effect.gen(function* () {
+        const page = pageParams(query)
+        if (typeof page === "string") return bad(page)
+        const { applies, quotas } = yield* quotasOf(ctx.live)
+        return { status: 200, body: { scheme: ctx.live.scheme.kind, applies, ...inMemoryPage(quotas, page.limit, page.offset), limit: page.limit, offset: page.offset } }
+      }),
+  },
+  {
+    path: "/api/miners",
+    summary: "Supported miner models, the stratum port and username format; models the active proof of work rules out are marked unusable",
+    response: Miners,
+    handle: (ctx) => {
+      const pow = ctx.live.work()?.pow
+      return Effect.succeed({
+        status: 200,
+        body: {
+          pow: pow ?? null,
+          stratumPort: ctx.stratumPort,
+          usernameFormat: USERNAME_FORMAT,
+          models: MINER_PROFILES.map((p) => {
+            const reason = pow === undefined ? undefined : cannotMineReason(p, pow)
+            return { model: p.model, displayName: p.displayName, pow: p.pow, userAgent: userAgentOf(p), usable: reason === undefined, reason: reason ?? null }
+          }),
+        },
+      })
+    },
+  },
+  {
+    path: "/api/accounts",
+    summary: "Every account's immature, payable, pending and paid atoms and hashrate",
+    response: pageOf(AccountSummary),
+    paginated: true,
+    handle: (ctx, { query }) =>
+      paged(query, (limit, offset) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const rates = yield* ctx.live.hashrates(HASHRATE_WINDOW_MS)
+          const totals = yield* store.accountTotals
+          const all = totals.map((t) => ({ ...t, hashesPerSecond: Math.round(rates.accounts.get(t.account) ?? 0) }))
+          return inMemoryPage(all, limit, offset)
+        }),
+      ),
+  },
+  {
+    path: "/api/accounts/{address}",
+    summary: "One account: balances, hashrate, connected clients, blocks found, next-reward quota",
+    response: Account,
+    handle: (ctx, { path }) =>
+      Effect.gen(function* () {
+        const address = path.address!
+        const store = yield* PoolStore
+        const totals = (yield* store.accountTotals).find((t) => t.account === address)
+        const clients = yield* clientsOf(ctx, address)
+        const blocksFound = yield* store.blockCount(address)
+        const payments = yield* store.accountPaymentCount(address)
+        if (totals === undefined && clients.length === 0 && blocksFound === 0 && payments === 0) {
+          return { status: 404, body: { error: `no account ${address} at this pool: it has no shares, credits or payments (the username is <address>.<worker>)` } }
+        }
+        const { quotas, applies } = yield* quotasOf(ctx.live)
         return {
           status: 200,
-          body: { accounts: totals.map((t) => ({ ...t, hashesPerSecond: Math.round(rates.accounts.get(t.account) ?? 0) })) },
-        } satisfies ApiResponse
-      }
-      case "/api/payouts": {
-        const limit = limitOf(query)
-        if (typeof limit === "string") return bad(limit)
-        const batches = yield* store.batches(limit)
-        const withPayments = yield* Effect.forEach(batches, (b) =>
-          Effect.map(store.paymentsOf(b.id), (payments) => ({ id: b.id, status: b.status, height: b.height, createdMs: b.createdMs, txid: b.txid ?? null, txFee: b.txFee ?? null, payments })),
-        )
-        return { status: 200, body: { payouts: withPayments } } satisfies ApiResponse
-      }
-      default:
-        return undefined
+          body: {
+            account: address,
+            immature: totals?.immature ?? 0n,
+            payable: totals?.payable ?? 0n,
+            pending: totals?.pending ?? 0n,
+            paid: totals?.paid ?? 0n,
+            hashesPerSecond: clients.reduce((s, c) => s + c.hashesPerSecond, 0),
+            blocksFound,
+            clients,
+            quota: applies ? (quotas.find((q) => q.account === address)?.fraction ?? 0) : null,
+          },
+        }
+      }),
+  },
+  {
+    path: "/api/accounts/{address}/blocks",
+    summary: "Blocks this account's miners found, newest first",
+    response: pageOf(Block),
+    paginated: true,
+    handle: (_ctx, { path, query }) =>
+      paged(query, (limit, offset) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          return { items: (yield* store.blocksPage(limit, offset, path.address!)).map(blockJson), total: yield* store.blockCount(path.address!) }
+        }),
+      ),
+  },
+  {
+    path: "/api/accounts/{address}/payments",
+    summary: "This account's payments, pending and paid, with amounts and transaction ids, newest first",
+    response: pageOf(AccountPayment),
+    paginated: true,
+    handle: (_ctx, { path, query }) => paged(query, (limit, offset) => accountPayments(path.address!, limit, offset)),
+  },
+  {
+    path: "/api/accounts/{address}/hashrate",
+    summary: "This account's hashrate over time",
+    response: AccountHashrateSeries,
+    handle: (ctx, { path }) =>
+      Effect.succeed({
+        status: 200,
+        body: { points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, hashesPerSecond: Math.round(s.accounts.get(path.address!) ?? 0) })) },
+      }),
+  },
+  {
+    path: "/api/payouts",
+    summary: "Payout batches, newest first, with their transactions and outputs",
+    response: pageOf(Payout),
+    paginated: true,
+    handle: (_ctx, { query }) =>
+      paged(query, (limit, offset) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const batches = yield* store.batchesPage(limit, offset)
+          const items = yield* Effect.forEach(batches, (b) =>
+            Effect.map(store.paymentsOf(b.id), (payments) => ({
+              id: b.id,
+              status: b.status,
+              height: b.height,
+              createdMs: b.createdMs,
+              txid: b.txid ?? null,
+              txFee: b.txFee ?? null,
+              payments: payments.map((p) => ({ account: p.account, address: p.address, amount: p.amount })),
+            })),
+          )
+          return { items, total: yield* store.batchCount }
+        }),
+      ),
+  },
+  {
+    path: "/api/admin/clients",
+    summary: "Every client that sent shares in the last ten minutes (admin session)",
+    response: pageOf(Client),
+    paginated: true,
+    admin: true,
+    handle: (ctx, { query }) => paged(query, (limit, offset) => Effect.map(clientsOf(ctx), (all) => inMemoryPage(all, limit, offset))),
+  },
+  {
+    path: "/api/admin/fees",
+    summary: "Payments of the pool's fee, pending and paid (admin session)",
+    response: pageOf(AccountPayment),
+    paginated: true,
+    admin: true,
+    handle: (_ctx, { query }) => paged(query, (limit, offset) => accountPayments(POOL_FEE_ACCOUNT, limit, offset)),
+  },
+  {
+    path: "/api/events",
+    summary: "Server-sent events: `stats` when the live figures change (checked every second), `block` when the pool's block count changes",
+    response: Event,
+    contentType: "text/event-stream",
+  },
+  {
+    path: "/api/openapi.json",
+    summary: "This document",
+    response: Schema.Struct({ openapi: Schema.String }),
+  },
+]
+
+const accountPayments = (account: string, limit: number, offset: number) =>
+  Effect.gen(function* () {
+    const store = yield* PoolStore
+    const rows = yield* store.accountPayments(account, limit, offset)
+    return {
+      items: rows.map((r) => ({ ...r, batchId: r.batchId.toString(), txid: r.txid ?? null, publishedMs: r.publishedMs ?? null })),
+      total: yield* store.accountPaymentCount(account),
     }
   })
+
+const compiled = API_ROUTES.map((route) => {
+  const names: Array<string> = []
+  const pattern = new RegExp(`^${route.path.replace(/\{(\w+)\}/g, (_m, name: string) => (names.push(name), "([^/]+)"))}$`)
+  return { route, pattern, names }
+})
+
+/** The route serving `pathname`, with its path parameters (decoded), or undefined. */
+export const matchRoute = (pathname: string): { readonly route: ApiRoute; readonly path: Readonly<Record<string, string>> } | undefined => {
+  for (const c of compiled) {
+    const m = c.pattern.exec(pathname)
+    if (m === null) continue
+    const path: Record<string, string> = {}
+    try {
+      c.names.forEach((name, i) => (path[name] = decodeURIComponent(m[i + 1]!)))
+    } catch {
+      return undefined
+    }
+    return { route: c.route, path }
+  }
+  return undefined
+}
+
+// ---- OpenAPI ------------------------------------------------------------------------------------
+
+const jsonSchemaOf = (schema: Schema.Codec<unknown, unknown>): unknown => {
+  const doc = Schema.toJsonSchemaDocument(schema)
+  return Object.keys(doc.definitions).length === 0 ? doc.schema : { ...doc.schema, $defs: doc.definitions }
+}
+
+/** The OpenAPI 3.1 description of every route, from the same schemas the tests check replies against. */
+export const openApiDocument = (designation: string) => {
+  const paths: Record<string, unknown> = {}
+  const pageParameters = [
+    { name: "limit", in: "query", description: `items per page, 1 to ${MAX_PAGE}`, schema: { type: "integer", minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE } },
+    { name: "offset", in: "query", description: "items to skip", schema: { type: "integer", minimum: 0, default: 0 } },
+  ]
+  for (const route of API_ROUTES) {
+    const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, description: "a payout address of the pool's network", schema: { type: "string" } }))
+    const responses: Record<string, unknown> = {
+      "200": { description: "OK", content: { [route.contentType ?? "application/json"]: { schema: jsonSchemaOf(route.response) } } },
+      "429": { description: "Too many requests; see Retry-After", content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } },
+    }
+    if (route.paginated) responses["400"] = { description: "Bad limit or offset", content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } }
+    if (pathParameters.length > 0) responses["404"] = { description: "No such account", content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } }
+    if (route.admin) responses["401"] = { description: "No admin session: log in at /admin", content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } }
+    paths[route.path] = {
+      get: {
+        summary: route.summary,
+        operationId: route.path.replace(/^\/api\//, "").replace(/[{}]/g, "").replace(/[/.]/g, "_"),
+        parameters: [...pathParameters, ...(route.paginated ? pageParameters : [])],
+        ...(route.admin ? { security: [{ adminSession: [] }] } : {}),
+        responses,
+      },
+    }
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: `${designation} (dcrforge pool) API`,
+      version: "1",
+      description: "Read-only JSON for the pool's web UI and scripts. Lists take limit and offset and answer {items, total, limit, offset}. Amounts are atoms as decimal strings. Rate-limited per client (429 with Retry-After).",
+    },
+    paths,
+    components: {
+      securitySchemes: { adminSession: { type: "apiKey", in: "cookie", name: "dcrforge_session", description: "set by logging in at /admin" } },
+    },
+  }
+}

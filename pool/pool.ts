@@ -47,7 +47,13 @@ export const runPool = (options: PoolOptions) =>
       feeBasisPoints: options.accounting.feeBasisPoints,
       counters: mining.server.counters,
       workHeight: () => mining.jobs.current?.height,
+      work: () => {
+        const job = mining.jobs.current
+        return job === undefined ? undefined : { height: job.height, networkTarget: job.networkTarget, pow: job.pow }
+      },
+      hashesPerUnitDifficulty: session.hashesPerUnitDifficulty,
       hashrates: accounting.hashrates,
+      nextRewardWeights: accounting.nextRewardWeights,
     }
     return { accounting, mining, live }
   })

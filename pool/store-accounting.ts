@@ -140,14 +140,37 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
             // the reserve that carries PPS's variance.
             return []
           case "pplns":
-            return withFee(splitProportionally(net, yield* pplnsWeights(block.foundMs, pplnsWindowUnits(scheme.windowMultiple, block.networkDifficulty))))
           case "pplns-time":
-            return withFee(splitProportionally(net, yield* store.workBetween(block.foundMs - scheme.periodMs, block.foundMs)))
+          case "proportional":
+            return withFee(splitProportionally(net, yield* shareWeights(scheme, block.foundMs, block.networkDifficulty)))
+        }
+      })
+
+    /** The work each account has in a block found at `foundMs` under a share-splitting scheme. */
+    const shareWeights = (scheme: PayoutScheme & { readonly kind: "pplns" | "pplns-time" | "proportional" }, foundMs: number, networkDifficulty: bigint) =>
+      Effect.gen(function* () {
+        switch (scheme.kind) {
+          case "pplns":
+            return yield* pplnsWeights(foundMs, pplnsWindowUnits(scheme.windowMultiple, networkDifficulty))
+          case "pplns-time":
+            return yield* store.workBetween(foundMs - scheme.periodMs, foundMs)
           case "proportional": {
-            const since = (yield* store.previousBlockTime(block.foundMs)) ?? -1
-            return withFee(splitProportionally(net, yield* store.workBetween(since, block.foundMs)))
+            const since = (yield* store.previousBlockTime(foundMs)) ?? -1
+            return yield* store.workBetween(since, foundMs)
           }
         }
+      })
+
+    /**
+     * Each account's work in the next block's split if the pool found it now at
+     * `networkDifficulty`: the same window the credits would use. Undefined for schemes that do
+     * not split a block by shares (PPS pays per share, solo pays the finder).
+     */
+    const nextRewardWeights = (networkDifficulty: bigint) =>
+      Effect.gen(function* () {
+        const scheme = options.scheme
+        if (scheme.kind === "pps" || scheme.kind === "solo") return undefined
+        return yield* shareWeights(scheme, yield* Clock.currentTimeMillis, networkDifficulty)
       })
 
     /** Is `hash` the main chain's block at `height`? */
@@ -288,5 +311,5 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         return { clients, accounts }
       })
 
-    return { accounting, counters, settle, recordShares, hashrates }
+    return { accounting, counters, settle, recordShares, hashrates, nextRewardWeights }
   })

@@ -8,10 +8,10 @@
  * until stopped (Ctrl-C). Legacy BLAKE-256 ASICs are in the fleet to show how the pool refuses
  * them on a BLAKE3 chain; anyone's own BLAKE3 miner can connect to the stratum port too.
  *
- *   ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR]
+ *   ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR] [--adminpass PASS]
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Context, Effect, Layer, References, Schedule } from "effect"
+import { Console, Context, Effect, Layer, Redacted, References, Schedule } from "effect"
 import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { SIMNET } from "../core/chain/params.ts"
@@ -21,10 +21,10 @@ import { serveAdminHttp } from "../pool/admin-http.ts"
 import { tcpListenerLayer } from "../pool/tcp-listener.ts"
 import { buildWorld, type WorldOptions } from "./sim/world.ts"
 
-const usage = "usage: ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR]"
+const usage = "usage: ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR] [--adminpass PASS]"
 
 const parseArgs = (args: ReadonlyArray<string>) => {
-  const o = { stratum: 5550, http: 8080, seed: 1, datadir: join(".cache", "demo") }
+  const o: { stratum: number; http: number; seed: number; datadir: string; adminpass: string | undefined } = { stratum: 5550, http: 8080, seed: 1, datadir: join(".cache", "demo"), adminpass: undefined }
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]]
     if (value === undefined) return `${flag ?? ""} needs a value\n${usage}`
@@ -41,6 +41,9 @@ const parseArgs = (args: ReadonlyArray<string>) => {
         break
       case "--datadir":
         o.datadir = value
+        break
+      case "--adminpass":
+        o.adminpass = value
         break
       default:
         return `unknown option ${flag}\n${usage}`
@@ -85,14 +88,21 @@ const main = (args: ReadonlyArray<string>) =>
     const listenerContext = yield* Layer.build(listener)
     const port = Context.get(listenerContext, StratumListener).port
     const world = yield* buildWorld(options(parsed.seed, parsed.datadir), Layer.succeedContext(listenerContext), tcpDial("127.0.0.1", port))
-    const http = yield* serveAdminHttp({ host: "127.0.0.1", port: parsed.http, adminPassword: undefined, live: world.pool.live }).pipe(
-      Effect.provideContext(world.services),
-    )
+    const http = yield* serveAdminHttp({
+      host: "127.0.0.1",
+      port: parsed.http,
+      adminPassword: parsed.adminpass === undefined ? undefined : Redacted.make(parsed.adminpass),
+      live: world.pool.live,
+      designation: "dcrforge demo pool",
+      stratumPort: port,
+      history: { intervalMillis: 5_000, capacity: 720 },
+    }).pipe(Effect.provideContext(world.services))
     yield* Console.log(
       [
         `dcrforge pool on a simulated Decred network (simnet rules, BLAKE3), seed ${parsed.seed}, store in ${parsed.datadir}`,
         `  stratum   stratum+tcp://127.0.0.1:${port}  (username: a simnet address, then .worker)`,
-        `  API       http://127.0.0.1:${http.port}/api/pool  /api/blocks  /api/accounts  /api/payouts`,
+        `  web UI    http://127.0.0.1:${http.port}/  (connect, account and admin pages${parsed.adminpass === undefined ? "; --adminpass PASS turns the admin page on" : ""})`,
+        `  API       http://127.0.0.1:${http.port}/api/pool  /api/blocks  /api/accounts  /api/payouts  (all: /api/openapi.json)`,
         `  miners    ${world.miners.length} emulated: ${[...new Set(world.miners.map((m) => m.model))].join(", ")} (the BLAKE-256 ASICs are refused, as on today's mainnet)`,
         "  Ctrl-C stops it.",
       ].join("\n"),

@@ -303,6 +303,57 @@ export const makePoolStore = Effect.gen(function* () {
       Effect.map((rows) => rows.map((r): PaymentRow => ({ batchId: big(r.batch_id), account: String(r.account), address: String(r.address), amount: big(r.amount) }))),
     )
 
+  // ---- read-only pages for the web UI and API (offset pagination, newest first)
+
+  /** The pool's blocks, newest first; only `account`'s when given. */
+  const blocksPage = (limit: number, offset: number, account?: string) =>
+    (account === undefined
+      ? sql.unsafe<Row>(`SELECT ${BLOCK_COLUMNS} FROM blocks ORDER BY height DESC, hash LIMIT $1 OFFSET $2`, [limit, offset])
+      : sql.unsafe<Row>(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE account = $1 ORDER BY height DESC, hash LIMIT $2 OFFSET $3`, [account, limit, offset])
+    ).pipe(Effect.map((rows) => rows.map(toBlock)))
+
+  const blockCount = (account?: string) =>
+    (account === undefined ? sql`SELECT count(*)::text AS n FROM blocks` : sql`SELECT count(*)::text AS n FROM blocks WHERE account = ${account}`).pipe(
+      Effect.map((rows) => num(rows[0]?.n ?? 0)),
+    )
+
+  const batchesPage = (limit: number, offset: number) =>
+    sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY id DESC LIMIT $1 OFFSET $2`, [limit, offset]).pipe(Effect.map((rows) => rows.map(toBatch)))
+
+  const batchCount = sql`SELECT count(*)::text AS n FROM payout_batches`.pipe(Effect.map((rows) => num(rows[0]?.n ?? 0)))
+
+  /** One account's payments with their batch's state and transaction, newest first. */
+  const accountPayments = (account: string, limit: number, offset: number) =>
+    sql`SELECT p.batch_id::text AS batch_id, p.address, p.amount::text AS amount, b.status, b.txid, b.height, b.created_ms::text AS created_ms, b.published_ms::text AS published_ms
+        FROM payments p JOIN payout_batches b ON b.id = p.batch_id WHERE p.account = ${account}
+        ORDER BY p.batch_id DESC LIMIT ${limit} OFFSET ${offset}`.pipe(
+      Effect.map((rows) =>
+        rows.map((r) => ({
+          batchId: big(r.batch_id),
+          address: String(r.address),
+          amount: big(r.amount),
+          status: String(r.status) as BatchStatus,
+          txid: optStr(r.txid),
+          height: num(r.height),
+          createdMs: num(r.created_ms),
+          publishedMs: r.published_ms === null || r.published_ms === undefined ? undefined : num(r.published_ms),
+        })),
+      ),
+    )
+
+  const accountPaymentCount = (account: string) =>
+    sql`SELECT count(*)::text AS n FROM payments WHERE account = ${account}`.pipe(Effect.map((rows) => num(rows[0]?.n ?? 0)))
+
+  /** Rows per table: what a restore must reproduce. */
+  const rowCounts = Effect.gen(function* () {
+    const counts: Record<string, number> = {}
+    for (const table of ["shares", "blocks", "payout_batches", "payments", "credits"]) {
+      const rows = yield* sql.unsafe<Row>(`SELECT count(*)::text AS n FROM ${table}`)
+      counts[table] = num(rows[0]?.n ?? 0)
+    }
+    return counts
+  })
+
   /** building -> signed: the transaction is stored before anything is sent. */
   const markSigned = (id: bigint, txid: string, rawTx: string, txFee: bigint) =>
     sql`UPDATE payout_batches SET status = 'signed', txid = ${txid}, raw_tx = ${rawTx}, tx_fee = ${txFee.toString()}
@@ -352,6 +403,13 @@ export const makePoolStore = Effect.gen(function* () {
     markSigned,
     markPublished,
     accountTotals,
+    blocksPage,
+    blockCount,
+    batchesPage,
+    batchCount,
+    accountPayments,
+    accountPaymentCount,
+    rowCounts,
   }
 })
 

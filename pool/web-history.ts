@@ -1,0 +1,54 @@
+import { Clock, Effect, Schedule } from "effect"
+import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
+import type { PoolLiveState } from "./http-api.ts"
+
+/** One periodic reading of the pool's and the network's hashrate (hashes per second). */
+export interface HashrateSample {
+  readonly timeMs: number
+  readonly pool: number
+  readonly network: number
+  readonly accounts: ReadonlyMap<string, number>
+}
+
+export interface HashrateHistoryOptions {
+  /** Time between samples. */
+  readonly intervalMillis: number
+  /** Samples kept; older ones are dropped (a day of 5-minute samples is 288). */
+  readonly capacity: number
+  /** The window each sample's pool and account hashrates are measured over. */
+  readonly windowMillis: number
+}
+
+/**
+ * The network's hashrate implied by the current work: difficulty (powLimit / target) times the
+ * hashes difficulty 1 takes, over the target block time. Undefined before the first work.
+ */
+export const networkHashrate = (live: PoolLiveState): number | undefined => {
+  const work = live.work()
+  if (work === undefined) return undefined
+  const difficulty = Number((live.network.powLimit * DIFFICULTY_SCALE) / work.networkTarget) / Number(DIFFICULTY_SCALE)
+  return (difficulty * Number(live.hashesPerUnitDifficulty)) / live.network.targetTimePerBlock
+}
+
+/**
+ * A ring of hashrate samples for the charts, kept in memory (a restart starts a new chart; the
+ * shares behind it are in the store). Sampling runs on the Effect clock, so it follows virtual
+ * time in simulations, and stops with the scope.
+ */
+export const makeHashrateHistory = (live: PoolLiveState, options: HashrateHistoryOptions) =>
+  Effect.gen(function* () {
+    const ring: Array<HashrateSample> = []
+    const sample = Effect.gen(function* () {
+      const rates = yield* live.hashrates(options.windowMillis)
+      let pool = 0
+      for (const r of rates.accounts.values()) pool += r
+      ring.push({ timeMs: yield* Clock.currentTimeMillis, pool, network: networkHashrate(live) ?? 0, accounts: rates.accounts })
+      if (ring.length > options.capacity) ring.splice(0, ring.length - options.capacity)
+    }).pipe(Effect.catch((e) => Effect.logWarning(`hashrate sample skipped: ${e instanceof Error ? e.message : String(e)}`)))
+    yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced(options.intervalMillis)))
+    return {
+      samples: (): ReadonlyArray<HashrateSample> => ring,
+    }
+  })
+
+export type HashrateHistory = Effect.Success<ReturnType<typeof makeHashrateHistory>>

@@ -1,0 +1,245 @@
+// dcrforge pool UI: fills the server-rendered pages from the JSON API and keeps them current
+// from /api/events (server-sent events). Plain browser JavaScript, no build step, no library.
+"use strict"
+;(() => {
+  const main = document.querySelector("main")
+  if (main === null) return
+  const page = main.dataset.page
+
+  // ---- formatting ----
+  const UNITS = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"]
+  const hashrate = (h) => {
+    if (h === null || h === undefined) return "–"
+    let i = 0
+    while (h >= 1000 && i < UNITS.length - 1) { h /= 1000; i++ }
+    return `${h.toFixed(h >= 100 || i === 0 ? 0 : 2)} ${UNITS[i]}`
+  }
+  // Atoms arrive as decimal strings; BigInt keeps them exact.
+  const dcr = (atoms) => {
+    if (atoms === null || atoms === undefined) return "–"
+    const a = BigInt(atoms)
+    const whole = a / 100000000n
+    const frac = (a % 100000000n).toString().padStart(8, "0").replace(/0+$/, "")
+    return `${whole.toLocaleString("en-US")}${frac === "" ? "" : `.${frac}`} DCR`
+  }
+  const ago = (ms) => {
+    const s = Math.max(0, Math.round((Date.now() - ms) / 1000))
+    if (s < 60) return `${s}s ago`
+    if (s < 3600) return `${Math.floor(s / 60)}m ago`
+    if (s < 86400) return `${Math.floor(s / 3600)}h ago`
+    return new Date(ms).toISOString().slice(0, 16).replace("T", " ")
+  }
+  const short = (text, n = 10) => (text.length > 2 * n + 1 ? `${text.slice(0, n)}…${text.slice(-6)}` : text)
+  const percent = (f) => `${(f * 100).toFixed(f >= 0.1 ? 1 : 2)} %`
+
+  const el = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag)
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null) continue
+      if (k === "class") node.className = v
+      else node.setAttribute(k, v)
+    }
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)))
+    return node
+  }
+  // Set through the CSSOM: the CSP refuses style attributes, not this.
+  const widthSpan = (fraction) => {
+    const span = el("span")
+    span.style.width = `${(fraction * 100).toFixed(2)}%`
+    return span
+  }
+  const pill = (cls, text) => el("span", { class: `pill ${cls}` }, text)
+  const accountLink = (account) =>
+    account.includes(":") ? el("span", { title: account }, account === "pool:fee" ? "pool fee" : account) : el("a", { href: `/account/${encodeURIComponent(account)}`, title: account }, short(account))
+  const setText = (id, text) => {
+    const node = document.getElementById(id)
+    if (node === null || node.textContent === text) return
+    node.textContent = text
+    node.classList.remove("flash")
+    void node.offsetWidth
+    node.classList.add("flash")
+  }
+  const getJson = async (url) => {
+    const r = await fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin" })
+    if (!r.ok) throw new Error(`${url}: ${r.status}`)
+    return r.json()
+  }
+
+  // ---- tables ----
+  const COLUMNS = {
+    height: ["Height", (r) => String(r.height), "num"],
+    status: ["Status", (r) => pill(r.status, r.status)],
+    reward: ["Reward", (r) => dcr(r.reward), "num"],
+    finder: ["Found by", (r) => el("span", {}, accountLink(r.account), `.${r.worker}`)],
+    worker: ["Worker", (r) => r.worker],
+    found: ["Found", (r) => el("span", { title: new Date(r.foundMs).toISOString() }, ago(r.foundMs))],
+    account: ["Account", (r) => accountLink(r.account)],
+    quota: ["Share", (r) => el("div", {}, percent(r.fraction), el("div", { class: "bar" }, widthSpan(r.fraction)))],
+    model: ["Model", (r) => r.model],
+    hashrate: ["Hashrate", (r) => hashrate(r.hashesPerSecond), "num"],
+    lastshare: ["Last share", (r) => ago(r.lastShareMs)],
+    paystatus: ["Status", (r) => pill(r.status, r.status === "published" ? "paid" : "pending")],
+    amount: ["Amount", (r) => dcr(r.amount), "num"],
+    txid: ["Transaction", (r) => (r.txid === null ? el("span", { class: "empty" }, "not signed yet") : el("code", { title: r.txid, class: "txid" }, short(r.txid, 12)))],
+    created: ["Created", (r) => ago(r.createdMs)],
+  }
+
+  const renderTable = (container, rows, columns) => {
+    if (rows.length === 0) return container.replaceChildren(el("p", { class: "empty" }, "Nothing yet."))
+    const head = el("tr", {}, ...columns.map((c) => el("th", { class: COLUMNS[c][2] ?? "" }, COLUMNS[c][0])))
+    const body = rows.map((r) => el("tr", {}, ...columns.map((c) => el("td", { class: COLUMNS[c][2] ?? "" }, COLUMNS[c][1](r)))))
+    container.replaceChildren(el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, head), el("tbody", {}, ...body))))
+  }
+
+  // A paged table from a list endpoint ({items, total, limit, offset}); returns its reload.
+  const pagedTable = (id) => {
+    const container = document.getElementById(id)
+    if (container === null) return async () => {}
+    const columns = container.dataset.columns.split(",")
+    const limit = Number(container.dataset.limit ?? 20)
+    let offset = 0
+    const load = async () => {
+      const sep = container.dataset.source.includes("?") ? "&" : "?"
+      const data = await getJson(`${container.dataset.source}${sep}limit=${limit}&offset=${offset}`)
+      renderTable(container, data.items, columns)
+      container.dataset.total = String(data.total)
+      if (data.total > limit) {
+        const prev = el("button", { type: "button", class: "secondary" }, "‹ Newer")
+        const next = el("button", { type: "button", class: "secondary" }, "Older ›")
+        prev.disabled = offset === 0
+        next.disabled = offset + limit >= data.total
+        prev.addEventListener("click", () => { offset = Math.max(0, offset - limit); load() })
+        next.addEventListener("click", () => { offset += limit; load() })
+        container.append(el("div", { class: "pager" }, `${offset + 1}–${Math.min(offset + limit, data.total)} of ${data.total}`, prev, next))
+      }
+    }
+    load().catch(showError(container))
+    return () => load().catch(showError(container))
+  }
+  const showError = (container) => (e) => container.replaceChildren(el("p", { class: "error" }, `Could not load: ${e.message}`))
+
+  // ---- charts: inline SVG ----
+  const SVG = "http://www.w3.org/2000/svg"
+  const svg = (tag, attrs) => {
+    const node = document.createElementNS(SVG, tag)
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v))
+    return node
+  }
+  const niceMax = (v) => {
+    if (v <= 0) return 1
+    const p = 10 ** Math.floor(Math.log10(v))
+    return [1, 2, 2.5, 5, 10].map((m) => m * p).find((m) => m >= v)
+  }
+  // series: [{ name, values: [[timeMs, value]], area }]
+  const drawChart = (container, series) => {
+    const points = series.flatMap((s) => s.values)
+    if (points.length < 2) return container.replaceChildren(el("p", { class: "empty" }, "Collecting samples… the chart starts after two."))
+    const W = 800, H = 240, L = 64, R = 12, T = 12, B = 26
+    const t0 = Math.min(...points.map((p) => p[0])), t1 = Math.max(...points.map((p) => p[0]))
+    const vmax = niceMax(Math.max(...points.map((p) => p[1])))
+    const x = (t) => L + ((t - t0) / Math.max(1, t1 - t0)) * (W - L - R)
+    const y = (v) => T + (1 - v / vmax) * (H - T - B)
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none" })
+    for (let i = 0; i <= 4; i++) {
+      const v = (vmax * i) / 4
+      root.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "axis" }))
+      const label = svg("text", { x: L - 8, y: y(v) + 4, "text-anchor": "end" })
+      label.textContent = hashrate(v)
+      root.append(label)
+    }
+    for (const [t, anchor] of [[t0, "start"], [t1, "end"]]) {
+      const label = svg("text", { x: x(t), y: H - 6, "text-anchor": anchor })
+      label.textContent = new Date(t).toTimeString().slice(0, 8)
+      root.append(label)
+    }
+    for (const s of series) {
+      if (s.values.length === 0) continue
+      const d = s.values.map((p, i) => `${i === 0 ? "M" : "L"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("")
+      if (s.area) root.append(svg("path", { d: `${d}L${x(s.values.at(-1)[0]).toFixed(1)},${y(0)}L${x(s.values[0][0]).toFixed(1)},${y(0)}Z`, class: `area-${s.name}` }))
+      root.append(svg("path", { d, class: `line-${s.name}`, "vector-effect": "non-scaling-stroke" }))
+    }
+    const legend = el("div", { class: "legend" }, ...series.map((s) => el("span", {}, el("i", { class: s.name }), s.label)))
+    container.replaceChildren(root, legend)
+    container.dataset.points = String(points.length)
+  }
+
+  // ---- live updates ----
+  const listeners = { stats: [], block: [] }
+  const live = () => {
+    const dot = document.getElementById("live-state")
+    if (typeof EventSource === "undefined") return
+    const source = new EventSource("/api/events")
+    source.addEventListener("open", () => dot?.classList.add("on"))
+    source.addEventListener("error", () => dot?.classList.remove("on"))
+    for (const kind of Object.keys(listeners)) {
+      source.addEventListener(kind, (e) => {
+        const data = JSON.parse(e.data)
+        for (const f of listeners[kind]) f(data)
+      })
+    }
+  }
+
+  // ---- pages ----
+  if (page === "overview") {
+    const chart = document.getElementById("hashrate-chart")
+    const loadChart = () =>
+      getJson("/api/hashrate").then((d) =>
+        drawChart(chart, [
+          { name: "pool", label: "pool", area: true, values: d.points.map((p) => [p.timeMs, p.pool]) },
+          { name: "network", label: "network", values: d.points.map((p) => [p.timeMs, p.network]) },
+        ]),
+      )
+    loadChart().catch(showError(chart))
+    setInterval(() => loadChart().catch(() => {}), 15000)
+    const blocks = pagedTable("blocks")
+    const quotas = pagedTable("quotas")
+    listeners.stats.push((s) => {
+      setText("pool-hashrate", hashrate(s.hashesPerSecond))
+      setText("connected-miners", String(s.connectedMiners))
+      setText("work-height", s.workHeight === null ? "–" : String(s.workHeight))
+      setText("blocks-found", String(s.blocksFound))
+    })
+    listeners.block.push(() => { blocks(); quotas() })
+    setInterval(() => quotas(), 30000)
+  }
+
+  if (page === "account") {
+    const address = main.dataset.address
+    const base = `/api/accounts/${encodeURIComponent(address)}`
+    const chart = document.getElementById("account-chart")
+    const clients = document.getElementById("account-clients")
+    const loadAccount = async () => {
+      const r = await fetch(base, { credentials: "same-origin" })
+      if (r.status === 404) {
+        clients.replaceChildren(el("p", { class: "empty" }, (await r.json()).error))
+        return
+      }
+      const a = await r.json()
+      setText("account-hashrate", hashrate(a.hashesPerSecond))
+      setText("account-quota", a.quota === null ? "n/a" : percent(a.quota))
+      setText("account-immature", dcr(a.immature))
+      setText("account-payable", dcr(a.payable))
+      setText("account-pending", dcr(a.pending))
+      setText("account-paid", dcr(a.paid))
+      setText("account-blocks", String(a.blocksFound))
+      renderTable(clients, a.clients, ["worker", "model", "hashrate", "lastshare"])
+    }
+    const loadChart = () =>
+      getJson(`${base}/hashrate`).then((d) => drawChart(chart, [{ name: "account", label: "this account", area: true, values: d.points.map((p) => [p.timeMs, p.hashesPerSecond]) }]))
+    loadAccount().catch(showError(clients))
+    loadChart().catch(showError(chart))
+    const payments = pagedTable("account-payments")
+    const blocks = pagedTable("account-blocks-table")
+    setInterval(() => { loadAccount().catch(() => {}); loadChart().catch(() => {}) }, 15000)
+    listeners.block.push(() => { loadAccount().catch(() => {}); payments(); blocks() })
+  }
+
+  if (page === "admin" && document.getElementById("admin-clients") !== null) {
+    const clients = pagedTable("admin-clients")
+    const fees = pagedTable("admin-fees")
+    setInterval(() => clients(), 15000)
+    listeners.block.push(() => fees())
+  }
+
+  live()
+})()
