@@ -9,6 +9,7 @@ import { ChainRpc, type ChainEvent, type WorkTemplate } from "../core/services/c
 import { AcceptedWorkBook } from "./accepted-work.ts"
 import { Accounting } from "./accounting.ts"
 import { JobBook } from "./jobs.ts"
+import { currentPoolMetrics } from "./metrics.ts"
 import type { BlockCandidate, SessionConfig } from "./session.ts"
 import { makeStratumServer, type ServerLimits } from "./stratum-server.ts"
 
@@ -36,6 +37,8 @@ export const runMining = (options: MiningOptions) =>
   Effect.gen(function* () {
     const chain = yield* ChainRpc
     const accounting = yield* Accounting
+    const metrics = yield* currentPoolMetrics
+    const clock = yield* Clock.Clock
     const activations = chainActivations(options.session.network.agendas)
     const powAt = (height: number) => powAlgorithmAt(activations, height)
     const jobs = new JobBook(powAt)
@@ -46,11 +49,14 @@ export const runMining = (options: MiningOptions) =>
       Effect.gen(function* () {
         const hash = blockHashDisplay(candidate.header)
         const data = encodeGetworkData(candidate.header, candidate.job.pow)
+        const start = clock.currentTimeNanosUnsafe()
         const outcome = yield* chain.submitWork(data).pipe(
           // A block is worth a retry while its parent is still the tip; a refusal is final.
           Effect.retry({ schedule: nodeRetry, times: 5, while: (e) => e._tag === "ChainUnavailable" }),
           Effect.result,
         )
+        metrics.blockSubmitSeconds.observeSince(clock, start)
+        metrics.blocks[outcome._tag === "Failure" ? (outcome.failure._tag === "ChainUnavailable" ? "unsubmitted" : "rejected") : outcome.success ? "accepted" : "rejected"].inc()
         if (outcome._tag === "Failure") {
           return yield* Effect.logError(`block ${hash} at height ${candidate.job.height} not submitted: ${outcome.failure.message}`)
         }

@@ -1,8 +1,11 @@
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import type { NetworkParams } from "../core/chain/params.ts"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
+import { ChainRpc } from "../core/services/chain.ts"
+import { PayoutWallet } from "../core/services/wallet.ts"
 import { Accounting } from "./accounting.ts"
 import type { PoolLiveState } from "./http-api.ts"
+import { currentPoolMetrics, PoolMetrics, timedChainRpc, timedPayoutWallet, watchPool } from "./metrics.ts"
 import { runMining } from "./mining.ts"
 import { defaultSessionConfig, type SessionConfig } from "./session.ts"
 import { makeStoreAccounting, type StoreAccountingOptions } from "./store-accounting.ts"
@@ -30,16 +33,26 @@ export interface PoolOptions {
 export const runPool = (options: PoolOptions) =>
   Effect.gen(function* () {
     yield* migrate
+    // One metric set for every part (the caller's PoolMetrics, or the pool's own), and the
+    // calls to dcrd and the wallet timed into it.
+    const metrics = yield* currentPoolMetrics
+    const clock = yield* Clock.Clock
+    const chain = timedChainRpc(yield* ChainRpc, metrics, clock)
+    const wallet = timedPayoutWallet(yield* PayoutWallet, metrics, clock)
+    const instrumented = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      effect.pipe(Effect.provideService(PoolMetrics, metrics), Effect.provideService(ChainRpc, chain), Effect.provideService(PayoutWallet, wallet))
     const mode = options.accounting.scheme.kind === "solo" ? "solo" : "pool"
     // Share difficulty between 2^-32 and 2^64 of the network's unit; vardiff picks within.
     const vardiff = { ...defaultVardiffConfig(1n, DIFFICULTY_SCALE << 64n), targetSeconds: options.vardiffTargetSeconds }
     const session = { ...defaultSessionConfig(options.network, mode, vardiff), ...options.session }
     // Hashrates are reported in the same hashes the sessions size difficulties by.
-    const accounting = yield* makeStoreAccounting({ hashesPerUnitDifficulty: session.hashesPerUnitDifficulty, ...options.accounting })
+    const accounting = yield* makeStoreAccounting({ hashesPerUnitDifficulty: session.hashesPerUnitDifficulty, ...options.accounting }).pipe(instrumented)
     const limits = { ...defaultServerLimits, maxConnectionsPerHost: options.maxConnectionsPerHost, ...options.limits }
     const mining = yield* runMining({ session, limits, rollTimestampSeconds: options.rollTimestampSeconds ?? 30 }).pipe(
       Effect.provideService(Accounting, accounting.accounting),
+      instrumented,
     )
+    watchPool(metrics, { powLimit: options.network.powLimit, currentJob: () => mining.jobs.current, hashrates: accounting.hashrates })
     const live: PoolLiveState = {
       network: options.network,
       mode,
@@ -55,5 +68,5 @@ export const runPool = (options: PoolOptions) =>
       hashrates: accounting.hashrates,
       nextRewardWeights: accounting.nextRewardWeights,
     }
-    return { accounting, mining, live }
+    return { accounting, mining, live, metrics }
   })

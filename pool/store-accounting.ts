@@ -10,6 +10,7 @@ import { PayoutWallet } from "../core/services/wallet.ts"
 import { Accounting } from "./accounting.ts"
 import { ORPHAN_DEPTH } from "./accepted-work.ts"
 import { CrashPoints } from "./crash-points.ts"
+import { currentPoolMetrics } from "./metrics.ts"
 import type { AcceptedShare } from "./session.ts"
 import { PoolStore, type BatchRow, type BlockRow, type ShareRow } from "./store/store.ts"
 
@@ -69,6 +70,8 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const chain = yield* ChainRpc
     const wallet = yield* PayoutWallet
     const crash = yield* CrashPoints
+    const metrics = yield* currentPoolMetrics
+    const clock = yield* Clock.Clock
     const toRow = shareRow(options.instance)
     const counters = { shareBatches: 0, sharesWritten: 0, storeRetries: 0, blocksCredited: 0, blocksOrphaned: 0, batchesPublished: 0 }
 
@@ -85,13 +88,16 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
       }
       const rows = items.flatMap((i) => i.rows)
       yield* crash.at("shares:before-commit")
+      const start = clock.currentTimeNanosUnsafe()
       yield* store.insertShares(rows).pipe(
         Effect.tapError((e) => Effect.sync(() => counters.storeRetries++).pipe(Effect.andThen(Effect.logWarning(`shares not written yet, retrying: ${e.message}`)))),
         Effect.retry(outageRetry),
       )
+      metrics.shareCommitSeconds.observeSince(clock, start)
       yield* crash.at("shares:after-commit")
       counters.shareBatches++
       counters.sharesWritten += rows.length
+      metrics.sharesCommitted.inc(rows.length)
       for (const item of items) yield* Deferred.succeed(item.done, undefined)
     })
     yield* Effect.forkScoped(Effect.forever(flush))
@@ -190,6 +196,7 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
               const fee = credits.find((c) => c.account === POOL_FEE_ACCOUNT)?.amount ?? 0n
               if (yield* store.confirmBlock(block.hash, reward, fee, credits, now)) {
                 counters.blocksCredited++
+                metrics.blocks.confirmed.inc()
                 yield* Effect.logInfo(`block ${block.hash} at height ${block.height} confirmed: ${reward} atoms shared among ${credits.length} accounts`)
               }
               yield* crash.at("credit:after-confirm")
@@ -197,6 +204,7 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
             } else if (!inChain && tip >= block.height + ORPHAN_DEPTH) {
               if (yield* store.orphanBlock(block.hash, now)) {
                 counters.blocksOrphaned++
+                metrics.blocks.orphaned.inc()
                 yield* Effect.logWarning(`block ${block.hash} at height ${block.height} orphaned; it earned nothing`)
               }
             }
@@ -206,11 +214,15 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
             // A reorg deeper than one block took a confirmed block: its credits go, unpaid.
             if (yield* store.orphanBlock(block.hash, now)) {
               counters.blocksOrphaned++
+              metrics.blocks.orphaned.inc()
               yield* Effect.logWarning(`confirmed block ${block.hash} at height ${block.height} left the main chain; its credits are reversed`)
             }
           } else if (tip >= block.height + options.coinbaseMaturity + 1) {
             // One block of margin past dcrd's rule, so the spend is valid in the next block too.
-            if (yield* store.matureBlock(block.hash, now)) yield* Effect.logInfo(`block ${block.hash} matured; its credits are payable`)
+            if (yield* store.matureBlock(block.hash, now)) {
+              metrics.blocks.matured.inc()
+              yield* Effect.logInfo(`block ${block.hash} matured; its credits are payable`)
+            }
           }
         }
       })
@@ -220,8 +232,9 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const advanceBatch = (batch: BatchRow) =>
       Effect.gen(function* () {
         let signed = batch.txid !== undefined && batch.rawTx !== undefined ? { txid: batch.txid, rawTx: batch.rawTx, fee: batch.txFee ?? 0n } : undefined
+        let payments: ReadonlyArray<{ readonly address: string; readonly amount: bigint }> | undefined
         if (batch.status === "building") {
-          const payments = yield* store.paymentsOf(batch.id)
+          payments = yield* store.paymentsOf(batch.id)
           const built = yield* wallet.build(payments.map((p) => ({ address: p.address, amount: p.amount })))
           yield* crash.at("payout:after-build")
           // Only the instance whose UPDATE wins may send; a loser's transaction is never sent.
@@ -236,6 +249,9 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         const now = yield* Clock.currentTimeMillis
         if (yield* store.markPublished(batch.id, now)) {
           counters.batchesPublished++
+          // The payments are read again only for a batch signed before a restart.
+          metrics.payouts.inc()
+          for (const p of payments ?? (yield* store.paymentsOf(batch.id).pipe(Effect.orElseSucceed(() => [])))) metrics.payoutAtoms.incExact(p.amount)
           yield* Effect.logInfo(`payout batch ${batch.id} published as ${signed.txid}`)
         }
         yield* crash.at("payout:after-published-stored")

@@ -6,6 +6,7 @@ import { StratumListener } from "../core/services/listener.ts"
 import { encodeError, StratumErrorCode, stratumError } from "../core/stratum/protocol.ts"
 import type { Job, JobBook } from "./jobs.ts"
 import { LineSplitter } from "./lines.ts"
+import { currentPoolMetrics } from "./metrics.ts"
 import { StratumSession, type AcceptedShare, type BlockCandidate, type SessionConfig, type SessionLog, type SessionOutput } from "./session.ts"
 
 export interface ServerLimits {
@@ -62,6 +63,8 @@ const encoder = new TextEncoder()
 export const makeStratumServer = (options: StratumServerOptions) =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
+    const metrics = yield* currentPoolMetrics
+    const clock = yield* Clock.Clock
     const connections = new Set<Connection>()
     const perHost = new Map<string, number>()
     const extraNonceInUse = new Set<number>()
@@ -92,9 +95,11 @@ export const makeStratumServer = (options: StratumServerOptions) =>
       switch (log.kind) {
         case "share-rejected":
           counters.sharesRejected++
+          metrics.sharesRejected[log.reason].inc()
           return Effect.logDebug(`share rejected: ${log.reason}`).pipe(Effect.annotateLogs("miner", conn.remote))
         case "bad-message":
           counters.badMessages++
+          metrics.badMessages.inc()
           return Effect.logInfo(`bad message: ${log.message}`).pipe(Effect.annotateLogs("miner", conn.remote))
         case "unknown-miner":
           return Effect.logWarning(`unsupported miner ${JSON.stringify(log.userAgent)} refused at subscribe`).pipe(Effect.annotateLogs("miner", conn.remote))
@@ -112,11 +117,15 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         // is durable, whatever happens to the pool next.
         if (out.shares.length > 0) {
           counters.sharesAccepted += out.shares.length
+          metrics.sharesAccepted.inc(out.shares.length)
+          const start = clock.currentTimeNanosUnsafe()
           yield* options.onShares(out.shares)
+          metrics.shareRecordSeconds.observeSince(clock, start)
         }
         if (out.lines.length > 0) yield* write(conn, out.lines.length === 1 ? `${out.lines[0]}\n` : `${out.lines.join("\n")}\n`)
         for (const block of out.blocks) {
           counters.blockCandidates++
+          metrics.blocks.candidate.inc()
           yield* Effect.forkIn(options.onBlock(block), scope)
         }
         for (const log of out.logs) yield* logSession(conn, log)
@@ -152,6 +161,7 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         const already = perHost.get(c.host) ?? 0
         if (already >= options.limits.maxConnectionsPerHost) {
           counters.refusedPerHost++
+          metrics.connectionsRefused.inc()
           yield* Effect.logWarning(`refused: ${already} connections from ${c.host} already (limit ${options.limits.maxConnectionsPerHost})`)
           return yield* refuse(c, `too many connections from ${c.host} (limit ${options.limits.maxConnectionsPerHost})`)
         }
@@ -173,6 +183,7 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         connections.add(conn)
         counters.connected++
         counters.connectionsTotal++
+        metrics.connectionsOpened.inc()
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
             connections.delete(conn)
@@ -198,6 +209,7 @@ export const makeStratumServer = (options: StratumServerOptions) =>
               }
               if (overflow) {
                 counters.badMessages++
+                metrics.badMessages.inc()
                 const limit = options.session.maxLineBytes
                 yield* write(conn, `${encodeError(null, stratumError(StratumErrorCode.other, `line longer than ${limit} bytes`))}\n`)
                 return `line longer than ${limit} bytes`
@@ -252,6 +264,18 @@ export const makeStratumServer = (options: StratumServerOptions) =>
       yield* Effect.logInfo(`stratum listening on ${listener.address} (${options.session.network.name}, ${options.session.mode} mode)`)
       return yield* listener.run(handle)
     })
+
+    // Counted when scraped, not kept up to date: a miner's model is known only after subscribe.
+    metrics.connections.from(
+      Effect.sync(() => {
+        const byModel = new Map<string, number>()
+        for (const conn of connections) {
+          const model = conn.session.model ?? "unidentified"
+          byModel.set(model, (byModel.get(model) ?? 0) + 1)
+        }
+        return [...byModel].map(([model, n]) => ({ labels: [model], value: n }))
+      }),
+    )
 
     /** Runs the ticker until the server's scope closes. */
     yield* Effect.forkIn(
