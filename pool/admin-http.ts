@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createHttpsServer } from "node:https"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
+import { serveMetrics, type MetricsRegistry } from "./metrics.ts"
 import { backup } from "./store/backup.ts"
 import { API_ROUTES, liveStats, matchRoute, openApiDocument, toJson, type ApiContext, type PoolLiveState } from "./http-api.ts"
 import type { PoolStore } from "./store/store.ts"
@@ -59,6 +60,8 @@ export interface AdminHttpOptions {
   /** Hashrate samples for the charts (default every 10 s, 360 kept: an hour). */
   readonly history?: { readonly intervalMillis: number; readonly capacity: number } | undefined
   readonly sessionLifetimeMillis?: number | undefined
+  /** The pool's metrics: `GET /metrics` for Prometheus, without authentication (see metrics.ts). */
+  readonly metrics?: MetricsRegistry | undefined
 }
 
 export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{ readonly reason: string }> {
@@ -311,6 +314,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       ["/admin/login", { POST: login }],
       ["/admin/logout", { POST: logout }],
       ["/admin/backup", { POST: backupRoute }],
+      ["/metrics", { GET: (_req, res) => (options.metrics === undefined ? send(res, 404, "text/plain", "metrics are off on this server\n") : serveMetrics(options.metrics, res)) }],
     ])
 
     const handle = (req: IncomingMessage, res: ServerResponse) => {

@@ -64,7 +64,7 @@ export interface TestPool {
 }
 
 /** A miner of `profile` connected, subscribed and authorized, holding its first job. */
-export const connectMiner = async (pool: TestPool, profile: MinerProfile, username: string, worker = "rig1") => {
+export const connectMiner = async (pool: Pick<TestPool, "port">, profile: MinerProfile, username: string, worker = "rig1") => {
   const client = await LineClient.connect(pool.port)
   const miner = new MinerSide(profile, worker)
   client.send(1, "mining.subscribe", [userAgentOf(profile)])
