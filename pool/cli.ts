@@ -122,14 +122,14 @@ const runCommand = (config: PoolConfig) =>
         port: config.guiListen.port,
         adminPassword: config.adminPass,
         live,
-        metrics: metrics.registry,
+        metrics: config.metrics ? metrics.registry : undefined,
         designation: config.designation,
         stratumPort: config.minerListen.port,
         tls,
         trustProxy: config.trustProxy,
       })
       yield* Effect.logInfo(
-        `web UI on ${tls === undefined ? "http" : "https"}://${formatHostPort({ host: config.guiListen.host, port: http.port })}/ (API at /api/, described at /api/openapi.json; /metrics${config.adminPass === undefined ? "; admin off" : "; admin at /admin"})`,
+        `web UI on ${tls === undefined ? "http" : "https"}://${formatHostPort({ host: config.guiListen.host, port: http.port })}/ (API at /api/, described at /api/openapi.json${config.metrics ? "; metrics at /metrics" : ""}${config.adminPass === undefined ? "; admin off" : "; admin at /admin"})`,
       )
       yield* Effect.logInfo(`pool ${instance} on ${config.activeNet}: miners at ${formatHostPort(config.minerListen)}, ${config.postgres ? "Postgres" : `embedded store in ${config.dataDir}`}`)
       return yield* Effect.never

@@ -115,6 +115,12 @@ describe("defaults", () => {
     expect(fails([...REQUIRED, "--guicert=/etc/pool/gui.cert"]).option).toBe("guikey")
   })
 
+  it("Prometheus metrics are served unless --metrics=false", () => {
+    expect(ok(REQUIRED).metrics).toBe(true)
+    expect(ok([...REQUIRED, "--metrics=false"]).metrics).toBe(false)
+    expect(fails([...REQUIRED, "--metrics=sometimes"]).option).toBe("metrics")
+  })
+
   it("walletrpcuser and walletrpcpass override rpcuser and rpcpass for the wallet only", () => {
     const c = ok([...REQUIRED, "--walletrpcuser=w", "--walletrpcpass=wpass"])
     expect(c.rpcUser).toBe("user")

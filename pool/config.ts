@@ -88,6 +88,7 @@ export const OPTION_NAMES = [
   "guicert",
   "guikey",
   "trustproxy",
+  "metrics",
   "designation",
   "postgres",
   "postgreshost",
@@ -257,6 +258,12 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
     example: "true",
     ...constant("false"),
   },
+  metrics: {
+    arg: undefined,
+    help: "serve Prometheus metrics at /metrics on the web UI's address, without authentication (--metrics=false: off)",
+    example: "false",
+    ...constant("true"),
+  },
   designation: { arg: "<name>", help: "the pool's name shown in the web UI", example: "MyPool", ...constant("YourPoolNameHere") },
   postgres: { arg: undefined, help: "store in Postgres instead of the embedded database", example: "true", ...constant("false") },
   postgreshost: { arg: "<host>", help: "Postgres host", example: "127.0.0.1", ...constant("127.0.0.1") },
@@ -336,6 +343,7 @@ export interface PoolConfig {
   readonly guiCert: string | undefined
   readonly guiKey: string | undefined
   readonly trustProxy: boolean
+  readonly metrics: boolean
   readonly designation: string
   readonly postgres: boolean
   readonly postgresHost: string
@@ -884,6 +892,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
       return yield* Result.fail(missing(guiCert === undefined ? "guicert" : "guikey", "HTTPS needs both guicert and guikey (or neither, for plain HTTP)"))
     }
     const trustProxy = yield* required("trustproxy", bool)
+    const metrics = yield* required("metrics", bool)
     const designation = yield* required("designation", nonEmpty)
     const postgres = yield* required("postgres", bool)
     const postgresHost = yield* required("postgreshost", (t) =>
@@ -945,6 +954,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
       guiCert,
       guiKey,
       trustProxy,
+      metrics,
       designation,
       postgres,
       postgresHost,
