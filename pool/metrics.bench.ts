@@ -20,7 +20,7 @@ export const benches: ReadonlyArray<Bench> = [
       const byReason = nsPerOp(() => metrics.sharesRejected[reasons[i++ & 3]!].inc())
       const observe = nsPerOp(() => metrics.shareRecordSeconds.observe((i++ & 1023) / 100_000))
       const timed = nsPerOp(() => {
-        const start = clock.currentTimeNanosUnsafe()
+        const start = clock.monotonicTimeNanosUnsafe()
         metrics.shareRecordSeconds.observeSince(clock, start)
       })
       for (const method of ["getwork", "getwork_submit", "getbestblock", "getblockhash", "getblock"]) metrics.rpcSeconds.labels("dcrd", method).observe(0.001)

@@ -61,9 +61,9 @@ export class HistogramChild {
     this.sum += value
     this.count++
   }
-  /** Records the seconds since `startNanos`, both read from `clock` (the pool's Clock service). */
+  /** Records the seconds since `startNanos`, both from `clock`'s monotonic time (the pool's Clock service: virtual in a simulation). */
   observeSince(clock: Clock.Clock, startNanos: bigint): void {
-    this.observe(Number(clock.currentTimeNanosUnsafe() - startNanos) / 1e9)
+    this.observe(Number(clock.monotonicTimeNanosUnsafe() - startNanos) / 1e9)
   }
 }
 
@@ -332,7 +332,7 @@ export const timedBy =
   (clock: Clock.Clock, histogram: HistogramChild) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.suspend(() => {
-      const start = clock.currentTimeNanosUnsafe()
+      const start = clock.monotonicTimeNanosUnsafe()
       return Effect.onExitPrimitive(effect, () => {
         histogram.observeSince(clock, start)
         return undefined

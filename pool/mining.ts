@@ -49,7 +49,7 @@ export const runMining = (options: MiningOptions) =>
       Effect.gen(function* () {
         const hash = blockHashDisplay(candidate.header)
         const data = encodeGetworkData(candidate.header, candidate.job.pow)
-        const start = clock.currentTimeNanosUnsafe()
+        const start = clock.monotonicTimeNanosUnsafe()
         const outcome = yield* chain.submitWork(data).pipe(
           // A block is worth a retry while its parent is still the tip; a refusal is final.
           Effect.retry({ schedule: nodeRetry, times: 5, while: (e) => e._tag === "ChainUnavailable" }),

@@ -88,7 +88,7 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
       }
       const rows = items.flatMap((i) => i.rows)
       yield* crash.at("shares:before-commit")
-      const start = clock.currentTimeNanosUnsafe()
+      const start = clock.monotonicTimeNanosUnsafe()
       yield* store.insertShares(rows).pipe(
         Effect.tapError((e) => Effect.sync(() => counters.storeRetries++).pipe(Effect.andThen(Effect.logWarning(`shares not written yet, retrying: ${e.message}`)))),
         Effect.retry(outageRetry),

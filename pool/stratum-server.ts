@@ -118,7 +118,7 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         if (out.shares.length > 0) {
           counters.sharesAccepted += out.shares.length
           metrics.sharesAccepted.inc(out.shares.length)
-          const start = clock.currentTimeNanosUnsafe()
+          const start = clock.monotonicTimeNanosUnsafe()
           yield* options.onShares(out.shares)
           metrics.shareRecordSeconds.observeSince(clock, start)
         }
