@@ -38,11 +38,19 @@ export const networkHashrate = (live: PoolLiveState): number | undefined => {
 export const makeHashrateHistory = (live: PoolLiveState, options: HashrateHistoryOptions) =>
   Effect.gen(function* () {
     const ring: Array<HashrateSample> = []
+    const startedMs = yield* Clock.currentTimeMillis
     const sample = Effect.gen(function* () {
-      const rates = yield* live.hashrates(options.windowMillis)
+      const network = networkHashrate(live)
+      // Nothing to chart before the first work from dcrd.
+      if (network === undefined) return
+      const now = yield* Clock.currentTimeMillis
+      // A young pool is measured over its own lifetime: a full window would count time before
+      // it started as idle and draw a slow ramp that never happened.
+      const window = Math.min(options.windowMillis, Math.max(options.intervalMillis, now - startedMs))
+      const rates = yield* live.hashrates(window)
       let pool = 0
       for (const r of rates.accounts.values()) pool += r
-      ring.push({ timeMs: yield* Clock.currentTimeMillis, pool, network: networkHashrate(live) ?? 0, accounts: rates.accounts })
+      ring.push({ timeMs: now, pool, network, accounts: rates.accounts })
       if (ring.length > options.capacity) ring.splice(0, ring.length - options.capacity)
     }).pipe(Effect.catch((e) => Effect.logWarning(`hashrate sample skipped: ${e instanceof Error ? e.message : String(e)}`)))
     yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced(options.intervalMillis)))

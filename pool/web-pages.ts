@@ -58,14 +58,14 @@ ${frame.csrf === undefined ? "" : `<meta name="csrf-token" content="${html(frame
 <main data-page="${frame.page}"${data}>
 ${body}
 </main>
-<footer><span class="live-dot" id="live-state" title="live updates">live</span> dcrforge · <a href="/api/openapi.json">API</a></footer>
+<footer><span class="live-dot" id="live-state" title="live updates">live</span> · dcrforge · <a href="/api/openapi.json">API</a></footer>
 </body>
 </html>
 `
 }
 
-const card = (id: string, label: string, value: string, hint = "") =>
-  `<div class="card"><div class="label">${html(label)}</div><div class="value" id="${id}">${html(value)}</div>${hint === "" ? "" : `<div class="hint">${html(hint)}</div>`}</div>`
+const card = (id: string, label: string, value: string, hint = "", kind = "") =>
+  `<div class="card${kind === "" ? "" : ` ${kind}`}"><div class="label">${html(label)}</div><div class="value" id="${id}">${html(value)}</div>${hint === "" ? "" : `<div class="hint">${html(hint)}</div>`}</div>`
 
 export interface OverviewFigures {
   readonly network: string
@@ -172,10 +172,10 @@ export const accountPage = (frame: Omit<PageFrame, "page" | "title">, address: s
 <section class="cards">
 ${card("account-hashrate", "Hashrate", "–", "last 10 minutes")}
 ${card("account-quota", "Next reward share", "–")}
-${card("account-immature", "Immature", "–", "credited, coinbase not mature")}
-${card("account-payable", "Payable", "–", "waits for the next payout")}
-${card("account-pending", "Pending", "–", "in a payout being sent")}
-${card("account-paid", "Paid", "–")}
+${card("account-immature", "Immature", "–", "credited, coinbase not mature", "money")}
+${card("account-payable", "Payable", "–", "waits for the next payout", "money")}
+${card("account-pending", "Pending", "–", "in a payout being sent", "money")}
+${card("account-paid", "Paid", "–", "", "money")}
 ${card("account-blocks", "Blocks found", "–")}
 </section>
 <section class="panel">

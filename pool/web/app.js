@@ -54,7 +54,9 @@
   const setText = (id, text) => {
     const node = document.getElementById(id)
     if (node === null || node.textContent === text) return
+    const first = node.textContent === "–"
     node.textContent = text
+    if (first) return
     node.classList.remove("flash")
     void node.offsetWidth
     node.classList.add("flash")
@@ -72,7 +74,7 @@
     reward: ["Reward", (r) => dcr(r.reward), "num"],
     finder: ["Found by", (r) => el("span", {}, accountLink(r.account), `.${r.worker}`)],
     worker: ["Worker", (r) => r.worker],
-    found: ["Found", (r) => el("span", { title: new Date(r.foundMs).toISOString() }, ago(r.foundMs))],
+    found: ["Found", (r) => el("span", { title: new Date(r.foundMs).toISOString() }, ago(r.foundMs)), "hide-narrow"],
     account: ["Account", (r) => accountLink(r.account)],
     quota: ["Share", (r) => el("div", {}, percent(r.fraction), el("div", { class: "bar" }, widthSpan(r.fraction)))],
     model: ["Model", (r) => r.model],
@@ -81,7 +83,7 @@
     paystatus: ["Status", (r) => pill(r.status, r.status === "published" ? "paid" : "pending")],
     amount: ["Amount", (r) => dcr(r.amount), "num"],
     txid: ["Transaction", (r) => (r.txid === null ? el("span", { class: "empty" }, "not signed yet") : el("code", { title: r.txid, class: "txid" }, short(r.txid, 12)))],
-    created: ["Created", (r) => ago(r.createdMs)],
+    created: ["Created", (r) => ago(r.createdMs), "hide-narrow"],
   }
 
   const renderTable = (container, rows, columns) => {
@@ -130,16 +132,18 @@
     const p = 10 ** Math.floor(Math.log10(v))
     return [1, 2, 2.5, 5, 10].map((m) => m * p).find((m) => m >= v)
   }
-  // series: [{ name, values: [[timeMs, value]], area }]
+  // series: [{ name, values: [[timeMs, value]], area }]; drawn at the container's own width
+  // (no stretching, so the labels keep their shape) and again when the window resizes.
   const drawChart = (container, series) => {
+    container.lastSeries = series
     const points = series.flatMap((s) => s.values)
     if (points.length < 2) return container.replaceChildren(el("p", { class: "empty" }, "Collecting samples… the chart starts after two."))
-    const W = 800, H = 240, L = 64, R = 12, T = 12, B = 26
+    const W = Math.max(280, container.clientWidth || 800), H = 240, L = 74, R = 12, T = 12, B = 26
     const t0 = Math.min(...points.map((p) => p[0])), t1 = Math.max(...points.map((p) => p[0]))
     const vmax = niceMax(Math.max(...points.map((p) => p[1])))
     const x = (t) => L + ((t - t0) / Math.max(1, t1 - t0)) * (W - L - R)
     const y = (v) => T + (1 - v / vmax) * (H - T - B)
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none" })
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H })
     for (let i = 0; i <= 4; i++) {
       const v = (vmax * i) / 4
       root.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "axis" }))
@@ -156,12 +160,20 @@
       if (s.values.length === 0) continue
       const d = s.values.map((p, i) => `${i === 0 ? "M" : "L"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("")
       if (s.area) root.append(svg("path", { d: `${d}L${x(s.values.at(-1)[0]).toFixed(1)},${y(0)}L${x(s.values[0][0]).toFixed(1)},${y(0)}Z`, class: `area-${s.name}` }))
-      root.append(svg("path", { d, class: `line-${s.name}`, "vector-effect": "non-scaling-stroke" }))
+      root.append(svg("path", { d, class: `line-${s.name}` }))
     }
     const legend = el("div", { class: "legend" }, ...series.map((s) => el("span", {}, el("i", { class: s.name }), s.label)))
     container.replaceChildren(root, legend)
     container.dataset.points = String(points.length)
   }
+
+  let resizeTimer
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer)
+    resizeTimer = setTimeout(() => {
+      for (const chart of document.querySelectorAll(".chart")) if (chart.lastSeries) drawChart(chart, chart.lastSeries)
+    }, 150)
+  })
 
   // ---- live updates ----
   const listeners = { stats: [], block: [] }
