@@ -8,7 +8,13 @@ import { pgliteLayer } from "./store/pglite.ts"
 import { migrate } from "./store/schema.ts"
 import { PoolStore, poolStoreLayer } from "./store/store.ts"
 import { API_ROUTES, type PoolLiveState } from "./http-api.ts"
-import { hashPassword, parsePasswordHash, verifyPassword } from "./web-auth.ts"
+import { hashPassword, makeSessions, parsePasswordHash, verifyPassword } from "./web-auth.ts"
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { request as httpsRequest } from "node:https"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { TLSSocket } from "node:tls"
 
 const live: PoolLiveState = {
   network: SIMNET,
@@ -202,4 +208,73 @@ describe("web UI security", () => {
     expect(verifyPassword(parsed, "pW")).toBe(false)
     expect(parsePasswordHash("scrypt$3$8$1$x$y")).toMatch(/out of range/)
   })
+})
+
+describe("web UI behind a proxy, over TLS, under load", () => {
+  it("sessions: a flood of login-form visits cannot push an admin session out", () => {
+    let now = 0
+    const sessions = makeSessions({ lifetimeMs: 1000, capacity: 10, now: () => now })
+    const admin = sessions.promote(sessions.anonymous())
+    for (let i = 0; i < 100; i++) sessions.anonymous()
+    expect(sessions.get(admin.id)?.admin).toBe(true)
+    now = 1000
+    expect(sessions.get(admin.id)).toBeUndefined()
+  })
+
+  it("requests are limited per client (429 + Retry-After); X-Forwarded-For and -Proto count only with trustProxy", async () => {
+    const requests = { burst: 3, perSecond: 0.01 }
+    const run = (trustProxy: boolean) =>
+      withServer({ trustProxy, adminPassword: Redacted.make("pw"), rateLimits: { requests } }, async (base) => {
+        const get = (client: string, path = "/api/pool") => fetch(`${base}${path}`, { headers: { "x-forwarded-for": `203.0.113.9, ${client}`, "x-forwarded-proto": "https" } })
+        const statuses: Array<number> = []
+        for (let i = 0; i < 4; i++) statuses.push((await get("198.51.100.1")).status)
+        const other = (await get("198.51.100.2")).status
+        const limited = await get("198.51.100.1")
+        const login = await get("198.51.100.3", "/admin")
+        return { statuses, other, retryAfter: limited.headers.get("retry-after"), body: await limited.json(), cookie: login.headers.get("set-cookie") ?? "", hsts: login.headers.get("strict-transport-security") }
+      })
+    const trusted = await run(true)
+    expect(trusted.statuses).toEqual([200, 200, 200, 429])
+    expect(trusted.other).toBe(200)
+    expect(Number(trusted.retryAfter)).toBeGreaterThan(0)
+    expect(String((trusted.body as { error: string }).error)).toContain("too many requests")
+    expect(trusted.cookie).toContain("; Secure")
+    expect(trusted.hsts).toBe("max-age=31536000")
+    // Not trusted: every request is the same socket peer, and the cookie is not marked Secure.
+    const untrusted = await run(false)
+    expect(untrusted.statuses).toEqual([200, 200, 200, 429])
+    expect(untrusted.other).toBe(429)
+    expect(untrusted.hsts).toBeNull()
+  }, 60_000)
+
+  const openssl = spawnSync("openssl", ["version"]).status === 0
+  if (!openssl && process.env.CI === "true") throw new Error("openssl is needed to make the TLS test's certificate (Debian's openssl package)")
+  it.skipIf(!openssl)("serves HTTPS from a certificate and key, with a Secure session cookie", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dcrforge-tls-"))
+    const made = spawnSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+      "-keyout", join(dir, "gui.key"), "-out", join(dir, "gui.cert"),
+    ])
+    expect(made.status, made.stderr.toString()).toBe(0)
+    const cert = readFileSync(join(dir, "gui.cert"), "utf8")
+    const key = readFileSync(join(dir, "gui.key"), "utf8")
+    const reply = await withServer({ tls: { cert, key }, adminPassword: Redacted.make("pw") }, (base) =>
+      new Promise<{ status: number; cookie: string; hsts: string | undefined; protocol: string }>((resolve, reject) => {
+        const url = new URL(`${base}/admin`)
+        const req = httpsRequest({ host: url.hostname, port: url.port, path: url.pathname, ca: cert }, (res) => {
+          res.resume()
+          const socket = res.socket as TLSSocket
+          resolve({ status: res.statusCode ?? 0, cookie: String(res.headers["set-cookie"] ?? ""), hsts: res.headers["strict-transport-security"], protocol: socket.getProtocol() ?? "" })
+        })
+        req.on("error", reject)
+        req.end()
+      }),
+    )
+    rmSync(dir, { recursive: true, force: true })
+    expect(reply.status).toBe(200)
+    expect(reply.cookie).toContain("; Secure")
+    expect(reply.hsts).toBe("max-age=31536000")
+    expect(reply.protocol).toMatch(/^TLSv1\.[23]$/)
+  }, 60_000)
 })

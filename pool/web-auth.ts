@@ -74,22 +74,28 @@ const token = (): string => randomBytes(32).toString("base64url")
 /**
  * Sessions in memory (an admin logs in again after a restart). Anyone who opens the login form
  * gets an anonymous session, so the login form carries a CSRF token too; logging in replaces
- * it with a new id (no fixation). At most `capacity` sessions: the oldest go first.
+ * it with a new id (no fixation). Anonymous and admin sessions are held apart, each up to its
+ * own capacity with the oldest dropped first, so a flood of login-form visits cannot push an
+ * admin out.
  */
-export const makeSessions = (options: { readonly lifetimeMs: number; readonly capacity: number; readonly now: () => number }) => {
-  const sessions = new Map<string, WebSession>()
+export const makeSessions = (options: { readonly lifetimeMs: number; readonly capacity: number; readonly adminCapacity?: number; readonly now: () => number }) => {
+  const anonymous = new Map<string, WebSession>()
+  const admins = new Map<string, WebSession>()
   const put = (admin: boolean): WebSession => {
     const session = { id: token(), csrf: token(), admin, expiresMs: options.now() + options.lifetimeMs }
-    sessions.set(session.id, session)
-    while (sessions.size > options.capacity) sessions.delete(sessions.keys().next().value!)
+    const into = admin ? admins : anonymous
+    into.set(session.id, session)
+    const capacity = admin ? (options.adminCapacity ?? 64) : options.capacity
+    while (into.size > capacity) into.delete(into.keys().next().value!)
     return session
   }
   const get = (id: string | undefined): WebSession | undefined => {
     if (id === undefined) return undefined
-    const session = sessions.get(id)
+    const session = admins.get(id) ?? anonymous.get(id)
     if (session === undefined) return undefined
     if (session.expiresMs <= options.now()) {
-      sessions.delete(id)
+      admins.delete(id)
+      anonymous.delete(id)
       return undefined
     }
     return session
@@ -99,10 +105,11 @@ export const makeSessions = (options: { readonly lifetimeMs: number; readonly ca
     anonymous: () => put(false),
     /** A fresh admin session in place of `previous`. */
     promote: (previous: WebSession): WebSession => {
-      sessions.delete(previous.id)
+      anonymous.delete(previous.id)
+      admins.delete(previous.id)
       return put(true)
     },
-    end: (id: string) => void sessions.delete(id),
+    end: (id: string) => void (admins.delete(id), anonymous.delete(id)),
     lifetimeMs: options.lifetimeMs,
   }
 }
