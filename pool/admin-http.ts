@@ -190,9 +190,9 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     const broadcast = (event: string, data: string) => {
       for (const res of streams) res.write(`event: ${event}\ndata: ${data}\n\n`)
     }
-    if (live !== undefined) {
+    if (api !== undefined) {
       const tick = Effect.gen(function* () {
-        const stats = yield* liveStats(live)
+        const stats = yield* liveStats(api.live, api.history.windowMillis)
         const json = toJson(stats)
         if (lastStats !== undefined && stats.blocksFound !== lastStats.blocks) broadcast("block", json)
         if (json !== lastStats?.json) broadcast("stats", json)
@@ -206,7 +206,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     // ---- pages
     const overview = (_req: IncomingMessage, res: ServerResponse) => {
       if (api === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool."))
-      run(liveStats(api.live)).then((stats) => {
+      run(liveStats(api.live, api.history.windowMillis)).then((stats) => {
         const network = api.history.samples().at(-1)?.network
         sendHtml(
           res,

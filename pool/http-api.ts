@@ -44,7 +44,8 @@ export interface ApiResponse {
   readonly body: unknown
 }
 
-const HASHRATE_WINDOW_MS = 10 * 60_000
+/** Hashrates are measured over the last ten minutes, or the pool's lifetime while shorter. */
+export const HASHRATE_WINDOW_MS = 10 * 60_000
 export const MAX_PAGE = 500
 const DEFAULT_PAGE = 50
 
@@ -229,7 +230,7 @@ const inMemoryPage = <A>(all: ReadonlyArray<A>, limit: number, offset: number) =
 const blockJson = (b: BlockRow) => ({ ...b, reward: b.reward ?? null, fee: b.fee ?? null })
 
 const clientsOf = (ctx: ApiContext, account?: string) =>
-  Effect.map(ctx.live.hashrates(HASHRATE_WINDOW_MS), (rates) =>
+  Effect.map(Effect.flatMap(ctx.history.windowMillis, ctx.live.hashrates), (rates) =>
     rates.clients
       .filter((c) => account === undefined || c.account === account)
       .map((c) => ({ account: c.account, worker: c.worker, model: c.model, hashesPerSecond: Math.round(c.hashesPerSecond), lastShareMs: c.lastMs })),
@@ -252,10 +253,10 @@ export const quotasOf = (live: PoolLiveState) =>
   })
 
 /** A snapshot of the figures the live view shows: pushed as a server-sent event when it changes. */
-export const liveStats = (live: PoolLiveState) =>
+export const liveStats = (live: PoolLiveState, windowMillis: Effect.Effect<number>) =>
   Effect.gen(function* () {
     const store = yield* PoolStore
-    const rates = yield* live.hashrates(HASHRATE_WINDOW_MS)
+    const rates = yield* live.hashrates(yield* windowMillis)
     let hashrate = 0
     for (const r of rates.accounts.values()) hashrate += r
     return {
@@ -281,8 +282,8 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
     response: PoolInfo,
     handle: (ctx) =>
       Effect.gen(function* () {
-        const stats = yield* liveStats(ctx.live)
-        const rates = yield* ctx.live.hashrates(HASHRATE_WINDOW_MS)
+        const stats = yield* liveStats(ctx.live, ctx.history.windowMillis)
+        const rates = yield* ctx.live.hashrates(yield* ctx.history.windowMillis)
         const network = networkHashrate(ctx.live)
         return {
           status: 200,
@@ -373,7 +374,7 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
       paged(query, (limit, offset) =>
         Effect.gen(function* () {
           const store = yield* PoolStore
-          const rates = yield* ctx.live.hashrates(HASHRATE_WINDOW_MS)
+          const rates = yield* ctx.live.hashrates(yield* ctx.history.windowMillis)
           const totals = yield* store.accountTotals
           const all = totals.map((t) => ({ ...t, hashesPerSecond: Math.round(rates.accounts.get(t.account) ?? 0) }))
           return inMemoryPage(all, limit, offset)

@@ -17,6 +17,8 @@ export interface HashrateHistoryOptions {
   readonly capacity: number
   /** The window each sample's pool and account hashrates are measured over. */
   readonly windowMillis: number
+  /** The shortest window a sample is measured over (default 30 s): no samples before it has passed. */
+  readonly minWindowMillis?: number | undefined
 }
 
 /**
@@ -45,8 +47,12 @@ export const makeHashrateHistory = (live: PoolLiveState, options: HashrateHistor
       if (network === undefined) return
       const now = yield* Clock.currentTimeMillis
       // A young pool is measured over its own lifetime: a full window would count time before
-      // it started as idle and draw a slow ramp that never happened.
-      const window = Math.min(options.windowMillis, Math.max(options.intervalMillis, now - startedMs))
+      // it started as idle and draw a slow ramp that never happened. Under a minimum window a
+      // few shares decide the figure, so there is no sample before it.
+      const lifetime = now - startedMs
+      const minimum = Math.min(options.minWindowMillis ?? 30_000, options.windowMillis)
+      if (lifetime < minimum) return
+      const window = Math.min(options.windowMillis, lifetime)
       const rates = yield* live.hashrates(window)
       let pool = 0
       for (const r of rates.accounts.values()) pool += r
@@ -56,6 +62,10 @@ export const makeHashrateHistory = (live: PoolLiveState, options: HashrateHistor
     yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced(options.intervalMillis)))
     return {
       samples: (): ReadonlyArray<HashrateSample> => ring,
+      /** The window hashrates are measured over now: the full window, or the pool's lifetime while shorter (at least the minimum). */
+      windowMillis: Effect.map(Clock.currentTimeMillis, (now) =>
+        Math.min(options.windowMillis, Math.max(now - startedMs, Math.min(options.minWindowMillis ?? 30_000, options.windowMillis))),
+      ),
     }
   })
 

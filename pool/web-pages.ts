@@ -98,7 +98,7 @@ export const overviewPage = (frame: Omit<PageFrame, "page" | "title">, f: Overvi
     { ...frame, page: "overview", title: "Overview" },
     `<h1>Pool overview</h1>
 <section class="cards">
-${card("pool-hashrate", "Pool hashrate", formatHashrate(f.hashesPerSecond), "last 10 minutes")}
+${card("pool-hashrate", "Pool hashrate", formatHashrate(f.hashesPerSecond), "from recent shares")}
 ${card("network-hashrate", "Network hashrate", formatHashrate(f.networkHashesPerSecond), "from difficulty")}
 ${card("connected-miners", "Connected miners", String(f.connectedMiners))}
 ${card("work-height", "Last work height", f.workHeight === null ? "–" : String(f.workHeight))}
@@ -135,7 +135,7 @@ export const connectPage = (frame: Omit<PageFrame, "page" | "title">, c: { reado
   <td><strong>${html(p.displayName)}</strong>${reason === undefined ? "" : `<div class="why">${html(reason)}</div>`}</td>
   <td><span class="pill ${p.pow}">${p.pow === "blake3" ? "BLAKE3" : "BLAKE-256"}</span></td>
   <td><code>${html(userAgentOf(p))}</code></td>
-  <td>${html(note)}</td>
+  <td class="hide-narrow">${html(note)}</td>
 </tr>`
   }).join("\n")
   return layout(
@@ -155,7 +155,7 @@ export const connectPage = (frame: Omit<PageFrame, "page" | "title">, c: { reado
   <h2>Supported miners</h2>
   <p class="sub">Greyed models cannot mine this chain's active proof of work; the pool refuses them at subscribe.</p>
   <div class="table-wrap"><table class="models">
-    <thead><tr><th>Miner</th><th>PoW</th><th>User agent</th><th>Notes</th></tr></thead>
+    <thead><tr><th>Miner</th><th>PoW</th><th>User agent</th><th class="hide-narrow">Notes</th></tr></thead>
     <tbody>
 ${rows}
     </tbody>
@@ -170,7 +170,7 @@ export const accountPage = (frame: Omit<PageFrame, "page" | "title">, address: s
     `<h1>Account</h1>
 <p class="address"><code id="account-address">${html(address)}</code></p>
 <section class="cards">
-${card("account-hashrate", "Hashrate", "–", "last 10 minutes")}
+${card("account-hashrate", "Hashrate", "–", "from recent shares")}
 ${card("account-quota", "Next reward share", "–")}
 ${card("account-immature", "Immature", "–", "credited, coinbase not mature", "money")}
 ${card("account-payable", "Payable", "–", "waits for the next payout", "money")}

@@ -120,7 +120,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in chromium", () => {
     await withPool(async ({ world, base, query }) => {
       // Let the run earn something to show: blocks, and a payout published with its txid.
       await waitFor("a published payout", 240_000, async () => (await query((s) => s.batchesPage(5, 0))).some((b) => b.status === "published"))
-      await waitFor("two hashrate samples", 30_000, async () => (await (await fetch(`${base}/api/hashrate`)).json() as { points: Array<unknown> }).points.length >= 2)
+      await waitFor("two hashrate samples", 90_000, async () => (await (await fetch(`${base}/api/hashrate`)).json() as { points: Array<unknown> }).points.length >= 2)
 
       const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS })
       const problems: Array<string> = []
