@@ -206,6 +206,11 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in chromium", () => {
         const phoneAdmin = await phone.newPage()
         await phoneAdmin.goto(`${base}/admin`)
         await phoneAdmin.screenshot({ path: join(SCREENSHOTS, "admin-login-phone.png"), fullPage: true })
+        // The same session on the phone: the logged-in admin page at phone width.
+        await phone.addCookies(await desktop.cookies())
+        await phoneAdmin.goto(`${base}/admin`)
+        await phoneAdmin.waitForSelector("#admin-clients tbody tr")
+        await phoneAdmin.screenshot({ path: join(SCREENSHOTS, "admin-phone.png"), fullPage: true })
         await phoneAdmin.close()
 
         const before = await query((s) => s.rowCounts)
@@ -227,6 +232,11 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in chromium", () => {
           expect(restored[table], table).toBeLessThanOrEqual(after[table]!)
         }
         expect(restored.payout_batches).toBeGreaterThan(0)
+
+        // Logging out ends the session: the admin page asks for the password again.
+        await Promise.all([admin.waitForURL(`${base}/`), admin.click("form[action=\"/admin/logout\"] button")])
+        await admin.goto(`${base}/admin`)
+        expect(await admin.$("input[name=password]")).not.toBeNull()
       } finally {
         await browser.close()
       }
