@@ -122,6 +122,27 @@ describe("dcrd websocket client (msw)", () => {
     )
   })
 
+  it("reads what a block pays the pool from its coinbase's last output, and nothing from block 1 (the premine ledger)", async () => {
+    // The shapes dcrd 2.1 returns for getblock <hash> true true (trimmed): a block at height 40
+    // pays the dev subsidy, the height/extra-nonce OP_RETURN, then the mining address; block 1
+    // pays the block-one ledger's addresses and no miner.
+    const coinbase = (values: ReadonlyArray<number>) => ({ vout: values.map((value, n) => ({ value, n, scriptPubKey: { type: n === 1 ? "nulldata" : "pubkeyhash" } })) })
+    const blocks: Record<string, unknown> = {
+      ["40".repeat(32)]: { hash: "40".repeat(32), height: 40, rawtx: [coinbase([6.4, 0, 57.6]), coinbase([1])] },
+      ["01".repeat(32)]: { hash: "01".repeat(32), height: 1, rawtx: [coinbase([100000, 0, 200000])] },
+    }
+    const dcrd = fakeDcrd((r) => (r.method === "getblock" ? blocks[String(r.params[0])] ?? { error: { code: -5, message: "Block not found" } } : standardAnswers(r)))
+    server.use(dcrd.handler)
+    await withClient(options(), (chain) =>
+      Effect.gen(function* () {
+        expect(yield* eventually(chain.coinbaseValue("40".repeat(32)))).toBe(5_760_000_000n)
+        expect(yield* chain.coinbaseValue("01".repeat(32))).toBe(0n)
+        expect((yield* Effect.flip(chain.coinbaseValue("ff".repeat(32))))._tag).toBe("ChainRpcError")
+        expect(dcrd.requests.find((r) => r.method === "getblock")?.params).toEqual(["40".repeat(32), true, true])
+      }),
+    )
+  })
+
   it("turns a node error into ChainRpcError naming the method and dcrd's message", async () => {
     const dcrd = fakeDcrd((r) => (r.method === "getwork" ? { error: { code: -1, message: "Block template is not yet available" } } : standardAnswers(r)))
     server.use(dcrd.handler)

@@ -207,6 +207,9 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
           call("getblock", [hash, true, true]).pipe(
             Effect.flatMap(requireResult("getblock", VerboseBlockResult)),
             Effect.flatMap((block) => {
+              // Block 1 pays the network's block-one ledger (the premine) instead of a subsidy
+              // to the miner: nothing in it is the pool's.
+              if (block.height === 1) return Effect.succeed(0n)
               const last = block.rawtx[0]?.vout.at(-1)
               if (last === undefined) return Effect.fail(new ChainRpcError({ method: "getblock", code: -1, reason: `block ${hash} has no coinbase outputs` }))
               const atoms = dcrToAtoms(last.value, "coinbase output value")
@@ -222,8 +225,9 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
  * Dials with undici's WebSocket, trusting only `certificate` when given (dcrd's self-signed
  * rpc.cert), and sending the handshake headers (basic auth) dcrd checks before upgrading.
  */
-/** getblock verbose with transactions: only the coinbase's output values are read. */
+/** getblock verbose with transactions: only the height and the coinbase's output values are read. */
 const VerboseBlockResult = Schema.Struct({
+  height: Schema.Number,
   rawtx: Schema.Array(Schema.Struct({ vout: Schema.Array(Schema.Struct({ value: Schema.Finite })) })),
 })
 

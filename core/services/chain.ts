@@ -65,6 +65,7 @@ export class ChainRpc extends Context.Service<
     /**
      * What a block's coinbase pays the pool, in atoms: its last output (dcrd puts the treasury
      * output, when there is one, and the height/extra-nonce OP_RETURN before the payout).
+     * Block 1 pays the network's block-one ledger (the premine), none of it the pool's: 0.
      */
     readonly coinbaseValue: (hash: string) => Effect.Effect<bigint, ChainFailure>
     readonly events: Stream.Stream<ChainEvent>
