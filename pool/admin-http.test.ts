@@ -197,15 +197,15 @@ describe("web UI security", () => {
     expect(r.staticJs.etag).toMatch(/^"/)
   }, 60_000)
 
-  it("passwords are kept as salted scrypt hashes that verify only the password", () => {
+  it("passwords are kept as salted scrypt hashes that verify only the password", async () => {
     const a = hashPassword("pw")
     const b = hashPassword("pw")
     expect(a).not.toBe(b)
     expect(a).toMatch(/^scrypt\$32768\$8\$1\$/)
     const parsed = parsePasswordHash(a)
     if (typeof parsed === "string") throw new Error(parsed)
-    expect(verifyPassword(parsed, "pw")).toBe(true)
-    expect(verifyPassword(parsed, "pW")).toBe(false)
+    expect(await verifyPassword(parsed, "pw")).toBe(true)
+    expect(await verifyPassword(parsed, "pW")).toBe(false)
     expect(parsePasswordHash("scrypt$3$8$1$x$y")).toMatch(/out of range/)
   })
 })

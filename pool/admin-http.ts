@@ -263,9 +263,11 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
         if (form === undefined || session === undefined || !csrfMatches(session, form.get("csrf"))) {
           return sendHtml(res, 403, errorPage(frame(), 403, "The login form expired or did not come from this site: reload the admin page and try again."))
         }
-        if (!verifyPassword(password, form.get("password") ?? "")) return sendHtml(res, 401, loginPage(frame(session.csrf), { enabled: true, error: "Wrong password." }))
-        const promoted = sessions.promote(session)
-        send(res, 303, "text/plain", "", { location: "/admin", "set-cookie": sessionCookie(promoted, sessions.lifetimeMs, secureRequest(req)) })
+        return verifyPassword(password, form.get("password") ?? "").then((ok) => {
+          if (!ok) return sendHtml(res, 401, loginPage(frame(session.csrf), { enabled: true, error: "Wrong password." }))
+          const promoted = sessions.promote(session)
+          send(res, 303, "text/plain", "", { location: "/admin", "set-cookie": sessionCookie(promoted, sessions.lifetimeMs, secureRequest(req)) })
+        })
       })
     }
     const logout = (req: IncomingMessage, res: ServerResponse) =>
@@ -292,9 +294,10 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
         const wait = loginLimit.take(clientOf(req))
         if (wait !== undefined) return tooMany(res, wait, false)
         const given = header.startsWith("Basic ") ? Buffer.from(header.slice(6), "base64").toString("utf8") : ""
-        const ok = given.startsWith("admin:") && verifyPassword(password, given.slice(6))
-        if (!ok) return send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' })
-        return streamBackup(res)
+        void (given.startsWith("admin:") ? verifyPassword(password, given.slice(6)) : Promise.resolve(false)).then((ok) =>
+          ok ? streamBackup(res) : send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' }),
+        )
+        return
       }
       const session = sessionOf(req)
       if (session?.admin !== true) return send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' })

@@ -1,5 +1,5 @@
 import { Redacted } from "effect"
-import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto"
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto"
 
 /**
  * The web UI's security pieces: the admin password kept only as a salted scrypt hash, admin
@@ -53,10 +53,16 @@ export const adminPasswordHash = (configured: Redacted.Redacted<string>): Passwo
   return parsePasswordHash(isPasswordHash(text) ? text : hashPassword(text))
 }
 
-export const verifyPassword = (hash: PasswordHash, given: string): boolean => {
-  const key = scryptSync(given, hash.salt, hash.key.length, { N: hash.N, r: hash.r, p: hash.p, maxmem: 128 * hash.N * hash.r * 2 })
-  return timingSafeEqual(key, hash.key)
-}
+/**
+ * Checks a password against the hash. Asynchronous: scrypt runs on libuv's thread pool (about
+ * 0.1 s a check), so a login does not stall the event loop that serves miners' pages and the API.
+ */
+export const verifyPassword = (hash: PasswordHash, given: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    scrypt(given, hash.salt, hash.key.length, { N: hash.N, r: hash.r, p: hash.p, maxmem: 128 * hash.N * hash.r * 2 }, (error, key) =>
+      resolve(error === null && timingSafeEqual(key, hash.key)),
+    )
+  })
 
 // ---- sessions ----------------------------------------------------------------------------------
 
