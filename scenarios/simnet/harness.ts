@@ -1,0 +1,487 @@
+/**
+ * The real-simnet harness: dcrd and two dcrwallets on Decred's simnet, on loopback ports picked
+ * per run, in a temporary directory removed (and every process or container stopped) when the
+ * scope closes, on failure too.
+ *
+ * API (other suites code against this):
+ *
+ *   makeSimnetHarness(options?): Effect<SimnetHarness, SimnetError, SimnetNode | Scope>
+ *   layerSimnetHarness(options?): Layer<SimnetHarness, SimnetError | SimnetNodeError> (over a SimnetNode layer:
+ *     `layerSimnetHarness().pipe(Layer.provide(layerNative))`, or `layerDocker` from ./node.ts)
+ *   options: { height?: number   (advance to this height before returning; default 0 = just funded, ~height 19)
+ *              ticketsPerBlock?: number (the voting wallet's ticket buyer limit; default 10) }
+ *
+ *   harness.dir                      the run's directory (kept when DCRFORGE_SIMNET_KEEP=1)
+ *   harness.miningAddress            the payout wallet's address dcrd mines to (--miningaddr)
+ *   harness.dcrd: {
+ *     rpcUrl "https://127.0.0.1:P", wsUrl "wss://127.0.0.1:P/ws", user, password,
+ *     certFile, certificate (PEM text of dcrd's rpc.cert), p2pAddress, appDataDir, logFile,
+ *     call(method, params?, exactKeys?) -> unknown, callAs(schema, method, params?) -> A }
+ *   harness.payoutWallet / harness.votingWallet: {
+ *     url "https://127.0.0.1:P", user, password, certFile, certificate, passphrase ("password"),
+ *     appDataDir, logFile, call, callAs,
+ *     stop: Effect<void>, start: Effect<void>, running: Effect<boolean> }   (same port and files after a restart)
+ *   harness.dcrdOptions              DcrdOptions for pool/dcrd-client.ts (dcrdChainLayer + dcrdWebSocketLayer(certificate))
+ *   harness.payoutWalletOptions      DcrwalletOptions for wallet/dcrwallet-rpc.ts (dcrwalletLayer)
+ *   harness.height: Effect<number>   dcrd's best height
+ *   harness.generate(n): Effect<ReadonlyArray<string>>   n blocks at once (no waiting for votes: below SVH-1 only)
+ *   harness.advanceTo(height, { minVotes? }): Effect<void>
+ *       one block at a time; from SVH-1 on, waits (up to 3 s) for the tip's 5 votes in the mempool
+ *       before each block; fails with NotEnoughVotes if fewer than minVotes (default 3) arrive
+ *   harness.advance(n, opts?)        advanceTo(height + n)
+ *   harness.balanceAtoms(wallet): Effect<bigint>   the wallet's cumulative total (getbalance), exact
+ *   harness.fundVotingWallet(atoms): Effect<string>  sends from the payout wallet, returns the txid
+ *
+ * Errors are SimnetRpcError (a call failed), NotEnoughVotes, DaemonFailed (a program would not
+ * start); every message names the daemon and its log file.
+ */
+import { Context, Data, Effect, Layer, Redacted, Schema, Scope } from "effect"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Agent, fetch as undiciFetch } from "undici"
+import { SIMNET } from "../../core/chain/params.ts"
+import { defaultDcrdTimeouts, type DcrdOptions } from "../../pool/dcrd-client.ts"
+import { dcrToAtoms, atomsToDcr } from "../../wallet/amounts.ts"
+import { parseJsonExact, type DcrwalletOptions } from "../../wallet/dcrwallet-rpc.ts"
+import { SimnetNode, type Daemon, type DaemonFailed, type DaemonSpec, type SimnetNodeError } from "./node.ts"
+
+export const STAKE_VALIDATION_HEIGHT = SIMNET.stakeValidationHeight
+export const COINBASE_MATURITY = SIMNET.coinbaseMaturity
+/** dcrwallet's --createtemp wallets use this private passphrase. */
+export const SIMULATION_PASSPHRASE = "password"
+
+export class SimnetRpcError extends Data.TaggedError("SimnetRpcError")<{
+  readonly target: string
+  readonly method: string
+  readonly code?: number | undefined
+  readonly reason: string
+  readonly logFile: string
+}> {
+  override get message(): string {
+    return `${this.target} ${this.method} failed${this.code === undefined ? "" : ` (code ${this.code})`}: ${this.reason}; see ${this.logFile}`
+  }
+}
+
+export class NotEnoughVotes extends Data.TaggedError("NotEnoughVotes")<{ readonly height: number; readonly votes: number; readonly needed: number }> {
+  override get message(): string {
+    return `block ${this.height + 1} needs ${this.needed} votes on block ${this.height} but the mempool has ${this.votes}: is the voting wallet running, unlocked and holding live tickets?`
+  }
+}
+
+export class HarnessTimeout extends Data.TaggedError("HarnessTimeout")<{ readonly waitingFor: string; readonly millis: number }> {
+  override get message(): string {
+    return `timed out after ${this.millis} ms waiting for ${this.waitingFor}; the daemons' logs are in the run directory (DCRFORGE_SIMNET_KEEP=1 keeps it)`
+  }
+}
+
+export type SimnetError = SimnetRpcError | NotEnoughVotes | DaemonFailed | HarnessTimeout
+
+export interface RpcClient {
+  /** One JSON-RPC call; number literals under `exactKeys` come back as their source text (amounts). */
+  readonly call: (method: string, params?: ReadonlyArray<unknown>, exactKeys?: ReadonlySet<string>) => Effect.Effect<unknown, SimnetRpcError>
+  readonly callAs: <A>(schema: Schema.Codec<A, unknown>, method: string, params?: ReadonlyArray<unknown>) => Effect.Effect<A, SimnetRpcError>
+}
+
+export interface DcrdEndpoint extends RpcClient {
+  readonly rpcUrl: string
+  readonly wsUrl: string
+  readonly user: string
+  readonly password: string
+  readonly certFile: string
+  readonly certificate: string
+  readonly p2pAddress: string
+  readonly appDataDir: string
+  readonly logFile: string
+}
+
+export interface WalletEndpoint extends RpcClient {
+  readonly name: string
+  readonly url: string
+  readonly user: string
+  readonly password: string
+  readonly certFile: string
+  readonly certificate: string
+  readonly passphrase: string
+  readonly appDataDir: string
+  readonly logFile: string
+  readonly stop: Effect.Effect<void>
+  readonly start: Effect.Effect<void, DaemonFailed>
+  readonly running: Effect.Effect<boolean>
+}
+
+export interface AdvanceOptions {
+  /** Votes on the tip a block needs (dcrd's minimum is 3). */
+  readonly minVotes?: number
+}
+
+export interface SimnetHarness {
+  readonly dir: string
+  readonly miningAddress: string
+  readonly dcrd: DcrdEndpoint
+  readonly payoutWallet: WalletEndpoint
+  readonly votingWallet: WalletEndpoint
+  readonly dcrdOptions: DcrdOptions
+  readonly payoutWalletOptions: DcrwalletOptions
+  readonly height: Effect.Effect<number, SimnetRpcError>
+  readonly generate: (blocks: number) => Effect.Effect<ReadonlyArray<string>, SimnetRpcError>
+  readonly advanceTo: (height: number, options?: AdvanceOptions) => Effect.Effect<void, SimnetError>
+  readonly advance: (blocks: number, options?: AdvanceOptions) => Effect.Effect<void, SimnetError>
+  readonly balanceAtoms: (wallet: WalletEndpoint) => Effect.Effect<bigint, SimnetRpcError>
+  readonly fundVotingWallet: (atoms: bigint) => Effect.Effect<string, SimnetRpcError>
+}
+
+export class SimnetHarnessService extends Context.Service<SimnetHarnessService, SimnetHarness>()("dcrforge/SimnetHarness") {}
+
+export interface SimnetHarnessOptions {
+  readonly height?: number
+  readonly ticketsPerBlock?: number
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+/** Distinct free loopback ports from the OS, all held until every one is known. */
+const freePorts = (count: number): Effect.Effect<ReadonlyArray<number>> =>
+  Effect.promise(async () => {
+    const servers = await Promise.all(
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<import("node:net").Server>((resolve, reject) => {
+            const s = createServer()
+            s.once("error", reject)
+            s.listen(0, "127.0.0.1", () => resolve(s))
+          }),
+      ),
+    )
+    const ports = servers.map((s) => {
+      const a = s.address()
+      return typeof a === "object" && a !== null ? a.port : 0
+    })
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+    return ports
+  })
+
+/** A parameter written into the request as this exact JSON text (amounts: never through a float). */
+export class JsonLiteral {
+  readonly text: string
+  constructor(text: string) {
+    this.text = text
+  }
+}
+const encodeParam = (p: unknown): string => (p instanceof JsonLiteral ? p.text : JSON.stringify(p))
+
+/** Polls `check` every 50 ms until `done` holds, for at most 30 s. */
+const waitFor = <A, E>(what: string, check: Effect.Effect<A, E>, done: (a: A) => boolean) =>
+  Effect.gen(function* () {
+    for (let waited = 0; ; waited += 50) {
+      const a = yield* check
+      if (done(a)) return a
+      if (waited >= 30_000) return yield* Effect.fail(new HarnessTimeout({ waitingFor: what, millis: 30_000 }))
+      yield* Effect.sleep(50)
+    }
+  })
+
+const RpcReply = Schema.Struct({
+  result: Schema.optional(Schema.Unknown),
+  error: Schema.optional(Schema.Union([Schema.Struct({ code: Schema.Number, message: Schema.String }), Schema.Null])),
+})
+
+const makeRpcClient = (target: string, url: string, user: string, password: string, certificate: string, logFile: string): RpcClient & { readonly close: Effect.Effect<void> } => {
+  const agent = new Agent({ connect: { ca: certificate } })
+  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
+  let nextId = 0
+  const fail = (method: string, reason: string, code?: number) => new SimnetRpcError({ target, method, code, reason, logFile })
+  const call = (method: string, params: ReadonlyArray<unknown> = [], exactKeys: ReadonlySet<string> = new Set()) =>
+    Effect.gen(function* () {
+      const body = `{"jsonrpc":"1.0","id":${++nextId},"method":${JSON.stringify(method)},"params":[${params.map(encodeParam).join(",")}]}`
+      const text = yield* Effect.tryPromise({
+        try: async (signal) => {
+          const response = await undiciFetch(url, {
+            method: "POST",
+            headers: { Authorization: authorization, "Content-Type": "application/json" },
+            body,
+            signal,
+            dispatcher: agent,
+          })
+          const t = await response.text()
+          if (response.status === 401) throw new Error("HTTP 401 (wrong RPC user or password)")
+          return t
+        },
+        catch: (e) => fail(method, e instanceof Error ? `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ""}` : String(e)),
+      })
+      const reply = Schema.decodeUnknownResult(RpcReply)(parseJsonExact(text, exactKeys))
+      if (reply._tag === "Failure") return yield* Effect.fail(fail(method, `not a JSON-RPC reply: ${text.slice(0, 200)}`))
+      const error = reply.success.error
+      if (error !== undefined && error !== null) return yield* Effect.fail(fail(method, error.message, error.code))
+      return reply.success.result ?? null
+    })
+  const callAs = <A>(schema: Schema.Codec<A, unknown>, method: string, params: ReadonlyArray<unknown> = []) =>
+    Effect.flatMap(call(method, params), (value) => {
+      const decoded = Schema.decodeUnknownResult(schema)(value)
+      return decoded._tag === "Success" ? Effect.succeed(decoded.success) : Effect.fail(fail(method, `unexpected reply: ${JSON.stringify(value).slice(0, 300)}`))
+    })
+  return { call, callAs, close: Effect.promise(() => agent.close()) }
+}
+
+const USER = "dcrforge"
+const PASSWORD = "dcrforge-simnet"
+
+const BALANCE_KEYS: ReadonlySet<string> = new Set(["cumulativetotal", "totalspendable"])
+const Balance = Schema.Struct({ cumulativetotal: Schema.String })
+
+/**
+ * Starts dcrd, the pool's payout wallet and a voting wallet on simnet, funds the voting wallet
+ * from the payout wallet's first matured coinbase, and (with `height`) advances the chain.
+ */
+export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Effect<SimnetHarness, SimnetError, SimnetNode | Scope.Scope> =>
+  Effect.gen(function* () {
+    const node = yield* SimnetNode
+    const scope = yield* Effect.scope
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "dcrforge-simnet-"))),
+      (d) => (process.env.DCRFORGE_SIMNET_KEEP === "1" ? Effect.logInfo(`kept the simnet run in ${d}`) : Effect.sync(() => rmSync(d, { recursive: true, force: true }))),
+    )
+    const [dcrdPort, p2pPort, payoutPort, votingPort] = yield* freePorts(4)
+    const dcrdDir = join(dir, "dcrd")
+    const payoutDir = join(dir, "payout-wallet")
+    const votingDir = join(dir, "voting-wallet")
+    for (const d of [dcrdDir, payoutDir, votingDir]) mkdirSync(d, { recursive: true })
+
+    // Every server's TLS certificate is made first (P-256, for localhost and 127.0.0.1), so each
+    // client can be given the one it must trust before its server ever starts.
+    const certs = { dcrd: join(dcrdDir, "rpc"), payout: join(payoutDir, "rpc"), voting: join(votingDir, "rpc") }
+    yield* Effect.forEach(
+      Object.entries(certs),
+      ([who, base]) =>
+        node.run({
+          name: `gencerts (${who})`,
+          program: "gencerts",
+          args: ["-L", "-f", "-o", "dcrforge simnet", `${base}.cert`, `${base}.key`],
+          dirs: [join(base, "..")],
+          logFile: join(dir, `gencerts-${who}.log`),
+        }),
+      { concurrency: "unbounded", discard: true },
+    )
+    const pem = (base: string) => readFileSync(`${base}.cert`, "utf8")
+
+    const walletArgs = (appData: string, port: number, certBase: string) => [
+      "--simnet",
+      `--appdata=${appData}`,
+      `--rpclisten=127.0.0.1:${port}`,
+      "--nogrpc",
+      `--username=${USER}`,
+      `--password=${PASSWORD}`,
+      `--rpccert=${certBase}.cert`,
+      `--rpckey=${certBase}.key`,
+      "--nofilelogging",
+    ]
+    const online = [`--rpcconnect=127.0.0.1:${dcrdPort}`, `--cafile=${certs.dcrd}.cert`, `--dcrdusername=${USER}`, `--dcrdpassword=${PASSWORD}`]
+
+    // The mining address must be the payout wallet's, and dcrd takes it only at start: the wallet
+    // is created and asked for an address offline first, then restarted against dcrd.
+    const miningAddress = yield* Effect.scoped(
+      Effect.gen(function* () {
+        yield* node.start({
+          name: "payout-wallet (offline, creating)",
+          program: "dcrwallet",
+          args: ["--createtemp", "--offline", ...walletArgs(payoutDir, payoutPort!, certs.payout)],
+          dirs: [payoutDir],
+          logFile: join(dir, "payout-wallet-create.log"),
+          ready: /RPCS: Listening on/,
+        })
+        const client = makeRpcClient("payout-wallet", `https://127.0.0.1:${payoutPort}`, USER, PASSWORD, pem(certs.payout), join(dir, "payout-wallet-create.log"))
+        const address = yield* client.callAs(Schema.String, "getnewaddress", [])
+        yield* client.close
+        return address
+      }),
+    )
+
+    const dcrdLog = join(dir, "dcrd.log")
+    yield* node.start({
+      name: "dcrd",
+      program: "dcrd",
+      args: [
+        "--simnet",
+        `--appdata=${dcrdDir}`,
+        `--rpcuser=${USER}`,
+        `--rpcpass=${PASSWORD}`,
+        `--rpccert=${certs.dcrd}.cert`,
+        `--rpckey=${certs.dcrd}.key`,
+        `--rpclisten=127.0.0.1:${dcrdPort}`,
+        `--listen=127.0.0.1:${p2pPort}`,
+        "--noseeders",
+        "--nodiscoverip",
+        "--txindex",
+        "--allowunsyncedmining",
+        `--miningaddr=${miningAddress}`,
+        "--nofilelogging",
+      ],
+      dirs: [dcrdDir],
+      logFile: dcrdLog,
+      ready: /RPC server listening on/,
+    })
+    const dcrdClient = makeRpcClient("dcrd", `https://127.0.0.1:${dcrdPort}`, USER, PASSWORD, pem(certs.dcrd), dcrdLog)
+    yield* Effect.addFinalizer(() => dcrdClient.close)
+
+    /** A wallet that can be stopped and started again on the same files and port. */
+    const makeWallet = (name: string, appData: string, port: number, certBase: string, extra: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        const logFile = join(dir, `${name}.log`)
+        const spec: DaemonSpec = {
+          name,
+          program: "dcrwallet",
+          args: [...walletArgs(appData, port, certBase), ...online, ...extra],
+          dirs: [appData, join(certs.dcrd, "..")],
+          logFile,
+          ready: /wallet ready for general usage/,
+        }
+        let daemon: Daemon | undefined
+        const start = Effect.suspend(() => (daemon !== undefined ? Effect.void : Effect.asVoid(Effect.tap(Scope.provide(node.start(spec), scope), (d) => Effect.sync(() => (daemon = d))))))
+        const stop = Effect.suspend(() => {
+          const d = daemon
+          daemon = undefined
+          return d === undefined ? Effect.void : d.stop
+        })
+        yield* start
+        const client = makeRpcClient(name, `https://127.0.0.1:${port}`, USER, PASSWORD, pem(certBase), logFile)
+        yield* Effect.addFinalizer(() => client.close)
+        const endpoint: WalletEndpoint = {
+          name,
+          url: `https://127.0.0.1:${port}`,
+          user: USER,
+          password: PASSWORD,
+          certFile: `${certBase}.cert`,
+          certificate: pem(certBase),
+          passphrase: SIMULATION_PASSPHRASE,
+          appDataDir: appData,
+          logFile,
+          call: client.call,
+          callAs: client.callAs,
+          start,
+          stop,
+          running: Effect.sync(() => daemon !== undefined),
+        }
+        return endpoint
+      })
+
+    const ticketsPerBlock = options.ticketsPerBlock ?? 10
+    const [payoutWallet, votingWallet] = yield* Effect.all(
+      [
+        makeWallet("payout-wallet", payoutDir, payoutPort!, certs.payout, []),
+        makeWallet("voting-wallet", votingDir, votingPort!, certs.voting, [
+          "--createtemp",
+          `--pass=${SIMULATION_PASSPHRASE}`,
+          "--enablevoting",
+          "--enableticketbuyer",
+          `--ticketbuyer.limit=${ticketsPerBlock}`,
+        ]),
+      ],
+      { concurrency: "unbounded" },
+    )
+
+    const height = dcrdClient.callAs(Schema.Number, "getblockcount")
+    const generate = (blocks: number) => dcrdClient.callAs(Schema.Array(Schema.String), "generate", [blocks])
+    const mempoolVotes = Effect.map(dcrdClient.callAs(Schema.Array(Schema.String), "getrawmempool", [false, "votes"]), (v) => v.length)
+
+    /** From SVH-1 on a block needs votes on its parent: wait for all five (or time out). */
+    const awaitVotes = (tip: number, minVotes: number) =>
+      Effect.gen(function* () {
+        for (let waited = 0; ; waited += 25) {
+          const votes = yield* mempoolVotes
+          if (votes >= SIMNET.ticketsPerBlock) return
+          if (waited >= 3_000) {
+            if (votes >= minVotes) return
+            return yield* Effect.fail(new NotEnoughVotes({ height: tip, votes, needed: minVotes }))
+          }
+          yield* Effect.sleep(25)
+        }
+      })
+
+    const advanceTo = (target: number, advanceOptions: AdvanceOptions = {}) =>
+      Effect.gen(function* () {
+        const minVotes = advanceOptions.minVotes ?? 3
+        for (let tip = yield* height; tip < target; tip = yield* height) {
+          if (tip >= STAKE_VALIDATION_HEIGHT - 1) yield* awaitVotes(tip, minVotes)
+          yield* generate(1)
+          // The ticket buyer answers each block with purchases the next block should carry.
+          if (tip < STAKE_VALIDATION_HEIGHT - 1) yield* Effect.sleep(40)
+        }
+      })
+
+    const balanceAtoms = (wallet: WalletEndpoint) =>
+      Effect.gen(function* () {
+        const raw = yield* wallet.call("getbalance", [], BALANCE_KEYS)
+        const decoded = Schema.decodeUnknownResult(Balance)(raw)
+        if (decoded._tag === "Failure") return yield* Effect.fail(new SimnetRpcError({ target: wallet.name, method: "getbalance", reason: `unexpected reply ${JSON.stringify(raw)}`, logFile: wallet.logFile }))
+        const atoms = dcrToAtoms(decoded.success.cumulativetotal, "cumulativetotal")
+        if (atoms._tag === "Failure") return yield* Effect.fail(new SimnetRpcError({ target: wallet.name, method: "getbalance", reason: atoms.failure.message, logFile: wallet.logFile }))
+        return atoms.success
+      })
+
+    const fundVotingWallet = (atoms: bigint) =>
+      Effect.gen(function* () {
+        const address = yield* votingWallet.callAs(Schema.String, "getnewaddress", [])
+        yield* payoutWallet.call("walletpassphrase", [SIMULATION_PASSPHRASE, 60])
+        return yield* payoutWallet.callAs(Schema.String, "sendtoaddress", [address, new JsonLiteral(atomsToDcr(atoms))])
+      })
+
+    // Block 1 pays the simnet ledger, so block 2's coinbase is the first the payout wallet can
+    // spend, at height 2 + coinbase maturity. Up to there no block needs anything: one call.
+    yield* generate(COINBASE_MATURITY + 2)
+    yield* waitFor("the payout wallet to see the first spendable coinbase", payoutWallet.callAs(Schema.Number, "getblockcount", []), (h) => h >= COINBASE_MATURITY + 2)
+    // Tickets cost 0.0002 DCR at first; 4 DCR buys the few hundred the pool needs, and votes
+    // return more than they cost.
+    yield* fundVotingWallet(4n * 100_000_000n)
+    yield* advanceTo(COINBASE_MATURITY + 3)
+    if (options.height !== undefined) yield* advanceTo(options.height)
+
+    return {
+      dir,
+      miningAddress,
+      dcrd: {
+        rpcUrl: `https://127.0.0.1:${dcrdPort}`,
+        wsUrl: `wss://127.0.0.1:${dcrdPort}/ws`,
+        user: USER,
+        password: PASSWORD,
+        certFile: `${certs.dcrd}.cert`,
+        certificate: pem(certs.dcrd),
+        p2pAddress: `127.0.0.1:${p2pPort}`,
+        appDataDir: dcrdDir,
+        logFile: dcrdLog,
+        call: dcrdClient.call,
+        callAs: dcrdClient.callAs,
+      },
+      payoutWallet,
+      votingWallet,
+      dcrdOptions: {
+        url: `wss://127.0.0.1:${dcrdPort}/ws`,
+        user: USER,
+        password: Redacted.make(PASSWORD),
+        certificate: pem(certs.dcrd),
+        ...defaultDcrdTimeouts,
+      },
+      payoutWalletOptions: {
+        url: payoutWallet.url,
+        user: USER,
+        password: Redacted.make(PASSWORD),
+        certificate: payoutWallet.certificate,
+        passphrase: Redacted.make(SIMULATION_PASSPHRASE),
+        requestTimeoutMillis: 30_000,
+        network: SIMNET,
+      },
+      height,
+      generate,
+      advanceTo,
+      advance: (blocks, o) => Effect.flatMap(height, (h) => advanceTo(h + blocks, o)),
+      balanceAtoms,
+      fundVotingWallet,
+    } satisfies SimnetHarness
+  })
+
+/** The harness as a layer over a `SimnetNode` layer; everything stops when the layer is released. */
+export const layerSimnetHarness = (options: SimnetHarnessOptions = {}): Layer.Layer<SimnetHarnessService, SimnetError, SimnetNode> =>
+  Layer.effect(SimnetHarnessService, Effect.map(makeSimnetHarness(options), SimnetHarnessService.of))
+
+export type { SimnetNodeError }
