@@ -6,7 +6,7 @@ import { dcrdChainLayer, dcrdWebSocketLayer } from "../../pool/dcrd-client.ts"
 import { dcrwalletLayer } from "../../wallet/dcrwallet-rpc.ts"
 import { binariesReady } from "./binaries.ts"
 import { makeSimnetHarness, STAKE_VALIDATION_HEIGHT } from "./harness.ts"
-import { layerNative, type SimnetNode, type SimnetNodeError } from "./node.ts"
+import { dockerAnswers, layerDocker, layerNative, type SimnetNode, type SimnetNodeError } from "./node.ts"
 
 /**
  * The real-simnet harness, the same suite over each way of running the daemons: dcrd, the pool's
@@ -85,11 +85,13 @@ const harnessSuite = (kind: string, layer: Layer.Layer<SimnetNode, SimnetNodeErr
     600_000,
   )
 
+const native = binariesReady()
+const docker = native === true ? await Effect.runPromise(dockerAnswers) : false
+
 describe("real simnet harness", () => {
-  const native = binariesReady()
-  if (native !== true && !CI) {
-    it.skip(`native processes (skipped: ${native})`, () => undefined)
-  } else {
-    harnessSuite("native", layerNative)
-  }
+  // In CI nothing skips: a missing Go or Docker engine fails the suite with its reason.
+  if (native !== true && !CI) it.skip(`native processes (skipped: ${native})`, () => undefined)
+  else harnessSuite("native", layerNative)
+  if (!docker && !CI) it.skip(`docker containers (skipped: ${native === true ? "no Docker engine answered" : native})`, () => undefined)
+  else harnessSuite("docker", layerDocker)
 })
