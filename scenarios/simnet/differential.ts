@@ -162,6 +162,19 @@ export interface MinedTicket {
   readonly commitments: ReadonlyArray<{ readonly address: string; readonly amount: bigint }>
 }
 
+type VerboseTx = typeof VerboseTx.Type
+
+/** A ticket purchase from its verbose transaction: output 0 stakes the price, the commitments say who put in what. */
+export const ticketOf = (tx: VerboseTx): MinedTicket => {
+  const price = atomsOf(tx.vout[0]!.value, "ticket price")
+  const commitments = tx.vout
+    .filter((o) => o.scriptPubKey.type === "sstxcommitment")
+    .map((o) => ({ address: o.scriptPubKey.addresses?.[0] ?? "", amount: atomsOf(o.scriptPubKey.commitamt ?? 0, "commitamt") }))
+  const committed = commitments.reduce((a, c) => a + c.amount, 0n)
+  // The commitments add up to what went in; what the ticket does not stake is its fee.
+  return { txid: tx.txid, price, fee: committed - price, size: tx.hex.length / 2, expiry: tx.expiry, commitments }
+}
+
 /** What the differential needs of one of dcrd's blocks. */
 export interface ChainBlock {
   readonly height: number
@@ -201,12 +214,7 @@ export const chainBlockOf = (headerBytes: Uint8Array, block: VerboseBlock): Chai
       if (spent === undefined) throw new RangeError(`block ${block.height}: vote ${tx.txid} spends no ticket`)
       votes.push({ ticket: spent, subsidy: atomsOf(first.amountin, "stakebase amountin") })
     } else if (out0.startsWith("stakesubmission")) {
-      const price = atomsOf(tx.vout[0]!.value, "ticket price")
-      const commitments = tx.vout
-        .filter((o) => o.scriptPubKey.type === "sstxcommitment")
-        .map((o) => ({ address: o.scriptPubKey.addresses?.[0] ?? "", amount: atomsOf(o.scriptPubKey.commitamt ?? 0, "commitamt") }))
-      const committed = commitments.reduce((a, c) => a + c.amount, 0n)
-      tickets.push({ txid: tx.txid, price, fee: committed - price, size: tx.hex.length / 2, expiry: tx.expiry, commitments })
+      tickets.push(ticketOf(tx))
     } else if (out0.startsWith("stakerevoke") || (tx.vout.length === 0 && first?.txid !== undefined)) {
       revocations.push(first!.txid!)
     }
@@ -443,17 +451,11 @@ export class ChainDifferential {
     this.check(h, "treasury-subsidy", String(subsidies.treasury), String(block.treasuryPaid ?? 0n))
     for (const v of block.votes) this.check(h, "vote-subsidy", String(subsidies.perVote), String(v.subsidy))
 
-    // Connect: the purchases enter our mempool, then the block goes through our stake rules.
+    // Connect: the purchases enter our mempool (unless offered there already), then the block
+    // goes through our stake rules.
     for (const t of block.tickets) {
-      const offered = model.submitTicket({
-        hash: reversed(Result.getOrThrow(fromHex(t.txid, "ticket txid", 32))),
-        owner: this.ownerOf(t.txid),
-        price: t.price,
-        fee: t.fee,
-        size: t.size,
-        commitments: t.commitments,
-        expiry: t.expiry,
-      })
+      if (model.ticket(ticketIdOf(t.txid))?.status === "mempool") continue
+      const offered = this.offer(t)
       if (Result.isFailure(offered)) this.check(h, "stake-rules", `ticket refused: ${offered.failure.message}`, "ticket mined")
     }
     const connected = model.connectBlock({
@@ -479,6 +481,19 @@ export class ChainDifferential {
     return this.mismatches.slice(before)
   }
 
+  /** Offers a purchase to our mempool, as dcrd's mempool holds it. */
+  offer(t: MinedTicket): Result.Result<unknown, { readonly message: string }> {
+    return this.model.submitTicket({
+      hash: reversed(Result.getOrThrow(fromHex(t.txid, "ticket txid", 32))),
+      owner: this.ownerOf(t.txid),
+      price: t.price,
+      fee: t.fee,
+      size: t.size,
+      commitments: t.commitments,
+      expiry: t.expiry,
+    })
+  }
+
   /** Compares what dcrd says at its tip (our tip too) with the model. */
   compareTip(facts: TipFacts): ReadonlyArray<Mismatch> {
     const before = this.mismatches.length
@@ -494,14 +509,74 @@ export class ChainDifferential {
     return this.mismatches.slice(before)
   }
 
+  /** How many tickets were mined, voted, missed, expired and revoked over the run. */
+  ticketEvents(): { readonly mined: number; readonly voted: number; readonly missed: number; readonly expired: number; readonly revoked: number } {
+    const count = (f: (e: StakeEvent) => boolean) => this.events.filter(f).length
+    return {
+      mined: count((e) => e._tag === "TicketMined"),
+      voted: count((e) => e._tag === "TicketVoted"),
+      missed: count((e) => e._tag === "TicketMissed" && !e.expired),
+      expired: count((e) => e._tag === "TicketMissed" && e.expired),
+      revoked: count((e) => e._tag === "TicketRevoked"),
+    }
+  }
+
   /** `differential: compared N blocks, M checks (per quantity ...)`. */
   summary(): string {
     const parts = [...this.perQuantity.entries()].map(([q, n]) => `${q} ${n.toLocaleString("en-US")}`).join(", ")
-    return `differential: compared ${this.blocks.toLocaleString("en-US")} blocks, ${this.checks.toLocaleString("en-US")} checks (${parts}), ${this.mismatches.length} mismatches`
+    const t = this.ticketEvents()
+    return (
+      `differential: compared ${this.blocks.toLocaleString("en-US")} blocks, ${this.checks.toLocaleString("en-US")} checks (${parts}), ` +
+      `${this.mismatches.length} mismatches; tickets mined ${t.mined}, voted ${t.voted}, missed ${t.missed}, expired ${t.expired}, revoked ${t.revoked}`
+    )
   }
 }
 
 const hex32 = (n: number): string => n.toString(16).padStart(8, "0")
+
+/**
+ * Offers dcrd's mempool tickets to our mempool, so that mempool counts (stake info) can be
+ * compared. Mempool policy is not consensus: a purchase our mempool refuses is left out.
+ */
+export const offerMempoolTickets = (dcrd: RpcCall, diff: ChainDifferential): Effect.Effect<number, SimnetRpcError> =>
+  Effect.gen(function* () {
+    const txids = yield* decodeResult("getrawmempool", Schema.Array(Schema.String), yield* dcrd("getrawmempool", [false, "tickets"]))
+    let offered = 0
+    for (const txid of txids) {
+      if (diff.model.ticket(ticketIdOf(txid)) !== undefined) continue
+      const tx = yield* decodeResult("getrawtransaction", VerboseTx, yield* dcrd("getrawtransaction", [txid, 1]))
+      if (Result.isSuccess(diff.offer(ticketOf(tx)))) offered++
+    }
+    return offered
+  })
+
+/**
+ * Brings the differential to dcrd's tip, comparing every new block, then compares what only
+ * the tip tells (with dcrd's announced winners for it, when a listener is given). `blocks`
+ * collects the blocks read, for callers that replay them.
+ */
+export const followChain = (
+  dcrd: RpcCall,
+  diff: ChainDifferential,
+  winners: WinnersListener | undefined,
+  blocks?: Array<ChainBlock>,
+): Effect.Effect<ReadonlyArray<Mismatch>, SimnetRpcError> =>
+  Effect.gen(function* () {
+    const found: Array<Mismatch> = []
+    const tip = yield* decodeResult("getblockcount", Schema.Number, yield* dcrd("getblockcount"))
+    let last: ChainBlock | undefined
+    while (diff.height < tip) {
+      last = yield* fetchChainBlock(dcrd, diff.height + 1)
+      blocks?.push(last)
+      found.push(...diff.connect(last))
+      if (found.some((m) => m.quantity === "stake-rules")) return found
+    }
+    if (last === undefined) return found
+    const announced =
+      winners !== undefined && tip >= diff.params.stakeValidationHeight - 1 ? yield* winners.awaitWinners(last.hash, 2000) : undefined
+    found.push(...diff.compareTip(yield* fetchTipFacts(dcrd, announced)))
+    return found
+  })
 
 /** Reads dcrd's blocks from our tip + 1 to `height` into the differential, comparing each. */
 export const catchUp = (dcrd: RpcCall, diff: ChainDifferential, height: number): Effect.Effect<ReadonlyArray<Mismatch>, SimnetRpcError> =>
