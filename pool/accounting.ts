@@ -29,7 +29,13 @@ export type AccountingEvent =
  * Keeps everything in memory: solo mode (nothing to pay) and tests. With `keepShares: false`
  * it only counts shares (a load benchmark must not measure a growing array's GC cost).
  */
-export const memoryAccounting = (options: { readonly keepShares: boolean } = { keepShares: true }) => {
+export const memoryAccounting = (
+  options: {
+    readonly keepShares: boolean
+    /** Runs before each batch is recorded: a test's stand-in for a slow or stuck store commit. */
+    readonly beforeRecord?: Effect.Effect<void> | undefined
+  } = { keepShares: true },
+) => {
   const shares: Array<AcceptedShare> = []
   const events: Array<AccountingEvent> = []
   const counted = { shares: 0 }
@@ -37,10 +43,13 @@ export const memoryAccounting = (options: { readonly keepShares: boolean } = { k
   const layer = Layer.succeed(Accounting)(
     Accounting.of({
       recordShares: (batch) =>
-        Effect.sync(() => {
-          counted.shares += batch.length
-          if (options.keepShares) shares.push(...batch)
-        }),
+        Effect.andThen(
+          options.beforeRecord ?? Effect.void,
+          Effect.sync(() => {
+            counted.shares += batch.length
+            if (options.keepShares) shares.push(...batch)
+          }),
+        ),
       blockAccepted: note("accepted"),
       blockConfirmed: note("confirmed"),
       blockUnconfirmed: note("unconfirmed"),

@@ -113,6 +113,13 @@ export const makeStratumServer = (options: StratumServerOptions) =>
     /** Records a session's shares, writes its lines (one socket write, so they stay together) and passes its results on. */
     const emit = (conn: Connection, out: SessionOutput) =>
       Effect.gen(function* () {
+        // A block goes to dcrd first, before anything waits on the store: every millisecond
+        // it waits is a millisecond in which another block can make it stale.
+        for (const block of out.blocks) {
+          counters.blockCandidates++
+          metrics.blocks.candidate.inc()
+          yield* Effect.forkIn(options.onBlock(block), scope)
+        }
         // Shares are recorded before the miner hears "accepted": a share it was told about
         // is durable, whatever happens to the pool next.
         if (out.shares.length > 0) {
@@ -123,11 +130,6 @@ export const makeStratumServer = (options: StratumServerOptions) =>
           metrics.shareRecordSeconds.observeSince(clock, start)
         }
         if (out.lines.length > 0) yield* write(conn, out.lines.length === 1 ? `${out.lines[0]}\n` : `${out.lines.join("\n")}\n`)
-        for (const block of out.blocks) {
-          counters.blockCandidates++
-          metrics.blocks.candidate.inc()
-          yield* Effect.forkIn(options.onBlock(block), scope)
-        }
         for (const log of out.logs) yield* logSession(conn, log)
         if (out.close !== undefined) yield* Deferred.succeed(conn.closed, out.close)
       })

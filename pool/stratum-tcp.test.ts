@@ -185,5 +185,16 @@ describe("stratum server over TCP", () => {
       client.close()
     })
   })
-})
 
+  it("a block goes to dcrd at once, without waiting for its share to be committed", async () => {
+    await withTcpPool({ network: SIMNET, mode: "pool", bits: 0x2000ffff, beforeRecord: Effect.never }, async (pool) => {
+      const { client, miner } = await connectMiner(pool, profileOf("gominer"), SIMNET_ADDRESS)
+      const block = miner.solve("blake3", pool.networkTarget)
+      // The store never commits, so the miner never hears back; dcrd must have the block anyway.
+      client.send(5, "mining.submit", block.params)
+      for (let i = 0; i < 100 && pool.node.submitted.length === 0; i++) await Effect.runPromise(Effect.sleep(20))
+      expect(pool.node.submitted.map((s) => s.accepted)).toEqual([true])
+      client.close()
+    })
+  })
+})

@@ -24,6 +24,8 @@ export interface TestPoolOptions {
   readonly rollTimestampSeconds?: number
   /** False for load runs: count shares without keeping them. */
   readonly keepShares?: boolean
+  /** Runs before each share batch is recorded (a slow or stuck store). */
+  readonly beforeRecord?: Effect.Effect<void>
 }
 
 /**
@@ -34,7 +36,7 @@ export const withTcpPool = <A>(options: TestPoolOptions, body: (pool: TestPool) 
   Effect.runPromise(
     Effect.gen(function* () {
       const node = yield* makeMiniNode(options.network, options.bits ?? 0x1f00ffff)
-      const accounting = memoryAccounting({ keepShares: options.keepShares ?? true })
+      const accounting = memoryAccounting({ keepShares: options.keepShares ?? true, beforeRecord: options.beforeRecord })
       const vardiff = { ...defaultVardiffConfig(DIFFICULTY_SCALE, DIFFICULTY_SCALE), retargetShares: 1_000_000 }
       const session = { ...defaultSessionConfig(options.network, options.mode, vardiff), ...options.session }
       const layer = Layer.mergeAll(tcpListenerLayer({ host: "127.0.0.1", port: 0 }), node.layer, accounting.layer)
