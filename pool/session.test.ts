@@ -17,19 +17,19 @@ import { defaultVardiffConfig } from "./vardiff.ts"
 const SIMNET_ADDRESS = "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
 const REGNET_ADDRESS = "RsWM2w5LPJip56uxcZ1Scq7Tcbg97EfiwPA"
 
-/** A pool with one session at difficulty 1 (half of all hashes are shares) on `network`. */
-const setup = (network: NetworkParams, networkBits = 0x1d00ffff) => {
+/** A pool with one session at a fixed vardiff difficulty (default 1: half of all hashes are shares) on `network`. */
+const setup = (network: NetworkParams, networkBits = 0x1d00ffff, difficulty = DIFFICULTY_SCALE) => {
   const activations = chainActivations(network.agendas)
   const powAt = (h: number) => powAlgorithmAt(activations, h)
   const jobs = new JobBook(powAt)
-  const vardiff = { ...defaultVardiffConfig(DIFFICULTY_SCALE, DIFFICULTY_SCALE), retargetShares: 1_000_000 }
+  const vardiff = { ...defaultVardiffConfig(difficulty, difficulty), retargetShares: 1_000_000 }
   const config = defaultSessionConfig(network, "pool", vardiff)
   let parent = 1
-  const work = (reason: "newparent" | "newvotes" = "newparent") => {
+  const work = (reason: "newparent" | "newvotes" = "newparent", bits = networkBits) => {
     if (reason === "newparent") parent++
     const header = encodeHeader({
       version: 10, prevBlock: new Uint8Array(32).fill(parent), merkleRoot: new Uint8Array(32).fill(7), stakeRoot: new Uint8Array(32).fill(8),
-      voteBits: 1, finalState: new Uint8Array(6), voters: 5, freshStake: 0, revocations: 0, poolSize: 100, bits: networkBits,
+      voteBits: 1, finalState: new Uint8Array(6), voters: 5, freshStake: 0, revocations: 0, poolSize: 100, bits,
       sbits: 20000n, height: 200 + parent, size: 1000, timestamp: 1_700_000_000, nonce: 0, extraData: new Uint8Array(32), stakeVersion: 10,
     })
     return jobs.addWork(header, reason).job
@@ -152,5 +152,21 @@ describe("stratum session", () => {
     expect(out.blocks).toHaveLength(1)
     expect(toHex(out.blocks[0]!.header)).toBe(toHex(s.header))
     expect(new DataView(out.blocks[0]!.header.buffer).getUint32(HeaderOffset.nonce, true)).toBe(Number.parseInt(s.params[4]!.match(/../g)!.reverse().join(""), 16))
+  })
+
+  it("never asks for more than the job's network difficulty, so every hash that makes a block is a share", () => {
+    // Vardiff wants 1000; the network needs 4 (simnet bits 0x201fffff: a quarter of the limit).
+    const { session, work } = setup(SIMNET, 0x201fffff, 1000n * DIFFICULTY_SCALE)
+    const m = miner(profileOf("gominer"))
+    m.read(session.onLine(line(1, "mining.subscribe", ["decred-gominer/2.1.0"]), 0))
+    m.read(session.onLine(line(2, "mining.authorize", [SIMNET_ADDRESS, ""]), 0))
+    expect(m.difficulty).toBeCloseTo(4, 4)
+    const s = m.solve(SIMNET, "blake3")
+    const out = session.onLine(line(3, "mining.submit", s.params), 0)
+    expect(reply(out)).toBe(true)
+    expect(out.blocks).toHaveLength(1)
+    // A harder network (mainnet-like bits) lifts the cap: back to vardiff's difficulty.
+    m.read(session.onJob(work("newparent", 0x1d00ffff), 1000))
+    expect(m.difficulty).toBe(1000)
   })
 })

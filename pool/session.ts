@@ -22,6 +22,7 @@ import {
   difficultyToWire,
   initialDifficultyFor,
   initialVardiff,
+  sendableDifficulty,
   vardiffOnShare,
   vardiffOnTick,
   type VardiffConfig,
@@ -133,6 +134,8 @@ export class StratumSession {
   private vardiff: VardiffState | undefined
   /** Difficulty to announce with the next job (vardiff changes apply from the next job). */
   private pendingDifficulty: bigint | undefined
+  /** The difficulty the miner was last told: vardiff's, or lower where a job's network difficulty is. */
+  private announcedDifficulty: bigint | undefined
   private readonly difficultyByJob = new Map<string, bigint>()
   private tokens: number
   private lastRefill: number
@@ -280,14 +283,21 @@ export class StratumSession {
 
   private sendJob(job: Job, clean: boolean, now: number, out: SessionOutput): void {
     const profile = this.profile!
-    const state = this.vardiff!
-    const announce = this.pendingDifficulty ?? (this.difficultyByJob.size === 0 ? state.difficulty : undefined)
-    if (announce !== undefined) {
-      out.lines.push(encodeRequest(null, "mining.set_difficulty", [difficultyToWire(announce)]))
-      this.vardiff = { ...state, difficulty: announce }
+    if (this.pendingDifficulty !== undefined) {
+      this.vardiff = { ...this.vardiff!, difficulty: this.pendingDifficulty }
       this.pendingDifficulty = undefined
     }
-    this.difficultyByJob.set(job.id, this.vardiff!.difficulty)
+    // Never above the network's difficulty: a miner reports only hashes that meet its share
+    // target, so a harder share target would make it throw away blocks (on easy networks,
+    // simnet and testnet, vardiff alone easily passes the network difficulty).
+    const wanted = this.vardiff!.difficulty
+    const network = sendableDifficulty((this.config.network.powLimit * DIFFICULTY_SCALE) / job.networkTarget)
+    const difficulty = network < wanted ? network : wanted
+    if (difficulty !== this.announcedDifficulty) {
+      out.lines.push(encodeRequest(null, "mining.set_difficulty", [difficultyToWire(difficulty)]))
+      this.announcedDifficulty = difficulty
+    }
+    this.difficultyByJob.set(job.id, difficulty)
     // Remember difficulties for the jobs the book can still look up, and no more.
     if (this.difficultyByJob.size > 256) {
       for (const id of this.difficultyByJob.keys()) {
@@ -338,7 +348,7 @@ export class StratumSession {
       model: this.profile.model,
     })
     if (verdict.block) out.blocks.push({ header: verdict.header, hash: verdict.hash, job: verdict.job, account: this.account, worker: this.worker!, model: this.profile.model })
-    const step = vardiffOnShare(this.vardiff, now, this.config.vardiff)
+    const step = vardiffOnShare(this.vardiff, now, this.config.vardiff, verdict.difficulty)
     this.vardiff = step.state
     if (step.retarget !== undefined) {
       this.pendingDifficulty = step.retarget

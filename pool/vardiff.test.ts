@@ -99,4 +99,21 @@ describe("vardiff", () => {
       state = t.state
     }
   })
+
+  it("counts a share solved at a capped, lower difficulty for its fraction of the work: on target stays on target", () => {
+    const config = defaultVardiffConfig(1n, 1n << 80n)
+    const start = 1000n * DIFFICULTY_SCALE
+    // Shares at a quarter of vardiff's difficulty, four times as often: the same work per second
+    // as one full share every targetSeconds, so no retarget; counted as whole shares it would
+    // look four times too fast and push the difficulty up.
+    let state = initialVardiff(start, 0)
+    const every = (config.targetSeconds * 1000) / 4
+    let step = vardiffOnShare(state, every, config, start / 4n)
+    for (let i = 2; step.state.sharesInWindow > 0; i++) {
+      state = step.state
+      expect(state.difficulty).toBe(start)
+      step = vardiffOnShare(state, i * every, config, start / 4n)
+    }
+    expect(step.retarget).toBeUndefined()
+  })
 })

@@ -37,6 +37,10 @@ export interface VardiffState {
   readonly difficulty: bigint
   /** Start of the current measuring window (ms). */
   readonly windowStart: number
+  /**
+   * Work in the window, counted in shares at `difficulty`: a share the miner solved at a lower
+   * difficulty (capped at the network's, see the session) counts for its fraction of one.
+   */
   readonly sharesInWindow: number
 }
 
@@ -73,13 +77,13 @@ export interface VardiffStep {
   readonly retarget: bigint | undefined
 }
 
-const retargetAt = (state: VardiffState, now: number, c: VardiffConfig, shares: number, endsOnShare: boolean): VardiffStep => {
+const retargetAt = (state: VardiffState, now: number, c: VardiffConfig, shares: number, lastShareWeight: number): VardiffStep => {
   const elapsed = Math.max(now - state.windowStart, 1) / 1000
   // Observed shares per target interval; 1 means on target. A window that ends on a share holds
   // one share more than its rate (n - 1 arrivals in the time to the n-th is the unbiased count).
   // With no shares, assume one: an upper bound on the rate, so an idle miner's difficulty falls
   // by at most maxStep a period.
-  const counted = endsOnShare ? shares - 1 : shares
+  const counted = shares - lastShareWeight
   const ratio = (Math.max(counted, 1) * c.targetSeconds) / elapsed
   const fresh = { difficulty: state.difficulty, windowStart: now, sharesInWindow: 0 }
   if (Math.abs(ratio - 1) <= c.tolerance && counted > 0) return { state: fresh, retarget: undefined }
@@ -93,13 +97,17 @@ const retargetAt = (state: VardiffState, now: number, c: VardiffConfig, shares: 
   return { state: { ...fresh, difficulty: next }, retarget: next }
 }
 
-/** A share arrived at `now` (ms). */
-export const vardiffOnShare = (state: VardiffState, now: number, c: VardiffConfig): VardiffStep => {
-  const shares = state.sharesInWindow + 1
+/**
+ * A share arrived at `now` (ms), solved at `shareDifficulty` (the state's own difficulty unless
+ * the session capped it at a lower network difficulty for that job).
+ */
+export const vardiffOnShare = (state: VardiffState, now: number, c: VardiffConfig, shareDifficulty: bigint = state.difficulty): VardiffStep => {
+  const weight = shareDifficulty === state.difficulty ? 1 : Number(shareDifficulty) / Number(state.difficulty)
+  const shares = state.sharesInWindow + weight
   const counted = { ...state, sharesInWindow: shares }
   // Only a count closes a window here; time closes it on a tick. A window closed by "the first
   // share after 90 s" would undercount the rate (the stopping time depends on the arrivals).
-  if (shares >= c.retargetShares) return retargetAt(counted, now, c, shares, true)
+  if (shares >= c.retargetShares) return retargetAt(counted, now, c, shares, weight)
   return { state: counted, retarget: undefined }
 }
 
@@ -108,4 +116,4 @@ export const vardiffOnShare = (state: VardiffState, now: number, c: VardiffConfi
  * has passed, so slow miners retarget on time and a miner that went quiet gets an easier difficulty.
  */
 export const vardiffOnTick = (state: VardiffState, now: number, c: VardiffConfig): VardiffStep =>
-  now - state.windowStart >= c.retargetSeconds * 1000 ? retargetAt(state, now, c, state.sharesInWindow, false) : { state, retarget: undefined }
+  now - state.windowStart >= c.retargetSeconds * 1000 ? retargetAt(state, now, c, state.sharesInWindow, 0) : { state, retarget: undefined }
