@@ -257,7 +257,12 @@ export interface SimDcrdOptions {
    */
   readonly bootstrapHeight?: number
   readonly stakers?: ReadonlyArray<SimStaker>
-  /** When each vote reaches the node after its block (default 200..2000 ms, drawn per vote). */
+  /**
+   * When each vote reaches the node after its block, drawn per vote. Default: from 1/1500 to
+   * 1/150 of the target block time (200..2000 ms on mainnet's 5 minutes, 1..7 ms on simnet's
+   * one second, where the voting wallets are local): a wait that is a large part of the block
+   * time would leave ASERT cutting the difficulty until blocks come the moment votes are in.
+   */
   readonly voteDelayMillis?: { readonly min: number; readonly max: number }
   /** Probability that a pool block loses a race to a sibling a few seconds later (default 0). */
   readonly orphanRate?: number
@@ -768,7 +773,7 @@ class SimNode {
       this.scheduleRemine(online.length)
       return
     }
-    const delays = this.options.voteDelayMillis ?? { min: 200, max: 2000 }
+    const delays = this.options.voteDelayMillis ?? this.defaultVoteDelays()
     for (const id of online) {
       const delayMillis = this.voteRandom.between(delays.min, delays.max)
       this.timers.push({ delayMillis, fire: () => this.voteArrived(epoch, id) })
@@ -786,6 +791,11 @@ class SimNode {
     } else if (this.votes.length > this.minVotes) {
       this.announceWork("newvotes")
     }
+  }
+
+  private defaultVoteDelays(): { readonly min: number; readonly max: number } {
+    const blockMillis = this.params.targetTimePerBlock * 1000
+    return { min: Math.max(1, Math.round(blockMillis / 1500)), max: Math.max(2, Math.round(blockMillis / 150)) }
   }
 
   /** The rest of the network's next block: a Poisson process at its hashrate over the expected hashes at the tip's bits. */
