@@ -1,5 +1,5 @@
 import { Context, Data, Deferred, Effect, Layer, type Scope } from "effect"
-import { spawn, type ChildProcess } from "node:child_process"
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { createWriteStream, existsSync, linkSync, copyFileSync, mkdirSync, rmSync, writeFileSync, readFileSync, type WriteStream } from "node:fs"
 import { join } from "node:path"
 import type { Readable } from "node:stream"
@@ -109,14 +109,17 @@ const makeOutput = (spec: DaemonSpec) => {
 
 // ---- native processes ---------------------------------------------------------------------------
 
-/** Children still running, killed if this process exits without closing its scopes. */
+/** Children and containers still running, killed if this process exits without closing its scopes. */
 const liveChildren = new Set<ChildProcess>()
+const liveContainers = new Set<string>()
 let exitHookInstalled = false
 const installExitHook = () => {
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.once("exit", () => {
     for (const c of liveChildren) c.kill("SIGKILL")
+    // No reaper container here (it would need a pull): remove ours synchronously, best effort.
+    if (liveContainers.size > 0) spawnSync("docker", ["rm", "-f", ...liveContainers], { stdio: "ignore", timeout: 20_000 })
   })
 }
 
@@ -292,22 +295,29 @@ export const makeDockerNode = (image: string): Effect.Effect<SimnetNode["Service
         container = container.withWaitStrategy(
           oneShot ? tc.Wait.forOneShotStartup() : spec.ready === undefined ? tc.Wait.forLogMessage(/./) : tc.Wait.forLogMessage(spec.ready),
         )
+        installExitHook()
         const started = yield* Effect.tryPromise({
           try: () => container.start(),
           catch: (e) => failed(spec, `did not start in its container: ${String(e).split("\n")[0]}`, output.tail()),
         })
+        liveContainers.add(started.getId())
         return { started, output, exited }
       })
 
     const stopContainer = (started: StartedContainer) =>
-      Effect.promise(() => started.stop({ timeout: STOP_GRACE_MILLIS, remove: true }).then(() => undefined, () => undefined))
+      Effect.promise(() =>
+        started
+          .stop({ timeout: STOP_GRACE_MILLIS, remove: true })
+          .then(() => undefined, () => undefined)
+          .finally(() => liveContainers.delete(started.getId())),
+      )
 
     const asDaemon = (spec: DaemonSpec, started: StartedContainer, exited: Deferred.Deferred<DaemonExit>, output: ReturnType<typeof makeOutput>): Daemon => {
       let stopped: Promise<void> | undefined
       return {
         name: spec.name,
         // SIGTERM, then kill after the grace period; the container is removed.
-        stop: Effect.promise(() => (stopped ??= started.stop({ timeout: STOP_GRACE_MILLIS, remove: true }).then(() => undefined, () => undefined))),
+        stop: Effect.promise(() => (stopped ??= Effect.runPromise(stopContainer(started)))),
         exited: Deferred.await(exited),
         tail: Effect.sync(output.tail),
       }
