@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Schedule, Schema } from "effect"
+import { Clock, Data, Effect, Layer, Schedule, Schema } from "effect"
+import { existsSync } from "node:fs"
+import { connect } from "node:net"
 import { ChainRpc } from "../../core/services/chain.ts"
 import { PayoutWallet } from "../../core/services/wallet.ts"
 import { dcrdChainLayer, dcrdWebSocketLayer } from "../../pool/dcrd-client.ts"
@@ -24,7 +26,37 @@ const StakeInfo = Schema.Struct({ live: Schema.Number, voted: Schema.Number })
 
 const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(1)
 
-const harnessSuite = (kind: string, layer: Layer.Layer<SimnetNode, SimnetNodeError>) =>
+class DeliberateFailure extends Data.TaggedError("DeliberateFailure")<{ readonly dir: string; readonly ports: ReadonlyArray<number> }> {}
+
+const portOf = (url: string) => Number(new URL(url).port)
+const refusesConnections = (port: number) =>
+  Effect.promise(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect({ host: "127.0.0.1", port })
+        socket.once("connect", () => (socket.destroy(), resolve(false)))
+        socket.once("error", () => resolve(true))
+      }),
+  )
+
+const harnessSuite = (kind: string, layer: Layer.Layer<SimnetNode, SimnetNodeError>) => {
+  it.live(
+    `${kind}: a failing suite still stops every daemon and removes the run's directory`,
+    () =>
+      Effect.gen(function* () {
+        const failure = yield* Effect.flip(
+          Effect.gen(function* () {
+            const h = yield* makeSimnetHarness()
+            const ports = [portOf(h.dcrd.rpcUrl), portOf(h.payoutWallet.url), portOf(h.votingWallet.url)]
+            return yield* Effect.fail(new DeliberateFailure({ dir: h.dir, ports }))
+          }).pipe(Effect.scoped, Effect.provide(layer)),
+        )
+        if (failure._tag !== "DeliberateFailure") return yield* Effect.fail(failure)
+        expect(existsSync(failure.dir)).toBe(false)
+        for (const port of failure.ports) expect(yield* refusesConnections(port), `port ${port}`).toBe(true)
+      }),
+    600_000,
+  )
   it.live(
     `${kind}: dcrd and two wallets pass stake validation height with votes in every block`,
     () =>
@@ -84,6 +116,7 @@ const harnessSuite = (kind: string, layer: Layer.Layer<SimnetNode, SimnetNodeErr
       }).pipe(Effect.scoped, Effect.provide(layer)),
     600_000,
   )
+}
 
 const native = binariesReady()
 const docker = native === true ? await Effect.runPromise(dockerAnswers) : false
