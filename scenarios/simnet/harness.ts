@@ -9,7 +9,9 @@
  *   layerSimnetHarness(options?): Layer<SimnetHarness, SimnetError | SimnetNodeError> (over a SimnetNode layer:
  *     `layerSimnetHarness().pipe(Layer.provide(layerNative))`, or `layerDocker` from ./node.ts)
  *   options: { height?: number   (advance to this height before returning; default 0 = just funded, ~height 19)
- *              ticketsPerBlock?: number (the voting wallet's ticket buyer limit; default 10) }
+ *              ticketsPerBlock?: number (each voting wallet's ticket buyer limit; default 10)
+ *              votingWallets?: number  (default 1; with two or more, stopping one makes its winners miss
+ *                                       while the others keep the chain going, when they hold 3 of the 5) }
  *
  *   harness.dir                      the run's directory (kept when DCRFORGE_SIMNET_KEEP=1)
  *   harness.miningAddress            the payout wallet's address dcrd mines to (--miningaddr)
@@ -17,7 +19,7 @@
  *     rpcUrl "https://127.0.0.1:P", wsUrl "wss://127.0.0.1:P/ws", user, password,
  *     certFile, certificate (PEM text of dcrd's rpc.cert), p2pAddress, appDataDir, logFile,
  *     call(method, params?, exactKeys?) -> unknown, callAs(schema, method, params?) -> A }
- *   harness.payoutWallet / harness.votingWallet: {
+ *   harness.payoutWallet / harness.votingWallet (= votingWallets[0]) / harness.votingWallets[i]: {
  *     url "https://127.0.0.1:P", user, password, certFile, certificate, passphrase ("password"),
  *     appDataDir, logFile, call, callAs,
  *     stop: Effect<void>, start: Effect<void>, running: Effect<boolean> }   (same port and files after a restart)
@@ -26,11 +28,13 @@
  *   harness.height: Effect<number>   dcrd's best height
  *   harness.generate(n): Effect<ReadonlyArray<string>>   n blocks at once (no waiting for votes: below SVH-1 only)
  *   harness.advanceTo(height, { minVotes? }): Effect<void>
- *       one block at a time; from SVH-1 on, waits (up to 3 s) for the tip's 5 votes in the mempool
- *       before each block; fails with NotEnoughVotes if fewer than minVotes (default 3) arrive
+ *       one block at a time; from SVH-1 on, waits before each block for the tip's votes in the
+ *       mempool: all 5, or at least minVotes (default 3) once no more came for 400 ms; fails with
+ *       NotEnoughVotes if fewer than minVotes arrived after 5 s (generate would hang)
  *   harness.advance(n, opts?)        advanceTo(height + n)
  *   harness.balanceAtoms(wallet): Effect<bigint>   the wallet's cumulative total (getbalance), exact
- *   harness.fundVotingWallet(atoms): Effect<string>  sends from the payout wallet, returns the txid
+ *   harness.fundVotingWallet(atoms, wallet?): Effect<string>  sends from the payout wallet (to the first
+ *       voting wallet by default), returns the txid; at start the voting wallets share 4 DCR
  *
  * Errors are SimnetRpcError (a call failed), NotEnoughVotes, DaemonFailed (a program would not
  * start), HarnessTimeout; every message names the daemon or its log file.
@@ -126,6 +130,7 @@ export interface SimnetHarness {
   readonly dcrd: DcrdEndpoint
   readonly payoutWallet: WalletEndpoint
   readonly votingWallet: WalletEndpoint
+  readonly votingWallets: ReadonlyArray<WalletEndpoint>
   readonly dcrdOptions: DcrdOptions
   readonly payoutWalletOptions: DcrwalletOptions
   readonly height: Effect.Effect<number, SimnetRpcError>
@@ -133,7 +138,7 @@ export interface SimnetHarness {
   readonly advanceTo: (height: number, options?: AdvanceOptions) => Effect.Effect<void, SimnetError>
   readonly advance: (blocks: number, options?: AdvanceOptions) => Effect.Effect<void, SimnetError>
   readonly balanceAtoms: (wallet: WalletEndpoint) => Effect.Effect<bigint, SimnetRpcError>
-  readonly fundVotingWallet: (atoms: bigint) => Effect.Effect<string, SimnetRpcError>
+  readonly fundVotingWallet: (atoms: bigint, wallet?: WalletEndpoint) => Effect.Effect<string, SimnetRpcError>
 }
 
 export class SimnetHarnessService extends Context.Service<SimnetHarnessService, SimnetHarness>()("dcrforge/SimnetHarness") {}
@@ -141,6 +146,7 @@ export class SimnetHarnessService extends Context.Service<SimnetHarnessService, 
 export interface SimnetHarnessOptions {
   readonly height?: number
   readonly ticketsPerBlock?: number
+  readonly votingWallets?: number
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -214,7 +220,7 @@ const makeRpcClient = (target: string, url: string, user: string, password: stri
           return t
         },
         catch: (e) => fail(method, e instanceof Error ? `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ""}` : String(e)),
-      })
+      }).pipe(Effect.timeoutOrElse({ duration: CALL_TIMEOUT_MILLIS, orElse: () => Effect.fail(fail(method, `no answer in ${CALL_TIMEOUT_MILLIS} ms`)) }))
       const reply = Schema.decodeUnknownResult(RpcReply)(parseJsonExact(text, exactKeys))
       if (reply._tag === "Failure") return yield* Effect.fail(fail(method, `not a JSON-RPC reply: ${text.slice(0, 200)}`))
       const error = reply.success.error
@@ -229,6 +235,8 @@ const makeRpcClient = (target: string, url: string, user: string, password: stri
   return { call, callAs, close: Effect.promise(() => agent.close()) }
 }
 
+/** Long enough for a generate at a difficulty the chain raised by running ahead of its clock. */
+const CALL_TIMEOUT_MILLIS = 120_000
 const USER = "dcrforge"
 const PASSWORD = "dcrforge-simnet"
 
@@ -247,15 +255,21 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       Effect.sync(() => mkdtempSync(join(tmpdir(), "dcrforge-simnet-"))),
       (d) => (process.env.DCRFORGE_SIMNET_KEEP === "1" ? Effect.logInfo(`kept the simnet run in ${d}`) : Effect.sync(() => rmSync(d, { recursive: true, force: true }))),
     )
-    const [dcrdPort, p2pPort, payoutPort, votingPort] = yield* freePorts(4)
+    const votingCount = Math.max(1, options.votingWallets ?? 1)
+    const [dcrdPort, p2pPort, payoutPort, ...votingPorts] = yield* freePorts(3 + votingCount)
     const dcrdDir = join(dir, "dcrd")
     const payoutDir = join(dir, "payout-wallet")
-    const votingDir = join(dir, "voting-wallet")
-    for (const d of [dcrdDir, payoutDir, votingDir]) mkdirSync(d, { recursive: true })
+    const votingNames = votingPorts.map((_, i) => (i === 0 ? "voting-wallet" : `voting-wallet-${i + 1}`))
+    const votingDirs = votingNames.map((n) => join(dir, n))
+    for (const d of [dcrdDir, payoutDir, ...votingDirs]) mkdirSync(d, { recursive: true })
 
     // Every server's TLS certificate is made first (P-256, for localhost and 127.0.0.1), so each
     // client can be given the one it must trust before its server ever starts.
-    const certs = { dcrd: join(dcrdDir, "rpc"), payout: join(payoutDir, "rpc"), voting: join(votingDir, "rpc") }
+    const certs: Record<string, string> & { dcrd: string; payout: string } = {
+      dcrd: join(dcrdDir, "rpc"),
+      payout: join(payoutDir, "rpc"),
+      ...Object.fromEntries(votingNames.map((n, i) => [n, join(votingDirs[i]!, "rpc")])),
+    }
     yield* Effect.forEach(
       Object.entries(certs),
       ([who, base]) =>
@@ -371,34 +385,42 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       })
 
     const ticketsPerBlock = options.ticketsPerBlock ?? 10
-    const [payoutWallet, votingWallet] = yield* Effect.all(
+    const [payoutWallet, ...votingWallets] = yield* Effect.all(
       [
         makeWallet("payout-wallet", payoutDir, payoutPort!, certs.payout, []),
-        makeWallet("voting-wallet", votingDir, votingPort!, certs.voting, [
-          "--createtemp",
-          `--pass=${SIMULATION_PASSPHRASE}`,
-          "--enablevoting",
-          "--enableticketbuyer",
-          `--ticketbuyer.limit=${ticketsPerBlock}`,
-        ]),
+        ...votingNames.map((name, i) =>
+          makeWallet(name, votingDirs[i]!, votingPorts[i]!, certs[name]!, [
+            "--createtemp",
+            `--pass=${SIMULATION_PASSPHRASE}`,
+            "--enablevoting",
+            "--enableticketbuyer",
+            `--ticketbuyer.limit=${ticketsPerBlock}`,
+          ]),
+        ),
       ],
       { concurrency: "unbounded" },
     )
+    const votingWallet = votingWallets[0]!
 
     const height = dcrdClient.callAs(Schema.Number, "getblockcount")
     const generate = (blocks: number) => dcrdClient.callAs(Schema.Array(Schema.String), "generate", [blocks])
     const mempoolVotes = Effect.map(dcrdClient.callAs(Schema.Array(Schema.String), "getrawmempool", [false, "votes"]), (v) => v.length)
 
-    /** From SVH-1 on a block needs votes on its parent: wait for all five (or time out). */
+    /**
+     * From SVH-1 on a block needs votes on its parent. Votes reach the mempool within tens of ms
+     * of the block: go on with all five, or with enough once no more came for a while (a voting
+     * wallet is down), or fail rather than let generate hang.
+     */
     const awaitVotes = (tip: number, minVotes: number) =>
       Effect.gen(function* () {
+        let last = -1
+        let steadySince = 0
         for (let waited = 0; ; waited += 25) {
           const votes = yield* mempoolVotes
           if (votes >= SIMNET.ticketsPerBlock) return
-          if (waited >= 3_000) {
-            if (votes >= minVotes) return
-            return yield* Effect.fail(new NotEnoughVotes({ height: tip, votes, needed: minVotes }))
-          }
+          if (votes !== last) [last, steadySince] = [votes, waited]
+          if (votes >= minVotes && waited - steadySince >= 400) return
+          if (waited >= 5_000) return yield* Effect.fail(new NotEnoughVotes({ height: tip, votes, needed: minVotes }))
           yield* Effect.sleep(25)
         }
       })
@@ -424,12 +446,18 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
         return atoms.success
       })
 
-    const fundVotingWallet = (atoms: bigint) =>
+    /** One transaction from the payout wallet paying each wallet its amount. */
+    const pay = (payments: ReadonlyArray<readonly [WalletEndpoint, bigint]>) =>
       Effect.gen(function* () {
-        const address = yield* votingWallet.callAs(Schema.String, "getnewaddress", [])
+        const amounts: Array<string> = []
+        for (const [wallet, atoms] of payments) {
+          const address = yield* wallet.callAs(Schema.String, "getnewaddress", [])
+          amounts.push(`${JSON.stringify(address)}:${atomsToDcr(atoms)}`)
+        }
         yield* payoutWallet.call("walletpassphrase", [SIMULATION_PASSPHRASE, 60])
-        return yield* payoutWallet.callAs(Schema.String, "sendtoaddress", [address, new JsonLiteral(atomsToDcr(atoms))])
+        return yield* payoutWallet.callAs(Schema.String, "sendmany", ["default", new JsonLiteral(`{${amounts.join(",")}}`)])
       })
+    const fundVotingWallet = (atoms: bigint, wallet: WalletEndpoint = votingWallet) => pay([[wallet, atoms]])
 
     // Block 1 pays the simnet ledger, so block 2's coinbase is the first the payout wallet can
     // spend, at height 2 + coinbase maturity. Up to there no block needs anything: one call.
@@ -437,7 +465,8 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
     yield* waitFor("the payout wallet to see the first spendable coinbase", payoutWallet.callAs(Schema.Number, "getblockcount", []), (h) => h >= COINBASE_MATURITY + 2)
     // Tickets cost 0.0002 DCR at first; 4 DCR buys the few hundred the pool needs, and votes
     // return more than they cost.
-    yield* fundVotingWallet(4n * 100_000_000n)
+    const share = (4n * 100_000_000n) / BigInt(votingWallets.length)
+    yield* pay(votingWallets.map((w) => [w, share] as const))
     yield* advanceTo(COINBASE_MATURITY + 3)
     if (options.height !== undefined) yield* advanceTo(options.height)
 
@@ -459,6 +488,7 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       },
       payoutWallet,
       votingWallet,
+      votingWallets,
       dcrdOptions: {
         url: `wss://127.0.0.1:${dcrdPort}/ws`,
         user: USER,
