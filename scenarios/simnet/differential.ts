@@ -269,30 +269,38 @@ export const fetchTipFacts = (dcrd: RpcCall, winners: ReadonlyArray<string> | un
     }
   })
 
-// ---- dcrd's lottery winners, as its websocket announces them -----------------------------------
+// ---- dcrd's websocket: lottery winners and new work -----------------------------------------------
 
 /**
  * dcrd has no RPC that returns a block's winners; it announces them per connected block from
- * SVH - 1 on in the `winningtickets` websocket notification (what voting wallets act on).
- * This listens for them and keeps them by block hash.
+ * SVH - 1 on in the `winningtickets` websocket notification (what voting wallets act on). It
+ * also announces every block template it builds (`work`), which is how a miner learns that a
+ * template it asked for (`regentemplate`) exists. This listens for both.
  */
-export interface WinnersListener {
+export interface DcrdListener {
   readonly winnersOf: (blockHash: string) => ReadonlyArray<string> | undefined
   /** Waits (polling briefly) until the notification for `blockHash` arrived or `millis` passed. */
   readonly awaitWinners: (blockHash: string, millis: number) => Effect.Effect<ReadonlyArray<string> | undefined>
+  /** How many `work` notifications arrived so far. */
+  readonly workCount: () => number
+  /** The getwork data (hex) of the latest `work` notification. */
+  readonly latestWork: () => string | undefined
 }
 
-export const listenForWinners = (endpoint: RpcEndpoint): Effect.Effect<WinnersListener, SimnetRpcError, Scope.Scope> =>
+export const listenToDcrd = (endpoint: RpcEndpoint): Effect.Effect<DcrdListener, SimnetRpcError, Scope.Scope> =>
   Effect.gen(function* () {
     const byHash = new Map<string, ReadonlyArray<string>>()
+    let workCount = 0
+    let latestWork: string | undefined
     const wsUrl = endpoint.url.replace(/^http/, "ws").replace(/\/?$/, "/ws")
-    const socket = yield* Effect.acquireRelease(
+    yield* Effect.acquireRelease(
       Effect.callback<UndiciWebSocket, SimnetRpcError>((resume) => {
         const dispatcher = endpoint.certificate === undefined ? undefined : new Agent({ connect: { ca: endpoint.certificate } })
         const ws = new UndiciWebSocket(wsUrl, {
           headers: { Authorization: `Basic ${Buffer.from(`${endpoint.user}:${endpoint.password}`).toString("base64")}` },
           ...(dispatcher === undefined ? {} : { dispatcher }),
         })
+        let acknowledged = 0
         ws.addEventListener("message", (event) => {
           const data = typeof event.data === "string" ? event.data : Buffer.from(event.data as ArrayBuffer).toString()
           const msg = JSON.parse(data) as { method?: string; params?: ReadonlyArray<unknown>; id?: unknown; error?: unknown }
@@ -303,20 +311,25 @@ export const listenForWinners = (endpoint: RpcEndpoint): Effect.Effect<WinnersLi
               .sort((a, b) => a - b)
               .map((i) => tickets[String(i)]!)
             byHash.set(hash, ordered)
-          } else if (msg.id === 1) {
+          } else if (msg.method === "work" && msg.params !== undefined) {
+            latestWork = msg.params[0] as string
+            workCount++
+          } else if (msg.id === 1 || msg.id === 2) {
             if (msg.error !== null && msg.error !== undefined) {
-              resume(Effect.fail(new SimnetRpcError({ method: "notifywinningtickets", code: undefined, message: JSON.stringify(msg.error) })))
-            } else resume(Effect.succeed(ws))
+              resume(Effect.fail(new SimnetRpcError({ method: "notifywinningtickets/notifywork", code: undefined, message: JSON.stringify(msg.error) })))
+            } else if (++acknowledged === 2) resume(Effect.succeed(ws))
           }
         })
-        ws.addEventListener("open", () => ws.send(JSON.stringify({ jsonrpc: "1.0", id: 1, method: "notifywinningtickets", params: [] })))
+        ws.addEventListener("open", () => {
+          ws.send(JSON.stringify({ jsonrpc: "1.0", id: 1, method: "notifywinningtickets", params: [] }))
+          ws.send(JSON.stringify({ jsonrpc: "1.0", id: 2, method: "notifywork", params: [] }))
+        })
         ws.addEventListener("error", () =>
           resume(Effect.fail(new SimnetRpcError({ method: "notifywinningtickets", code: undefined, message: `websocket ${wsUrl} failed` }))),
         )
       }),
       (ws) => Effect.sync(() => ws.close()),
     )
-    void socket
     return {
       winnersOf: (hash) => byHash.get(hash),
       awaitWinners: (hash, millis) =>
@@ -328,6 +341,8 @@ export const listenForWinners = (endpoint: RpcEndpoint): Effect.Effect<WinnersLi
           }
           return undefined
         }),
+      workCount: () => workCount,
+      latestWork: () => latestWork,
     }
   })
 
@@ -558,7 +573,7 @@ export const offerMempoolTickets = (dcrd: RpcCall, diff: ChainDifferential): Eff
 export const followChain = (
   dcrd: RpcCall,
   diff: ChainDifferential,
-  winners: WinnersListener | undefined,
+  winners: DcrdListener | undefined,
   blocks?: Array<ChainBlock>,
 ): Effect.Effect<ReadonlyArray<Mismatch>, SimnetRpcError> =>
   Effect.gen(function* () {

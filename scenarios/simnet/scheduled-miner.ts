@@ -19,7 +19,7 @@ import { powHashWith } from "../../core/chain/hash.ts"
 import { HeaderOffset } from "../../core/chain/header.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import { compactToBig, hashMeetsTarget } from "../../core/chain/targets.ts"
-import { decodeResult, type RpcCall, SimnetRpcError } from "./differential.ts"
+import { type DcrdListener, decodeResult, type RpcCall, SimnetRpcError } from "./differential.ts"
 
 const BestBlock = Schema.Struct({ hash: Schema.String, height: Schema.Number })
 const VerboseHeader = Schema.Struct({ time: Schema.Number, mediantime: Schema.Number })
@@ -28,6 +28,8 @@ const GetWork = Schema.Struct({ data: Schema.String, target: Schema.String })
 export interface ScheduledMinerOptions {
   /** Seconds off the schedule for the block at a height (default: a spread over [-8, +2]). */
   readonly offset?: (height: number) => number
+  /** How long to let the wallets answer a new tip before asking for a template (ms). */
+  readonly settleMillis?: number
   /** How long to wait for every winner's vote before mining with the majority dcrd has (ms). */
   readonly allVotesMillis?: number
   /** Give up waiting for a template with enough votes after this long (ms). */
@@ -35,8 +37,9 @@ export interface ScheduledMinerOptions {
 }
 
 /** Mines one block on dcrd's tip per run of the returned effect; its result is the new height. */
-export const scheduledMiner = (dcrd: RpcCall, params: NetworkParams, options: ScheduledMinerOptions = {}) => {
+export const scheduledMiner = (dcrd: RpcCall, listener: DcrdListener, params: NetworkParams, options: ScheduledMinerOptions = {}) => {
   const offset = options.offset ?? ((h: number) => ((h * 7) % 11) - 8)
+  const settleMillis = options.settleMillis ?? 40
   const allVotesMillis = options.allVotesMillis ?? 1500
   const templateMillis = options.templateMillis ?? 30_000
   let anchorTime: number | undefined
@@ -53,30 +56,49 @@ export const scheduledMiner = (dcrd: RpcCall, params: NetworkParams, options: Sc
     }
     const parent = yield* headerAt(tip.hash)
 
-    // dcrd's template on this tip; past SVH, wait briefly for all five votes (as a pool would).
+    // Give the wallets a moment to answer the tip (votes, the ticket buyer's purchases), then
+    // have dcrd build a template from its mempool as it is now: its own regeneration runs on a
+    // timer, and a template from the instant the tip connected would leave them all out.
+    yield* Effect.sleep(settleMillis)
+    const mempool = (kind: string) => Effect.flatMap(dcrd("getrawmempool", [false, kind]), (r) => decodeResult("getrawmempool", Schema.Array(Schema.String), r))
     const started = Date.now()
+    if (tip.height >= params.stakeValidationHeight - 1) {
+      while ((yield* mempool("votes")).length < params.ticketsPerBlock && Date.now() - started < allVotesMillis) yield* Effect.sleep(25)
+    }
+    const votes = Math.min((yield* mempool("votes")).length, params.ticketsPerBlock)
+    const tickets = Math.min((yield* mempool("tickets")).length, params.maxFreshStakePerBlock)
+    // A forced template is built in the background and announced as `work`; use the first
+    // announcement after the request (getwork would still hand out the old one for a while).
+    const announced = listener.workCount()
+    yield* dcrd("regentemplate")
+
     let work: { headerBytes: Uint8Array; voters: number; bits: number } | undefined
     let lastError = ""
     for (;;) {
-      const reply = yield* Effect.result(dcrd("getwork"))
-      if (reply._tag === "Success") {
-        const w = yield* decodeResult("getwork", GetWork, reply.success)
-        const decoded = decodeGetworkDataHex(w.data)
+      const late = Date.now() - started > allVotesMillis + 1500
+      let hex: string | undefined
+      if (listener.workCount() > announced) hex = listener.latestWork()
+      else if (late) {
+        // No announcement (dcrd ignores a forced regeneration while it waits for the last
+        // votes): take whatever getwork has.
+        const reply = yield* Effect.result(Effect.flatMap(dcrd("getwork"), (r) => decodeResult("getwork", GetWork, r)))
+        if (reply._tag === "Success") hex = reply.success.data
+        else lastError = reply.failure.message
+      }
+      if (hex !== undefined) {
+        const decoded = decodeGetworkDataHex(hex)
         if (Result.isFailure(decoded)) return yield* Effect.fail(new SimnetRpcError({ method: "getwork", code: undefined, message: decoded.failure.message }))
         const h = decoded.success.header
         if (h.height === height && toHex(h.prevBlock) === reverseHex(tip.hash)) {
           work = { headerBytes: decoded.success.headerBytes, voters: h.voters, bits: h.bits }
-          const enough = height < params.stakeValidationHeight || h.voters >= params.ticketsPerBlock
-          if (enough || Date.now() - started > allVotesMillis) break
+          // The regenerated template carries what the mempool held a moment ago.
+          if ((h.voters >= votes && h.freshStake >= tickets) || late) break
         }
-      } else {
-        // "not enough voters" until a majority of the tip's winners voted.
-        lastError = reply.failure.message
       }
       if (Date.now() - started > templateMillis) {
         return yield* Effect.fail(new SimnetRpcError({ method: "getwork", code: undefined, message: `no template for block ${height} in ${templateMillis} ms (last: ${lastError || "stale template"})` }))
       }
-      yield* Effect.sleep(25)
+      yield* Effect.sleep(10)
     }
 
     // Stamp it near the schedule (after the parent's median time), then solve it.
