@@ -6,9 +6,10 @@
  * API (other suites code against this):
  *
  *   makeSimnetHarness(options?): Effect<SimnetHarness, SimnetError, SimnetNode | Scope>
- *   layerSimnetHarness(options?): Layer<SimnetHarness, SimnetError | SimnetNodeError> (over a SimnetNode layer:
+ *   layerSimnetHarness(options?): Layer<SimnetHarnessService, SimnetError, SimnetNode> (tag SimnetHarnessService;
  *     `layerSimnetHarness().pipe(Layer.provide(layerNative))`, or `layerDocker` from ./node.ts)
- *   options: { height?: number   (advance to this height before returning; default 0 = just funded, ~height 19)
+ *   options: { height?: number   (advance to this height before returning; without it: height 19, the
+ *                                 voting wallets' funding mined)
  *              ticketsPerBlock?: number (each voting wallet's ticket buyer limit; default 10)
  *              votingWallets?: number  (default 1; with two or more, stopping one makes its winners miss
  *                                       while the others keep the chain going, when they hold 3 of the 5) }
@@ -23,6 +24,8 @@
  *     url "https://127.0.0.1:P", user, password, certFile, certificate, passphrase ("password"),
  *     appDataDir, logFile, call, callAs,
  *     stop: Effect<void>, start: Effect<void>, running: Effect<boolean> }   (same port and files after a restart)
+ *     The payout wallet runs locked (the pool's adapter unlocks it per payout); the voting wallets
+ *     run unlocked with --enablevoting --enableticketbuyer.
  *   harness.dcrdOptions              DcrdOptions for pool/dcrd-client.ts (dcrdChainLayer + dcrdWebSocketLayer(certificate))
  *   harness.payoutWalletOptions      DcrwalletOptions for wallet/dcrwallet-rpc.ts (dcrwalletLayer)
  *   harness.height: Effect<number>   dcrd's best height
