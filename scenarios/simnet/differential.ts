@@ -588,7 +588,7 @@ export const followChain = (
     }
     if (last === undefined) return found
     const announced =
-      winners !== undefined && tip >= diff.params.stakeValidationHeight - 1 ? yield* winners.awaitWinners(last.hash, 2000) : undefined
+      winners !== undefined && tip >= diff.params.stakeValidationHeight - 1 ? yield* winners.awaitWinners(last.hash, 5000) : undefined
     found.push(...diff.compareTip(yield* fetchTipFacts(dcrd, announced)))
     return found
   })
