@@ -1,9 +1,9 @@
 import { Clock, Effect, Schedule, Stream } from "effect"
 import { chainActivations } from "../core/chain/agendas.ts"
 import { powAlgorithmAt } from "../core/chain/difficulty.ts"
-import { encodeGetworkData } from "../core/chain/getwork.ts"
+import { detectPadding, encodeGetworkData } from "../core/chain/getwork.ts"
 import { blockHashDisplay, HEADER_BYTES, HeaderOffset } from "../core/chain/header.ts"
-import { hashToDisplay } from "../core/chain/hash.ts"
+import { hashToDisplay, type PowHashAlgorithm } from "../core/chain/hash.ts"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { ChainRpc, type ChainEvent, type WorkTemplate } from "../core/services/chain.ts"
 import { AcceptedWorkBook } from "./accepted-work.ts"
@@ -40,7 +40,13 @@ export const runMining = (options: MiningOptions) =>
     const metrics = yield* currentPoolMetrics
     const clock = yield* Clock.Clock
     const activations = chainActivations(options.session.network.agendas)
-    const powAt = (height: number) => powAlgorithmAt(activations, height)
+    /**
+     * The proof of work dcrd mines a height with, as its work's padding says (dcrd pads getwork
+     * data for the hash it checks). It is the chain's own agenda state: on a network whose
+     * blake3pow needs a vote (regnet, a testnet), only the chain knows whether it passed.
+     */
+    let chainSays: { readonly height: number; readonly pow: PowHashAlgorithm } | undefined
+    const powAt = (height: number) => (chainSays?.height === height ? chainSays.pow : powAlgorithmAt(activations, height))
     const jobs = new JobBook(powAt)
     const accepted = new AcceptedWorkBook()
     let tipHeight = 0
@@ -90,6 +96,14 @@ export const runMining = (options: MiningOptions) =>
 
     const applyWork = (work: WorkTemplate) =>
       Effect.gen(function* () {
+        const height = heightOf(work.data)
+        const padded = detectPadding(work.data.subarray(HEADER_BYTES))
+        if (padded !== undefined && padded !== powAlgorithmAt(activations, height) && chainSays?.pow !== padded) {
+          yield* Effect.logWarning(
+            `dcrd mines height ${height} with ${padded} although ${options.session.network.name}'s agenda table says otherwise (an agenda voted on this chain): following dcrd`,
+          )
+        }
+        chainSays = padded === undefined ? undefined : { height, pow: padded }
         const { job, broadcast } = jobs.addWork(work.data.subarray(0, HEADER_BYTES), work.reason)
         if (broadcast) yield* server.broadcast(job)
         yield* Effect.logDebug(`work for height ${job.height} (${work.reason}): job ${job.id}`)
