@@ -230,24 +230,32 @@ const describeFailure = (url: string, error: unknown): string => {
   return code === undefined ? message : `${message} (${code})`
 }
 
-/**
- * The live `PayoutWallet` over dcrwallet's HTTP POST JSON-RPC, posting through `post`.
- * Bodies are written by hand so amounts go out as exact decimal literals.
- */
-export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): PayoutWallet["Service"] => {
-  const account = options.account ?? "default"
-  const authorization = `Basic ${Buffer.from(`${options.user}:${Redacted.value(options.password)}`).toString("base64")}`
-  let nextId = 0
+/** What a JSON-RPC call to dcrwallet needs to know of the connection. */
+export interface DcrwalletEndpoint {
+  readonly url: string
+  readonly user: string
+  readonly password: Redacted.Redacted<string>
+  readonly requestTimeoutMillis: number
+}
 
-  /** One call; `params` are JSON texts, written by the caller. */
-  const call = (method: string, params: ReadonlyArray<string>): Effect.Effect<unknown, WalletFailure> =>
+/**
+ * Makes dcrwallet JSON-RPC calls over `post`: `params` are JSON texts written by the
+ * caller (so amounts go out as exact decimal literals), and the values under `exactKeys` come
+ * back as their literal text (see parseJsonExact). Failures are typed: no answer, bad
+ * credentials or a reply that is no JSON-RPC reply are `WalletUnavailable`; an answer with an
+ * error is `WalletRpcError` with dcrwallet's code and message.
+ */
+export const makeDcrwalletCall = (endpoint: DcrwalletEndpoint, post: HttpPost, exactKeys: ReadonlySet<string>) => {
+  const authorization = `Basic ${Buffer.from(`${endpoint.user}:${Redacted.value(endpoint.password)}`).toString("base64")}`
+  let nextId = 0
+  return (method: string, params: ReadonlyArray<string>): Effect.Effect<unknown, WalletFailure> =>
     Effect.gen(function* () {
       const id = ++nextId
       const body = `{"jsonrpc":"1.0","id":${id},"method":${JSON.stringify(method)},"params":[${params.join(",")}]}`
       const unavailable = (reason: string) => new WalletUnavailable({ method, reason })
       const reply = yield* Effect.tryPromise({
         try: async (signal) => {
-          const response = await post(options.url, {
+          const response = await post(endpoint.url, {
             method: "POST",
             headers: { Authorization: authorization, "Content-Type": "application/json" },
             body,
@@ -255,17 +263,17 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
           })
           return { status: response.status, text: await response.text() }
         },
-        catch: (error) => unavailable(describeFailure(options.url, error)),
+        catch: (error) => unavailable(describeFailure(endpoint.url, error)),
       }).pipe(
         Effect.timeoutOrElse({
-          duration: options.requestTimeoutMillis,
-          orElse: () => Effect.fail(unavailable(`no answer in ${options.requestTimeoutMillis} ms`)),
+          duration: endpoint.requestTimeoutMillis,
+          orElse: () => Effect.fail(unavailable(`no answer in ${endpoint.requestTimeoutMillis} ms`)),
         }),
       )
       if (reply.status === 401) {
         return yield* Effect.fail(unavailable("HTTP 401: dcrwallet refused the RPC user and password (they must be dcrwallet's username and password)"))
       }
-      const decoded = Schema.decodeUnknownResult(RpcReply)(parseJsonExact(reply.text, EXACT_KEYS))
+      const decoded = Schema.decodeUnknownResult(RpcReply)(parseJsonExact(reply.text, exactKeys))
       if (Result.isFailure(decoded)) {
         return yield* Effect.fail(unavailable(`HTTP ${reply.status} with no JSON-RPC reply: ${reply.text.slice(0, 120)}`))
       }
@@ -276,6 +284,15 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
       }
       return decoded.success.result ?? null
     })
+}
+
+/**
+ * The live `PayoutWallet` over dcrwallet's HTTP POST JSON-RPC, posting through `post`.
+ * Bodies are written by hand so amounts go out as exact decimal literals.
+ */
+export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): PayoutWallet["Service"] => {
+  const account = options.account ?? "default"
+  const call = makeDcrwalletCall(options, post, EXACT_KEYS)
 
   const unusable = (method: string, reason: string) => new WalletRpcError({ method, code: ERR_MISC, reason })
 

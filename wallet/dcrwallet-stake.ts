@@ -1,8 +1,8 @@
 import { Context, Effect, Layer, Redacted, Result, Schema } from "effect"
 import { Agent, fetch as undiciFetch } from "undici"
-import { WalletRpcError, WalletUnavailable, type WalletFailure } from "../core/services/wallet.ts"
+import { WalletRpcError, type WalletFailure } from "../core/services/wallet.ts"
 import { atomsToDcr, dcrToAtoms } from "./amounts.ts"
-import { type HttpPost, parseJsonExact } from "./dcrwallet-rpc.ts"
+import { type HttpPost, makeDcrwalletCall } from "./dcrwallet-rpc.ts"
 import type { PurchaseTicketRequest } from "./purchase.ts"
 import { safeRatio, type StakeInfo } from "./stakeinfo.ts"
 
@@ -94,41 +94,7 @@ const TicketsReply = Schema.Struct({ hashes: Schema.NullOr(Hashes) })
 const EXACT_KEYS: ReadonlySet<string> = new Set(["difficulty", "totalsubsidy"])
 
 export const makeDcrwalletStaking = (options: StakingWalletOptions, post: HttpPost): StakingWallet["Service"] => {
-  const authorization = `Basic ${Buffer.from(`${options.user}:${Redacted.value(options.password)}`).toString("base64")}`
-  let nextId = 0
-
-  const call = (method: string, params: ReadonlyArray<string>): Effect.Effect<unknown, WalletFailure> =>
-    Effect.gen(function* () {
-      const id = ++nextId
-      const body = `{"jsonrpc":"1.0","id":${id},"method":${JSON.stringify(method)},"params":[${params.join(",")}]}`
-      const unavailable = (reason: string) => new WalletUnavailable({ method, reason })
-      const reply = yield* Effect.tryPromise({
-        try: async (signal) => {
-          const response = await post(options.url, {
-            method: "POST",
-            headers: { Authorization: authorization, "Content-Type": "application/json" },
-            body,
-            signal,
-          })
-          return { status: response.status, text: await response.text() }
-        },
-        catch: (error) => unavailable(error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)),
-      }).pipe(
-        Effect.timeoutOrElse({
-          duration: options.requestTimeoutMillis,
-          orElse: () => Effect.fail(unavailable(`no answer in ${options.requestTimeoutMillis} ms`)),
-        }),
-      )
-      if (reply.status === 401) return yield* Effect.fail(unavailable("HTTP 401: dcrwallet refused the RPC user and password"))
-      const decoded = parseJsonExact(reply.text, EXACT_KEYS) as { id?: unknown; result?: unknown; error?: { code: number; message: string } | null } | undefined
-      if (decoded === undefined || typeof decoded !== "object") {
-        return yield* Effect.fail(unavailable(`HTTP ${reply.status} with no JSON-RPC reply: ${reply.text.slice(0, 120)}`))
-      }
-      if (decoded.error !== undefined && decoded.error !== null) {
-        return yield* Effect.fail(new WalletRpcError({ method, code: decoded.error.code, reason: decoded.error.message }))
-      }
-      return decoded.result ?? null
-    })
+  const call = makeDcrwalletCall(options, post, EXACT_KEYS)
 
   const resultOf = <A>(method: string, schema: Schema.Codec<A, unknown>, value: unknown): Effect.Effect<A, WalletFailure> => {
     const decoded = Schema.decodeUnknownResult(schema)(value)
