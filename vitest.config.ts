@@ -1,11 +1,11 @@
 import { defineConfig } from "vitest/config"
 
 /**
- * Two groups, one after the other:
+ * Two groups that never run at the same time (vitest runs one group, then the other):
  * - "unit": every suite that runs in this process or its own children, files in parallel;
  * - "system": the suites that start real daemons (dcrd and dcrwallet on simnet/regnet, a
- *   Docker engine's containers, Chromium), one file at a time after the unit group, so that
- *   they neither starve the timing-sensitive unit suites nor each other of the two cores.
+ *   Docker engine's containers, Chromium), one file at a time, so that they neither starve
+ *   the timing-sensitive unit suites nor each other of the two cores.
  */
 const systemSuites = ["scenarios/simnet/**/*.test.ts", "scenarios/web/**/*.test.ts"]
 
