@@ -1,7 +1,7 @@
 /**
- * What the end-to-end mining tests need around a real node and the production pool: a plain
- * JSON-RPC client for the checks (the pool itself talks to dcrd through its own websocket
- * client), dcrd on regnet, and the production pool assembled on a real dcrd with its block
+ * What the end-to-end mining tests need around a real node and the production pool: dcrd on
+ * regnet (checked through the differential's exact JSON-RPC client; the pool itself talks to
+ * dcrd through its own websocket client), and the production pool assembled on a real dcrd with its block
  * submissions recorded, so a test can compare what the pool sent with what the chain holds.
  */
 import { Data, Effect, Layer, Redacted, type Scope } from "effect"
@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Agent, fetch } from "undici"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import type { PayoutScheme } from "../../core/payout/schemes.ts"
 import { ChainRpc } from "../../core/services/chain.ts"
@@ -22,6 +21,7 @@ import { pgliteLayer } from "../../pool/store/pglite.ts"
 import { poolStoreLayer } from "../../pool/store/store.ts"
 import { tcpListenerLayer } from "../../pool/tcp-listener.ts"
 import { defaultVardiffConfig } from "../../pool/vardiff.ts"
+import { exactRpc, type RpcCall } from "./differential.ts"
 import { SimnetNode, type DaemonFailed } from "./node.ts"
 import type { MinerStats } from "../../emulators/miner.ts"
 
@@ -39,31 +39,6 @@ export interface RpcEndpoint {
   /** The server's self-signed certificate (PEM), the only one trusted. */
   readonly certificate: string
 }
-
-/** JSON-RPC 1.0 over HTTPS with basic auth, for test checks (dcrd or dcrwallet). */
-export const makeRpc = (endpoint: RpcEndpoint) => {
-  const dispatcher = new Agent({ connect: { ca: endpoint.certificate } })
-  const authorization = `Basic ${Buffer.from(`${endpoint.user}:${endpoint.password}`).toString("base64")}`
-  let id = 0
-  const call = (method: string, params: ReadonlyArray<unknown> = []): Effect.Effect<unknown, NodeRpcError> =>
-    Effect.tryPromise({
-      try: async () => {
-        const response = await fetch(`https://${endpoint.address}`, {
-          method: "POST",
-          dispatcher,
-          headers: { Authorization: authorization, "Content-Type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "1.0", id: ++id, method, params }),
-        })
-        const text = await response.text()
-        const reply = JSON.parse(text) as { result?: unknown; error?: { code: number; message: string } | null }
-        if (reply.error !== undefined && reply.error !== null) throw new Error(`code ${reply.error.code}: ${reply.error.message}`)
-        return reply.result
-      },
-      catch: (e) => new NodeRpcError({ method, reason: e instanceof Error ? e.message : String(e) }),
-    })
-  return { call, close: () => dispatcher.close() }
-}
-export type Rpc = ReturnType<typeof makeRpc>
 
 /** A loopback port nobody listens on right now. */
 export const freePort = Effect.promise(
@@ -104,7 +79,8 @@ export const waitUntil = <A, E>(what: string, seconds: number, attempt: Effect.E
   })
 
 export interface RegnetDcrd {
-  readonly rpc: Rpc
+  /** Exact JSON-RPC (amounts come back as their decimal text), as the differential reads dcrd. */
+  readonly rpc: RpcCall
   readonly endpoint: RpcEndpoint
   readonly logFile: string
 }
@@ -146,8 +122,8 @@ export const regnetDcrd = (dir: string, miningAddress: string): Effect.Effect<Re
       ready: /RPC server listening on/,
     })
     const endpoint = { address: `127.0.0.1:${rpcPort}`, user, password, certificate: readFileSync(join(appData, "rpc.cert"), "utf8") }
-    const rpc = yield* Effect.acquireRelease(Effect.sync(() => makeRpc(endpoint)), (r) => Effect.promise(() => r.close()))
-    yield* waitUntil("dcrd's RPC server", 60, rpc.call("getbestblock")).pipe(
+    const rpc = yield* exactRpc({ url: `https://${endpoint.address}`, user, password, certificate: endpoint.certificate })
+    yield* waitUntil("dcrd's RPC server", 60, rpc("getbestblock")).pipe(
       Effect.mapError((e) => new NodeRpcError({ method: e.method, reason: `${e.reason}\n${logTail(logFile)}` })),
     )
     return { rpc, endpoint, logFile }

@@ -11,7 +11,7 @@
  * Needs dcrd, built from the pinned version by `binaries.ts` (Go); without Go the suite skips
  * outside CI and fails in CI.
  */
-import { Effect, Fiber, Layer, References } from "effect"
+import { Effect, Fiber, Layer, References, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { toHex } from "../../core/chain/bytes.ts"
 import { encodeAddress } from "../../core/chain/address.ts"
@@ -26,6 +26,7 @@ import { newMinerStats, runMiner, type MinerStats } from "../../emulators/miner.
 import { tcpDial } from "../../emulators/network.ts"
 import { SimRandom } from "../../emulators/random.ts"
 import { PoolStore } from "../../pool/store/store.ts"
+import { dcrToAtoms } from "../../wallet/amounts.ts"
 import { binariesReady } from "./binaries.ts"
 import { layerNative } from "./node.ts"
 import { dcrdOptionsFor, describeMiners, poolOnNode, regnetDcrd, tempDir, waitUntil } from "./pool-on-node.ts"
@@ -71,11 +72,11 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
         const rpc = node.rpc
 
         // The chain's own agenda state: blake3pow has not been voted in.
-        const info = (yield* rpc.call("getblockchaininfo")) as { chain: string; blocks: number; deployments: Record<string, { status: string }> }
+        const info = (yield* rpc("getblockchaininfo")) as { chain: string; blocks: number; deployments: Record<string, { status: string }> }
         expect(info.chain).toBe("regnet")
         expect(info.deployments.blake3pow?.status).not.toBe("active")
         // dcrd's own work says BLAKE-256 too: the getwork data carries BLAKE-256's padding.
-        const work = (yield* rpc.call("getwork")) as { data: string }
+        const work = (yield* rpc("getwork")) as { data: string }
         const padding = Buffer.from(work.data, "hex").subarray(HEADER_BYTES)
         expect(detectPadding(padding)).toBe("blake256")
 
@@ -129,7 +130,7 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
           `every ASIC finding a block, ${MIN_POOL_BLOCKS} pool blocks and 10 shares that are not blocks, below height ${HEIGHT_LIMIT}`,
           240,
           Effect.gen(function* () {
-            const best = (yield* rpc.call("getbestblock")) as { height: number }
+            const best = (yield* rpc("getbestblock")) as { height: number }
             const { rows, byMiner } = yield* storedBlocks
             if (best.height >= HEIGHT_LIMIT) {
               return yield* Effect.die(new Error(`regnet reached height ${best.height} before every ASIC found a block: blocks ${JSON.stringify([...byMiner])}, miners ${describeMiners(stats)}`))
@@ -148,20 +149,20 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
 
         const accepted = submissions.filter((s) => s.accepted)
         const acceptedHashes = new Set(accepted.map((s) => blockHashDisplay(s.data.subarray(0, HEADER_BYTES))))
-        const best = (yield* rpc.call("getbestblock")) as { hash: string; height: number }
+        const best = (yield* rpc("getbestblock")) as { hash: string; height: number }
         // dcrd mines nothing itself and has no peers: every main-chain block after genesis is
         // one the pool submitted. (Two miners solving the same job give two blocks at one
         // height; dcrd takes both, one of them on a side chain, and the pool orphans that one.)
-        for (let height = 1; height <= best.height; height++) expect(acceptedHashes.has((yield* rpc.call("getblockhash", [height])) as string), `block at ${height}`).toBe(true)
+        for (let height = 1; height <= best.height; height++) expect(acceptedHashes.has((yield* rpc("getblockhash", [height])) as string), `block at ${height}`).toBe(true)
         for (const s of accepted) {
           const header = s.data.subarray(0, HEADER_BYTES)
           const hash = blockHashDisplay(header)
           // The block dcrd stored has exactly the header the pool submitted: the miner's nonce,
           // extra nonces and timestamp, and its BLAKE-256 hash met the block's target.
-          expect(yield* rpc.call("getblockheader", [hash, false])).toBe(toHex(header))
-          const block = (yield* rpc.call("getblock", [hash, true, true])) as {
+          expect(yield* rpc("getblockheader", [hash, false])).toBe(toHex(header))
+          const block = (yield* rpc("getblock", [hash, true, true])) as {
             height: number
-            rawtx: ReadonlyArray<{ vout: ReadonlyArray<{ value: number; scriptPubKey: { addresses?: ReadonlyArray<string> } }> }>
+            rawtx: ReadonlyArray<{ vout: ReadonlyArray<{ scriptPubKey: { addresses?: ReadonlyArray<string> } }> }>
           }
           const paidTo = block.rawtx[0]!.vout.flatMap((o) => o.scriptPubKey.addresses ?? [])
           // Block 1 pays the block-one ledger (the premine) and not the miner; every later
@@ -182,7 +183,7 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
         // (Side-chain blocks stay "accepted" until 6 blocks bury them, and the tip has nothing on top.)
         yield* waitUntil("the pool confirming every main-chain block with one on top", 30, Effect.gen(function* () {
           for (const open of yield* poolStore.blocksWithStatus(["accepted"])) {
-            if (open.height < best.height && (yield* rpc.call("getblockhash", [open.height])) === open.hash) return undefined
+            if (open.height < best.height && (yield* rpc("getblockhash", [open.height])) === open.hash) return undefined
           }
           return true
         }))
@@ -193,14 +194,14 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
           const paid = credits.filter((c) => c.source === b.hash).reduce((sum, c) => sum + BigInt(c.amount), 0n)
           expect(paid).toBe(b.reward)
           // What the pool credited is what the block's coinbase paid the mining address.
-          const block = (yield* rpc.call("getblock", [b.hash, true, true])) as { rawtx: ReadonlyArray<{ vout: ReadonlyArray<{ value: number }> }> }
-          expect(b.reward).toBe(b.height === 1 ? 0n : BigInt(Math.round(block.rawtx[0]!.vout.at(-1)!.value * 1e8)))
+          const block = (yield* rpc("getblock", [b.hash, true, true])) as { rawtx: ReadonlyArray<{ vout: ReadonlyArray<{ value: number | string }> }> }
+          expect(b.reward).toBe(b.height === 1 ? 0n : Result.getOrThrow(dcrToAtoms(block.rawtx[0]!.vout.at(-1)!.value, "coinbase value")))
         }
         const credited = new Set(credits.map((c) => c.account))
         for (const account of accounts.values()) expect(credited.has(account)).toBe(true)
         expect(walletCalls).toBe(0)
 
-        const after = (yield* rpc.call("getblockchaininfo")) as { blocks: number; difficultyratio: number; deployments: Record<string, { status: string }> }
+        const after = (yield* rpc("getblockchaininfo")) as { blocks: number; difficultyratio: number | string; deployments: Record<string, { status: string }> }
         expect(after.deployments.blake3pow?.status).not.toBe("active")
         const shares = [...stats.values()].reduce((n, s) => n + s.accepted, 0)
         const rejected = [...stats.values()].reduce((n, s) => n + s.rejected, 0)
