@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -202,6 +202,7 @@ describe("dcrd websocket client (real TLS socket)", () => {
     }
     const rpc = make("rpc")
     const other = make("other")
+    rmSync(dir, { recursive: true, force: true })
     const https = createServer({ key: rpc.key, cert: rpc.cert })
     const authorizations: Array<string | undefined> = []
     const wss = new WebSocketServer({ server: https, path: "/ws" })
