@@ -172,7 +172,7 @@ const statusCommand = (config: PoolConfig) =>
       yield* migrate
       const store = yield* PoolStore
       const shares = yield* store.shareCount
-      const blocks = yield* store.recentBlocks(10)
+      const blocks = yield* store.blocksPage(10, 0)
       const batches = yield* store.batches(5)
       const totals = yield* store.accountTotals
       yield* Console.log(`network ${config.activeNet}; store ${config.postgres ? `postgres ${config.postgresHost}:${config.postgresPort}/${config.postgresDbName}` : join(config.dataDir, "pglite")}`)

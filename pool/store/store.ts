@@ -187,9 +187,6 @@ export const makePoolStore = Effect.gen(function* () {
       Effect.map((rows) => rows.map(toBlock)),
     )
 
-  const recentBlocks = (limit: number) =>
-    sql.unsafe<Row>(`SELECT ${BLOCK_COLUMNS} FROM blocks ORDER BY height DESC, hash LIMIT $1`, [limit]).pipe(Effect.map((rows) => rows.map(toBlock)))
-
   /** The found time of the pool's latest non-orphaned block before `foundMs` (proportional rounds). */
   const previousBlockTime = (foundMs: number) =>
     sql`SELECT max(found_ms)::text AS t FROM blocks WHERE found_ms < ${foundMs} AND status <> 'orphaned'`.pipe(
@@ -390,7 +387,6 @@ export const makePoolStore = Effect.gen(function* () {
     shareCount,
     insertBlock,
     blocksWithStatus,
-    recentBlocks,
     previousBlockTime,
     confirmBlock,
     orphanBlock,

@@ -195,7 +195,7 @@ describe("simnet (BLAKE3) on a real dcrd and dcrwallet", () => {
           expect(new Map(payments.map((p) => [p.account, p.amount]))).toEqual(perAccount)
           // ...credited from matured pool blocks only, each block's credits adding up to what its
           // coinbase paid the payout wallet, the pool's fee to 1% of it.
-          const blocks = yield* store.recentBlocks(1000)
+          const blocks = yield* store.blocksPage(1000, 0)
           const sources = [...new Set(inBatch.map((c) => c.source))]
           expect(sources.length).toBeGreaterThan(0)
           for (const source of sources) {

@@ -121,7 +121,7 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
         const poolStore = yield* PoolStore.pipe(Effect.provideContext(services))
         /** Blocks each miner (by its account) has found, as the pool stored them. */
         const storedBlocks = Effect.gen(function* () {
-          const rows = yield* poolStore.recentBlocks(1000)
+          const rows = yield* poolStore.blocksPage(1000, 0)
           const byMiner = new Map<MinerModel, number>()
           for (const model of ASICS) byMiner.set(model, rows.filter((r) => r.account === accounts.get(model)).length)
           return { rows, byMiner }
