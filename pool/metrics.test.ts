@@ -154,9 +154,12 @@ describe("metrics registry", () => {
     shares.labels("accepted", "none").inc(3)
     shares.labels("rejected", 'a "quoted" \\ and\nnewline').inc()
     registry.counter("test_atoms_total", "Exact money.").labels().incExact(12_345_678_901_234_567_890n)
-    const gauge = registry.gauge("test_temperature", "A gauge.", ["room"])
-    gauge.labels("hall").set(-1.5)
-    gauge.labels("attic").set(Number.POSITIVE_INFINITY)
+    registry.scrapedGauge("test_temperature", "A gauge.", ["room"]).from(
+      Effect.succeed([
+        { labels: ["hall"], value: -1.5 },
+        { labels: ["attic"], value: Number.POSITIVE_INFINITY },
+      ]),
+    )
     const latency = registry.histogram("test_latency_seconds", "A histogram.", ["method"], [0.5, 1])
     const get = latency.labels("get")
     for (const v of [0.25, 0.5, 0.5, 4]) get.observe(v)
@@ -233,7 +236,7 @@ describe("metrics registry", () => {
     expect(() => registry.histogram("h_seconds", "x", [], [1, 0.5])).toThrow(RangeError)
     const first = registry.counter("dup_total", "x", ["a"])
     expect(registry.counter("dup_total", "x", ["a"])).toBe(first)
-    expect(() => registry.gauge("dup_total", "x", ["a"])).toThrow(RangeError)
+    expect(() => registry.scrapedGauge("dup_total", "x", ["a"])).toThrow(RangeError)
     expect(() => registry.counter("dup_total", "x", ["b"])).toThrow(RangeError)
     expect(() => first.labels("1", "2")).toThrow(RangeError)
     expect(first.labels("x")).toBe(first.labels("x"))

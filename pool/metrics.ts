@@ -30,19 +30,6 @@ export class CounterChild {
   }
 }
 
-export class GaugeChild {
-  value = 0
-  set(value: number): void {
-    this.value = value
-  }
-  inc(by = 1): void {
-    this.value += by
-  }
-  dec(by = 1): void {
-    this.value -= by
-  }
-}
-
 export class HistogramChild {
   readonly upperBounds: ReadonlyArray<number>
   /** Observations per bucket (not cumulative; the renderer adds them up), the last for +Inf. */
@@ -123,7 +110,7 @@ export const LATENCY_BUCKETS: ReadonlyArray<number> = [0.0001, 0.00025, 0.0005, 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
-type AnyFamily = Family<CounterChild> | Family<GaugeChild> | Family<HistogramChild> | ScrapedGauge
+type AnyFamily = Family<CounterChild> | Family<HistogramChild> | ScrapedGauge
 
 /** Label values may hold any text: backslash, double quote and newline are escaped. */
 export const escapeLabelValue = (value: string): string => value.replace(/[\\"\n]/g, (c) => (c === "\\" ? "\\\\" : c === '"' ? '\\"' : "\\n"))
@@ -166,10 +153,6 @@ export class MetricsRegistry {
     return this.register(name, "counter", labelNames, false, () => new Family(name, help, "counter", labelNames, () => new CounterChild()))
   }
 
-  gauge(name: string, help: string, labelNames: ReadonlyArray<string> = []): Family<GaugeChild> {
-    return this.register(name, "gauge", labelNames, false, () => new Family(name, help, "gauge", labelNames, () => new GaugeChild()))
-  }
-
   histogram(name: string, help: string, labelNames: ReadonlyArray<string> = [], upperBounds: ReadonlyArray<number> = LATENCY_BUCKETS): Family<HistogramChild> {
     for (let i = 0; i < upperBounds.length; i++) {
       if (!Number.isFinite(upperBounds[i]!) || (i > 0 && upperBounds[i]! <= upperBounds[i - 1]!)) throw new RangeError(`histogram ${name}: buckets must be finite and increasing`)
@@ -201,7 +184,6 @@ export class MetricsRegistry {
         }
         for (const { labels, child } of f.children.values()) {
           if (child instanceof CounterChild) out.push(`${f.name}${labelText(f.labelNames, labels)} ${counterText(child)}`)
-          else if (child instanceof GaugeChild) out.push(`${f.name}${labelText(f.labelNames, labels)} ${formatValue(child.value)}`)
           else {
             let cumulative = 0
             for (let i = 0; i < child.upperBounds.length; i++) {
