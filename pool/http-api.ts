@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 import type { PowHashAlgorithm } from "../core/chain/hash.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
-import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
+import { difficultyOfTarget } from "./shares.ts"
 import { POOL_FEE_ACCOUNT } from "../core/payout/ledger.ts"
 import type { PayoutScheme } from "../core/payout/schemes.ts"
 import { cannotMineReason, MINER_PROFILES, userAgentOf } from "../core/stratum/profiles.ts"
@@ -240,7 +240,7 @@ const clientsOf = (ctx: ApiContext, account?: string) =>
 export const quotasOf = (live: PoolLiveState) =>
   Effect.gen(function* () {
     const work = live.work()
-    const weights = work === undefined ? undefined : yield* live.nextRewardWeights((live.network.powLimit * DIFFICULTY_SCALE) / work.networkTarget)
+    const weights = work === undefined ? undefined : yield* live.nextRewardWeights(difficultyOfTarget(live.network.powLimit, work.networkTarget))
     if (weights === undefined) return { applies: live.scheme.kind !== "pps" && live.scheme.kind !== "solo", quotas: [] }
     let total = 0n
     for (const w of weights.values()) total += w

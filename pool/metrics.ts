@@ -3,6 +3,8 @@ import { ChainRpc } from "../core/services/chain.ts"
 import { PayoutWallet } from "../core/services/wallet.ts"
 import type { ServerResponse } from "node:http"
 import type { SessionLog } from "./session.ts"
+import { difficultyOfTarget } from "./shares.ts"
+import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 
 /**
  * The pool's metrics for Prometheus: a small registry of counters, gauges and histograms with
@@ -373,7 +375,7 @@ export const watchPool = (
     Effect.sync(() => {
       const job = pool.currentJob()
       // Six decimals survive the bigint division; difficulty is far above 2^53 only on paper.
-      return job === undefined ? [] : [{ labels: [], value: Number((pool.powLimit * 1_000_000n) / job.networkTarget) / 1e6 }]
+      return job === undefined ? [] : [{ labels: [], value: Number(difficultyOfTarget(pool.powLimit, job.networkTarget)) / Number(DIFFICULTY_SCALE) }]
     }),
   )
   metrics.hashrate.from(

@@ -4,11 +4,11 @@ import { powAlgorithmAt } from "../core/chain/difficulty.ts"
 import { detectPadding, encodeGetworkData } from "../core/chain/getwork.ts"
 import { blockHashDisplay, HEADER_BYTES, HeaderOffset } from "../core/chain/header.ts"
 import { hashToDisplay, type PowHashAlgorithm } from "../core/chain/hash.ts"
-import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { ChainRpc, type ChainEvent, type WorkTemplate } from "../core/services/chain.ts"
 import { AcceptedWorkBook } from "./accepted-work.ts"
 import { Accounting } from "./accounting.ts"
 import { JobBook } from "./jobs.ts"
+import { difficultyOfTarget } from "./shares.ts"
 import { currentPoolMetrics } from "./metrics.ts"
 import type { BlockCandidate, SessionConfig } from "./session.ts"
 import { makeStratumServer, type ServerLimits } from "./stratum-server.ts"
@@ -79,7 +79,7 @@ export const runMining = (options: MiningOptions) =>
           model: candidate.model,
           foundAt,
           // The same units as share difficulties: the network's proof-of-work limit over the target.
-          networkDifficulty: (options.session.network.powLimit * DIFFICULTY_SCALE) / candidate.job.networkTarget,
+          networkDifficulty: difficultyOfTarget(options.session.network.powLimit, candidate.job.networkTarget),
         })
         yield* Effect.logInfo(`block ${hash} at height ${work.height} accepted by dcrd; found by ${work.account}.${work.worker} (${work.model})`)
         yield* accounting.blockAccepted(work)

@@ -1,4 +1,3 @@
-import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { Result } from "effect"
 import { decodeAddress } from "../core/chain/address.ts"
 import { toHex } from "../core/chain/bytes.ts"
@@ -17,7 +16,7 @@ import {
 } from "../core/stratum/protocol.ts"
 import { encodeNotifyParams, subscribeResult } from "../core/stratum/work.ts"
 import type { Job, JobBook } from "./jobs.ts"
-import { validateShare, type RejectReason } from "./shares.ts"
+import { difficultyOfTarget, validateShare, type RejectReason } from "./shares.ts"
 import {
   difficultyToWire,
   initialDifficultyFor,
@@ -291,7 +290,7 @@ export class StratumSession {
     // target, so a harder share target would make it throw away blocks (on easy networks,
     // simnet and testnet, vardiff alone easily passes the network difficulty).
     const wanted = this.vardiff!.difficulty
-    const network = sendableDifficulty((this.config.network.powLimit * DIFFICULTY_SCALE) / job.networkTarget)
+    const network = sendableDifficulty(difficultyOfTarget(this.config.network.powLimit, job.networkTarget))
     const difficulty = network < wanted ? network : wanted
     if (difficulty !== this.announcedDifficulty) {
       out.lines.push(encodeRequest(null, "mining.set_difficulty", [difficultyToWire(difficulty)]))
@@ -344,7 +343,7 @@ export class StratumSession {
       time: now,
       jobId: verdict.job.id,
       height: verdict.job.height,
-      networkDifficulty: (this.config.network.powLimit * DIFFICULTY_SCALE) / verdict.job.networkTarget,
+      networkDifficulty: difficultyOfTarget(this.config.network.powLimit, verdict.job.networkTarget),
       model: this.profile.model,
     })
     if (verdict.block) out.blocks.push({ header: verdict.header, hash: verdict.hash, job: verdict.job, account: this.account, worker: this.worker!, model: this.profile.model })

@@ -11,6 +11,9 @@ import type { Job, JobBook } from "./jobs.ts"
 /** The target a share of `difficulty` (DIFFICULTY_SCALE units) must meet: powLimit / difficulty, exactly. */
 export const shareTarget = (powLimit: bigint, difficulty: bigint): bigint => (powLimit * DIFFICULTY_SCALE) / difficulty
 
+/** The difficulty (DIFFICULTY_SCALE units) of a target, the network's included: powLimit / target. */
+export const difficultyOfTarget = (powLimit: bigint, target: bigint): bigint => (powLimit * DIFFICULTY_SCALE) / target
+
 /** A miner may roll the timestamp forward, within the two hours dcrd accepts ahead of now. */
 export const MAX_TIME_ROLL_SECONDS = 7200
 

@@ -1,6 +1,7 @@
 import { Clock, Effect, Schedule } from "effect"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import type { PoolLiveState } from "./http-api.ts"
+import { difficultyOfTarget } from "./shares.ts"
 
 /** One periodic reading of the pool's and the network's hashrate (hashes per second). */
 export interface HashrateSample {
@@ -28,7 +29,7 @@ export interface HashrateHistoryOptions {
 export const networkHashrate = (live: PoolLiveState): number | undefined => {
   const work = live.work()
   if (work === undefined) return undefined
-  const difficulty = Number((live.network.powLimit * DIFFICULTY_SCALE) / work.networkTarget) / Number(DIFFICULTY_SCALE)
+  const difficulty = Number(difficultyOfTarget(live.network.powLimit, work.networkTarget)) / Number(DIFFICULTY_SCALE)
   return (difficulty * Number(live.hashesPerUnitDifficulty)) / live.network.targetTimePerBlock
 }
 
