@@ -155,7 +155,7 @@ export interface SimnetHarnessOptions {
 // ---- helpers ------------------------------------------------------------------------------------
 
 /** Distinct free loopback ports from the OS, all held until every one is known. */
-const freePorts = (count: number): Effect.Effect<ReadonlyArray<number>> =>
+export const freePorts = (count: number): Effect.Effect<ReadonlyArray<number>> =>
   Effect.promise(async () => {
     const servers = await Promise.all(
       Array.from(

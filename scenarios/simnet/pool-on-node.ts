@@ -6,7 +6,6 @@
  */
 import { Data, Effect, Layer, Redacted, type Scope } from "effect"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { NetworkParams } from "../../core/chain/params.ts"
@@ -22,6 +21,7 @@ import { poolStoreLayer } from "../../pool/store/store.ts"
 import { tcpListenerLayer } from "../../pool/tcp-listener.ts"
 import { defaultVardiffConfig } from "../../pool/vardiff.ts"
 import { exactRpc, type RpcCall } from "./differential.ts"
+import { freePorts } from "./harness.ts"
 import { SimnetNode, type DaemonFailed } from "./node.ts"
 import type { MinerStats } from "../../emulators/miner.ts"
 
@@ -39,20 +39,6 @@ export interface RpcEndpoint {
   /** The server's self-signed certificate (PEM), the only one trusted. */
   readonly certificate: string
 }
-
-/** A loopback port nobody listens on right now. */
-export const freePort = Effect.promise(
-  () =>
-    new Promise<number>((resolve, reject) => {
-      const server = createServer()
-      server.once("error", reject)
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        server.close(() => resolve(port))
-      })
-    }),
-)
 
 /** A fresh temporary directory, removed with everything in it when the scope closes. */
 export const tempDir = (prefix: string): Effect.Effect<string, never, Scope.Scope> =>
@@ -93,8 +79,7 @@ export interface RegnetDcrd {
 export const regnetDcrd = (dir: string, miningAddress: string): Effect.Effect<RegnetDcrd, NodeRpcError | DaemonFailed, SimnetNode | Scope.Scope> =>
   Effect.gen(function* () {
     const node = yield* SimnetNode
-    const rpcPort = yield* freePort
-    const p2pPort = yield* freePort
+    const [rpcPort, p2pPort] = yield* freePorts(2)
     const logFile = join(dir, "dcrd.log")
     const appData = join(dir, "dcrd")
     mkdirSync(appData, { recursive: true })
