@@ -2,6 +2,7 @@ import { Result } from "effect"
 import { hashToDisplay } from "../core/chain/hash.ts"
 import { blockHashDisplay, decodeHeader, HEADER_BYTES } from "../core/chain/header.ts"
 import type { MinerModel } from "../core/stratum/profiles.ts"
+import type { AcceptedShare } from "./session.ts"
 
 /** A block the pool mined and dcrd accepted. */
 export interface AcceptedWork {
@@ -16,6 +17,12 @@ export interface AcceptedWork {
   readonly foundAt: number
   /** The network difficulty it was mined at, in DIFFICULTY_SCALE units (what PPLNS windows scale by). */
   readonly networkDifficulty: bigint
+  /**
+   * The share that found it, stored with the block in one transaction (a block goes to dcrd
+   * before its share is committed, so its window must not depend on the share committer).
+   * Undefined only for blocks reported by hand (tests).
+   */
+  readonly findingShare: AcceptedShare | undefined
   /** True once a block built on it connected: it is in the chain, one confirmation deep. */
   readonly confirmed: boolean
 }

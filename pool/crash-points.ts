@@ -1,10 +1,11 @@
 import { Context, Effect, Layer } from "effect"
 
 /**
- * Named steps of share persistence and of the payout pipeline where the crash-safety tests
- * kill the pool. In production nothing happens at them; the test layer, chosen from the
- * environment of a real child process, sends SIGKILL to itself at the chosen step, so the
- * test exercises exactly what an operator's `kill -9` or a power cut would.
+ * Named steps of share persistence, the payout pipeline and the long-running tasks, where the
+ * crash-safety tests kill the pool and the fault tests inject a defect. In production nothing
+ * happens at them; the crash layer, chosen from the environment of a real child process, sends
+ * SIGKILL to itself at the chosen step, so the test exercises exactly what an operator's
+ * `kill -9` or a power cut would.
  */
 export const CRASH_POINTS = [
   "shares:before-commit",
@@ -15,6 +16,13 @@ export const CRASH_POINTS = [
   "payout:after-sign-stored",
   "payout:after-publish",
   "payout:after-published-stored",
+  // Steps of the pool's long-running tasks, where the fault tests inject a defect (see
+  // pool/supervisor.ts): each task must log it, restart and go on.
+  "chain:event",
+  "jobs:roll",
+  "settle:pass",
+  "live:tick",
+  "history:sample",
 ] as const
 
 export type CrashPointName = (typeof CRASH_POINTS)[number]

@@ -270,6 +270,17 @@ export const makePoolMetrics = (registry: MetricsRegistry = new MetricsRegistry(
   const blockSubmitSeconds = registry.histogram("dcrforge_block_submit_duration_seconds", "Time from a block candidate to dcrd's verdict, retries included.").labels()
   const payouts = registry.counter("dcrforge_payouts_total", "Payout transactions published.").labels()
   const payoutAtoms = registry.counter("dcrforge_payout_atoms_total", "Atoms paid out in published payout transactions (1 DCR = 1e8 atoms).").labels()
+  const taskFailures = registry.counter(
+    "dcrforge_task_failures_total",
+    "Failures and defects of the pool's long-running tasks (share committer, settler, chain events, ...), by task; each was logged with its cause and the task restarted.",
+    ["task"],
+  )
+  const tasksUp = registry.scrapedGauge("dcrforge_task_up", "1 while a long-running task runs, 0 while it waits to restart after a failure.", ["task"])
+  const itemFailures = registry.counter(
+    "dcrforge_item_failures_total",
+    "Single items a defect stopped while the rest went on: a share batch row that could not be written, a block that could not be settled, a payout batch that could not be advanced.",
+    ["kind"],
+  )
   const rpcSeconds = registry.histogram(
     "dcrforge_rpc_duration_seconds",
     "Duration of calls to dcrd and the payout wallet, by service and method (wallet build = create, fund and sign).",
@@ -293,6 +304,9 @@ export const makePoolMetrics = (registry: MetricsRegistry = new MetricsRegistry(
     blockSubmitSeconds,
     payouts,
     payoutAtoms,
+    taskFailures,
+    tasksUp,
+    itemFailures: { share: itemFailures.labels("share"), block: itemFailures.labels("block"), payout: itemFailures.labels("payout") },
     rpcSeconds,
   }
 }

@@ -9,7 +9,9 @@ import { AcceptedWorkBook } from "./accepted-work.ts"
 import { Accounting } from "./accounting.ts"
 import { JobBook } from "./jobs.ts"
 import { difficultyOfTarget } from "./shares.ts"
+import { CrashPoints } from "./crash-points.ts"
 import { currentPoolMetrics } from "./metrics.ts"
+import { currentTaskSupervisor } from "./supervisor.ts"
 import type { BlockCandidate, SessionConfig } from "./session.ts"
 import { makeStratumServer, type ServerLimits } from "./stratum-server.ts"
 
@@ -39,6 +41,9 @@ export const runMining = (options: MiningOptions) =>
     const accounting = yield* Accounting
     const metrics = yield* currentPoolMetrics
     const clock = yield* Clock.Clock
+    const supervisor = yield* currentTaskSupervisor
+    const faults = yield* Effect.serviceOption(CrashPoints)
+    const faultAt = (step: "chain:event" | "jobs:roll") => (faults._tag === "Some" ? faults.value.at(step) : Effect.void)
     const activations = chainActivations(options.session.network.agendas)
     /**
      * The proof of work dcrd mines a height with, as its work's padding says (dcrd pads getwork
@@ -80,6 +85,7 @@ export const runMining = (options: MiningOptions) =>
           foundAt,
           // The same units as share difficulties: the network's proof-of-work limit over the target.
           networkDifficulty: difficultyOfTarget(options.session.network.powLimit, candidate.job.networkTarget),
+          findingShare: candidate.share,
         })
         yield* Effect.logInfo(`block ${hash} at height ${work.height} accepted by dcrd; found by ${work.account}.${work.worker} (${work.model})`)
         yield* accounting.blockAccepted(work)
@@ -120,6 +126,7 @@ export const runMining = (options: MiningOptions) =>
 
     const onEvent = (event: ChainEvent) =>
       Effect.gen(function* () {
+        yield* faultAt("chain:event")
         switch (event._tag) {
           case "Work":
             return yield* applyWork(event.work)
@@ -151,6 +158,7 @@ export const runMining = (options: MiningOptions) =>
       })
 
     const rollTimestamps = Effect.gen(function* () {
+      yield* faultAt("jobs:roll")
       const job = jobs.current
       if (job === undefined) return
       const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
@@ -159,12 +167,13 @@ export const runMining = (options: MiningOptions) =>
       if (rolled !== undefined) yield* server.broadcast(rolled)
     })
 
-    const scope = yield* Effect.scope
     // The chain client queues notifications from the moment it connects, so none is lost
-    // between this subscription and the first getwork.
-    yield* Effect.forkIn(Stream.runForEach(chain.events, onEvent), scope)
+    // between this subscription and the first getwork; a restart after a failure resumes with
+    // the event after the one that failed.
+    yield* supervisor.supervise("chain-events", Stream.runForEach(chain.events, onEvent))
     yield* fetchWork
-    yield* Effect.forkIn(Effect.forever(Effect.andThen(Effect.sleep(`${options.rollTimestampSeconds} seconds`), rollTimestamps)), scope)
-    const serving = yield* Effect.forkIn(server.serve, scope)
-    return { server, jobs, accepted, serving }
+    yield* supervisor.supervise("job-roller", Effect.forever(Effect.andThen(Effect.sleep(`${options.rollTimestampSeconds} seconds`), rollTimestamps)))
+    // The listener: a failure (the port taken, the socket closed under it) restarts it.
+    yield* supervisor.supervise("stratum-listener", server.serve)
+    return { server, jobs, accepted }
   })

@@ -70,6 +70,8 @@ export interface AcceptedShare {
 }
 
 export interface BlockCandidate {
+  /** The accepted share that met the network target (also in the output's shares). */
+  readonly share: AcceptedShare
   readonly header: Uint8Array
   readonly hash: Uint8Array
   readonly job: Job
@@ -335,7 +337,7 @@ export class StratumSession {
       return
     }
     out.lines.push(encodeResult(id, true))
-    out.shares.push({
+    const share: AcceptedShare = {
       id: `${verdict.job.id}:${verdict.solutionKey}`,
       account: this.account,
       worker: this.worker!,
@@ -345,8 +347,9 @@ export class StratumSession {
       height: verdict.job.height,
       networkDifficulty: difficultyOfTarget(this.config.network.powLimit, verdict.job.networkTarget),
       model: this.profile.model,
-    })
-    if (verdict.block) out.blocks.push({ header: verdict.header, hash: verdict.hash, job: verdict.job, account: this.account, worker: this.worker!, model: this.profile.model })
+    }
+    out.shares.push(share)
+    if (verdict.block) out.blocks.push({ share, header: verdict.header, hash: verdict.hash, job: verdict.job, account: this.account, worker: this.worker!, model: this.profile.model })
     const step = vardiffOnShare(this.vardiff, now, this.config.vardiff, verdict.difficulty)
     this.vardiff = step.state
     if (step.retarget !== undefined) {

@@ -103,7 +103,7 @@ for (const kind of stores) {
         yield* env.node.externalBlock
         const header = env.node.chain[env.node.chain.length - 1]!
         const height = 100 + env.node.chain.length
-        yield* accounting.blockAccepted({ hash: hashToDisplay(blockHash(header)), parent: "", height, account, worker: "rig", model: "cpuminer", foundAt, confirmed: false, networkDifficulty })
+        yield* accounting.blockAccepted({ hash: hashToDisplay(blockHash(header)), parent: "", height, account, worker: "rig", model: "cpuminer", foundAt, confirmed: false, networkDifficulty, findingShare: undefined })
         return { hash: hashToDisplay(blockHash(header)), height }
       })
 
@@ -174,6 +174,59 @@ for (const kind of stores) {
           },
         ),
         { numRuns: 15 },
+      )
+    })
+
+    it("a block whose window holds no shares credits its whole net reward to its finder, never to nobody", async () => {
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS))
+          yield* poolBlock(env, accounting, "SsFinder", 5000, 100n * DIFFICULTY_SCALE)
+          yield* env.node.externalBlock
+          yield* settle(tipHeight(env))
+          return { totals: yield* store.accountTotals, confirmed: yield* store.blocksWithStatus(["confirmed"]) }
+        }),
+      )
+      const fee = feeOf(COINBASE, 100)
+      expect(result.confirmed).toHaveLength(1)
+      expect(result.totals.map((t) => [t.account, t.immature])).toEqual([
+        ["SsFinder", COINBASE - fee],
+        [POOL_FEE_ACCOUNT, fee],
+      ])
+    })
+
+    it("a block goes in with its finding share, and is split only after every share accepted before it is committed", async () => {
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          // A slow committer: shares wait 300 ms in its queue, as under a busy store.
+          const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS, { shareCommitLingerMillis: 300 }))
+          const finding = share(3, "SsFinder", 10n * DIFFICULTY_SCALE, 5002)
+          // The miners heard nothing yet: their shares are still queued when the block is found.
+          yield* Effect.forkScoped(accounting.recordShares([share(1, "SsMinerOne", 20n * DIFFICULTY_SCALE, 5000), share(2, "SsMinerTwo", 10n * DIFFICULTY_SCALE, 5001), finding]))
+          yield* env.node.externalBlock
+          const header = env.node.chain[env.node.chain.length - 1]!
+          const work = { hash: hashToDisplay(blockHash(header)), parent: "", height: 100 + env.node.chain.length, account: "SsFinder", worker: "rig", model: "cpuminer" as const, foundAt: 5003, confirmed: false, networkDifficulty: 100n * DIFFICULTY_SCALE }
+          yield* accounting.blockAccepted({ ...work, findingShare: finding })
+          const sharesWithBlock = (yield* store.shareCount).shares
+          yield* env.node.externalBlock
+          yield* settle(tipHeight(env))
+          return { sharesWithBlock, totals: yield* store.accountTotals, shares: (yield* store.shareCount).shares }
+        }),
+      )
+      // The block row brought its finding share; the rest came with the committer.
+      expect(result.sharesWithBlock).toBe(1)
+      expect(result.shares).toBe(3)
+      const fee = feeOf(COINBASE, 100)
+      const net = COINBASE - fee
+      expect(new Map(result.totals.map((t) => [t.account, t.immature]))).toEqual(
+        new Map([
+          ["SsMinerOne", net / 2n],
+          ["SsMinerTwo", net / 4n],
+          ["SsFinder", net / 4n],
+          [POOL_FEE_ACCOUNT, fee],
+        ]),
       )
     })
 
@@ -376,7 +429,7 @@ describe.skipIf("skip" in pg)("two pool instances on one PostgreSQL database", (
       for (const [b, at] of foundAt.entries()) {
         yield* node.externalBlock
         const header = node.chain[node.chain.length - 1]!
-        const work = { hash: hashToDisplay(blockHash(header)), parent: "", height: 100 + node.chain.length, account: `SsMiner${b}`, worker: "rig", model: "cpuminer" as const, foundAt: at, confirmed: false, networkDifficulty: 300n * DIFFICULTY_SCALE }
+        const work = { hash: hashToDisplay(blockHash(header)), parent: "", height: 100 + node.chain.length, account: `SsMiner${b}`, worker: "rig", model: "cpuminer" as const, foundAt: at, confirmed: false, networkDifficulty: 300n * DIFFICULTY_SCALE, findingShare: undefined }
         // Every instance reports every block: duplicates must not matter.
         yield* Effect.forEach(pools, (p) => p.accounting.blockAccepted(work), { concurrency: "unbounded", discard: true })
       }

@@ -1,4 +1,4 @@
-import { Clock, Deferred, Effect, Queue, Schedule } from "effect"
+import { Cause, Clock, Deferred, Effect, Queue, Schedule } from "effect"
 import { DIFFICULTY_SCALE, feeOf, splitProportionally, type Allocation } from "../core/payout/amounts.ts"
 import { POOL_FEE_ACCOUNT } from "../core/payout/ledger.ts"
 import { MINING_ADDRESS_ACCOUNT, pplnsWindowUnits, ppsCredit, type PayoutScheme } from "../core/payout/schemes.ts"
@@ -13,6 +13,7 @@ import { CrashPoints } from "./crash-points.ts"
 import { currentPoolMetrics } from "./metrics.ts"
 import type { AcceptedShare } from "./session.ts"
 import { PoolStore, type BatchRow, type BlockRow, type ShareRow } from "./store/store.ts"
+import { currentTaskSupervisor } from "./supervisor.ts"
 
 export interface StoreAccountingOptions {
   /** The chain's parameters: PPS values shares by its block subsidy. */
@@ -72,35 +73,67 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const crash = yield* CrashPoints
     const metrics = yield* currentPoolMetrics
     const clock = yield* Clock.Clock
+    const supervisor = yield* currentTaskSupervisor
     const toRow = shareRow(options.instance)
     const counters = { shareBatches: 0, sharesWritten: 0, storeRetries: 0, blocksCredited: 0, blocksOrphaned: 0, batchesPublished: 0 }
 
     // ---- shares: group commit
-    const pending = yield* Queue.unbounded<{ readonly rows: ReadonlyArray<ShareRow>; readonly done: Deferred.Deferred<void> }>()
-    const flush = Effect.gen(function* () {
-      const first = yield* Queue.takeBetween(pending, 1, options.maxShareBatch)
-      const linger = options.shareCommitLingerMillis ?? 0
-      const items = [...first]
-      if (linger > 0 && first.length < options.maxShareBatch) {
-        yield* Effect.sleep(linger)
-        const more = Math.min(yield* Queue.size(pending), options.maxShareBatch - first.length)
-        if (more > 0) items.push(...(yield* Queue.takeBetween(pending, more, more)))
-      }
-      const rows = items.flatMap((i) => i.rows)
-      yield* crash.at("shares:before-commit")
-      const start = clock.monotonicTimeNanosUnsafe()
-      yield* store.insertShares(rows).pipe(
+    interface PendingShares {
+      readonly rows: ReadonlyArray<ShareRow>
+      /** Completed once the rows are committed (or, for a row a defect refused, given up on). */
+      readonly done: Deferred.Deferred<void>
+    }
+    const pending = yield* Queue.unbounded<PendingShares>()
+
+    /**
+     * Writes rows, waiting out a store that is down (typed failures: retried with backoff). A
+     * defect is not an outage: the batch is written again row by row, so one share the store
+     * cannot take costs only itself, logged with its cause and counted, never the others.
+     */
+    const writeShares = (rows: ReadonlyArray<ShareRow>): Effect.Effect<void, Effect.Error<ReturnType<typeof store.insertShares>>> =>
+      store.insertShares(rows).pipe(
         Effect.tapError((e) => Effect.sync(() => counters.storeRetries++).pipe(Effect.andThen(Effect.logWarning(`shares not written yet, retrying: ${e.message}`)))),
         Effect.retry(outageRetry),
+        Effect.catchDefect((defect) =>
+          rows.length === 1
+            ? Effect.sync(() => metrics.itemFailures.share.inc()).pipe(
+                Effect.andThen(Effect.logError(`share ${rows[0]?.id} of ${rows[0]?.account} could not be written and is lost`, Cause.die(defect))),
+              )
+            : Effect.logError(`a batch of ${rows.length} shares hit a defect; writing them one by one`, Cause.die(defect)).pipe(
+                Effect.andThen(Effect.forEach(rows, (row) => writeShares([row]), { discard: true })),
+              ),
+        ),
       )
-      metrics.shareCommitSeconds.observeSince(clock, start)
-      yield* crash.at("shares:after-commit")
-      counters.shareBatches++
-      counters.sharesWritten += rows.length
-      metrics.sharesCommitted.inc(rows.length)
-      for (const item of items) yield* Deferred.succeed(item.done, undefined)
+
+    const commitShares = (items: ReadonlyArray<PendingShares>) =>
+      Effect.gen(function* () {
+        const rows = items.flatMap((i) => i.rows)
+        yield* crash.at("shares:before-commit")
+        const start = clock.monotonicTimeNanosUnsafe()
+        if (rows.length > 0) yield* writeShares(rows)
+        metrics.shareCommitSeconds.observeSince(clock, start)
+        yield* crash.at("shares:after-commit")
+        counters.shareBatches++
+        counters.sharesWritten += rows.length
+        metrics.sharesCommitted.inc(rows.length)
+      })
+
+    const flush = Effect.gen(function* () {
+      const first = yield* Queue.takeBetween(pending, 1, options.maxShareBatch)
+      const items = [...first]
+      // Whatever happens to this commit, every submit waiting on it gets its answer: a miner
+      // must never hang on a batch that a defect took down with the committer.
+      yield* Effect.gen(function* () {
+        const linger = options.shareCommitLingerMillis ?? 0
+        if (linger > 0 && first.length < options.maxShareBatch) {
+          yield* Effect.sleep(linger)
+          const more = Math.min(yield* Queue.size(pending), options.maxShareBatch - first.length)
+          if (more > 0) items.push(...(yield* Queue.takeBetween(pending, more, more)))
+        }
+        yield* commitShares(items)
+      }).pipe(Effect.ensuring(Effect.forEach(items, (item) => Deferred.succeed(item.done, undefined), { discard: true })))
     })
-    yield* Effect.forkScoped(Effect.forever(flush))
+    yield* supervisor.supervise("share-committer", Effect.forever(flush))
 
     const recordShares = (shares: ReadonlyArray<AcceptedShare>) =>
       Effect.gen(function* () {
@@ -108,6 +141,14 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         yield* Queue.offer(pending, { rows: shares.map(toRow), done })
         yield* Deferred.await(done)
       })
+
+    /**
+     * Returns once every share offered before it is committed: the queue is first in, first
+     * out, so an empty entry's commit comes after theirs. Settlement passes it before it splits a
+     * block, because a block goes to dcrd before its shares are committed (on purpose: a block
+     * must not wait on the store), and its window must not be read before they are in.
+     */
+    const commitBarrier = recordShares([])
 
     // ---- blocks: credits from the configured scheme
     const addressOf = (account: string) => (account === POOL_FEE_ACCOUNT ? options.feeAddress : account)
@@ -147,8 +188,17 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
             return []
           case "pplns":
           case "pplns-time":
-          case "proportional":
-            return withFee(splitProportionally(net, yield* shareWeights(scheme, block.foundMs, block.networkDifficulty)))
+          case "proportional": {
+            const weights = yield* shareWeights(scheme, block.foundMs, block.networkDifficulty)
+            let total = 0n
+            for (const w of weights.values()) total += w
+            if (total > 0n) return withFee(splitProportionally(net, weights))
+            // The rule for a window without work: the reward goes to the work that found the
+            // block, never to nobody. The finding share is stored with the block, so this is a
+            // block from before that rule or a store that lost the share.
+            yield* Effect.logWarning(`block ${block.hash} at height ${block.height}: its window holds no shares; its reward goes to its finder ${block.account}`)
+            return withFee([{ account: block.account, amount: net }])
+          }
         }
       })
 
@@ -185,44 +235,62 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
 
     const settleBlocks = (tip: number) =>
       Effect.gen(function* () {
+        const blocks = yield* store.blocksWithStatus(["accepted", "confirmed"])
+        // Before a block is split, every share the pool had accepted before it was found is in.
+        if (blocks.some((b) => b.status === "accepted" && tip >= b.height + 1)) yield* commitBarrier
+        for (const block of blocks) yield* settleBlock(block, tip).pipe(isolated("block", `block ${block.hash} at height ${block.height}`))
+      })
+
+    /**
+     * One item's defect is that item's: logged at error level with its cause and counted, and the
+     * loop goes on to the next block or batch. Typed failures (store, dcrd or wallet down) still
+     * end the pass, which the next tip retries.
+     */
+    const isolated =
+      (kind: "block" | "payout", what: string) =>
+      <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A | void, E, R> =>
+        Effect.catchDefect(effect, (defect) =>
+          Effect.sync(() => metrics.itemFailures[kind].inc()).pipe(Effect.andThen(Effect.logError(`${what} skipped this pass: a defect stopped it`, Cause.die(defect)))),
+        )
+
+    const settleBlock = (block: BlockRow, tip: number) =>
+      Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        for (const block of yield* store.blocksWithStatus(["accepted", "confirmed"])) {
-          const inChain = yield* inMainChain(block, tip)
-          let status = block.status
-          if (status === "accepted") {
-            if (inChain && tip >= block.height + 1) {
-              const reward = yield* chain.coinbaseValue(block.hash)
-              const credits = yield* creditsFor(block, reward)
-              const fee = credits.find((c) => c.account === POOL_FEE_ACCOUNT)?.amount ?? 0n
-              if (yield* store.confirmBlock(block.hash, reward, fee, credits, now)) {
-                counters.blocksCredited++
-                metrics.blocks.confirmed.inc()
-                yield* Effect.logInfo(`block ${block.hash} at height ${block.height} confirmed: ${reward} atoms shared among ${credits.length} accounts`)
-              }
-              yield* crash.at("credit:after-confirm")
-              status = "confirmed"
-            } else if (!inChain && tip >= block.height + ORPHAN_DEPTH) {
-              if (yield* store.orphanBlock(block.hash, now)) {
-                counters.blocksOrphaned++
-                metrics.blocks.orphaned.inc()
-                yield* Effect.logWarning(`block ${block.hash} at height ${block.height} orphaned; it earned nothing`)
-              }
+        const inChain = yield* inMainChain(block, tip)
+        let status = block.status
+        if (status === "accepted") {
+          if (inChain && tip >= block.height + 1) {
+            const reward = yield* chain.coinbaseValue(block.hash)
+            const credits = yield* creditsFor(block, reward)
+            const fee = credits.find((c) => c.account === POOL_FEE_ACCOUNT)?.amount ?? 0n
+            if (yield* store.confirmBlock(block.hash, reward, fee, credits, now)) {
+              counters.blocksCredited++
+              metrics.blocks.confirmed.inc()
+              yield* Effect.logInfo(`block ${block.hash} at height ${block.height} confirmed: ${reward} atoms shared among ${credits.length} accounts`)
             }
-          }
-          if (status !== "confirmed") continue
-          if (!inChain) {
-            // A reorg deeper than one block took a confirmed block: its credits go, unpaid.
+            yield* crash.at("credit:after-confirm")
+            status = "confirmed"
+          } else if (!inChain && tip >= block.height + ORPHAN_DEPTH) {
             if (yield* store.orphanBlock(block.hash, now)) {
               counters.blocksOrphaned++
               metrics.blocks.orphaned.inc()
-              yield* Effect.logWarning(`confirmed block ${block.hash} at height ${block.height} left the main chain; its credits are reversed`)
+              yield* Effect.logWarning(`block ${block.hash} at height ${block.height} orphaned; it earned nothing`)
             }
-          } else if (tip >= block.height + options.coinbaseMaturity + 1) {
-            // One block of margin past dcrd's rule, so the spend is valid in the next block too.
-            if (yield* store.matureBlock(block.hash, now)) {
-              metrics.blocks.matured.inc()
-              yield* Effect.logInfo(`block ${block.hash} matured; its credits are payable`)
-            }
+          }
+        }
+        if (status !== "confirmed") return
+        if (!inChain) {
+          // A reorg deeper than one block took a confirmed block: its credits go, unpaid.
+          if (yield* store.orphanBlock(block.hash, now)) {
+            counters.blocksOrphaned++
+            metrics.blocks.orphaned.inc()
+            yield* Effect.logWarning(`confirmed block ${block.hash} at height ${block.height} left the main chain; its credits are reversed`)
+          }
+        } else if (tip >= block.height + options.coinbaseMaturity + 1) {
+          // One block of margin past dcrd's rule, so the spend is valid in the next block too.
+          if (yield* store.matureBlock(block.hash, now)) {
+            metrics.blocks.matured.inc()
+            yield* Effect.logInfo(`block ${block.hash} matured; its credits are payable`)
           }
         }
       })
@@ -259,14 +327,14 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
 
     const payOut = (tip: number) =>
       Effect.gen(function* () {
-        for (const open of yield* store.openBatches) yield* advanceBatch(open)
+        for (const open of yield* store.openBatches) yield* advanceBatch(open).pipe(isolated("payout", `payout batch ${open.id}`))
         if (options.scheme.kind === "solo" && options.scheme.atMiningAddress) return
         const now = yield* Clock.currentTimeMillis
         const created = yield* store.createBatch(options.minimumPayout, POOL_FEE_ACCOUNT, addressOf, tip, now)
         if (created === undefined) return
         yield* crash.at("payout:after-reserve")
         const batch = (yield* store.openBatches).find((b) => b.id === created)
-        if (batch !== undefined) yield* advanceBatch(batch)
+        if (batch !== undefined) yield* advanceBatch(batch).pipe(isolated("payout", `payout batch ${batch.id}`))
       })
 
     /** One settlement pass; failures (store, node, wallet down) are logged and retried on the next tip. */
@@ -279,6 +347,7 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
 
     const settle = (tip: number) =>
       Effect.gen(function* () {
+        yield* crash.at("settle:pass")
         if (options.scheme.kind === "pps") {
           const now = yield* Clock.currentTimeMillis
           // Payable once coinbases mined meanwhile could have paid for them.
@@ -287,11 +356,26 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         }
         yield* settleBlocks(tip)
         yield* payOut(tip)
-      }).pipe(Effect.catch((e) => Effect.logWarning(`settlement at height ${tip} postponed: ${e.message}`)))
+        if (postponedBecause !== undefined) {
+          yield* Effect.logInfo(`settlement resumed at height ${tip} (it had been postponed: ${postponedBecause})`)
+          postponedBecause = undefined
+        }
+      }).pipe(
+        Effect.catch((e) =>
+          Effect.gen(function* () {
+            // Said once per reason, not on every block: a wallet that stays short of funds
+            // would otherwise fill the log with the same line while nothing changes.
+            if (postponedBecause === e.message) return
+            postponedBecause = e.message
+            yield* Effect.logWarning(`settlement at height ${tip} postponed until it can go on (retried on each new block, reported again only if the reason changes): ${e.message}`)
+          }),
+        ),
+      )
+    let postponedBecause: string | undefined
 
     // Tip changes only wake the settler: settlement never holds up the chain event loop.
     const tips = yield* Queue.sliding<number>(1)
-    yield* Effect.forkScoped(Effect.forever(Queue.take(tips).pipe(Effect.flatMap(settle))))
+    yield* supervisor.supervise("settler", Effect.forever(Queue.take(tips).pipe(Effect.flatMap(settle))))
 
     const accounting = Accounting.of({
       recordShares,
@@ -299,7 +383,12 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
           yield* store
-            .insertBlock({ hash: work.hash, height: work.height, account: work.account, worker: work.worker, model: work.model, foundMs: work.foundAt, networkDifficulty: work.networkDifficulty }, now)
+            .insertBlock(
+              { hash: work.hash, height: work.height, account: work.account, worker: work.worker, model: work.model, foundMs: work.foundAt, networkDifficulty: work.networkDifficulty },
+              now,
+              // The share that found it goes in with it: a block row never exists without it.
+              work.findingShare === undefined ? undefined : toRow(work.findingShare),
+            )
             .pipe(
               Effect.tapError((e) => Effect.logWarning(`found block ${work.hash} not stored yet, retrying: ${e.message}`)),
               Effect.retry(outageRetry),

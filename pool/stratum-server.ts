@@ -7,6 +7,7 @@ import { encodeError, StratumErrorCode, stratumError } from "../core/stratum/pro
 import type { Job, JobBook } from "./jobs.ts"
 import { LineSplitter } from "./lines.ts"
 import { currentPoolMetrics } from "./metrics.ts"
+import { currentTaskSupervisor } from "./supervisor.ts"
 import { StratumSession, type AcceptedShare, type BlockCandidate, type SessionConfig, type SessionLog, type SessionOutput } from "./session.ts"
 
 export interface ServerLimits {
@@ -65,6 +66,7 @@ export const makeStratumServer = (options: StratumServerOptions) =>
     const scope = yield* Effect.scope
     const metrics = yield* currentPoolMetrics
     const clock = yield* Clock.Clock
+    const supervisor = yield* currentTaskSupervisor
     const connections = new Set<Connection>()
     const perHost = new Map<string, number>()
     const extraNonceInUse = new Set<number>()
@@ -280,10 +282,7 @@ export const makeStratumServer = (options: StratumServerOptions) =>
     )
 
     /** Runs the ticker until the server's scope closes. */
-    yield* Effect.forkIn(
-      Effect.forever(Effect.andThen(Effect.sleep(options.limits.tickMillis), tick)),
-      scope,
-    )
+    yield* supervisor.supervise("stratum-ticker", Effect.forever(Effect.andThen(Effect.sleep(options.limits.tickMillis), tick)))
 
     return { serve, broadcast, counters }
   })

@@ -169,7 +169,12 @@ export const makePoolStore = Effect.gen(function* () {
     Effect.map((rows) => ({ shares: num(rows[0]?.n ?? 0), weight: big(rows[0]?.w ?? 0) })),
   )
 
-  const insertBlock = (b: Omit<BlockRow, "status" | "reward" | "fee">, nowMs: number) =>
+  /** A found block, with the share that found it (if given) in the same transaction. */
+  const insertBlock = (b: Omit<BlockRow, "status" | "reward" | "fee">, nowMs: number, findingShare?: ShareRow) =>
+    sql.withTransaction(
+      Effect.andThen(findingShare === undefined ? Effect.void : insertShares([findingShare]), insertBlockRow(b, nowMs)),
+    )
+  const insertBlockRow = (b: Omit<BlockRow, "status" | "reward" | "fee">, nowMs: number) =>
     sql`INSERT INTO blocks ${sql.insert({
       hash: b.hash,
       height: b.height,
@@ -379,6 +384,8 @@ export const makePoolStore = Effect.gen(function* () {
      * that fits one statement is its own transaction: BEGIN and COMMIT would triple the round
      * trips of the small commits a lightly loaded pool makes.
      */
+    /** Answers when the database does (health). */
+    ping: sql`SELECT 1`.pipe(Effect.asVoid),
     insertShares: (shares: ReadonlyArray<ShareRow>) =>
       shares.length <= INSERT_CHUNK ? insertShares(shares) : sql.withTransaction(insertSharesChunked(shares)),
     sharesBefore,
