@@ -4,6 +4,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { decodeHeader } from "../../core/chain/header.ts"
 import { MAINNET, SIMNET, TESTNET3 } from "../../core/chain/params.ts"
+import type { PayoutScheme } from "../../core/payout/schemes.ts"
 import type { MinerModel } from "../../core/stratum/profiles.ts"
 import { PoolStore } from "../../pool/store/store.ts"
 import { canVote, type VotingArrangement } from "../../wallet/voting.ts"
@@ -159,6 +160,32 @@ describe("property scenarios: PPLNS through the production pool", () => {
   }, 600_000)
 })
 
+/** One of the pool's blocks as its database had it at a tip: its status and what its credits add up to. */
+interface BlockSighting {
+  readonly tip: number
+  readonly hash: string
+  readonly status: string
+  readonly credited: bigint
+  readonly payable: bigint
+  /** Credits reserved in a payout batch (being built, signed or published). */
+  readonly inPayout: bigint
+}
+
+/** Every block in the pool's database, with its credits, as of the current tip. */
+const sightBlocks = (w: World) =>
+  Effect.gen(function* () {
+    const sql = yield* w.query(SqlClient)
+    const rows = yield* w.query(
+      sql<{ hash: string; status: string; credited: string; payable: string; in_payout: string }>`SELECT b.hash, b.status,
+          coalesce(sum(c.amount), 0)::text AS credited,
+          coalesce(sum(c.amount) FILTER (WHERE c.payable), 0)::text AS payable,
+          coalesce(sum(c.amount) FILTER (WHERE c.batch_id IS NOT NULL), 0)::text AS in_payout
+        FROM blocks b LEFT JOIN credits c ON c.source = b.hash GROUP BY b.hash, b.status`,
+    )
+    const tip = w.dcrd.height()
+    return rows.map((r): BlockSighting => ({ tip, hash: r.hash, status: r.status, credited: BigInt(r.credited), payable: BigInt(r.payable), inPayout: BigInt(r.in_payout) }))
+  })
+
 /** Blocks the voting property runs past its start. */
 const VOTING_RUN_BLOCKS = 150
 /** The run is cut into slots of this many blocks, some of them set aside for one kind of call. */
@@ -240,31 +267,77 @@ const recordCalls = (w: World, start: number, calls: Map<string, TicketCall>) =>
 }
 
 describe("property scenarios: stake rules with the pool mining", () => {
-  it("property: on mainnet rules every ticket goes live exactly 256 blocks after the block that mined it", async () => {
+  it("property: on mainnet rules the pool's credits for a block become payable when the tip is 257 blocks above it (coinbase maturity 256 and one block of margin), never before, and then go into a payout", async () => {
     await checkScenario(
-      "property: on mainnet rules every ticket goes live exactly 256 blocks after the block that mined it",
-      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 4 }), async (seed, ticketsPerBlock) => {
-        const options = world(seed, {
-          base: MAINNET,
-          blake3: "as-base",
-          bootstrapHeight: MAINNET.stakeValidationHeight + 16,
-          hashScale: 1e14,
-          networkHashrate: 20e12,
-          fleet: [{ model: "antminer-dr5", count: 2 }],
-          stakers: [{ owner: "staker", canVote: () => true, ticketsPerBlock }],
-        })
-        const outcome = await run(options, (w) =>
-          Effect.gen(function* () {
-            const start = w.dcrd.height()
-            yield* advance({ untilMillis: 6 * 3_600_000, stepMillis: 1000, done: () => w.dcrd.height() >= start + 12 })
-            const live = [...w.dcrd.model.liveTickets()].map((id) => w.dcrd.model.ticket(id)!)
-            return { start, end: w.dcrd.height(), live, poolBlocks: w.dcrd.counts().poolBlocks }
-          }),
-        )
-        const maturedInRun = outcome.live.filter((t) => (t.liveAt ?? 0) > outcome.start)
-        expect(maturedInRun.length, replay(options)).toBeGreaterThan(0)
-        for (const t of outcome.live) expect(t.liveAt! - t.minedAt!, `ticket ${t.id}; ${replay(options)}`).toBe(MAINNET.ticketMaturity)
-      }),
+      "property: on mainnet rules the pool's credits for a block become payable when the tip is 257 blocks above it (coinbase maturity 256 and one block of margin), never before, and then go into a payout",
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.constantFrom<PayoutScheme>(PPLNS, { kind: "proportional" }, { kind: "solo", atMiningAddress: false }),
+        fc.integer({ min: 1, max: 4 }),
+        async (seed, scheme, accounts) => {
+          // The rule as mainnet states it, not as the pool is handed it.
+          const payableAbove = MAINNET.coinbaseMaturity + 1
+          // The fleet mines until the pool has a block; the rest of the network then buries it
+          // block by block, so every tip on the way is seen by the pool and by this test.
+          let poolHasBlock = false
+          const options = world(seed, {
+            base: MAINNET,
+            blake3: "as-base",
+            bootstrapHeight: MAINNET.stakeValidationHeight + 16,
+            hashScale: 1e14,
+            networkHashrate: 20e12,
+            accounts,
+            scheme,
+            fleet: [{ model: "antminer-dr5", count: 2, quirks: { mineWhen: () => !poolHasBlock } }],
+          })
+          const outcome = await run(options, (w) =>
+            Effect.gen(function* () {
+              yield* advance({
+                untilMillis: 6 * 3_600_000,
+                stepMillis: 1000,
+                done: () => poolHasBlock,
+                onStep: () => {
+                  poolHasBlock = w.dcrd.counts().poolBlocks > 0
+                },
+              })
+              // A block found as the fleet stopped is on its way in: let it land.
+              yield* advance({ untilMillis: 10_000, stepMillis: 100 })
+              const found = w.dcrd.poolBlocks().filter((b) => b.onMainChain)
+              const lastFound = Math.max(...found.map((b) => b.height))
+              const sightings: Array<BlockSighting> = []
+              while (w.dcrd.height() < lastFound + payableAbove + 3) {
+                yield* w.dcrd.mineNetworkBlock
+                // Time for the pool to hear of the tip and settle it (payouts included).
+                yield* advance({ untilMillis: 2_000, stepMillis: 100 })
+                sightings.push(...(yield* sightBlocks(w)))
+              }
+              return { found, sightings, published: [...w.wallet.published] }
+            }),
+          )
+          expect(outcome.found.length, replay(options)).toBeGreaterThan(0)
+          const first = Math.min(...outcome.found.map((b) => b.height))
+          for (const block of outcome.found) {
+            const seen = outcome.sightings.filter((s) => s.hash === block.hash)
+            const context = (tip: number) => `block ${block.hash} at height ${block.height}, tip ${tip}; ${replay(options)}`
+            for (const s of seen.filter((s) => s.tip < block.height + payableAbove)) {
+              expect(s.status, context(s.tip)).not.toBe("matured")
+              expect({ payable: s.payable, inPayout: s.inPayout }, context(s.tip)).toEqual({ payable: 0n, inPayout: 0n })
+            }
+            // The tip before: credited, none of it payable yet.
+            const dueNext = seen.find((s) => s.tip === block.height + payableAbove - 1)
+            expect(dueNext?.status, context(block.height + payableAbove - 1)).toBe("confirmed")
+            expect(dueNext?.credited, context(block.height + payableAbove - 1)).toBeGreaterThan(0n)
+            // At the tip: all of it payable and, for the first block, all of it in a payout (a
+            // later block's credits wait while a payout the wallet cannot fund yet is still open).
+            const due = seen.find((s) => s.tip === block.height + payableAbove)
+            expect(due?.status, context(block.height + payableAbove)).toBe("matured")
+            expect(due?.payable, context(block.height + payableAbove)).toBe(due?.credited)
+            if (block.height === first) expect(due?.inPayout, context(block.height + payableAbove)).toBe(due?.credited)
+          }
+          // Nothing reached the wallet before then either.
+          for (const p of outcome.published) expect(p.publishedAtHeight, `payout ${p.txid}; ${replay(options)}`).toBeGreaterThanOrEqual(first + payableAbove)
+        },
+      ),
     )
   }, 600_000)
 
