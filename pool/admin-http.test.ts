@@ -15,6 +15,8 @@ import { request as httpsRequest } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { TLSSocket } from "node:tls"
+import { makePoolMetrics } from "./metrics.ts"
+import { makeTaskSupervisor } from "./supervisor.ts"
 
 const live: PoolLiveState = {
   network: SIMNET,
@@ -27,6 +29,8 @@ const live: PoolLiveState = {
   hashesPerUnitDifficulty: 2n,
   hashrates: () => Effect.succeed({ clients: [{ account: "SsA", worker: "w", model: "gominer", hashesPerSecond: 1234.4, lastMs: 5 }], accounts: new Map([["SsA", 1234.4]]) }),
   nextRewardWeights: () => Effect.succeed(new Map([["SsA", 3n], ["SsB", 1n]])),
+  tasks: makeTaskSupervisor(makePoolMetrics()),
+  health: Effect.succeed({ ok: true, checkedMs: 0, components: { dcrd: { ok: true, detail: "" }, wallet: { ok: true, detail: "" }, store: { ok: true, detail: "" } }, tasks: [] }),
 }
 const storeLayer = () => poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: undefined })))
 const share = { id: "s1", account: "SsA", worker: "w", model: "gominer", weight: 5n * DIFFICULTY_SCALE, createdMs: 1, height: 101, networkDifficulty: 9n, instance: "i" }

@@ -6,6 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createHttpsServer } from "node:https"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
+import { CrashPoints } from "./crash-points.ts"
+import { healthProblems } from "./health.ts"
 import { serveMetrics, type MetricsRegistry } from "./metrics.ts"
 import { backup } from "./store/backup.ts"
 import { API_ROUTES, liveStats, matchRoute, openApiDocument, toJson, type ApiContext, type PoolLiveState } from "./http-api.ts"
@@ -191,22 +193,24 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       for (const res of streams) res.write(`event: ${event}\ndata: ${data}\n\n`)
     }
     if (api !== undefined) {
+      const faults = yield* Effect.serviceOption(CrashPoints)
       const tick = Effect.gen(function* () {
+        if (faults._tag === "Some") yield* faults.value.at("live:tick")
         const stats = yield* liveStats(api.live, api.history.windowMillis)
         const json = toJson(stats)
         if (lastStats !== undefined && stats.blocksFound !== lastStats.blocks) broadcast("block", json)
         if (json !== lastStats?.json) broadcast("stats", json)
         lastStats = { json, blocks: stats.blocksFound }
       }).pipe(Effect.catch((e) => Effect.logWarning(`live update skipped: ${e instanceof Error ? e.message : String(e)}`)))
-      yield* Effect.forkScoped(Effect.repeat(tick, Schedule.spaced("1 second")))
+      yield* api.live.tasks.supervise("live-updates", Effect.repeat(tick, Schedule.spaced("1 second")))
       // A comment line now and then keeps proxies from closing an idle stream.
-      yield* Effect.forkScoped(Effect.repeat(Effect.sync(() => { for (const res of streams) res.write(": keep-alive\n\n") }), Schedule.spaced("20 seconds")))
+      yield* api.live.tasks.supervise("live-keepalive", Effect.repeat(Effect.sync(() => { for (const res of streams) res.write(": keep-alive\n\n") }), Schedule.spaced("20 seconds")))
     }
 
     // ---- pages
     const overview = (_req: IncomingMessage, res: ServerResponse) => {
       if (api === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool."))
-      run(liveStats(api.live, api.history.windowMillis)).then((stats) => {
+      run(Effect.all([liveStats(api.live, api.history.windowMillis), api.live.health])).then(([stats, health]) => {
         const network = api.history.samples().at(-1)?.network
         sendHtml(
           res,
@@ -221,6 +225,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
             blocksFound: stats.blocksFound,
             hashesPerSecond: stats.hashesPerSecond,
             networkHashesPerSecond: network ?? null,
+            healthProblems: healthProblems(health),
           }),
         )
       }, failed(res))

@@ -20,6 +20,7 @@ export const CRASH_POINTS = [
   // pool/supervisor.ts): each task must log it, restart and go on.
   "chain:event",
   "jobs:roll",
+  "stratum:tick",
   "settle:pass",
   "live:tick",
   "history:sample",

@@ -8,6 +8,8 @@ import { cannotMineReason, MINER_PROFILES, userAgentOf } from "../core/stratum/p
 import type { ServerCounters } from "./stratum-server.ts"
 import { PoolStore, type BlockRow } from "./store/store.ts"
 import { networkHashrate, type HashrateHistory } from "./web-history.ts"
+import { HealthReport } from "./health.ts"
+import type { TaskSupervisorShape } from "./supervisor.ts"
 
 /** What the API reports that is not in the database: the running pool's live state. */
 export interface PoolLiveState {
@@ -28,6 +30,10 @@ export interface PoolLiveState {
   }, unknown>
   /** Each account's work in the next block's split (the scheme's own window); undefined for PPS and solo. */
   readonly nextRewardWeights: (networkDifficulty: bigint) => Effect.Effect<ReadonlyMap<string, bigint> | undefined, unknown>
+  /** The pool's long-running tasks (the web server's run under it too). */
+  readonly tasks: TaskSupervisorShape
+  /** Every task and dependency, checked now (GET /api/health). */
+  readonly health: Effect.Effect<HealthReport>
 }
 
 /** What the API serves beside the live state: the pool's name and the hashrate history. */
@@ -276,6 +282,12 @@ export const USERNAME_FORMAT = "<payout address>.<worker name>"
  * atoms as decimal strings; times are Unix milliseconds.
  */
 export const API_ROUTES: ReadonlyArray<ApiRoute> = [
+  {
+    path: "/api/health",
+    summary: "Health for monitors: 200 when every task runs and dcrd, the wallet and the store answer, 503 otherwise, with one entry per component and task",
+    response: HealthReport,
+    handle: (ctx) => Effect.map(ctx.live.health, (report) => ({ status: report.ok ? 200 : 503, body: report })),
+  },
   {
     path: "/api/pool",
     summary: "Pool and network figures: mode, scheme, fee, work height, miners, shares, hashrates, blocks found",

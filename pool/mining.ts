@@ -167,10 +167,28 @@ export const runMining = (options: MiningOptions) =>
       if (rolled !== undefined) yield* server.broadcast(rolled)
     })
 
+    /**
+     * After a failure the event that failed is gone, and it may have been dcrd's new work or a
+     * new tip: a restart fetches the current work and tells accounting the current tip before
+     * it takes the next event, so miners never stay on a stale parent.
+     */
+    const resync = Effect.gen(function* () {
+      yield* Effect.logInfo("chain events restarted: fetching current work and the best block")
+      yield* fetchWork
+      const best = yield* chain.getBestBlock.pipe(Effect.option)
+      if (best._tag === "Some") {
+        tipHeight = Math.max(tipHeight, best.value.height)
+        yield* accounting.tipChanged(tipHeight)
+      }
+    })
+    let eventLoopRuns = 0
     // The chain client queues notifications from the moment it connects, so none is lost
-    // between this subscription and the first getwork; a restart after a failure resumes with
-    // the event after the one that failed.
-    yield* supervisor.supervise("chain-events", Stream.runForEach(chain.events, onEvent))
+    // between this subscription and the first getwork; a restart resumes with the event after
+    // the one that failed.
+    yield* supervisor.supervise(
+      "chain-events",
+      Effect.suspend(() => (eventLoopRuns++ === 0 ? Effect.void : resync)).pipe(Effect.andThen(Stream.runForEach(chain.events, onEvent))),
+    )
     yield* fetchWork
     yield* supervisor.supervise("job-roller", Effect.forever(Effect.andThen(Effect.sleep(`${options.rollTimestampSeconds} seconds`), rollTimestamps)))
     // The listener: a failure (the port taken, the socket closed under it) restarts it.

@@ -9,7 +9,10 @@ import { currentPoolMetrics, PoolMetrics, timedChainRpc, timedPayoutWallet, watc
 import { runMining } from "./mining.ts"
 import { defaultSessionConfig, type SessionConfig } from "./session.ts"
 import { makeStoreAccounting, type StoreAccountingOptions } from "./store-accounting.ts"
+import { makeHealthCheck } from "./health.ts"
 import { migrate } from "./store/schema.ts"
+import { PoolStore } from "./store/store.ts"
+import { currentTaskSupervisor, TaskSupervisor } from "./supervisor.ts"
 import { defaultServerLimits, type ServerLimits } from "./stratum-server.ts"
 import { defaultVardiffConfig } from "./vardiff.ts"
 
@@ -36,11 +39,20 @@ export const runPool = (options: PoolOptions) =>
     // One metric set for every part (the caller's PoolMetrics, or the pool's own), and the
     // calls to dcrd and the wallet timed into it.
     const metrics = yield* currentPoolMetrics
+    // One supervisor for every long-running task, so health lists them all.
+    const tasks = yield* currentTaskSupervisor.pipe(Effect.provideService(PoolMetrics, metrics))
     const clock = yield* Clock.Clock
-    const chain = timedChainRpc(yield* ChainRpc, metrics, clock)
-    const wallet = timedPayoutWallet(yield* PayoutWallet, metrics, clock)
+    const rawChain = yield* ChainRpc
+    const rawWallet = yield* PayoutWallet
+    const chain = timedChainRpc(rawChain, metrics, clock)
+    const wallet = timedPayoutWallet(rawWallet, metrics, clock)
     const instrumented = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      effect.pipe(Effect.provideService(PoolMetrics, metrics), Effect.provideService(ChainRpc, chain), Effect.provideService(PayoutWallet, wallet))
+      effect.pipe(
+        Effect.provideService(PoolMetrics, metrics),
+        Effect.provideService(TaskSupervisor, tasks),
+        Effect.provideService(ChainRpc, chain),
+        Effect.provideService(PayoutWallet, wallet),
+      )
     const mode = options.accounting.scheme.kind === "solo" ? "solo" : "pool"
     // Share difficulty between 2^-32 and 2^64 of the network's unit; vardiff picks within.
     const vardiff = { ...defaultVardiffConfig(1n, DIFFICULTY_SCALE << 64n), targetSeconds: options.vardiffTargetSeconds }
@@ -67,6 +79,9 @@ export const runPool = (options: PoolOptions) =>
       hashesPerUnitDifficulty: session.hashesPerUnitDifficulty,
       hashrates: accounting.hashrates,
       nextRewardWeights: accounting.nextRewardWeights,
+      tasks,
+      // Health asks dcrd and the wallet directly: its polls are not the pool's work, so they stay out of the RPC timings.
+      health: makeHealthCheck({ chain: rawChain, wallet: rawWallet, store: yield* PoolStore, tasks }),
     }
     return { accounting, mining, live, metrics }
   })

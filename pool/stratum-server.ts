@@ -6,6 +6,7 @@ import { StratumListener } from "../core/services/listener.ts"
 import { encodeError, StratumErrorCode, stratumError } from "../core/stratum/protocol.ts"
 import type { Job, JobBook } from "./jobs.ts"
 import { LineSplitter } from "./lines.ts"
+import { CrashPoints } from "./crash-points.ts"
 import { currentPoolMetrics } from "./metrics.ts"
 import { currentTaskSupervisor } from "./supervisor.ts"
 import { StratumSession, type AcceptedShare, type BlockCandidate, type SessionConfig, type SessionLog, type SessionOutput } from "./session.ts"
@@ -249,7 +250,9 @@ export const makeStratumServer = (options: StratumServerOptions) =>
       })
 
     /** Idle checks and vardiff for miners that stopped sending shares. */
+    const faults = yield* Effect.serviceOption(CrashPoints)
     const tick = Effect.gen(function* () {
+      if (faults._tag === "Some") yield* faults.value.at("stratum:tick")
       const now = yield* Clock.currentTimeMillis
       for (const conn of connections) {
         if (conn.pendingWrites === 0) conn.blockedSince = undefined

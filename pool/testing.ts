@@ -8,6 +8,7 @@ import { MinerSide } from "../core/testing/stratum-miner.ts"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { userAgentOf, type MinerProfile } from "../core/stratum/profiles.ts"
 import { memoryAccounting } from "./accounting.ts"
+import { CrashPoints, type CrashPointName } from "./crash-points.ts"
 import { runMining } from "./mining.ts"
 import { defaultSessionConfig, type SessionConfig } from "./session.ts"
 import { defaultServerLimits, type ServerLimits } from "./stratum-server.ts"
@@ -88,5 +89,31 @@ export const ask = async (client: LineClient, miner: MinerSide, id: number, meth
     if (line === undefined) return undefined
     const reply = miner.read(line)
     if (reply !== undefined && reply.id === id) return reply
+  }
+}
+
+/**
+ * Fault injection for the supervision tests: while a step is armed, reaching it dies with a
+ * defect (the kind of failure a typed error handler does not catch), `times` times or until
+ * disarmed. Counts every arrival at a step, armed or not.
+ */
+export const makeFaultPoints = () => {
+  const armed = new Map<CrashPointName, number>()
+  const reached = new Map<CrashPointName, number>()
+  const layer = Layer.succeed(CrashPoints)({
+    at: (step) =>
+      Effect.suspend(() => {
+        reached.set(step, (reached.get(step) ?? 0) + 1)
+        const left = armed.get(step) ?? 0
+        if (left <= 0) return Effect.void
+        armed.set(step, left - 1)
+        return Effect.die(new Error(`fault injected at ${step}`))
+      }),
+  })
+  return {
+    layer,
+    arm: (step: CrashPointName, times = 1) => void armed.set(step, times),
+    disarm: (step: CrashPointName) => void armed.delete(step),
+    reached: (step: CrashPointName) => reached.get(step) ?? 0,
   }
 }

@@ -4,6 +4,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { SIMNET } from "../core/chain/params.ts"
 import type { PoolLiveState } from "./http-api.ts"
 import { makeHashrateHistory, networkHashrate } from "./web-history.ts"
+import { makePoolMetrics } from "./metrics.ts"
+import { makeTaskSupervisor } from "./supervisor.ts"
 
 const liveWith = (windows: Array<number>, hasWork = true): PoolLiveState => ({
   network: SIMNET,
@@ -20,6 +22,8 @@ const liveWith = (windows: Array<number>, hasWork = true): PoolLiveState => ({
       return { clients: [], accounts: new Map([["SsA", 100], ["SsB", 50]]) }
     }),
   nextRewardWeights: () => Effect.succeed(undefined),
+  tasks: makeTaskSupervisor(makePoolMetrics()),
+  health: Effect.succeed({ ok: true, checkedMs: 0, components: { dcrd: { ok: true, detail: "" }, wallet: { ok: true, detail: "" }, store: { ok: true, detail: "" } }, tasks: [] }),
 })
 
 describe("hashrate history", () => {

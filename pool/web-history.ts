@@ -1,6 +1,7 @@
 import { Clock, Effect, Schedule } from "effect"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import type { PoolLiveState } from "./http-api.ts"
+import { CrashPoints } from "./crash-points.ts"
 import { difficultyOfTarget } from "./shares.ts"
 
 /** One periodic reading of the pool's and the network's hashrate (hashes per second). */
@@ -42,7 +43,9 @@ export const makeHashrateHistory = (live: PoolLiveState, options: HashrateHistor
   Effect.gen(function* () {
     const ring: Array<HashrateSample> = []
     const startedMs = yield* Clock.currentTimeMillis
+    const faults = yield* Effect.serviceOption(CrashPoints)
     const sample = Effect.gen(function* () {
+      if (faults._tag === "Some") yield* faults.value.at("history:sample")
       const network = networkHashrate(live)
       // Nothing to chart before the first work from dcrd.
       if (network === undefined) return
@@ -60,7 +63,7 @@ export const makeHashrateHistory = (live: PoolLiveState, options: HashrateHistor
       ring.push({ timeMs: now, pool, network, accounts: rates.accounts })
       if (ring.length > options.capacity) ring.splice(0, ring.length - options.capacity)
     }).pipe(Effect.catch((e) => Effect.logWarning(`hashrate sample skipped: ${e instanceof Error ? e.message : String(e)}`)))
-    yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced(options.intervalMillis)))
+    yield* live.tasks.supervise("hashrate-sampler", Effect.repeat(sample, Schedule.spaced(options.intervalMillis)))
     return {
       samples: (): ReadonlyArray<HashrateSample> => ring,
       /** The window hashrates are measured over now: the full window, or the pool's lifetime while shorter (at least the minimum). */

@@ -77,7 +77,15 @@ export interface OverviewFigures {
   readonly blocksFound: number
   readonly hashesPerSecond: number
   readonly networkHashesPerSecond: number | null
+  /** What is wrong with the pool now (GET /api/health); empty when healthy. */
+  readonly healthProblems: ReadonlyArray<string>
 }
+
+/** Health at a glance; the script refreshes it from /api/health. */
+const healthCard = (problems: ReadonlyArray<string>) =>
+  `<div class="card health ${problems.length === 0 ? "ok" : "bad"}" id="pool-health-card"><div class="label">Health</div><div class="value" id="pool-health">${problems.length === 0 ? "OK" : "Degraded"}</div><div class="hint" id="pool-health-detail">${
+    problems.length === 0 ? "every task runs; dcrd, the wallet and the store answer" : problems.map(html).join("<br>")
+  }</div></div>`
 
 export const formatHashrate = (h: number | null): string => {
   if (h === null) return "–"
@@ -98,6 +106,7 @@ export const overviewPage = (frame: Omit<PageFrame, "page" | "title">, f: Overvi
     { ...frame, page: "overview", title: "Overview" },
     `<h1>Pool overview</h1>
 <section class="cards">
+${healthCard(f.healthProblems)}
 ${card("pool-hashrate", "Pool hashrate", formatHashrate(f.hashesPerSecond), "from recent shares")}
 ${card("network-hashrate", "Network hashrate", formatHashrate(f.networkHashesPerSecond), "from difficulty")}
 ${card("connected-miners", "Connected miners", String(f.connectedMiners))}

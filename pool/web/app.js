@@ -213,6 +213,22 @@
     })
     listeners.block.push(() => { blocks(); quotas() })
     setInterval(() => quotas(), 30000)
+    // Health answers 503 with the same JSON when something is wrong: read the body either way.
+    const loadHealth = async () => {
+      const r = await fetch("/api/health", { headers: { accept: "application/json" }, credentials: "same-origin" })
+      const h = await r.json()
+      const problems = [
+        ...Object.entries(h.components).filter(([, c]) => !c.ok).map(([name, c]) => `${name}: ${c.detail}`),
+        ...h.tasks.filter((t) => t.state === "restarting").map((t) => `task ${t.name} restarting after ${t.failures} failure${t.failures === 1 ? "" : "s"}: ${t.lastFailure ?? "unknown"}`),
+      ]
+      const card = document.getElementById("pool-health-card")
+      card?.classList.toggle("ok", problems.length === 0)
+      card?.classList.toggle("bad", problems.length > 0)
+      setText("pool-health", problems.length === 0 ? "OK" : "Degraded")
+      const detail = document.getElementById("pool-health-detail")
+      if (detail !== null) detail.replaceChildren(...(problems.length === 0 ? ["every task runs; dcrd, the wallet and the store answer"] : problems.flatMap((p, i) => (i === 0 ? [p] : [el("br", {}), p]))))
+    }
+    setInterval(() => loadHealth().catch(() => {}), 10000)
   }
 
   if (page === "account") {
