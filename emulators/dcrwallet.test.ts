@@ -6,12 +6,17 @@ import { encodeGetworkData } from "../core/chain/getwork.ts"
 import { HEADER_BYTES, HeaderOffset, decodeHeader, powHash } from "../core/chain/header.ts"
 import { SIMNET } from "../core/chain/params.ts"
 import { bigToCompact, hashMeetsTarget } from "../core/chain/targets.ts"
+import { feeForBytes, P2PKH_SIG_SCRIPT_BYTES, transactionBytes } from "../core/payout/network-fee.ts"
+import type { PayoutFeePayer, PayoutOutput } from "../core/services/wallet.ts"
 import { makeSimDcrd, simulatedNetwork, type SimDcrd } from "./dcrd.ts"
 import { INSUFFICIENT_FUNDS_CODE, makeSimWallet } from "./dcrwallet.ts"
 import { SimRandom } from "./random.ts"
 
 const START_MILLIS = 1_700_000_000_000
 const DCR = 100_000_000n
+/** The network fee of a payout from one input to `outputs` P2PKH outputs, at dcrwallet's 0.0001 DCR/kB. */
+const feeFor = (outputs: number) => feeForBytes(10_000n, transactionBytes([P2PKH_SIG_SCRIPT_BYTES], new Array<number>(outputs).fill(25)))
+const byFirst = (outputs: ReadonlyArray<PayoutOutput>): PayoutFeePayer => ({ _tag: "Output", address: outputs[0]!.address })
 
 const startSim = Effect.gen(function* () {
   yield* TestClock.setTime(START_MILLIS)
@@ -22,6 +27,18 @@ const startSim = Effect.gen(function* () {
     networkHashrate: 0,
     bits: bigToCompact(1n << 248n),
   })
+})
+
+/** The pool's first block, matured: the wallet can spend its 5 DCR. */
+const walletWithOneMaturedBlock = Effect.gen(function* () {
+  const sim = yield* startSim
+  const wallet = yield* makeSimWallet({ dcrd: sim })
+  // Past block 1, whose subsidy is the premine.
+  yield* sim.mineNetworkBlock
+  const found = yield* poolFindsBlock(sim)
+  while (sim.height() < found.height + SIMNET.coinbaseMaturity - 1) yield* sim.mineNetworkBlock
+  expect(wallet.spendable()).toBe(5n * DCR)
+  return { sim, wallet }
 })
 
 /** The pool finds the next block by really hashing dcrd's work. */
@@ -49,20 +66,23 @@ describe("simulated dcrwallet", () => {
       // Immature: spendable only from the block CoinbaseMaturity above it.
       while (sim.height() < found.height + SIMNET.coinbaseMaturity - 2) yield* sim.mineNetworkBlock
       expect(wallet.spendable()).toBe(0n)
-      const early = yield* Effect.flip(wallet.service.build([{ address: "SsA", amount: 1n * DCR }]))
-      expect(early._tag === "WalletRpcError" && early.code).toBe(INSUFFICIENT_FUNDS_CODE)
+      const oneDcr = [{ address: "SsA", amount: 1n * DCR }]
+      const early = yield* Effect.flip(wallet.service.build({ outputs: oneDcr, feePaidBy: byFirst(oneDcr) }))
+      expect(early).toMatchObject({ _tag: "PayoutUnfunded", account: "default", needed: 1n * DCR, spendable: 0n, missing: 1n * DCR, immature: 5n * DCR })
+      expect(early.message).toContain(`send at least that much to account "default", or wait until enough of the 5 DCR of coinbase rewards still maturing there has matured`)
       yield* sim.mineNetworkBlock
       expect(wallet.spendable()).toBe(5n * DCR)
 
-      const tooMuch = yield* Effect.flip(wallet.service.build([{ address: "SsA", amount: 5n * DCR }]))
-      expect(tooMuch._tag).toBe("WalletRpcError")
-      expect(tooMuch.message).toContain("insufficient balance")
+      const tooMuch = [{ address: "SsA", amount: 5n * DCR + 1n }]
+      expect(yield* Effect.flip(wallet.service.build({ outputs: tooMuch, feePaidBy: byFirst(tooMuch) }))).toMatchObject({ _tag: "PayoutUnfunded", missing: 1n, immature: 0n })
 
       const outputs = [
         { address: "SsA", amount: 3n * DCR },
         { address: "SsB", amount: 1n * DCR },
       ]
-      const signed = yield* wallet.service.build(outputs)
+      const signed = yield* wallet.service.build({ outputs, feePaidBy: byFirst(outputs) })
+      // 1 DCR left over is change, so the transaction has three outputs, and SsA pays its fee.
+      expect(signed.fee).toBe(feeFor(3))
       expect(yield* wallet.service.status(signed.txid)).toEqual({ _tag: "Unknown" })
       wallet.faults.loseNextPublishReply = true
       const lost = yield* Effect.flip(wallet.service.publish(signed))
@@ -73,14 +93,84 @@ describe("simulated dcrwallet", () => {
       expect(wallet.published).toHaveLength(1)
       expect(wallet.paidTo()).toEqual(
         new Map([
-          ["SsA", 3n * DCR],
+          ["SsA", 3n * DCR - signed.fee],
           ["SsB", 1n * DCR],
         ]),
       )
-      expect(wallet.spendable()).toBe(1n * DCR - signed.fee)
+      expect(wallet.spendable()).toBe(1n * DCR)
       yield* sim.mineNetworkBlock
       yield* sim.mineNetworkBlock
       expect(yield* wallet.service.status(signed.txid)).toEqual({ _tag: "Known", confirmations: 2 })
+    }),
+  )
+
+  it.effect("a wallet holding exactly the outputs' sum pays them, the network fee out of the pool fee output", () =>
+    Effect.gen(function* () {
+      const { wallet } = yield* walletWithOneMaturedBlock
+      const outputs = [
+        { address: "SsFee", amount: 5_000_000n },
+        { address: "SsA", amount: 395_000_000n },
+        { address: "SsB", amount: 100_000_000n },
+      ]
+      const signed = yield* wallet.service.build({ outputs, feePaidBy: { _tag: "Output", address: "SsFee" } })
+      yield* wallet.service.publish(signed)
+      // No change: one input, three outputs.
+      expect(signed.fee).toBe(feeFor(3))
+      expect(wallet.paidTo()).toEqual(
+        new Map([
+          ["SsFee", 5_000_000n - signed.fee],
+          ["SsA", 395_000_000n],
+          ["SsB", 100_000_000n],
+        ]),
+      )
+      // The fee is what the input holds beyond the outputs, and the wallet is empty.
+      expect(5n * DCR - [...wallet.paidTo().values()].reduce((a, b) => a + b, 0n)).toBe(signed.fee)
+      expect(wallet.spendable()).toBe(0n)
+    }),
+  )
+
+  it.effect("pro rata: the miners' outputs pay the fee in proportion to their amounts, the pool fee output none", () =>
+    Effect.gen(function* () {
+      const { wallet } = yield* walletWithOneMaturedBlock
+      const outputs = [
+        { address: "SsFee", amount: 5_000_000n },
+        { address: "SsA", amount: 395_000_000n },
+        { address: "SsB", amount: 100_000_000n },
+      ]
+      const signed = yield* wallet.service.build({ outputs, feePaidBy: { _tag: "ProRata", exempt: ["SsFee"] } })
+      yield* wallet.service.publish(signed)
+      const fee = feeFor(3)
+      expect(signed.fee).toBe(fee)
+      // 2890 x 395/495 = 2306.16 and 2890 x 100/495 = 583.83: the odd atom to B's larger remainder.
+      expect(wallet.paidTo()).toEqual(
+        new Map([
+          ["SsFee", 5_000_000n],
+          ["SsA", 395_000_000n - 2306n],
+          ["SsB", 100_000_000n - 584n],
+        ]),
+      )
+      expect(wallet.spendable()).toBe(0n)
+    }),
+  )
+
+  it.effect("a surplus too small for change goes to the fee; a payer the fee would leave below dust is refused", () =>
+    Effect.gen(function* () {
+      const { wallet } = yield* walletWithOneMaturedBlock
+      const small = [
+        { address: "SsFee", amount: 8_000n },
+        { address: "SsA", amount: 5n * DCR - 9_000n },
+      ]
+      const refused = yield* Effect.flip(wallet.service.build({ outputs: small, feePaidBy: { _tag: "Output", address: "SsFee" } }))
+      expect(refused).toMatchObject({ _tag: "PayoutFeeUnpayable", short: { address: "SsFee", amount: 8_000n, share: feeFor(2), minimum: 6_030n } })
+      const outputs = [
+        { address: "SsFee", amount: 5_000_000n },
+        { address: "SsA", amount: 5n * DCR - 5_001_000n },
+      ]
+      const signed = yield* wallet.service.build({ outputs, feePaidBy: { _tag: "Output", address: "SsFee" } })
+      expect(signed.fee).toBe(feeFor(2) + 1_000n)
+      yield* wallet.service.publish(signed)
+      expect(wallet.paidTo().get("SsFee")).toBe(5_000_000n - feeFor(2))
+      expect(wallet.spendable()).toBe(0n)
     }),
   )
 
@@ -104,7 +194,8 @@ describe("simulated dcrwallet", () => {
       expect((yield* Effect.flip(wallet.service.status("00")))._tag).toBe("WalletUnavailable")
       wallet.faults.offline = false
       wallet.faults.failNextBuild = true
-      expect((yield* Effect.flip(wallet.service.build([{ address: "SsA", amount: 1n }])))._tag).toBe("WalletRpcError")
+      const outputs = [{ address: "SsA", amount: 1n }]
+      expect((yield* Effect.flip(wallet.service.build({ outputs, feePaidBy: byFirst(outputs) })))._tag).toBe("WalletRpcError")
       expect(wallet.faults.failNextBuild).toBe(false)
     }),
   )

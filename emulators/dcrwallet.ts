@@ -1,7 +1,19 @@
-import { Data, Effect, Layer } from "effect"
+import { Data, Effect, Layer, Result } from "effect"
 import { toHex } from "../core/chain/bytes.ts"
 import { blake256Hash, hashToDisplay } from "../core/chain/hash.ts"
-import { PayoutWallet, WalletRpcError, WalletUnavailable, type PayoutOutput, type PayoutTxStatus, type SignedPayout, type WalletFailure } from "../core/services/wallet.ts"
+import { dustLimit, feeForBytes, isDust, P2PKH_SCRIPT_BYTES, P2PKH_SIG_SCRIPT_BYTES, takeNetworkFee, transactionBytes } from "../core/payout/network-fee.ts"
+import {
+  PayoutUnfunded,
+  PayoutWallet,
+  WalletRpcError,
+  WalletUnavailable,
+  type PayoutBuildFailure,
+  type PayoutOutput,
+  type PayoutRequest,
+  type PayoutTxStatus,
+  type SignedPayout,
+  type WalletFailure,
+} from "../core/services/wallet.ts"
 import type { TicketRejection } from "../core/stake/errors.ts"
 import type { OwnerTotals, Ticket } from "../core/stake/model.ts"
 import type { SimDcrd } from "./dcrd.ts"
@@ -11,11 +23,11 @@ export const INSUFFICIENT_FUNDS_CODE = -6
 /** Its message: the wallet's nested error ops, then the kind (dcrwallet `errors.InsufficientBalance`). */
 export const INSUFFICIENT_FUNDS_MESSAGE = "wallet.NewUnsignedTransaction:\n\ttxauthor.NewUnsignedTransaction: insufficient balance"
 
-/** dcrwallet's default relay fee, 0.0001 DCR/kB, per byte. */
-const DEFAULT_FEE_ATOMS_PER_BYTE = 10n
+/** dcrwallet's default relay fee, 0.0001 DCR/kB. */
+const DEFAULT_FEE_ATOMS_PER_KB = 10_000n
 
-/** Serialized size of a payout from one coinbase input: version and locktimes, a P2PKH input, each output and the change. */
-const payoutSize = (outputs: number): number => 15 + 166 + 36 * (outputs + 1)
+/** The account the simulated wallet pays from, as dcrwallet names its first. */
+const ACCOUNT = "default"
 
 export interface PublishedPayout {
   readonly txid: string
@@ -50,8 +62,8 @@ export class TicketPurchaseRefused extends Data.TaggedError("TicketPurchaseRefus
 
 export interface SimWalletOptions {
   readonly dcrd: SimDcrd
-  /** Fee rate in atoms per byte (default dcrwallet's relay fee, 10). */
-  readonly feeAtomsPerByte?: bigint
+  /** Relay fee rate in atoms per kB (default dcrwallet's, 10,000: 0.0001 DCR/kB). */
+  readonly feeAtomsPerKb?: bigint
   readonly log?: (event: SimWalletEvent) => void
 }
 
@@ -67,6 +79,8 @@ export interface SimWallet {
   maturedCoinbase(): bigint
   /** Matured coinbase minus everything published (outputs and fees). */
   spendable(): bigint
+  /** Coinbase value of the pool's main-chain blocks that are not spendable yet. */
+  immatureCoinbase(): bigint
   /** Buys tickets for `owner` at the current price through the simulated dcrd's mempool. */
   purchaseTickets(
     owner: string,
@@ -84,16 +98,19 @@ interface BuiltPayout {
 }
 
 /**
- * The pool's payout wallet on the simulated chain, with dcrwallet's contract: `build` funds and
- * signs (the txid is known before anything is sent), `publish` is idempotent, and `status`
- * counts confirmations from the block after publication. Its money is the coinbase of the
- * blocks the pool found that stayed on the main chain and matured (CoinbaseMaturity), less what
- * it sent; a build beyond that is refused with dcrwallet's insufficient-balance error.
+ * The pool's payout wallet on the simulated chain, with the dcrwallet client's contract: `build`
+ * funds and signs (the txid is known before anything is sent), `publish` is idempotent, and
+ * `status` counts confirmations from the block after publication. Its money is the coinbase of
+ * the blocks the pool found that stayed on the main chain and matured (CoinbaseMaturity), less
+ * what it sent, held as one input. A build takes the network fee out of the outputs the request
+ * names, priced like dcrwallet's for the final transaction (its change output only when the
+ * surplus is not dust; dust surplus goes to the fee), so exactly the outputs' sum is enough; a
+ * build beyond the balance fails with `PayoutUnfunded`.
  */
 export const makeSimWallet = (options: SimWalletOptions): Effect.Effect<SimWallet> =>
   Effect.sync(() => {
     const dcrd = options.dcrd
-    const feePerByte = options.feeAtomsPerByte ?? DEFAULT_FEE_ATOMS_PER_BYTE
+    const feeRate = options.feeAtomsPerKb ?? DEFAULT_FEE_ATOMS_PER_KB
     const built = new Map<string, BuiltPayout>()
     const published: Array<PublishedPayout> = []
     const publishedIds = new Set<string>()
@@ -111,33 +128,60 @@ export const makeSimWallet = (options: SimWalletOptions): Effect.Effect<SimWalle
       for (const b of dcrd.poolBlocks()) if (b.onMainChain && spendHeight - b.height >= maturity) total += b.workSubsidy
       return total
     }
+    const immatureCoinbase = (): bigint => {
+      const spendHeight = dcrd.height() + 1
+      const maturity = dcrd.network.coinbaseMaturity
+      let total = 0n
+      for (const b of dcrd.poolBlocks()) if (b.onMainChain && spendHeight - b.height < maturity) total += b.workSubsidy
+      return total
+    }
     const spent = (): bigint => published.reduce((sum, p) => sum + p.fee + p.outputs.reduce((s, o) => s + o.amount, 0n), 0n)
     const spendable = (): bigint => maturedCoinbase() - spent()
     const totalOf = (outputs: ReadonlyArray<PayoutOutput>, fee: bigint): bigint => outputs.reduce((s, o) => s + o.amount, fee)
 
-    const build = (outputs: ReadonlyArray<PayoutOutput>): Effect.Effect<SignedPayout, WalletFailure> =>
-      Effect.suspend((): Effect.Effect<SignedPayout, WalletFailure> => {
+    const build = (request: PayoutRequest): Effect.Effect<SignedPayout, PayoutBuildFailure> =>
+      Effect.suspend((): Effect.Effect<SignedPayout, PayoutBuildFailure> => {
         if (faults.offline) return unavailable("fundrawtransaction")
-        const refuse = (method: string, code: number, reason: string) => {
-          log({ _tag: "BuildRefused", reason })
-          return Effect.fail(new WalletRpcError({ method, code, reason }))
+        const refuse = <E extends PayoutBuildFailure>(error: E) => {
+          log({ _tag: "BuildRefused", reason: error.message })
+          return Effect.fail(error)
         }
+        const refuseRpc = (method: string, code: number, reason: string) => refuse(new WalletRpcError({ method, code, reason }))
         if (faults.failNextBuild) {
           faults.failNextBuild = false
-          return refuse("fundrawtransaction", INSUFFICIENT_FUNDS_CODE, INSUFFICIENT_FUNDS_MESSAGE)
+          return refuseRpc("fundrawtransaction", INSUFFICIENT_FUNDS_CODE, INSUFFICIENT_FUNDS_MESSAGE)
         }
-        if (outputs.length === 0) return refuse("createrawtransaction", -8, "a payout needs at least one output")
+        const outputs = request.outputs
+        if (outputs.length === 0) return refuseRpc("createrawtransaction", -8, "a payout needs at least one output")
         const bad = outputs.find((o) => o.amount <= 0n)
-        if (bad !== undefined) return refuse("createrawtransaction", -8, `amount ${bad.amount} atoms to ${bad.address} is not positive`)
-        const fee = feePerByte * BigInt(payoutSize(outputs.length))
-        if (totalOf(outputs, fee) > spendable()) return refuse("fundrawtransaction", INSUFFICIENT_FUNDS_CODE, INSUFFICIENT_FUNDS_MESSAGE)
+        if (bad !== undefined) return refuseRpc("createrawtransaction", -8, `amount ${bad.amount} atoms to ${bad.address} is not positive`)
+        const owed = new Map<string, bigint>()
+        for (const o of outputs) owed.set(o.address, (owed.get(o.address) ?? 0n) + o.amount)
+        const named = takeNetworkFee(owed, request.feePaidBy, 0n, () => 0n)
+        if (Result.isFailure(named)) return refuse(named.failure)
+
+        // One input, the whole balance; as the dcrwallet client does, the outputs as owed are
+        // funded first and the surplus is change unless it is dust, which goes to the fee.
+        const needed = totalOf(outputs, 0n)
+        const balance = spendable()
+        if (needed > balance) {
+          return refuse(new PayoutUnfunded({ account: ACCOUNT, needed, spendable: balance, missing: needed - balance, immature: immatureCoinbase() }))
+        }
+        const surplus = balance - needed
+        const change = !isDust(surplus, P2PKH_SCRIPT_BYTES, feeRate)
+        const scripts = [...owed.keys(), ...(change ? ["change"] : [])].map(() => P2PKH_SCRIPT_BYTES)
+        const networkFee = feeForBytes(feeRate, transactionBytes([P2PKH_SIG_SCRIPT_BYTES], scripts))
+        const paid = takeNetworkFee(owed, request.feePaidBy, networkFee, () => dustLimit(P2PKH_SCRIPT_BYTES, feeRate))
+        if (Result.isFailure(paid)) return refuse(paid.failure)
+        const fee = networkFee + (change ? 0n : surplus)
+        const sent = [...paid.success].map(([address, amount]) => ({ address, amount }))
         builds++
         // Each build spends different inputs in a real wallet, so the same outputs give a new txid.
-        const body = new TextEncoder().encode(JSON.stringify({ build: builds, outputs: outputs.map((o) => [o.address, o.amount.toString()]), fee: fee.toString() }))
+        const body = new TextEncoder().encode(JSON.stringify({ build: builds, outputs: sent.map((o) => [o.address, o.amount.toString()]), fee: fee.toString() }))
         const txid = hashToDisplay(blake256Hash(body))
         const rawTx = toHex(body)
-        built.set(txid, { rawTx, outputs, fee })
-        log({ _tag: "Built", txid, outputs: outputs.length, amount: totalOf(outputs, 0n), fee })
+        built.set(txid, { rawTx, outputs: sent, fee })
+        log({ _tag: "Built", txid, outputs: sent.length, amount: totalOf(sent, 0n), fee })
         return Effect.succeed({ txid, rawTx, fee })
       })
 
@@ -209,6 +253,7 @@ export const makeSimWallet = (options: SimWalletOptions): Effect.Effect<SimWalle
       },
       maturedCoinbase,
       spendable,
+      immatureCoinbase,
       purchaseTickets,
       stakeTotals: (owner) => dcrd.model.totalsFor(owner),
     }

@@ -110,6 +110,7 @@ const runCommand = (config: PoolConfig) =>
           feeBasisPoints: config.poolFeeBasisPoints,
           minimumPayout: config.minPaymentAtoms,
           feeAddress: config.poolFeeAddrs[0] ?? "",
+          payoutFeeFrom: config.payoutFeeFrom,
           coinbaseMaturity: config.params.coinbaseMaturity,
           maxShareBatch: 2000,
         },

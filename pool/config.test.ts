@@ -78,6 +78,7 @@ describe("defaults", () => {
     expect(c.lastNPeriodMs).toBe(24 * 3_600_000)
     expect(c.payoutScheme).toEqual({ kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } })
     expect(c.minPaymentAtoms).toBe(10_000_000n)
+    expect(c.payoutFeeFrom).toBe("poolfee")
     expect(c.maxGenTimeMs).toBe(15_000)
     expect(c.guiListen).toEqual({ host: "0.0.0.0", port: 8080 })
     expect(c.adminPass).toBeUndefined()
@@ -434,6 +435,11 @@ describe("durations", () => {
     expect(ok([...REQUIRED, "--paymentmethod=pps"]).payoutScheme).toEqual({ kind: "pps" })
     expect(ok([...REQUIRED, "--paymentmethod=proportional"]).payoutScheme).toEqual({ kind: "proportional" })
   })
+
+  it("payoutfeefrom picks whose outputs pay a payout's network fee: the pool fee's by default, or the miners'", () => {
+    expect(ok([...REQUIRED, "--payoutfeefrom=miners"]).payoutFeeFrom).toBe("miners")
+    expect(ok(REQUIRED, { env: { DCRFORGE_PAYOUTFEEFROM: "poolfee" } }).payoutFeeFrom).toBe("poolfee")
+  })
 })
 
 describe("every error names the option, the source and the fix", () => {
@@ -445,6 +451,7 @@ describe("every error names the option, the source and the fix", () => {
     ["dcrdrpchost", ["--dcrdrpchost=::1"], {}, "--dcrdrpchost", "[::1]:19556"],
     ["dcrdrpchost", ["--dcrdrpchost=:19556"], {}, "--dcrdrpchost", "has no host"],
     ["paymentmethod", ["--paymentmethod=pplnz"], {}, "--paymentmethod", "pplns, pps, proportional, pplns-time"],
+    ["payoutfeefrom", ["--payoutfeefrom=wallet"], {}, "--payoutfeefrom", "must be one of poolfee, miners; set e.g. --payoutfeefrom=miners"],
     ["solopool", [], { files: { [DEFAULT_FILE]: "solopool=maybe" } }, `${DEFAULT_FILE}:1`, `set e.g. solopool=true at ${DEFAULT_FILE}:1`],
     ["postgresport", ["--postgresport=0"], {}, "--postgresport", "set e.g. --postgresport=5432"],
     ["postgreshost", ["--postgreshost=db:5432"], {}, "--postgreshost", "port in postgresport"],

@@ -2,6 +2,7 @@ import { Data, Redacted, Result, Schema } from "effect"
 import { decodeAddress } from "../core/chain/address.ts"
 import { NETWORK_NAMES, NETWORKS, type NetworkName, type NetworkParams } from "../core/chain/params.ts"
 import { ratio, type Ratio } from "../core/chain/targets.ts"
+import { PAYOUT_FEE_SOURCES, type PayoutFeeSource } from "../core/payout/network-fee.ts"
 import type { PayoutScheme } from "../core/payout/schemes.ts"
 import { ATOMS_PER_DCR, MAX_ATOMS } from "../wallet/amounts.ts"
 import { isPasswordHash, parsePasswordHash } from "./web-auth.ts"
@@ -40,6 +41,7 @@ export type PaymentMethod = (typeof PAYMENT_METHODS)[number]
 const isDebugLevel = Schema.is(Schema.Literals(DEBUG_LEVELS))
 const isPaymentMethod = Schema.is(Schema.Literals(PAYMENT_METHODS))
 const isNetwork = Schema.is(Schema.Literals(NETWORK_NAMES))
+const isPayoutFeeSource = Schema.is(Schema.Literals(PAYOUT_FEE_SOURCES))
 
 export interface HostPort {
   readonly host: string
@@ -82,6 +84,7 @@ export const OPTION_NAMES = [
   "pplnswindow",
   "lastnperiod",
   "minpayment",
+  "payoutfeefrom",
   "maxgentime",
   "guilisten",
   "adminpass",
@@ -236,6 +239,12 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
   pplnswindow: { arg: "<multiple>", help: "PPLNS window as a multiple of network difficulty", example: "2", ...constant("2") },
   lastnperiod: { arg: "<duration>", help: "pplns-time window (at least 60s)", example: "24h", ...constant("24h") },
   minpayment: { arg: "<DCR>", help: "smallest payout in DCR; smaller balances wait", example: "0.1", ...constant("0.1") },
+  payoutfeefrom: {
+    arg: "<payer>",
+    help: "who pays a payout's network fee: poolfee (the pool fee's output) or miners (their outputs, pro rata, as dcrpool)",
+    example: "miners",
+    ...constant("poolfee"),
+  },
   maxgentime: {
     arg: "<duration>",
     help: "target time between a miner's shares, which sets its difficulty (at least 2s; under 30s advised)",
@@ -336,6 +345,8 @@ export interface PoolConfig {
   /** The payout scheme these options select (`solo` in solo-pool mode). */
   readonly payoutScheme: PayoutScheme
   readonly minPaymentAtoms: bigint
+  /** Whose outputs a payout's network fee comes out of. */
+  readonly payoutFeeFrom: PayoutFeeSource
   readonly maxGenTimeMs: number
   readonly guiListen: HostPort
   /** The password or its scrypt hash (checked here; hashed when the server starts). */
@@ -879,6 +890,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
     const pplnsWindow = yield* required("pplnswindow", parseWindow)
     const lastNPeriodMs = yield* required("lastnperiod", (t) => durationAtLeast(t, MIN_LASTN_PERIOD_MS, "60s"))
     const minPaymentAtoms = yield* required("minpayment", parseDcr)
+    const payoutFeeFrom = yield* required("payoutfeefrom", (t) => oneOf(t, isPayoutFeeSource, PAYOUT_FEE_SOURCES))
     const maxGenTimeMs = yield* required("maxgentime", (t) => durationAtLeast(t, MIN_MAX_GEN_TIME_MS, "2s"))
     const guiListen = yield* required("guilisten", (t) => parseHostPort(t, 8080, true))
     const adminPass = yield* optional("adminpass", (t) => {
@@ -948,6 +960,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
       lastNPeriodMs,
       payoutScheme,
       minPaymentAtoms,
+      payoutFeeFrom,
       maxGenTimeMs,
       guiListen,
       adminPass,

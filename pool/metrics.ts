@@ -356,7 +356,7 @@ export const timedChainRpc = (chain: ChainRpc["Service"], metrics: PoolMetricSet
   })
 }
 
-/** The payout wallet's calls timed (build is walletpassphrase, createrawtransaction, fundrawtransaction and signrawtransaction). */
+/** The payout wallet's calls timed (build is walletpassphrase, getwalletfee, createrawtransaction, fundrawtransaction and signrawtransaction). */
 export const timedPayoutWallet = (wallet: PayoutWallet["Service"], metrics: PoolMetricSet, clock: Clock.Clock): PayoutWallet["Service"] => {
   const build = timedBy(clock, metrics.rpcSeconds.labels("wallet", "build"))
   const publish = timedBy(clock, metrics.rpcSeconds.labels("wallet", "sendrawtransaction"))

@@ -319,6 +319,22 @@ for (const kind of stores) {
       expect(result.paid.get(FEE_ADDRESS)).toBe(feeOf(COINBASE, 100))
     })
 
+    it("asks the wallet to take the network fee out of the pool fee output, or out of the miners' outputs pro rata with payoutfeefrom=miners", async () => {
+      const payerWith = (payoutFeeFrom: "poolfee" | "miners" | undefined) =>
+        run((env) =>
+          Effect.gen(function* () {
+            const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS, payoutFeeFrom === undefined ? {} : { payoutFeeFrom }))
+            yield* accounting.recordShares([share(1, "SsMinerOne", 30n * DIFFICULTY_SCALE, 5000)])
+            yield* poolBlock(env, accounting, "SsMinerOne", 5000, 100n * DIFFICULTY_SCALE)
+            yield* env.node.externalBlocks(MATURITY + 2)
+            yield* settle(tipHeight(env))
+            return env.wallet.published.map((p) => p.feePaidBy)
+          }),
+        )
+      expect(await payerWith(undefined)).toEqual([{ _tag: "Output", address: FEE_ADDRESS }])
+      expect(await payerWith("miners")).toEqual([{ _tag: "ProRata", exempt: [FEE_ADDRESS] }])
+    })
+
     it("a backup is a consistent snapshot that restores into an empty embedded store to the same books, and refuses a non-empty one", async () => {
       const lines = await run((env) =>
         Effect.gen(function* () {

@@ -6,12 +6,14 @@ import { join } from "node:path"
 import fc from "fast-check"
 import { Cause, Effect, Exit, Redacted, Result } from "effect"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { encodeAddress } from "../core/chain/address.ts"
 import { toHex } from "../core/chain/bytes.ts"
 import { MAINNET, SIMNET } from "../core/chain/params.ts"
-import { PayoutWallet, type PayoutOutput, type SignedPayout, type WalletFailure } from "../core/services/wallet.ts"
+import { decodeAddress, encodeAddress } from "../core/chain/address.ts"
+import { splitProportionally } from "../core/payout/amounts.ts"
+import { feeForBytes, isDust, P2PKH_SIG_SCRIPT_BYTES, transactionBytes } from "../core/payout/network-fee.ts"
+import { PayoutWallet, type PayoutBuildFailure, type PayoutFeePayer, type PayoutOutput, type PayoutRequest, type SignedPayout } from "../core/services/wallet.ts"
 import { MAX_ATOMS, dcrToAtoms } from "./amounts.ts"
-import { dcrAmountLiteral, dcrwalletLayer, decodeTx, decredTxid, parseJsonExact, sumByAddress, type DcrwalletOptions } from "./dcrwallet-rpc.ts"
+import { dcrAmountLiteral, dcrwalletLayer, decodeTx, decredTxid, parseJsonExact, replaceOutputs, sumByAddress, type DcrwalletOptions } from "./dcrwallet-rpc.ts"
 
 // ---- amounts ---------------------------------------------------------------------------------------
 
@@ -186,7 +188,7 @@ const options = (overrides: Partial<DcrwalletOptions> = {}): DcrwalletOptions =>
   ...overrides,
 })
 
-const withWallet = <A>(o: DcrwalletOptions, body: (w: PayoutWallet["Service"]) => Effect.Effect<A, WalletFailure>) =>
+const withWallet = <A>(o: DcrwalletOptions, body: (w: PayoutWallet["Service"]) => Effect.Effect<A, PayoutBuildFailure>) =>
   Effect.runPromise(
     Effect.exit(
       Effect.gen(function* () {
@@ -195,11 +197,11 @@ const withWallet = <A>(o: DcrwalletOptions, body: (w: PayoutWallet["Service"]) =
     ),
   )
 
-const failureOf = <A>(exit: Exit.Exit<A, WalletFailure>): WalletFailure => {
+const failureOf = <A>(exit: Exit.Exit<A, PayoutBuildFailure>): PayoutBuildFailure => {
   if (Exit.isSuccess(exit)) throw new Error(`expected a failure, got ${String(exit.value)}`)
   return Result.getOrThrowWith(Cause.findError(exit.cause), () => new Error(`expected a typed failure: ${String(exit.cause)}`))
 }
-const valueOf = <A>(exit: Exit.Exit<A, WalletFailure>): A => {
+const valueOf = <A>(exit: Exit.Exit<A, PayoutBuildFailure>): A => {
   if (Exit.isFailure(exit)) throw new Error(`expected success: ${String(exit.cause)}`)
   return exit.value
 }
@@ -207,47 +209,118 @@ const valueOf = <A>(exit: Exit.Exit<A, WalletFailure>): A => {
 // Transactions the fake wallet hands back, serialized as dcrd does (wire/msgtx.go).
 const le = (n: bigint, bytes: number) => Buffer.from(Array.from({ length: bytes }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn)))
 const p2pkhScript = (hash: Uint8Array) => Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), hash, Buffer.from([0x88, 0xac])])
-const serializeTx = (inputs: number, outputs: ReadonlyArray<{ readonly value: bigint; readonly script: Uint8Array }>, signed: boolean): string => {
-  const parts: Array<Uint8Array> = [le(1n, 4), le(BigInt(inputs), 1)]
-  for (let i = 0; i < inputs; i++) parts.push(Buffer.alloc(32, i + 1), le(0n, 4), le(0n, 1), le(0xffffffffn, 4))
+/** `inputs`: how many (each worth 100 DCR), or each one's value. */
+const serializeTx = (inputs: number | ReadonlyArray<bigint>, outputs: ReadonlyArray<{ readonly value: bigint; readonly script: Uint8Array }>, signed: boolean): string => {
+  const values = typeof inputs === "number" ? new Array<bigint>(inputs).fill(10_000_000_000n) : inputs
+  const parts: Array<Uint8Array> = [le(1n, 4), le(BigInt(values.length), 1)]
+  for (let i = 0; i < values.length; i++) parts.push(Buffer.alloc(32, i + 1), le(0n, 4), le(0n, 1), le(0xffffffffn, 4))
   parts.push(le(BigInt(outputs.length), 1))
   for (const o of outputs) parts.push(le(o.value, 8), le(0n, 2), le(BigInt(o.script.length), 1), o.script)
-  parts.push(le(0n, 4), le(0n, 4), le(BigInt(inputs), 1))
-  for (let i = 0; i < inputs; i++) {
+  parts.push(le(0n, 4), le(0n, 4), le(BigInt(values.length), 1))
+  for (const value of values) {
     const sigScript = signed ? Buffer.alloc(106, 0x42) : Buffer.alloc(0)
-    parts.push(le(10_000_000_000n, 8), le(100n, 4), le(1n, 4), le(BigInt(sigScript.length), 1), sigScript)
+    parts.push(le(value, 8), le(100n, 4), le(1n, 4), le(BigInt(sigScript.length), 1), sigScript)
   }
   return toHex(Buffer.concat(parts))
 }
 
 const hashA = new Uint8Array(20).fill(0xaa)
 const hashB = new Uint8Array(20).fill(0xbb)
+const hashFee = new Uint8Array(20).fill(0xfe)
+const changeScript = p2pkhScript(new Uint8Array(20).fill(0xcc))
 const addressA = encodeAddress("p2pkh-ecdsa-secp256k1", hashA, SIMNET)
 const addressB = encodeAddress("p2pkh-ecdsa-secp256k1", hashB, SIMNET)
-const paid = [
-  { value: 300_000_000n, script: p2pkhScript(hashA) },
-  { value: 5n, script: p2pkhScript(hashB) },
-]
-const unsignedHex = serializeTx(0, paid, false)
-const change = { value: 9_699_997_470n, script: p2pkhScript(new Uint8Array(20).fill(0xcc)) }
-const fundedHex = serializeTx(1, [...paid, change], false)
-const signedHex = serializeTx(1, [...paid, change], true)
+const feeAddress = encodeAddress("p2pkh-ecdsa-secp256k1", hashFee, SIMNET)
 
-/** The happy path of a payout, method by method. */
-const standardAnswers = (signed: string = signedHex) => (method: string): Answer => {
+/** dcrwallet's default relay fee, 0.0001 DCR/kB, in atoms. */
+const RELAY_FEE = 10_000n
+
+interface FakeWalletOptions {
+  /** The account's spendable outputs, in the order the wallet picks them. */
+  readonly utxos: ReadonlyArray<bigint>
+  readonly immature?: bigint
+  /** The length of each signature script it signs with (real ones: 106 or 107 bytes). */
+  readonly sigScriptBytes?: number
+  /** Replaces the signed transaction's hex, to play a wallet that signs something else. */
+  readonly tamper?: (signedHex: string) => string
+}
+
+/**
+ * dcrwallet 2.1's build path, as its code does it: createrawtransaction, fundrawtransaction
+ * (txauthor.NewUnsignedTransaction: inputs until they cover the outputs and the fee priced with
+ * a change output; change unless it is dust; -6 "insufficient balance" when they cannot) at
+ * the rate asked for, signrawtransaction filling in the signatures, getbalance.
+ */
+const fakeDcrwallet = (o: FakeWalletOptions) => (method: string, params: ReadonlyArray<unknown>): Answer => {
   switch (method) {
     case "walletpassphrase":
       return { result: "null" }
-    case "createrawtransaction":
-      return { result: JSON.stringify(unsignedHex) }
-    case "fundrawtransaction":
-      return { result: `{"hex":${JSON.stringify(fundedHex)},"fee":0.0000253}` }
-    case "signrawtransaction":
-      return { result: `{"hex":${JSON.stringify(signed)},"complete":true}` }
+    case "getwalletfee":
+      return { result: dcrAmountLiteral(RELAY_FEE) }
+    case "createrawtransaction": {
+      const amounts = Object.entries(params[1] as Record<string, number>)
+      const outputs = amounts.map(([address, dcr]) => {
+        const decoded = Result.getOrThrow(decodeAddress(address, SIMNET))
+        return { value: BigInt(Math.round(dcr * 1e8)), script: p2pkhScript(decoded.payload) }
+      })
+      return { result: JSON.stringify(serializeTx(0, outputs, false)) }
+    }
+    case "fundrawtransaction": {
+      const unsigned = Result.getOrThrow(decodeTx(Buffer.from(params[0] as string, "hex")))
+      const feeRate = (params[2] as { feerate?: number } | undefined)?.feerate
+      const rate = feeRate === undefined ? RELAY_FEE : BigInt(Math.round(feeRate * 1e8))
+      const target = unsigned.outputs.reduce((s, x) => s + x.value, 0n)
+      const scripts = [...unsigned.outputs.map((x) => x.pkScript.length), changeScript.length]
+      const feeFor = (inputCount: number) => feeForBytes(rate, transactionBytes(new Array<number>(Math.max(inputCount, 1)).fill(P2PKH_SIG_SCRIPT_BYTES), scripts))
+      const inputs: Array<bigint> = []
+      let total = 0n
+      for (const utxo of o.utxos) {
+        if (inputs.length > 0 && total >= target + feeFor(inputs.length)) break
+        inputs.push(utxo)
+        total += utxo
+      }
+      const fee = feeFor(inputs.length)
+      if (total < target + fee) return { error: { code: -6, message: "wallet.NewUnsignedTransaction:\n\ttxauthor.NewUnsignedTransaction: insufficient balance" } }
+      const change = total - target - fee
+      const outputs = unsigned.outputs.map((x) => ({ value: x.value, script: x.pkScript }))
+      if (change !== 0n && !isDust(change, changeScript.length, rate)) outputs.push({ value: change, script: changeScript })
+      const hex = serializeTx(inputs, outputs, false)
+      return { result: `{"hex":${JSON.stringify(hex)},"fee":${dcrAmountLiteral(total - outputs.reduce((s, x) => s + x.value, 0n))}}` }
+    }
+    case "signrawtransaction": {
+      // Fills each input's empty signature script; the rest stays as it was.
+      const bytes = Buffer.from(params[0] as string, "hex")
+      const tx = Result.getOrThrow(decodeTx(bytes))
+      const witnessStart = bytes.length - (1 + 17 * tx.inputCount)
+      const parts: Array<Uint8Array> = [bytes.subarray(0, witnessStart + 1)]
+      for (let i = 0; i < tx.inputCount; i++) {
+        const at = witnessStart + 1 + 17 * i
+        parts.push(bytes.subarray(at, at + 16), le(BigInt(o.sigScriptBytes ?? 107), 1), Buffer.alloc(o.sigScriptBytes ?? 107, 0x42))
+      }
+      const signed = toHex(Buffer.concat(parts))
+      return { result: `{"hex":${JSON.stringify(o.tamper?.(signed) ?? signed)},"complete":true}` }
+    }
+    case "getbalance": {
+      const spendable = o.utxos.reduce((s, x) => s + x, 0n)
+      return {
+        result: `{"balances":[{"accountname":"payouts","immaturecoinbaserewards":${dcrAmountLiteral(o.immature ?? 0n)},"immaturestakegeneration":0,"lockedbytickets":0,"spendable":${dcrAmountLiteral(spendable)},"total":${dcrAmountLiteral(spendable + (o.immature ?? 0n))},"unconfirmed":0,"votingauthority":0}],"blockhash":"00"}`,
+      }
+    }
     default:
       return { error: { code: -32601, message: "Method not found" } }
   }
 }
+
+/** What a built payout's transaction pays, per script, its inputs, fee and size. */
+const paidBy = (payout: SignedPayout) => {
+  const tx = Result.getOrThrow(decodeTx(Buffer.from(payout.rawTx, "hex")))
+  const inputs = tx.inputValues.reduce((s, x) => s + x, 0n)
+  const outputs = tx.outputs.reduce((s, x) => s + x.value, 0n)
+  const to = (script: Uint8Array) => tx.outputs.filter((x) => Buffer.from(x.pkScript).equals(Buffer.from(script))).map((x) => x.value)
+  return { tx, fee: inputs - outputs, to, bytes: payout.rawTx.length / 2 }
+}
+
+const OUTPUT_A = (feePaidBy: PayoutFeePayer = { _tag: "Output", address: addressA }) => ({ feePaidBy })
 
 // Two outputs to A (1 DCR + 2 DCR) and one of 5 atoms to B.
 const payouts: ReadonlyArray<PayoutOutput> = [
@@ -255,71 +328,193 @@ const payouts: ReadonlyArray<PayoutOutput> = [
   { address: addressB, amount: 5n },
   { address: addressA, amount: 200_000_000n },
 ]
+const payoutsSum = 300_000_005n
+
+/** A pool's batch: its fee output and two miners. */
+const batch: ReadonlyArray<PayoutOutput> = [
+  { address: feeAddress, amount: 5_000_000n },
+  { address: addressA, amount: 300_000_000n },
+  { address: addressB, amount: 100_000_001n },
+]
+const batchSum = 405_000_001n
+const byPoolFee: PayoutFeePayer = { _tag: "Output", address: feeAddress }
+const byMiners: PayoutFeePayer = { _tag: "ProRata", exempt: [feeAddress] }
+const build = (request: PayoutRequest, o: Partial<DcrwalletOptions> = {}) => withWallet(options(o), (w) => w.build(request))
 
 describe("dcrwallet JSON-RPC client: build", () => {
   it("sums outputs per address, keeping first-seen order", () => {
     expect([...sumByAddress(payouts)]).toEqual([[addressA, 300_000_000n], [addressB, 5n]])
   })
 
-  it("unlocks, creates, funds from the account and signs, with exact amounts; the txid is computed locally", async () => {
-    wallet.answer = standardAnswers()
-    const payout = valueOf(await withWallet(options(), (w) => w.build(payouts)))
+  it("unlocks, asks the relay fee, creates with exact amounts, funds from the account at fee rate 0, takes the fee out of the named output and signs", async () => {
+    wallet.answer = fakeDcrwallet({ utxos: [payoutsSum] })
+    const payout = valueOf(await build({ outputs: payouts, ...OUTPUT_A() }))
+    const unsigned = serializeTx(0, [{ value: 300_000_000n, script: p2pkhScript(hashA) }, { value: 5n, script: p2pkhScript(hashB) }], false)
     expect(wallet.requests.map((r) => [r.method, r.paramsText])).toEqual([
       ["walletpassphrase", `["unlock \\"me\\"",60]`],
+      ["getwalletfee", "[]"],
       ["createrawtransaction", `[[],{"${addressA}":3,"${addressB}":0.00000005}]`],
-      ["fundrawtransaction", `["${unsignedHex}","payouts"]`],
-      ["signrawtransaction", `["${fundedHex}"]`],
+      ["fundrawtransaction", `["${unsigned}","payouts",{"feerate":0}]`],
+      ["signrawtransaction", expect.stringMatching(/^\["[0-9a-f]+"\]$/)],
     ])
     expect(wallet.requests.every((r) => r.authorization === `Basic ${Buffer.from("walletuser:walletpass").toString("base64")}`)).toBe(true)
-    expect(payout).toEqual({ txid: Result.getOrThrow(decredTxid(signedHex)), rawTx: signedHex, fee: 2530n })
-    // Signing does not change the txid: it only fills the witness.
-    expect(payout.txid).toBe(Result.getOrThrow(decredTxid(fundedHex)))
+    // One input, two P2PKH outputs, no change: 253 bytes at 0.0001 DCR/kB.
+    const fee = feeForBytes(RELAY_FEE, transactionBytes([P2PKH_SIG_SCRIPT_BYTES], [25, 25]))
+    expect(fee).toBe(2530n)
+    const paid = paidBy(payout)
+    expect(payout.fee).toBe(fee)
+    expect(paid.fee).toBe(fee)
+    expect(paid.to(p2pkhScript(hashA))).toEqual([300_000_000n - fee])
+    expect(paid.to(p2pkhScript(hashB))).toEqual([5n])
+    expect(paid.tx.outputs).toHaveLength(2)
+    expect(payout.txid).toBe(Result.getOrThrow(decredTxid(payout.rawTx)))
+  })
+
+  it("pays a batch from a wallet holding exactly its sum in three coinbases, the fee out of the pool fee output, priced for three inputs", async () => {
+    wallet.answer = fakeDcrwallet({ utxos: [200_000_000n, 200_000_000n, 5_000_001n] })
+    const payout = valueOf(await build({ outputs: batch, feePaidBy: byPoolFee }))
+    const fee = feeForBytes(RELAY_FEE, transactionBytes(new Array<number>(3).fill(P2PKH_SIG_SCRIPT_BYTES), [25, 25, 25]))
+    const paid = paidBy(payout)
+    expect(paid.tx.inputValues).toEqual([200_000_000n, 200_000_000n, 5_000_001n])
+    expect(payout.fee).toBe(fee)
+    expect(paid.fee).toBe(fee)
+    expect(paid.to(p2pkhScript(hashFee))).toEqual([5_000_000n - fee])
+    expect(paid.to(p2pkhScript(hashA))).toEqual([300_000_000n])
+    expect(paid.to(p2pkhScript(hashB))).toEqual([100_000_001n])
+    expect(paid.tx.outputs).toHaveLength(3)
+    // The fee pays for the transaction as signed at the wallet's rate.
+    expect(payout.fee).toBeGreaterThanOrEqual(feeForBytes(RELAY_FEE, paid.bytes))
+  })
+
+  it("pro rata: the miners' outputs pay the fee in proportion to their amounts, the pool fee output none", async () => {
+    wallet.answer = fakeDcrwallet({ utxos: [batchSum] })
+    const payout = valueOf(await build({ outputs: batch, feePaidBy: byMiners }))
+    const fee = feeForBytes(RELAY_FEE, transactionBytes([P2PKH_SIG_SCRIPT_BYTES], [25, 25, 25]))
+    const shares = new Map(splitProportionally(fee, new Map([[addressA, 300_000_000n], [addressB, 100_000_001n]])).map((s) => [s.account, s.amount]))
+    const paid = paidBy(payout)
+    expect(payout.fee).toBe(fee)
+    expect(paid.fee).toBe(fee)
+    expect(paid.to(p2pkhScript(hashFee))).toEqual([5_000_000n])
+    expect(paid.to(p2pkhScript(hashA))).toEqual([300_000_000n - shares.get(addressA)!])
+    expect(paid.to(p2pkhScript(hashB))).toEqual([100_000_001n - shares.get(addressB)!])
+    expect(shares.get(addressA)! + shares.get(addressB)!).toBe(fee)
+  })
+
+  it("a wallet holding more keeps exactly its surplus as change: the fee, priced with the change output, still comes out of the payer", async () => {
+    wallet.answer = fakeDcrwallet({ utxos: [batchSum + 100_000_000n] })
+    const payout = valueOf(await build({ outputs: batch, feePaidBy: byPoolFee }))
+    const fee = feeForBytes(RELAY_FEE, transactionBytes([P2PKH_SIG_SCRIPT_BYTES], [25, 25, 25, 25]))
+    const paid = paidBy(payout)
+    expect(paid.to(changeScript)).toEqual([100_000_000n])
+    expect(paid.to(p2pkhScript(hashFee))).toEqual([5_000_000n - fee])
+    expect(payout.fee).toBe(fee)
+    expect(paid.fee).toBe(fee)
+  })
+
+  it("a surplus too small for an output goes to the fee, and the fee reported is all the transaction pays", async () => {
+    wallet.answer = fakeDcrwallet({ utxos: [batchSum + 1_000n] })
+    const payout = valueOf(await build({ outputs: batch, feePaidBy: byPoolFee }))
+    const priced = feeForBytes(RELAY_FEE, transactionBytes([P2PKH_SIG_SCRIPT_BYTES], [25, 25, 25]))
+    const paid = paidBy(payout)
+    expect(paid.tx.outputs).toHaveLength(3)
+    expect(paid.to(p2pkhScript(hashFee))).toEqual([5_000_000n - priced])
+    expect(payout.fee).toBe(priced + 1_000n)
+    expect(paid.fee).toBe(payout.fee)
+  })
+
+  it("prices again at the signed size when signatures come out larger than a P2PKH one", async () => {
+    wallet.answer = fakeDcrwallet({ utxos: [batchSum], sigScriptBytes: 250 })
+    const payout = valueOf(await build({ outputs: batch, feePaidBy: byPoolFee }))
+    const paid = paidBy(payout)
+    expect(wallet.requests.filter((r) => r.method === "signrawtransaction")).toHaveLength(2)
+    expect(payout.fee).toBeGreaterThanOrEqual(feeForBytes(RELAY_FEE, paid.bytes))
+    expect(paid.fee).toBe(payout.fee)
+    expect(paid.to(p2pkhScript(hashFee))).toEqual([5_000_000n - payout.fee])
+  })
+
+  it("an account short of the outputs' sum fails with what it lacks and what to do", async () => {
+    wallet.answer = fakeDcrwallet({ utxos: [batchSum - 12_345n], immature: 500_000_000n })
+    const error = failureOf(await build({ outputs: batch, feePaidBy: byPoolFee }))
+    expect(error).toMatchObject({ _tag: "PayoutUnfunded", account: "payouts", needed: batchSum, spendable: batchSum - 12_345n, missing: 12_345n, immature: 500_000_000n })
+    expect(error.message).toBe(
+      `the payout wallet's account "payouts" can spend 4.04987656 DCR, but the payout pays 4.05000001 DCR: 12345 atoms (0.00012345 DCR) are missing; send at least that much to account "payouts", or wait until enough of the 5 DCR of coinbase rewards still maturing there has matured`,
+    )
+    expect(wallet.requests.map((r) => r.method)).toEqual(["walletpassphrase", "getwalletfee", "createrawtransaction", "fundrawtransaction", "getbalance"])
+    expect(wallet.requests.at(-1)?.paramsText).toBe(`["payouts",1]`)
+  })
+
+  it("keeps dcrwallet's insufficient-balance refusal when the balance says the account could pay", async () => {
+    const answer = fakeDcrwallet({ utxos: [batchSum] })
+    wallet.answer = (method, params) => (method === "fundrawtransaction" ? { error: { code: -6, message: "insufficient balance" } } : answer(method, params))
+    expect(failureOf(await build({ outputs: batch, feePaidBy: byPoolFee }))).toMatchObject({ _tag: "WalletRpcError", method: "fundrawtransaction", code: -6 })
+  })
+
+  it("refuses to leave the payer below dust, and a payer that names no output, before signing anything", async () => {
+    wallet.answer = fakeDcrwallet({ utxos: [batchSum] })
+    const small = [{ address: feeAddress, amount: 8_000n }, ...batch.slice(1)]
+    const dust = failureOf(await build({ outputs: small, feePaidBy: byPoolFee }))
+    expect(dust).toMatchObject({ _tag: "PayoutFeeUnpayable", short: { address: feeAddress, amount: 8_000n, minimum: 6_030n } })
+    expect(dust.message).toContain("--payoutfeefrom=miners")
+    expect(wallet.requests.some((r) => r.method === "signrawtransaction")).toBe(false)
+    wallet.requests.length = 0
+    const nobody = failureOf(await build({ outputs: batch.slice(1), feePaidBy: byPoolFee }))
+    expect(nobody).toMatchObject({ _tag: "PayoutFeeUnpayable", short: undefined })
+    expect(wallet.requests).toHaveLength(0)
   })
 
   it("funds from the default account when none is configured", async () => {
-    wallet.answer = standardAnswers()
-    valueOf(await withWallet(options({ account: undefined }), (w) => w.build(payouts)))
-    expect(wallet.requests[2]?.paramsText).toBe(`["${unsignedHex}","default"]`)
+    wallet.answer = fakeDcrwallet({ utxos: [payoutsSum] })
+    valueOf(await build({ outputs: payouts, ...OUTPUT_A() }, { account: undefined }))
+    expect(wallet.requests[3]?.paramsText).toMatch(/^\["[0-9a-f]+","default",\{"feerate":0\}\]$/)
   })
 
   it("refuses another network's address, a non-positive amount and an empty payout before asking the wallet", async () => {
     const mainnetAddress = encodeAddress("p2pkh-ecdsa-secp256k1", hashA, MAINNET)
-    const wrongNetwork = failureOf(await withWallet(options(), (w) => w.build([{ address: mainnetAddress, amount: 1n }])))
+    const one = (address: string, amount: bigint) => build({ outputs: [{ address, amount }], ...OUTPUT_A({ _tag: "Output", address }) })
+    const wrongNetwork = failureOf(await one(mainnetAddress, 1n))
     expect(wrongNetwork).toMatchObject({ _tag: "WalletRpcError", method: "createrawtransaction", code: -5 })
     expect(wrongNetwork.message).toContain("is a mainnet address, but this is simnet")
     const schnorr = encodeAddress("p2pkh-schnorr-secp256k1", hashA, SIMNET)
-    expect(failureOf(await withWallet(options(), (w) => w.build([{ address: schnorr, amount: 1n }]))).message).toContain("dcrwallet pays only p2pkh (secp256k1 ECDSA) and p2sh")
-    expect(failureOf(await withWallet(options(), (w) => w.build([{ address: addressA, amount: 0n }]))).message).toContain("is not positive")
-    expect(failureOf(await withWallet(options(), (w) => w.build([]))).message).toContain("at least one output")
+    expect(failureOf(await one(schnorr, 1n)).message).toContain("dcrwallet pays only p2pkh (secp256k1 ECDSA) and p2sh")
+    expect(failureOf(await one(addressA, 0n)).message).toContain("is not positive")
+    expect(failureOf(await build({ outputs: [], ...OUTPUT_A() })).message).toContain("at least one output")
     expect(wallet.requests).toHaveLength(0)
   })
 
   it("fails when the wallet cannot sign every input, saying so", async () => {
-    wallet.answer = (method) =>
+    const answer = fakeDcrwallet({ utxos: [payoutsSum] })
+    wallet.answer = (method, params) =>
       method === "signrawtransaction"
-        ? { result: `{"hex":${JSON.stringify(fundedHex)},"complete":false,"errors":[{"txid":"00","vout":0,"scriptSig":"","sequence":0,"error":"unknown key"}]}` }
-        : standardAnswers()(method)
-    const error = failureOf(await withWallet(options(), (w) => w.build(payouts)))
+        ? { result: `{"hex":${JSON.stringify(params[0])},"complete":false,"errors":[{"txid":"00","vout":0,"scriptSig":"","sequence":0,"error":"unknown key"}]}` }
+        : answer(method, params)
+    const error = failureOf(await build({ outputs: payouts, ...OUTPUT_A() }))
     expect(error).toMatchObject({ _tag: "WalletRpcError", method: "signrawtransaction" })
     expect(error.message).toContain("could not sign every input: unknown key")
   })
 
   it("refuses a signed transaction that does not pay what was asked", async () => {
-    const short = serializeTx(1, [{ ...paid[0]!, value: 299_999_999n }, paid[1]!, change], true)
-    wallet.answer = standardAnswers(short)
-    const error = failureOf(await withWallet(options(), (w) => w.build(payouts)))
-    expect(error.message).toContain(`does not pay 3 DCR to ${addressA}`)
+    // The signer moves an atom from B's output to A's.
+    const tamper = (hex: string) => {
+      const bytes = Buffer.from(hex, "hex")
+      const tx = Result.getOrThrow(decodeTx(bytes))
+      const outputs = tx.outputs.map((x) => ({ ...x, value: x.value === 5n ? 4n : x.value + 1n }))
+      return toHex(replaceOutputs(bytes, tx, outputs))
+    }
+    wallet.answer = fakeDcrwallet({ utxos: [payoutsSum], tamper })
+    const error = failureOf(await build({ outputs: payouts, ...OUTPUT_A() }))
+    expect(error.message).toContain("does not pay 2.9999747 DCR to")
   })
 
   it("passes the wallet's JSON-RPC error on with its code", async () => {
-    wallet.answer = (method) =>
-      method === "fundrawtransaction" ? { error: { code: -6, message: "insufficient balance: 1 DCR available" } } : standardAnswers()(method)
-    const error = failureOf(await withWallet(options(), (w) => w.build(payouts)))
-    expect(error).toMatchObject({ _tag: "WalletRpcError", method: "fundrawtransaction", code: -6, reason: "insufficient balance: 1 DCR available" })
+    const answer = fakeDcrwallet({ utxos: [payoutsSum] })
+    wallet.answer = (method, params) => (method === "fundrawtransaction" ? { error: { code: -4, message: "wallet.NewUnsignedTransaction: no peers" } } : answer(method, params))
+    const error = failureOf(await build({ outputs: payouts, ...OUTPUT_A() }))
+    expect(error).toMatchObject({ _tag: "WalletRpcError", method: "fundrawtransaction", code: -4, reason: "wallet.NewUnsignedTransaction: no peers" })
   })
 })
 
 describe("dcrwallet JSON-RPC client: publish and status", () => {
+  const signedHex = serializeTx(1, [{ value: 300_000_000n, script: p2pkhScript(hashA) }], true)
   const payout: SignedPayout = { txid: Result.getOrThrow(decredTxid(signedHex)), rawTx: signedHex, fee: 2530n }
 
   it("sends the raw transaction and checks the wallet's txid", async () => {

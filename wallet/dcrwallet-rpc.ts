@@ -1,14 +1,18 @@
 import { Data, Effect, Layer, Redacted, Result, Schema } from "effect"
 import { Agent, fetch as undiciFetch } from "undici"
-import { bytesEqual, fromHex } from "../core/chain/bytes.ts"
+import { bytesEqual, fromHex, toHex } from "../core/chain/bytes.ts"
 import { decodeAddress, type DecodedAddress } from "../core/chain/address.ts"
 import { blake256Hash, hashToDisplay } from "../core/chain/hash.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
+import { dustLimit, feeForBytes, isDust, P2PKH_SCRIPT_BYTES, P2PKH_SIG_SCRIPT_BYTES, takeNetworkFee, transactionBytes } from "../core/payout/network-fee.ts"
 import {
+  PayoutUnfunded,
   PayoutWallet,
   WalletRpcError,
   WalletUnavailable,
+  type PayoutBuildFailure,
   type PayoutOutput,
+  type PayoutRequest,
   type PayoutTxStatus,
   type SignedPayout,
   type WalletFailure,
@@ -27,8 +31,11 @@ export interface DcrwalletOptions {
   /** The account payouts are funded from; "default" when absent. */
   readonly account?: string | undefined
   readonly requestTimeoutMillis: number
-  /** When given, payout addresses are checked for this network before anything is sent. */
-  readonly network?: NetworkParams | undefined
+  /**
+   * The wallet's network: payout addresses are checked for it before anything is sent, and
+   * their scripts are what tells the outputs of a funded transaction apart.
+   */
+  readonly network: NetworkParams
 }
 
 /** What the client needs of `fetch`: undici's with a TLS agent in production. */
@@ -41,6 +48,7 @@ export type HttpPost = (
 const ERR_MISC = -1
 const ERR_NO_TX_INFO = -5 // gettransaction: "no information for transaction"
 const ERR_INVALID_ADDRESS = -5
+const ERR_INSUFFICIENT_FUNDS = -6 // dcrwallet: the account cannot fund the outputs ("insufficient balance")
 const ERR_INVALID_PARAMETER = -8
 const ERR_DUPLICATE_TX = -40 // dcrd: already in the mempool, or recently mined
 
@@ -83,7 +91,12 @@ export interface DecodedTx {
   readonly version: number
   /** The no-witness serialization (serialization type 1 in the version's upper 16 bits): what TxHash hashes. */
   readonly prefix: Uint8Array
+  readonly inputCount: number
   readonly outputs: ReadonlyArray<TxOutput>
+  /** Each input's value as its witness states it (ValueIn); empty for a prefix-only serialization. */
+  readonly inputValues: ReadonlyArray<bigint>
+  /** Where the output count and the outputs lie in the bytes decoded, [start, end). */
+  readonly outputSpan: readonly [number, number]
 }
 
 // wire/msgtx.go: TxSerializeFull = 0, TxSerializeNoWitness = 1, TxSerializeOnlyWitness = 2.
@@ -140,6 +153,7 @@ export const decodeTx = (bytes: Uint8Array): Result.Result<DecodedTx, TxDecodeEr
   if (typeof inputs === "string") return fail(inputs)
   // Outpoint (hash, index, tree) and sequence.
   if (take(inputs * 41) === undefined) return fail("truncated inputs")
+  const outputsStart = at
   const outputCount = count("output", 8 + 2 + 1)
   if (typeof outputCount === "string") return fail(outputCount)
   const outputs: Array<TxOutput> = []
@@ -151,16 +165,20 @@ export const decodeTx = (bytes: Uint8Array): Result.Result<DecodedTx, TxDecodeEr
     if (typeof length === "string") return fail(length)
     outputs.push({ value, scriptVersion: Number(scriptVersion), pkScript: take(length)! })
   }
+  const outputsEnd = at
   if (take(4 + 4) === undefined) return fail("truncated lock time and expiry")
   const prefixEnd = at
 
+  const inputValues: Array<bigint> = []
   if (serType === SER_FULL) {
     const witnesses = count("witness", 8 + 4 + 4 + 1)
     if (typeof witnesses === "string") return fail(witnesses)
     if (witnesses !== inputs) return fail(`${witnesses} witnesses for ${inputs} inputs`)
     for (let i = 0; i < witnesses; i++) {
       // Value in, block height, block index, then the signature script.
-      if (take(16) === undefined) return fail(`truncated witness ${i}`)
+      const valueIn = uintLE(8)
+      if (valueIn === undefined || take(8) === undefined) return fail(`truncated witness ${i}`)
+      inputValues.push(valueIn)
       const length = count(`witness ${i} script byte`, 1)
       if (typeof length === "string") return fail(length)
       take(length)
@@ -171,7 +189,34 @@ export const decodeTx = (bytes: Uint8Array): Result.Result<DecodedTx, TxDecodeEr
   const prefix = new Uint8Array(prefixEnd - prefixStart + 4)
   new DataView(prefix.buffer).setUint32(0, version | (SER_NO_WITNESS << 16), true)
   prefix.set(bytes.subarray(prefixStart, prefixEnd), 4)
-  return Result.succeed({ version, prefix, outputs })
+  return Result.succeed({ version, prefix, inputCount: inputs, outputs, inputValues, outputSpan: [outputsStart, outputsEnd] })
+}
+
+/** wire.WriteVarInt. */
+const varIntBytes = (n: number): Uint8Array => {
+  if (n < 0xfd) return Uint8Array.of(n)
+  const [marker, size] = n <= 0xffff ? [0xfd, 2] : n <= 0xffff_ffff ? [0xfe, 4] : [0xff, 8]
+  return Uint8Array.of(marker, ...littleEndian(BigInt(n), size))
+}
+const littleEndian = (n: bigint, bytes: number): Array<number> => Array.from({ length: bytes }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn))
+
+/**
+ * The transaction `bytes` (which decoded to `tx`) with other outputs: inputs, lock time, expiry
+ * and witnesses stay as they were. Signing comes after: a signature commits to the outputs.
+ */
+export const replaceOutputs = (bytes: Uint8Array, tx: DecodedTx, outputs: ReadonlyArray<TxOutput>): Uint8Array => {
+  const parts: Array<Uint8Array> = [bytes.subarray(0, tx.outputSpan[0]), varIntBytes(outputs.length)]
+  for (const o of outputs) {
+    parts.push(Uint8Array.from([...littleEndian(o.value, 8), ...littleEndian(BigInt(o.scriptVersion), 2)]), varIntBytes(o.pkScript.length), o.pkScript)
+  }
+  parts.push(bytes.subarray(tx.outputSpan[1]))
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
 }
 
 /** dcrd's `MsgTx.TxHash`: BLAKE-256 of the no-witness serialization, shown byte-reversed. */
@@ -207,7 +252,10 @@ const RpcReply = Schema.Struct({
   result: Schema.optional(Schema.Unknown),
   error: Schema.optional(Schema.Union([RpcErrorObject, Schema.Null])),
 })
-const FundResult = Schema.Struct({ hex: Schema.String, fee: Schema.String })
+const FundResult = Schema.Struct({ hex: Schema.String })
+const BalanceResult = Schema.Struct({
+  balances: Schema.Array(Schema.Struct({ accountname: Schema.String, spendable: Schema.String, immaturecoinbaserewards: Schema.String })),
+})
 const SignResult = Schema.Struct({
   hex: Schema.String,
   complete: Schema.Boolean,
@@ -215,8 +263,8 @@ const SignResult = Schema.Struct({
 })
 const TransactionResult = Schema.Struct({ confirmations: Schema.Number })
 
-/** Only `fee` is money the client reads back (fundrawtransaction). */
-const EXACT_KEYS: ReadonlySet<string> = new Set(["fee"])
+/** The money the client reads back: getwalletfee's bare result and getbalance's amounts. */
+const EXACT_KEYS: ReadonlySet<string> = new Set(["result", "spendable", "immaturecoinbaserewards"])
 
 /** Says why a request never got an answer, from what fetch threw. */
 const describeFailure = (url: string, error: unknown): string => {
@@ -318,7 +366,6 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
         if (amount > MAX_ATOMS) {
           return yield* Effect.fail(new WalletRpcError({ method, code: ERR_INVALID_PARAMETER, reason: `${atomsToDcr(amount)} DCR to ${address} is more than can exist` }))
         }
-        if (options.network === undefined) continue
         const a = decodeAddress(address, options.network)
         if (Result.isFailure(a)) return yield* Effect.fail(new WalletRpcError({ method, code: ERR_INVALID_ADDRESS, reason: a.failure.message }))
         if (a.success.kind !== "p2pkh-ecdsa-secp256k1" && a.success.kind !== "p2sh") {
@@ -342,29 +389,135 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
     return undefined
   }
 
-  const build = (outputs: ReadonlyArray<PayoutOutput>): Effect.Effect<SignedPayout, WalletFailure> =>
+  const atomsIn = (method: string, value: string, field: string) => {
+    const a = dcrToAtoms(value, field)
+    return Result.isSuccess(a) ? Effect.succeed(a.success) : Effect.fail(unusable(method, a.failure.message))
+  }
+
+  const decoded = (method: string, hex: string) => {
+    const bytes = fromHex(hex, "transaction")
+    const tx = Result.isSuccess(bytes) ? decodeTx(bytes.success) : Result.fail(new TxDecodeError({ message: bytes.failure.message }))
+    return Result.isSuccess(tx) && Result.isSuccess(bytes) ? Effect.succeed({ hex, bytes: bytes.success, tx: tx.success }) : Effect.fail(unusable(method, Result.isFailure(tx) ? tx.failure.message : "undecodable"))
+  }
+
+  /** dcrwallet's relay fee rate in atoms per kB: what it prices a transaction at and calls dust by. */
+  const relayFeeRate = call("getwalletfee", []).pipe(
+    Effect.flatMap((r) => resultOf("getwalletfee", Schema.String, r)),
+    Effect.flatMap((text) => atomsIn("getwalletfee", text, "relay fee")),
+  )
+
+  /**
+   * After dcrwallet's "insufficient balance": what the account lacks, from its balance. Its own
+   * refusal stands when the balance says it could pay (outputs held by another transaction).
+   */
+  const unfunded = (needed: bigint, refusal: WalletRpcError): Effect.Effect<never, WalletFailure | PayoutUnfunded> =>
     Effect.gen(function* () {
-      const sums = sumByAddress(outputs)
-      const addresses = yield* checkOutputs(sums, outputs)
-      yield* call("walletpassphrase", [JSON.stringify(Redacted.value(options.passphrase)), String(UNLOCK_SECONDS)])
-      const amounts = [...sums].map(([address, atoms]) => `${JSON.stringify(address)}:${dcrAmountLiteral(atoms)}`).join(",")
-      const unsigned = yield* resultOf("createrawtransaction", Schema.String, yield* call("createrawtransaction", ["[]", `{${amounts}}`]))
-      const funded = yield* resultOf("fundrawtransaction", FundResult, yield* call("fundrawtransaction", [JSON.stringify(unsigned), JSON.stringify(account)]))
-      const fee = dcrToAtoms(funded.fee, "fee")
-      if (Result.isFailure(fee)) return yield* Effect.fail(unusable("fundrawtransaction", fee.failure.message))
-      const signed = yield* resultOf("signrawtransaction", SignResult, yield* call("signrawtransaction", [JSON.stringify(funded.hex)]))
+      const balance = yield* resultOf("getbalance", BalanceResult, yield* call("getbalance", [JSON.stringify(account), "1"]))
+      const entry = balance.balances.find((b) => b.accountname === account)
+      if (entry === undefined) return yield* Effect.fail(refusal)
+      const spendable = yield* atomsIn("getbalance", entry.spendable, "spendable")
+      const immature = yield* atomsIn("getbalance", entry.immaturecoinbaserewards, "immaturecoinbaserewards")
+      if (spendable >= needed) return yield* Effect.fail(refusal)
+      return yield* Effect.fail(new PayoutUnfunded({ account, needed, spendable, missing: needed - spendable, immature }))
+    })
+
+  const sign = (hex: string) =>
+    Effect.gen(function* () {
+      const signed = yield* resultOf("signrawtransaction", SignResult, yield* call("signrawtransaction", [JSON.stringify(hex)]))
       if (!signed.complete) {
         const why = signed.errors?.map((e) => e.error).join("; ")
         return yield* Effect.fail(
           unusable("signrawtransaction", `the wallet could not sign every input${why === undefined || why === "" ? "" : `: ${why}`}; is account "${account}" unlocked and are its inputs its own?`),
         )
       }
-      const bytes = fromHex(signed.hex, "signed transaction")
-      const tx = Result.isSuccess(bytes) ? decodeTx(bytes.success) : Result.fail(new TxDecodeError({ message: bytes.failure.message }))
-      if (Result.isFailure(tx)) return yield* Effect.fail(unusable("signrawtransaction", tx.failure.message))
-      const wrong = checkPays(tx.success, sums, addresses)
-      if (wrong !== undefined) return yield* Effect.fail(unusable("signrawtransaction", `${wrong}; not using it`))
-      return { txid: txidOf(tx.success), rawTx: signed.hex, fee: fee.success }
+      return signed.hex
+    })
+
+  const sum = (values: Iterable<bigint>): bigint => {
+    let total = 0n
+    for (const v of values) total += v
+    return total
+  }
+
+  /**
+   * The wallet funds the outputs as owed at fee rate 0: it picks inputs worth at least their sum
+   * and returns all the rest as change, so it never needs more than the outputs' sum (dcrwallet's
+   * fundrawtransaction has no way to take the fee from an output, and at its own rate it would
+   * want the fee, priced with a change output, on top). Then the fee for the final transaction
+   * is priced at the wallet's relay fee rate and taken out of the payer outputs; the change keeps
+   * exactly the inputs' surplus over the outputs as owed (or, too small to be an output, goes to
+   * the fee, as dcrwallet does with dust change); and the wallet signs that.
+   */
+  const build = (request: PayoutRequest): Effect.Effect<SignedPayout, PayoutBuildFailure> =>
+    Effect.gen(function* () {
+      const sums = sumByAddress(request.outputs)
+      const addresses = yield* checkOutputs(sums, request.outputs)
+      const scriptOf = (address: string) => paymentScript(addresses.get(address)!)
+      const needed = sum(sums.values())
+      const named = takeNetworkFee(sums, request.feePaidBy, 0n, () => 0n)
+      if (Result.isFailure(named)) return yield* Effect.fail(named.failure)
+
+      yield* call("walletpassphrase", [JSON.stringify(Redacted.value(options.passphrase)), String(UNLOCK_SECONDS)])
+      const rate = yield* relayFeeRate
+      const amounts = [...sums].map(([address, atoms]) => `${JSON.stringify(address)}:${dcrAmountLiteral(atoms)}`).join(",")
+      const unsigned = yield* resultOf("createrawtransaction", Schema.String, yield* call("createrawtransaction", ["[]", `{${amounts}}`]))
+      const fundedReply = yield* call("fundrawtransaction", [JSON.stringify(unsigned), JSON.stringify(account), `{"feerate":0}`]).pipe(
+        Effect.catchIf(
+          (e): e is WalletRpcError => e._tag === "WalletRpcError" && e.code === ERR_INSUFFICIENT_FUNDS,
+          (e) => unfunded(needed, e),
+        ),
+      )
+      const funded = yield* decoded("fundrawtransaction", (yield* resultOf("fundrawtransaction", FundResult, fundedReply)).hex)
+      const tx = funded.tx
+      if (tx.inputCount === 0 || tx.inputValues.length !== tx.inputCount) {
+        return yield* Effect.fail(unusable("fundrawtransaction", "the funded transaction has no inputs with values (a full serialization was expected)"))
+      }
+
+      // Which output pays which address (by script and amount); one more is the wallet's change.
+      const addressAt = new Map<number, string>()
+      for (const [address, amount] of sums) {
+        const script = scriptOf(address)
+        const i = tx.outputs.findIndex((o, j) => !addressAt.has(j) && o.value === amount && o.scriptVersion === 0 && bytesEqual(o.pkScript, script))
+        if (i < 0) return yield* Effect.fail(unusable("fundrawtransaction", `the funded transaction does not pay ${atomsToDcr(amount)} DCR to ${address}`))
+        addressAt.set(i, address)
+      }
+      const added = tx.outputs.flatMap((_, i) => (addressAt.has(i) ? [] : [i]))
+      if (added.length > 1) return yield* Effect.fail(unusable("fundrawtransaction", `the wallet added ${added.length} outputs; one change output at most was expected`))
+      const changeIndex = added[0]
+      const change = changeIndex === undefined ? undefined : tx.outputs[changeIndex]
+      const surplus = sum(tx.inputValues) - needed
+      if (surplus < 0n) return yield* Effect.fail(unusable("fundrawtransaction", `its inputs hold ${-surplus} atoms less than the outputs`))
+      const keepChange = change !== undefined && !isDust(surplus, change.pkScript.length, rate)
+      if (change === undefined && !isDust(surplus, P2PKH_SCRIPT_BYTES, rate)) {
+        return yield* Effect.fail(unusable("fundrawtransaction", `the wallet kept no change for the ${surplus} atoms its inputs hold beyond the outputs`))
+      }
+      const outputScripts = tx.outputs.flatMap((o, i) => (i === changeIndex && !keepChange ? [] : [o.pkScript.length]))
+      const leftToFee = keepChange ? 0n : surplus
+
+      // Priced with the largest P2PKH signatures; if the signed transaction still comes out
+      // larger (inputs of another kind), priced again at the size it has.
+      let sizeFloor = 0
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const size = Math.max(sizeFloor, transactionBytes(new Array<number>(tx.inputCount).fill(P2PKH_SIG_SCRIPT_BYTES), outputScripts))
+        const fee = feeForBytes(rate, size)
+        const paid = takeNetworkFee(sums, request.feePaidBy, fee, (address) => dustLimit(scriptOf(address).length, rate))
+        if (Result.isFailure(paid)) return yield* Effect.fail(paid.failure)
+        const outputs = tx.outputs.flatMap((o, i) => {
+          const address = addressAt.get(i)
+          if (address !== undefined) return [{ ...o, value: paid.success.get(address)! }]
+          return keepChange ? [{ ...o, value: surplus }] : []
+        })
+        const signed = yield* decoded("signrawtransaction", yield* sign(toHex(replaceOutputs(funded.bytes, tx, outputs))))
+        const wrong = checkPays(signed.tx, paid.success, addresses)
+        if (wrong !== undefined) return yield* Effect.fail(unusable("signrawtransaction", `${wrong}; not using it`))
+        const signedFee = sum(signed.tx.inputValues) - sum(signed.tx.outputs.map((o) => o.value))
+        if (signed.tx.outputs.length !== outputs.length || signedFee !== fee + leftToFee) {
+          return yield* Effect.fail(unusable("signrawtransaction", `the signed transaction pays a fee of ${signedFee} atoms, not the ${fee + leftToFee} asked; not using it`))
+        }
+        if (signedFee >= feeForBytes(rate, signed.bytes.length)) return { txid: txidOf(signed.tx), rawTx: signed.hex, fee: signedFee }
+        sizeFloor = signed.bytes.length + tx.inputCount
+      }
+      return yield* Effect.fail(unusable("signrawtransaction", "its signatures keep coming out larger than the fee priced for them"))
     })
 
   const status = (txid: string): Effect.Effect<PayoutTxStatus, WalletFailure> =>

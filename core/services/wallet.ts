@@ -16,8 +16,34 @@ export interface SignedPayout {
   readonly txid: string
   /** Serialized transaction, hex. */
   readonly rawTx: string
-  /** Network fee the wallet paid on top of the outputs, in atoms. */
+  /**
+   * The network fee the transaction pays, in atoms: its inputs minus its outputs, exactly. It
+   * came out of the outputs the request's `feePaidBy` named (plus any change too small to be
+   * worth an output, which the wallet leaves to the fee as dcrwallet does).
+   */
   readonly fee: bigint
+}
+
+/**
+ * Which outputs of a payout pay its network fee. The wallet computes the fee (from the size of
+ * the final transaction and its relay fee rate) and takes it out of these outputs; every other
+ * output is paid exactly as asked, and the wallet's own balance pays none of it, so a wallet
+ * holding exactly the outputs' sum can pay them.
+ */
+export type PayoutFeePayer =
+  /** The one output to `address` (the pool's fee address) pays the whole fee. */
+  | { readonly _tag: "Output"; readonly address: string }
+  /**
+   * Every output not to an `exempt` address pays a part in proportion to its amount (floor,
+   * then the odd atoms to the largest remainders): dcrpool's rule, where the miners pay and the
+   * pool fee output does not.
+   */
+  | { readonly _tag: "ProRata"; readonly exempt: ReadonlyArray<string> }
+
+/** A payout to build: its outputs (amounts as owed) and which of them pay the network fee. */
+export interface PayoutRequest {
+  readonly outputs: ReadonlyArray<PayoutOutput>
+  readonly feePaidBy: PayoutFeePayer
 }
 
 /** What the wallet knows about a transaction the pool built. */
@@ -48,6 +74,84 @@ export class WalletUnavailable extends Data.TaggedError("WalletUnavailable")<{
 
 export type WalletFailure = WalletRpcError | WalletUnavailable
 
+/** Atoms as DCR, exactly, for messages. */
+const dcr = (atoms: bigint): string => {
+  const whole = atoms / 100_000_000n
+  const fraction = (atoms % 100_000_000n).toString().padStart(8, "0").replace(/0+$/, "")
+  return fraction === "" ? `${whole}` : `${whole}.${fraction}`
+}
+
+/**
+ * The wallet's account cannot pay the payout: it can spend less than the outputs add up to (the
+ * network fee comes out of the outputs, so their sum is all it needs). Waiting fixes it when
+ * enough coinbase is still maturing; otherwise someone must send the account the missing atoms.
+ */
+export class PayoutUnfunded extends Data.TaggedError("PayoutUnfunded")<{
+  readonly account: string
+  /** What the payout's outputs add up to. */
+  readonly needed: bigint
+  /** What the account can spend now (confirmed, matured). */
+  readonly spendable: bigint
+  /** `needed - spendable`: what the account lacks. */
+  readonly missing: bigint
+  /** Coinbase rewards the account holds that are not spendable yet. */
+  readonly immature: bigint
+}> {
+  override get message(): string {
+    const wait =
+      this.immature >= this.missing
+        ? `, or wait until enough of the ${dcr(this.immature)} DCR of coinbase rewards still maturing there has matured`
+        : this.immature > 0n
+          ? ` (the ${dcr(this.immature)} DCR of coinbase rewards still maturing there is not enough)`
+          : ""
+    return (
+      `the payout wallet's account "${this.account}" can spend ${dcr(this.spendable)} DCR, but the payout pays ${dcr(this.needed)} DCR: ` +
+      `${this.missing} atoms (${dcr(this.missing)} DCR) are missing; send at least that much to account "${this.account}"${wait}`
+    )
+  }
+}
+
+/** One output that cannot carry its part of the network fee. */
+export interface FeeShareTooLarge {
+  readonly address: string
+  readonly amount: bigint
+  /** Its part of the fee. */
+  readonly share: bigint
+  /** The smallest amount the network relays to its address (less is dust). */
+  readonly minimum: bigint
+}
+
+/**
+ * The outputs named to pay the network fee cannot: one would be left below dust (or below zero),
+ * or the payer names no output of the payout at all.
+ */
+export class PayoutFeeUnpayable extends Data.TaggedError("PayoutFeeUnpayable")<{
+  readonly fee: bigint
+  readonly payer: PayoutFeePayer
+  /** The output left short; undefined when the payer names none of the payout's outputs. */
+  readonly short: FeeShareTooLarge | undefined
+}> {
+  override get message(): string {
+    const short = this.short
+    if (short === undefined) {
+      return this.payer._tag === "Output"
+        ? `the payout has no output to ${this.payer.address} to take its ${this.fee}-atom network fee from; name an address the payout pays`
+        : `every output of the payout is exempt from its ${this.fee}-atom network fee; leave at least one output to pay it`
+    }
+    const fix =
+      this.payer._tag === "Output"
+        ? "take the fee from the miners' outputs pro rata instead (the pool's --payoutfeefrom=miners), or let the pool fee grow in a later batch"
+        : "raise the minimum payout (the pool's --minpayment) so every miner's output can carry its part, or take the fee from the pool fee output (--payoutfeefrom=poolfee)"
+    return (
+      `the ${short.amount}-atom output to ${short.address} cannot pay ${short.share} atoms of the payout's ${this.fee}-atom network fee: ` +
+      `${short.amount - short.share} atoms would be left, and the network relays no output under ${short.minimum} atoms to that address (dust); ${fix}`
+    )
+  }
+}
+
+/** Why a payout was not built. */
+export type PayoutBuildFailure = WalletFailure | PayoutUnfunded | PayoutFeeUnpayable
+
 /**
  * The pool's payout wallet (dcrwallet over JSON-RPC in production, an emulator in simulation).
  * Building and publishing are separate so the pool can persist the signed transaction between
@@ -56,8 +160,12 @@ export type WalletFailure = WalletRpcError | WalletUnavailable
 export class PayoutWallet extends Context.Service<
   PayoutWallet,
   {
-    /** Creates, funds (the wallet adds inputs and change, and pays the network fee) and signs. */
-    readonly build: (outputs: ReadonlyArray<PayoutOutput>) => Effect.Effect<SignedPayout, WalletFailure>
+    /**
+     * Creates, funds (the wallet adds inputs and change) and signs a transaction paying the
+     * request's outputs, less the network fee, which it computes and takes out of the outputs
+     * `feePaidBy` names; its own balance pays no part of the fee.
+     */
+    readonly build: (request: PayoutRequest) => Effect.Effect<SignedPayout, PayoutBuildFailure>
     /** Sends a signed transaction; sending one the network already has is not an error. */
     readonly publish: (payout: SignedPayout) => Effect.Effect<void, WalletFailure>
     readonly status: (txid: string) => Effect.Effect<PayoutTxStatus, WalletFailure>

@@ -1,23 +1,24 @@
 import { Effect, Layer } from "effect"
 import { toHex } from "../chain/bytes.ts"
 import { blake256Hash } from "../chain/hash.ts"
-import { PayoutWallet, WalletRpcError, WalletUnavailable, type PayoutOutput, type SignedPayout } from "../services/wallet.ts"
+import { PayoutWallet, WalletRpcError, WalletUnavailable, type PayoutFeePayer, type PayoutOutput, type SignedPayout } from "../services/wallet.ts"
 
 /**
  * A payout wallet in memory for pool tests: builds deterministic transactions (the txid hashes
  * the outputs and a build counter, as a real wallet's differ by inputs), records what was
  * published, and can fail the way a real one does: offline, or sending a transaction and then
- * losing the reply (the case that tempts a pool to pay twice).
+ * losing the reply (the case that tempts a pool to pay twice). It records the outputs as asked
+ * (the pool's books) and who was to pay the network fee, and reports a fixed fee.
  */
 export const makeMemoryWallet = (options: { readonly fee?: bigint } = {}) => {
-  const built = new Map<string, { readonly outputs: ReadonlyArray<PayoutOutput> }>()
-  const published: Array<{ readonly txid: string; readonly outputs: ReadonlyArray<PayoutOutput> }> = []
+  const built = new Map<string, { readonly outputs: ReadonlyArray<PayoutOutput>; readonly feePaidBy: PayoutFeePayer }>()
+  const published: Array<{ readonly txid: string; readonly outputs: ReadonlyArray<PayoutOutput>; readonly feePaidBy: PayoutFeePayer }> = []
   let builds = 0
   const faults = { offline: false, loseNextPublishReply: false, failNextBuild: false }
   const unavailable = (method: string) => Effect.fail(new WalletUnavailable({ method, reason: "memory wallet is offline" }))
 
   const service = PayoutWallet.of({
-    build: (outputs) =>
+    build: ({ outputs, feePaidBy }) =>
       Effect.gen(function* () {
         if (faults.offline) return yield* unavailable("build")
         if (faults.failNextBuild) {
@@ -27,7 +28,7 @@ export const makeMemoryWallet = (options: { readonly fee?: bigint } = {}) => {
         builds++
         const body = JSON.stringify({ builds, outputs: outputs.map((o) => [o.address, o.amount.toString()]) })
         const txid = toHex(blake256Hash(new TextEncoder().encode(body)))
-        built.set(txid, { outputs })
+        built.set(txid, { outputs, feePaidBy })
         return { txid, rawTx: toHex(new TextEncoder().encode(body)), fee: options.fee ?? 2_000n } satisfies SignedPayout
       }),
     publish: (payout) =>
@@ -35,7 +36,7 @@ export const makeMemoryWallet = (options: { readonly fee?: bigint } = {}) => {
         if (faults.offline) return yield* unavailable("sendrawtransaction")
         const tx = built.get(payout.txid)
         if (tx === undefined) return yield* Effect.fail(new WalletRpcError({ method: "sendrawtransaction", code: -22, reason: "unknown transaction" }))
-        if (!published.some((p) => p.txid === payout.txid)) published.push({ txid: payout.txid, outputs: tx.outputs })
+        if (!published.some((p) => p.txid === payout.txid)) published.push({ txid: payout.txid, outputs: tx.outputs, feePaidBy: tx.feePaidBy })
         if (faults.loseNextPublishReply) {
           faults.loseNextPublishReply = false
           return yield* unavailable("sendrawtransaction")

@@ -82,7 +82,7 @@ const fileWallet = (dir: string) => {
   const path = join(dir, "wallet.json")
   const read = (): WalletFile => (existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as WalletFile) : { built: {}, published: [] })
   return Layer.succeed(PayoutWallet)({
-    build: (outputs: ReadonlyArray<PayoutOutput>) =>
+    build: ({ outputs }: { readonly outputs: ReadonlyArray<PayoutOutput> }) =>
       Effect.sync(() => {
         const w = read()
         const body = JSON.stringify({ n: Object.keys(w.built).length, outputs: outputs.map((o) => [o.address, o.amount.toString()]) })

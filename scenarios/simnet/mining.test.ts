@@ -5,9 +5,9 @@
  * mine through the pool over TCP and find real blocks; the voting wallet votes on every block
  * and the harness mines a block itself whenever the chain stalls. Once a pool block has matured
  * the pool pays its PPLNS credits through the real dcrwallet; the payout transaction is then
- * read back from the chain and must pay each address exactly what the store holds for it, which
- * is what the store credited from the matured blocks, whose rewards are what their coinbases
- * paid.
+ * read back from the chain and must pay each miner exactly what the store holds for it (the
+ * pool fee's output less the network fee, which comes out of it), which is what the store
+ * credited from the matured blocks, whose rewards are what their coinbases paid.
  *
  * Needs dcrd and dcrwallet, built from the pinned versions by `binaries.ts` (Go); without Go the
  * suite skips outside CI and fails in CI.
@@ -67,13 +67,14 @@ const STALL_SECONDS = 6
 const RawTx = Schema.Struct({
   confirmations: Schema.optional(Schema.Number),
   blockheight: Schema.optional(Schema.Number),
+  vin: Schema.Array(Schema.Struct({ amountin: Schema.String })),
   vout: Schema.Array(Schema.Struct({ value: Schema.String, scriptPubKey: Schema.Struct({ addresses: Schema.optional(Schema.Array(Schema.String)) }) })),
 })
 const VerboseBlock = Schema.Struct({
   height: Schema.Number,
   rawtx: Schema.Array(Schema.Struct({ vout: Schema.Array(Schema.Struct({ value: Schema.String, scriptPubKey: Schema.Struct({ addresses: Schema.optional(Schema.Array(Schema.String)) }) })) })),
 })
-const VALUE_KEYS: ReadonlySet<string> = new Set(["value"])
+const VALUE_KEYS: ReadonlySet<string> = new Set(["value", "amountin"])
 
 const atoms = (dcr: string) => {
   const a = dcrToAtoms(dcr, "value")
@@ -169,14 +170,18 @@ describe("simnet (BLAKE3) on a real dcrd and dcrwallet", () => {
           }
 
           // The payout transaction as the chain has it: each payment of the batch exactly once,
-          // and nothing else but the wallet's change.
+          // and nothing else but the wallet's change. The network fee it pays (its inputs less
+          // its outputs, as stored) came out of the pool fee's output, the default.
           const payments = yield* store.paymentsOf(batch.id)
           const tx = (yield* h.dcrd.call("getrawtransaction", [batch.txid, 1], VALUE_KEYS)) as unknown
           const onChain = Schema.decodeUnknownSync(RawTx)(tx)
           const outputs = onChain.vout.map((o) => ({ addresses: o.scriptPubKey.addresses ?? [], amount: atoms(o.value) }))
+          const networkFee = onChain.vin.reduce((sum, i) => sum + atoms(i.amountin), 0n) - outputs.reduce((sum, o) => sum + o.amount, 0n)
+          expect(networkFee).toBeGreaterThan(0n)
+          expect(batch.txFee).toBe(networkFee)
           for (const p of payments) {
             const paying = outputs.filter((o) => o.addresses.includes(p.address))
-            expect(paying.map((o) => o.amount), `payment to ${p.account}`).toEqual([p.amount])
+            expect(paying.map((o) => o.amount), `payment to ${p.account}`).toEqual([p.account === POOL_FEE_ACCOUNT ? p.amount - networkFee : p.amount])
           }
           const paid = new Set(payments.map((p) => p.address))
           expect(outputs.filter((o) => !o.addresses.some((a) => paid.has(a))).length).toBeLessThanOrEqual(1)
@@ -219,7 +224,7 @@ describe("simnet (BLAKE3) on a real dcrd and dcrwallet", () => {
               `  pool blocks: ${accepted.length} accepted by dcrd, ${poolBlocks.length} in the main chain, the rest lost races (${submissions.length - accepted.length} refused); harness blocks while stalled ${harnessBlocks}`,
               `  main-chain pool blocks: ${poolBlocks.map((b) => `${b.height} ${b.status}${b.reward === undefined ? "" : ` ${atomsToDcr(b.reward)} DCR`}`).join(", ")}`,
               `  shares accepted ${shares}: ${describeMiners(stats)}`,
-              `  payout ${batch.txid} in block ${onChain.blockheight} for ${sources.length} matured block(s):`,
+              `  payout ${batch.txid} in block ${onChain.blockheight} for ${sources.length} matured block(s), network fee ${networkFee} atoms out of the pool fee:`,
               ...payments.map((p) => `    ${p.account === POOL_FEE_ACCOUNT ? "fee" : p.account === ALICE ? "alice" : "bob"} ${p.address} ${atomsToDcr(p.amount)} DCR`),
             ].join("\n"),
           )
