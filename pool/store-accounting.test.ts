@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import fc from "fast-check"
-import { Effect, Layer, ManagedRuntime, Redacted, References, type Scope } from "effect"
+import { Effect, Layer, Logger, ManagedRuntime, Redacted, References, type Scope } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { afterAll, describe, expect, it } from "vitest"
 import { blockHash } from "../core/chain/header.ts"
@@ -390,6 +390,37 @@ for (const kind of stores) {
       expect(result.paid).toEqual(want)
       expect(result.blocks).toHaveLength(1)
       expect(result.totals.every((t) => t.paid === want.get(t.account))).toBe(true)
+    })
+
+    it("a batch the wallet cannot fund is reported once, with the amount missing, while blocks come and go; and once when it resumes", async () => {
+      const lines: Array<{ readonly level: string; readonly message: string }> = []
+      const capture = Logger.layer([Logger.make((o) => void lines.push({ level: o.logLevel, message: Array.isArray(o.message) ? o.message.join(" ") : String(o.message) }))])
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const { accounting, settle } = yield* makeStoreAccounting(options(PPLNS))
+          yield* accounting.recordShares([share(1, "SsMinerOne", 30n * DIFFICULTY_SCALE, 5000)])
+          yield* poolBlock(env, accounting, "SsMinerOne", 5001, 100n * DIFFICULTY_SCALE)
+          // Ten blocks past maturity, each a settlement pass that cannot pay; what is missing
+          // moves from block to block, as it does in a wallet that receives and spends.
+          for (let i = 0; i < MATURITY + 10; i++) {
+            env.wallet.faults.unfundedBy = 12_345n + BigInt(i)
+            yield* env.node.externalBlock
+            yield* settle(tipHeight(env))
+          }
+          const whileShort = env.wallet.published.length
+          env.wallet.faults.unfundedBy = undefined
+          yield* env.node.externalBlock
+          yield* settle(tipHeight(env))
+          return { whileShort, published: env.wallet.published.length }
+        }).pipe(Effect.provide(capture), Effect.provideService(References.MinimumLogLevel, "Info")),
+      )
+      const postponed = lines.filter((l) => l.level === "Warn" && l.message.includes("postponed"))
+      expect(postponed).toHaveLength(1)
+      expect(postponed[0]?.level).toBe("Warn")
+      expect(postponed[0]?.message).toMatch(/123\d\d atoms/)
+      expect(lines.filter((l) => l.message.includes("settlement resumed"))).toHaveLength(1)
+      expect(result.whileShort).toBe(0)
+      expect(result.published).toBe(1)
     })
 
     it("accounts owed less than the minimum payout wait, carrying their credit to a later batch", async () => {

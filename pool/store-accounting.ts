@@ -1,6 +1,7 @@
 import { Cause, Clock, Deferred, Effect, Queue, Schedule } from "effect"
 import { DIFFICULTY_SCALE, feeOf, splitProportionally, type Allocation } from "../core/payout/amounts.ts"
 import { POOL_FEE_ACCOUNT } from "../core/payout/ledger.ts"
+import { poolPayoutRequest, type PayoutFeeSource } from "../core/payout/network-fee.ts"
 import { MINING_ADDRESS_ACCOUNT, pplnsWindowUnits, ppsCredit, type PayoutScheme } from "../core/payout/schemes.ts"
 import { chainActivations } from "../core/chain/agendas.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
@@ -26,6 +27,8 @@ export interface StoreAccountingOptions {
   readonly minimumPayout: bigint
   /** Where the pool's fee is paid. */
   readonly feeAddress: string
+  /** Whose outputs a payout's network fee comes out of (default "poolfee": the pool fee's output). */
+  readonly payoutFeeFrom?: PayoutFeeSource | undefined
   /** Blocks a coinbase must be buried under before it can be spent (256 mainnet, 16 simnet). */
   readonly coinbaseMaturity: number
   /** Most shares written in one transaction (a group commit); larger batches amortise the commit. */
@@ -303,7 +306,8 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         let payments: ReadonlyArray<{ readonly address: string; readonly amount: bigint }> | undefined
         if (batch.status === "building") {
           payments = yield* store.paymentsOf(batch.id)
-          const built = yield* wallet.build(payments.map((p) => ({ address: p.address, amount: p.amount })))
+          const outputs = payments.map((p) => ({ address: p.address, amount: p.amount }))
+          const built = yield* wallet.build(poolPayoutRequest(outputs, options.payoutFeeFrom ?? "poolfee", options.feeAddress))
           yield* crash.at("payout:after-build")
           // Only the instance whose UPDATE wins may send; a loser's transaction is never sent.
           if (!(yield* store.markSigned(batch.id, built.txid, built.rawTx, built.fee))) return
@@ -357,7 +361,7 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         yield* settleBlocks(tip)
         yield* payOut(tip)
         if (postponedBecause !== undefined) {
-          yield* Effect.logInfo(`settlement resumed at height ${tip} (it had been postponed: ${postponedBecause})`)
+          yield* Effect.logInfo(`settlement resumed at height ${tip} (it had been postponed by ${postponedBecause})`)
           postponedBecause = undefined
         }
       }).pipe(
@@ -365,8 +369,10 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
           Effect.gen(function* () {
             // Said once per reason, not on every block: a wallet that stays short of funds
             // would otherwise fill the log with the same line while nothing changes.
-            if (postponedBecause === e.message) return
-            postponedBecause = e.message
+            // An unfunded batch is one reason however its missing amount moves from block to block.
+            const reason = e._tag === "PayoutUnfunded" ? `${e._tag} (${e.account})` : e.message
+            if (postponedBecause === reason) return
+            postponedBecause = reason
             yield* Effect.logWarning(`settlement at height ${tip} postponed until it can go on (retried on each new block, reported again only if the reason changes): ${e.message}`)
           }),
         ),

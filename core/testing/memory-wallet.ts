@@ -1,7 +1,7 @@
 import { Effect, Layer } from "effect"
 import { toHex } from "../chain/bytes.ts"
 import { blake256Hash } from "../chain/hash.ts"
-import { PayoutWallet, WalletRpcError, WalletUnavailable, type PayoutFeePayer, type PayoutOutput, type SignedPayout } from "../services/wallet.ts"
+import { PayoutUnfunded, PayoutWallet, WalletRpcError, WalletUnavailable, type PayoutFeePayer, type PayoutOutput, type SignedPayout } from "../services/wallet.ts"
 
 /**
  * A payout wallet in memory for pool tests: builds deterministic transactions (the txid hashes
@@ -14,7 +14,13 @@ export const makeMemoryWallet = (options: { readonly fee?: bigint } = {}) => {
   const built = new Map<string, { readonly outputs: ReadonlyArray<PayoutOutput>; readonly feePaidBy: PayoutFeePayer }>()
   const published: Array<{ readonly txid: string; readonly outputs: ReadonlyArray<PayoutOutput>; readonly feePaidBy: PayoutFeePayer }> = []
   let builds = 0
-  const faults = { offline: false, loseNextPublishReply: false, failNextBuild: false }
+  /** `unfundedBy`: every build fails as a wallet short of that many atoms does (until cleared). */
+  const faults: { offline: boolean; loseNextPublishReply: boolean; failNextBuild: boolean; unfundedBy: bigint | undefined } = {
+    offline: false,
+    loseNextPublishReply: false,
+    failNextBuild: false,
+    unfundedBy: undefined,
+  }
   const unavailable = (method: string) => Effect.fail(new WalletUnavailable({ method, reason: "memory wallet is offline" }))
 
   const service = PayoutWallet.of({
@@ -24,6 +30,10 @@ export const makeMemoryWallet = (options: { readonly fee?: bigint } = {}) => {
         if (faults.failNextBuild) {
           faults.failNextBuild = false
           return yield* Effect.fail(new WalletRpcError({ method: "fundrawtransaction", code: -4, reason: "insufficient funds" }))
+        }
+        if (faults.unfundedBy !== undefined) {
+          const needed = outputs.reduce((sum, o) => sum + o.amount, 0n)
+          return yield* Effect.fail(new PayoutUnfunded({ account: "default", needed, spendable: needed - faults.unfundedBy, missing: faults.unfundedBy, immature: 0n }))
         }
         builds++
         const body = JSON.stringify({ builds, outputs: outputs.map((o) => [o.address, o.amount.toString()]) })
