@@ -6,8 +6,11 @@ import { defineConfig } from "vitest/config"
  * - "system": the suites that start real daemons (dcrd and dcrwallet on simnet/regnet, a
  *   Docker engine's containers, Chromium), one file at a time, so that they neither starve
  *   the timing-sensitive unit suites nor each other of the two cores.
+ * Both load scripts/fast-check-setup.ts, which puts every fast-check property on fixed seeds
+ * plus the committed corpus (fresh seeds only under DCRFORGE_EXPLORE=1, i.e. `./dcrforge explore`).
  */
 const systemSuites = ["scenarios/simnet/**/*.test.ts", "scenarios/web/**/*.test.ts"]
+const setupFiles = ["scripts/fast-check-setup.ts"]
 
 export default defineConfig({
   test: {
@@ -18,6 +21,7 @@ export default defineConfig({
           include: ["{core,pool,wallet,emulators,scenarios}/**/*.test.ts"],
           exclude: ["**/node_modules/**", ...systemSuites],
           testTimeout: 60_000,
+          setupFiles,
           sequence: { groupOrder: 0 },
         },
       },
@@ -28,6 +32,7 @@ export default defineConfig({
           testTimeout: 600_000,
           hookTimeout: 600_000,
           fileParallelism: false,
+          setupFiles,
           sequence: { groupOrder: 1 },
         },
       },

@@ -1,12 +1,13 @@
 import { Effect, Result } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, TestRunner } from "vitest"
 import { decodeHeader } from "../../core/chain/header.ts"
 import { MAINNET, SIMNET, TESTNET3 } from "../../core/chain/params.ts"
 import type { PayoutScheme } from "../../core/payout/schemes.ts"
 import type { MinerModel } from "../../core/stratum/profiles.ts"
 import { PoolStore } from "../../pool/store/store.ts"
+import { replayCommand } from "../../scripts/property-seeds.ts"
 import { canVote, type VotingArrangement } from "../../wallet/voting.ts"
 import { runScenario, scenarioByName } from "./catalogue.ts"
 import { advance, withWorld, type World, type WorldOptions } from "./world.ts"
@@ -15,6 +16,11 @@ import { advance, withWorld, type World, type WorldOptions } from "./world.ts"
  * End-to-end properties of the production pool in the simulated network, over seeds and
  * parameters drawn by fast-check. A failure names the run's seed and the world it ran, which
  * `withWorld` replays exactly (the log hash test below shows it).
+ *
+ * Which seeds: scripts/fast-check-setup.ts decides, as for every property. In `./dcrforge test`
+ * each property runs on the fixed seeds and then on every entry for it in scenarios/corpus/seeds.json
+ * (each a seed and path that once failed, replayed case for case); `./dcrforge explore` draws fresh
+ * ones; `DCRFORGE_PROPERTY_SEED`/`DCRFORGE_PROPERTY_PATH` replay one. The setup file prints each seed.
  */
 
 const PPLNS = { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } } as const
@@ -22,25 +28,17 @@ const PROPERTY_RUNS = Number(process.env.DCRFORGE_SCENARIO_RUNS ?? 2)
 const FILE = "scenarios/sim/properties.test.ts"
 
 /**
- * fast-check over seeds, with the seed printed whether it passes or fails (CI logs show what
- * ran) and, on failure, one line that replays exactly the failing case.
+ * fast-check over worlds, stopping at the first failing world (shrinking a world would mean
+ * running dozens more, a minute each), with one line in the error that replays exactly that case.
  */
 const checkScenario = async <Ts extends [unknown, ...Array<unknown>]>(
   name: string,
   property: fc.IAsyncPropertyWithHooks<Ts>,
   options: { readonly numRuns?: number } = {},
 ) => {
-  const seedText = process.env.DCRFORGE_PROPERTY_SEED
-  const pathText = process.env.DCRFORGE_PROPERTY_PATH
-  const details = await fc.check(property, {
-    numRuns: options.numRuns ?? PROPERTY_RUNS,
-    endOnFailure: true,
-    ...(seedText === undefined ? {} : { seed: Number(seedText) }),
-    ...(pathText === undefined ? {} : { path: pathText }),
-  })
-  console.log(`scenario property "${name}": fast-check seed ${details.seed}, ${details.numRuns} run(s)`)
+  const details = await fc.check(property, { numRuns: options.numRuns ?? PROPERTY_RUNS, endOnFailure: true })
   if (details.failed) {
-    const replayLine = `DCRFORGE_PROPERTY_SEED=${details.seed} DCRFORGE_PROPERTY_PATH=${details.counterexamplePath ?? ""} ./dcrforge test ${FILE} -t "${name}"`
+    const replayLine = replayCommand({ file: FILE, fullName: TestRunner.getCurrentTest()?.fullTestName ?? name }, details.seed, details.counterexamplePath ?? undefined)
     const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)
     throw new Error(`${name} failed for ${JSON.stringify(details.counterexample, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}: ${cause}\nreplay: ${replayLine}`)
   }
