@@ -1,8 +1,9 @@
+import { ECDH } from "node:crypto"
 import fc from "fast-check"
 import { base58 } from "@scure/base"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { toHex } from "./bytes.ts"
+import { fromHex, toHex } from "./bytes.ts"
 import { decodeAddress, encodeAddress, type AddressKind } from "./address.ts"
 import { blake256Hash } from "./hash.ts"
 import type { AddressProblem } from "./errors.ts"
@@ -111,6 +112,55 @@ describe("invalid addresses say what is wrong", () => {
     const wif = withChecksum(Uint8Array.from([0x22, 0xde, 0x00, ...new Uint8Array(32)]))
     const r = decodeAddress(wif, NETWORKS.mainnet)
     expect(Result.isFailure(r) && r.failure.message).toContain("is a mainnet private key, not an address")
+  })
+
+  it("a pay-to-pubkey address whose key is no point of its curve, as dcrd refuses it (issue 16)", () => {
+    // A simnet secp256k1 Schnorr P2PK address whose X coordinate no point has: it was accepted at
+    // mining.authorize, credited and paid, and a real dcrwallet refuses the output.
+    const issue = "SkLXmxb92d75QTaXFXYWSFqzBKNwjH49hLEQkaTP7QbmD5YsKwod8"
+    const r = decodeAddress(issue, NETWORKS.simnet)
+    expect(Result.isFailure(r) && r.failure.problem).toBe("bad-public-key")
+    expect(Result.isFailure(r) && r.failure.message).toBe(
+      `"${issue}" holds a secp256k1 public key that is not a point of the curve (no point of secp256k1 has its X coordinate (x^3 + 7 is not a square mod p)), so nothing could ever spend what it is paid and Decred wallets refuse it; use an address your wallet gave you`,
+    )
+    const params = NETWORKS.simnet
+    const offCurveX = Result.getOrThrow(fromHex("ce0b14fb842b1ba549fdd675c98075f12e9c510f8ef52bd021a9a1f4809d3b4c", "x"))
+    const onCurveX = Result.getOrThrow(fromHex("ce0b14fb842b1ba549fdd675c98075f12e9c510f8ef52bd021a9a1f4809d3b4d", "x"))
+    const p = Result.getOrThrow(fromHex("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f", "p"))
+    for (const typeByte of [0x00, 0x80, 0x02, 0x82]) {
+      const kind = typeByte & 2 ? "p2pk-schnorr-secp256k1" : "p2pk-ecdsa-secp256k1"
+      expect(problemOf(encodeAddress(kind, Uint8Array.of(typeByte, ...offCurveX), params), "simnet")).toBe("bad-public-key")
+      expect(problemOf(encodeAddress(kind, Uint8Array.of(typeByte, ...p), params), "simnet")).toBe("bad-public-key")
+      expect(problemOf(encodeAddress(kind, Uint8Array.of(typeByte, ...onCurveX), params), "simnet")).toBe("ok")
+    }
+    // Ed25519: y = 2 is on no point; y = 1 with the sign bit set would be x = -0.
+    const y = (n: number, sign = false) => Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? n : i === 31 && sign ? 0x80 : 0))
+    expect(problemOf(encodeAddress("p2pk-ed25519", Uint8Array.of(0x01, ...y(2)), params), "simnet")).toBe("bad-public-key")
+    expect(problemOf(encodeAddress("p2pk-ed25519", Uint8Array.of(0x01, ...y(1, true)), params), "simnet")).toBe("bad-public-key")
+    expect(problemOf(encodeAddress("p2pk-ed25519", Uint8Array.of(0x01, ...y(3)), params), "simnet")).toBe("ok")
+  })
+
+  it("an Ed25519 key's type byte with the oddness bit set is still Ed25519, as dcrd masks that bit off first", () => {
+    const key = Result.getOrThrow(fromHex("cecc1507dc1ddd7295951c290888f095adb9044d1b73d696e6df065d683bd4fc", "key"))
+    const address = encodeAddress("p2pk-ed25519", Uint8Array.of(0x81, ...key), NETWORKS.mainnet)
+    expect(Result.getOrThrow(decodeAddress(address, NETWORKS.mainnet)).kind).toBe("p2pk-ed25519")
+  })
+
+  it("property: a secp256k1 P2PK address decodes exactly when OpenSSL (node:crypto) decompresses its key", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constantFrom(0x00, 0x80, 0x02, 0x82), (x, typeByte) => {
+        const kind = typeByte & 2 ? "p2pk-schnorr-secp256k1" : "p2pk-ecdsa-secp256k1"
+        const address = encodeAddress(kind, Uint8Array.of(typeByte, ...x), NETWORKS.testnet3)
+        let openssl = true
+        try {
+          ECDH.convertKey(Uint8Array.of(typeByte & 0x80 ? 3 : 2, ...x), "secp256k1")
+        } catch {
+          openssl = false
+        }
+        expect(problemOf(address, "testnet3")).toBe(openssl ? "ok" : "bad-public-key")
+      }),
+      { numRuns: 200 },
+    )
   })
 
   it("a public key of a type Decred does not define", () => {

@@ -1,6 +1,7 @@
 import { base58 } from "@scure/base"
 import { Result } from "effect"
 import { bytesEqual } from "./bytes.ts"
+import { ed25519Point, secp256k1Point } from "./curve-points.ts"
 import { AddressError, type AddressProblem } from "./errors.ts"
 import { blake256Hash } from "./hash.ts"
 import { NETWORKS, type AddressPrefixes, type NetworkName, type NetworkParams } from "./params.ts"
@@ -55,18 +56,32 @@ const fail = (address: string, problem: AddressProblem, message: string) =>
 
 // A p2pk payload is a type byte and a 32-byte key. The type byte holds the signature type
 // (0 ECDSA secp256k1, 1 Ed25519, 2 Schnorr secp256k1) and, for secp256k1, the Y-oddness
-// of the point in its top bit, the X coordinate being the 32 bytes that follow.
+// of the point in its top bit, the X coordinate being the 32 bytes that follow. dcrd masks
+// the top bit off before it reads the type, for Ed25519 too (where the bit means nothing), so
+// 0x81 is an Ed25519 key as 0x01 is; a wallet writes 0x01.
 const SIG_TYPE_ODD_FLAG = 0x80
 const p2pkKind = (typeByte: number): AddressKind | undefined => {
-  if (typeByte === 1) return "p2pk-ed25519"
   const sigType = typeByte & ~SIG_TYPE_ODD_FLAG
-  return sigType === 0 ? "p2pk-ecdsa-secp256k1" : sigType === 2 ? "p2pk-schnorr-secp256k1" : undefined
+  return sigType === 0 ? "p2pk-ecdsa-secp256k1" : sigType === 1 ? "p2pk-ed25519" : sigType === 2 ? "p2pk-schnorr-secp256k1" : undefined
 }
 
 /**
- * Decodes a Decred address and checks that it belongs to `params`' network.
- * Errors say what is wrong: not base58, bad checksum, a length that no address has,
- * a prefix no network uses, another network's address, or a private key pasted by mistake.
+ * Why the key a p2pk payload carries is no point of its curve (dcrd's `ParsePubKey` for the
+ * curve), or undefined when it is one. Such a key can never sign: dcrd and dcrwallet refuse the
+ * address, so a pool that took it would credit work it can never pay.
+ */
+const p2pkKeyProblem = (kind: AddressKind, payload: Uint8Array): string | undefined => {
+  const key = payload.subarray(1)
+  const point = kind === "p2pk-ed25519" ? ed25519Point(key) : secp256k1Point(key, (payload[0]! & SIG_TYPE_ODD_FLAG) !== 0)
+  return Result.isFailure(point) ? point.failure : undefined
+}
+
+/**
+ * Decodes a Decred address and checks that it belongs to `params`' network, by dcrd's rules
+ * (`stdaddr.DecodeAddressV0`), public keys included: a pay-to-pubkey address must carry a point
+ * of its curve. Errors say what is wrong: not base58, bad checksum, a length that no address
+ * has, a prefix no network uses, another network's address, a private key pasted by mistake, or
+ * a public key that is no point.
  */
 export const decodeAddress = (
   address: string,
@@ -128,6 +143,17 @@ export const decodeAddress = (
       "bad-public-key",
       `"${address}" holds a public key of unknown type 0x${payload[0]!.toString(16).padStart(2, "0")}`,
     )
+  }
+  if (kind.startsWith("p2pk-")) {
+    const problem = p2pkKeyProblem(kind, payload)
+    if (problem !== undefined) {
+      const curve = kind === "p2pk-ed25519" ? "Ed25519" : "secp256k1"
+      return fail(
+        address,
+        "bad-public-key",
+        `"${address}" holds a ${curve} public key that is not a point of the curve (${problem}), so nothing could ever spend what it is paid and Decred wallets refuse it; use an address your wallet gave you`,
+      )
+    }
   }
   return Result.succeed({ address, network: found.network, kind, payload })
 }
