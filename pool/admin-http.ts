@@ -1,4 +1,4 @@
-import { Clock, Data, Effect, Redacted, Schedule } from "effect"
+import { Cause, Clock, Data, Effect, Exit, Redacted, Schedule } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
@@ -10,14 +10,17 @@ import { CrashPoints } from "./crash-points.ts"
 import { healthProblems } from "./health.ts"
 import { serveMetrics, type MetricsRegistry } from "./metrics.ts"
 import { backup } from "./store/backup.ts"
-import { API_ROUTES, liveStats, matchRoute, openApiDocument, toJson, type ApiContext, type PoolLiveState } from "./http-api.ts"
+import { accountInputError, API_ROUTES, apiInput, liveStats, matchRoute, openApiDocument, toJson, type ApiContext, type ApiResponse, type PoolLiveState } from "./http-api.ts"
 import type { PoolStore } from "./store/store.ts"
 import {
   adminPasswordHash,
   clearedSessionCookie,
   csrfMatches,
+  DEVICE_COOKIE,
+  deviceCookie,
   makeRateLimiter,
   makeSessions,
+  makeTrustedDevices,
   parseCookies,
   SESSION_COOKIE,
   sessionCookie,
@@ -38,10 +41,13 @@ import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage
  *
  * Security: the admin password is kept as a salted scrypt hash; sessions are random ids in an
  * HttpOnly, SameSite=Strict cookie (Secure under TLS); every state-changing POST carries the
- * session's CSRF token; logins and requests are rate-limited per client (429 + Retry-After);
+ * session's CSRF token; requests are rate-limited per client and live-update streams capped per
+ * client (429 + Retry-After); admin logins are throttled per client and for the account as a
+ * whole, except from a browser that logged in before (see "admin login throttling" below);
  * every response carries a CSP without inline script and frame-ancestors 'none'. HTTPS from a
  * certificate and key, or plain HTTP behind a reverse proxy (X-Forwarded-For/-Proto trusted only
- * with `trustProxy`). Nothing secret is logged or rendered.
+ * with `trustProxy`). Nothing secret is logged or rendered, and no reply carries a backend's error
+ * text: a malformed path or query is a 400 naming it, a failure inside a logged 503.
  */
 export interface AdminHttpOptions {
   readonly host: string
@@ -58,7 +64,19 @@ export interface AdminHttpOptions {
   readonly tls?: { readonly cert: string; readonly key: string } | undefined
   /** Behind a reverse proxy: take the client address and scheme from X-Forwarded-For / -Proto. */
   readonly trustProxy?: boolean | undefined
-  readonly rateLimits?: { readonly requests?: RateLimit | undefined; readonly logins?: RateLimit | undefined } | undefined
+  readonly rateLimits?:
+    | {
+        readonly requests?: RateLimit | undefined
+        /** Admin login attempts per client, from browsers without a trusted-device cookie. */
+        readonly logins?: RateLimit | undefined
+        /** Admin login attempts from all such clients together: the cap on guessing from many addresses. */
+        readonly accountLogins?: RateLimit | undefined
+        /** Admin login attempts per trusted device (a browser that logged in before). */
+        readonly deviceLogins?: RateLimit | undefined
+      }
+    | undefined
+  /** Live-update streams (/api/events) open at once: in all, and from one client. */
+  readonly eventStreams?: { readonly total?: number | undefined; readonly perClient?: number | undefined } | undefined
   /** Hashrate samples for the charts (default every 10 s, 360 kept: an hour). */
   readonly history?: { readonly intervalMillis: number; readonly capacity: number } | undefined
   readonly sessionLifetimeMillis?: number | undefined
@@ -75,6 +93,14 @@ export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{ readonl
 /** Per client: generous for pages and the API, strict for password guesses. */
 export const DEFAULT_REQUEST_LIMIT: RateLimit = { burst: 240, perSecond: 40 }
 export const DEFAULT_LOGIN_LIMIT: RateLimit = { burst: 5, perSecond: 1 / 12 }
+/** Every client without a trusted-device cookie together: at most 720 guesses an hour at the admin password. */
+export const DEFAULT_ACCOUNT_LOGIN_LIMIT: RateLimit = { burst: 20, perSecond: 1 / 5 }
+/** Per trusted device: the same as a client's, on a bucket no one else's guesses drain. */
+export const DEFAULT_DEVICE_LOGIN_LIMIT: RateLimit = DEFAULT_LOGIN_LIMIT
+/** How long a browser stays trusted after its last successful admin login. */
+const TRUSTED_DEVICE_LIFETIME_MS = 30 * 24 * 3600_000
+/** The key of the one account logins are for (the bucket shared by every untrusted client). */
+const ADMIN_ACCOUNT = "admin"
 
 const SECURITY_HEADERS = {
   "content-security-policy":
@@ -102,6 +128,10 @@ const loadStatic = () =>
 
 const MAX_FORM_BYTES = 8 * 1024
 const MAX_EVENT_STREAMS = 1000
+/** A few browser tabs, or a few people behind one NAT; far below the total, so a handful of clients cannot take every stream. */
+const MAX_EVENT_STREAMS_PER_CLIENT = 8
+/** What a client is told when a lookup failed inside; the cause goes to the log, since a database's own text can name its internals. */
+const STORE_DID_NOT_ANSWER = "the pool's database did not answer; see the pool's log"
 
 const readForm = (req: IncomingMessage) =>
   new Promise<URLSearchParams | undefined>((resolve) => {
@@ -128,7 +158,12 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     const password: PasswordHash | undefined = options.adminPassword === undefined ? undefined : yield* checkedPassword(options.adminPassword)
     const sessions = makeSessions({ lifetimeMs: options.sessionLifetimeMillis ?? 8 * 3600_000, capacity: 10_000, now })
     const requestLimit = makeRateLimiter(options.rateLimits?.requests ?? DEFAULT_REQUEST_LIMIT, now)
-    const loginLimit = makeRateLimiter(options.rateLimits?.logins ?? DEFAULT_LOGIN_LIMIT, now)
+    const clientLoginLimit = makeRateLimiter(options.rateLimits?.logins ?? DEFAULT_LOGIN_LIMIT, now)
+    const accountLoginLimit = makeRateLimiter(options.rateLimits?.accountLogins ?? DEFAULT_ACCOUNT_LOGIN_LIMIT, now)
+    const deviceLoginLimit = makeRateLimiter(options.rateLimits?.deviceLogins ?? DEFAULT_DEVICE_LOGIN_LIMIT, now)
+    const devices = password === undefined ? undefined : makeTrustedDevices(password, { lifetimeMs: TRUSTED_DEVICE_LIFETIME_MS, now })
+    const maxStreams = options.eventStreams?.total ?? MAX_EVENT_STREAMS
+    const maxStreamsPerClient = options.eventStreams?.perClient ?? MAX_EVENT_STREAMS_PER_CLIENT
     const statics = loadStatic()
     const designation = options.designation ?? "dcrforge pool"
     const live = options.live
@@ -156,38 +191,76 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     const sendHtml = (res: ServerResponse, status: number, body: string, headers: Record<string, string | ReadonlyArray<string>> = {}) =>
       send(res, status, "text/html; charset=utf-8", body, headers)
     const frame = (csrf?: string) => ({ designation, network: live?.network.name ?? "", csrf })
-    const failed = (res: ServerResponse) => (e: unknown) => {
+    /** The generic 503, as a page or as JSON: never the failure's own text (that is logged). */
+    const unavailable = (res: ServerResponse, html: boolean) => {
       if (res.headersSent) return void res.destroy()
-      sendJson(res, 503, { error: `the pool's database did not answer: ${e instanceof Error ? e.message : String(e)}` })
+      if (html) sendHtml(res, 503, errorPage(frame(), 503, "The pool's database did not answer; see the pool's log."))
+      else sendJson(res, 503, { error: STORE_DID_NOT_ANSWER })
     }
-    const tooMany = (res: ServerResponse, seconds: number, html: boolean) =>
+    /**
+     * Runs a request's lookups and answers with `reply`; a failure (or a bug in `reply`) is logged
+     * with its cause, naming the request, and answered with the generic 503.
+     */
+    const answer = <A>(res: ServerResponse, request: string, html: boolean, effect: Effect.Effect<A, unknown, SqlClient.SqlClient | PoolStore>, reply: (a: A) => void) =>
+      void run(Effect.exit(effect)).then((exit) => {
+        if (Exit.isSuccess(exit)) {
+          try {
+            return reply(exit.value)
+          } catch (e) {
+            return logged(res, request, html, Cause.die(e))
+          }
+        }
+        logged(res, request, html, exit.cause)
+      })
+    const logged = (res: ServerResponse, request: string, html: boolean, cause: Cause.Cause<unknown>) =>
+      void run(Effect.logError(`${request} failed; answered 503`, cause)).finally(() => unavailable(res, html))
+    const tooMany = (res: ServerResponse, seconds: number, html: boolean, what = "Too many requests") =>
       html
-        ? sendHtml(res, 429, errorPage(frame(), 429, `Too many requests: try again in ${seconds} s.`), { "retry-after": String(seconds) })
-        : sendJson(res, 429, { error: `too many requests: try again in ${seconds} s` }, { "retry-after": String(seconds) })
+        ? sendHtml(res, 429, errorPage(frame(), 429, `${what}: try again in ${seconds} s.`), { "retry-after": String(seconds) })
+        : sendJson(res, 429, { error: `${what.toLowerCase()}: try again in ${seconds} s` }, { "retry-after": String(seconds) })
     const sessionOf = (req: IncomingMessage): WebSession | undefined => sessions.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE))
 
     // ---- the API
     const serveApi = (req: IncomingMessage, res: ServerResponse, url: URL) => {
       if (api === undefined) return sendJson(res, 404, { error: "the API is off on this server" })
       if (req.method !== "GET") return send(res, 405, "text/plain", "use GET\n", { allow: "GET" })
+      const matched = matchRoute(url.pathname)
+      if (matched === undefined) return sendJson(res, 404, { error: `no such API path: ${url.pathname} (see /api/openapi.json)` })
+      if (matched.route.admin === true && sessionOf(req)?.admin !== true) return sendJson(res, 401, { error: "admin session required: log in at /admin" })
+      // Checked before any lookup: bad input is the client's to fix (400), never a database error.
+      const input = apiInput(api.live, matched.route, matched.rawPath, url.search)
+      if (typeof input === "string") return sendJson(res, 400, { error: input })
       if (url.pathname === "/api/openapi.json") return sendJson(res, 200, openApiDocument(designation), { "cache-control": "no-cache" })
       if (url.pathname === "/api/events") return serveEvents(req, res)
-      const matched = matchRoute(url.pathname)
-      if (matched === undefined || matched.route.handle === undefined) return sendJson(res, 404, { error: `no such API path: ${url.pathname} (see /api/openapi.json)` })
-      if (matched.route.admin === true && sessionOf(req)?.admin !== true) return sendJson(res, 401, { error: "admin session required: log in at /admin" })
-      run(matched.route.handle(api, { path: matched.path, query: url.searchParams })).then((reply) => sendJson(res, reply.status, reply.body), failed(res))
+      const handle = matched.route.handle
+      if (handle === undefined) return sendJson(res, 404, { error: `no such API path: ${url.pathname} (see /api/openapi.json)` })
+      answer(res, `GET ${url.pathname}`, false, handle(api, input), (reply: ApiResponse) => sendJson(res, reply.status, reply.body))
     }
 
     // ---- live updates: one poller for every open stream
     const streams = new Set<ServerResponse>()
+    /** Open streams per client (as the rate limiter names clients), so a few clients cannot take all of them. */
+    const streamsByClient = new Map<string, number>()
     let lastStats: { readonly json: string; readonly blocks: number } | undefined
     const serveEvents = (req: IncomingMessage, res: ServerResponse) => {
-      if (streams.size >= MAX_EVENT_STREAMS) return sendJson(res, 503, { error: "too many live-update streams open; reload later" })
+      const client = clientOf(req)
+      const open = streamsByClient.get(client) ?? 0
+      if (open >= maxStreamsPerClient) {
+        return sendJson(res, 429, { error: `${open} live-update streams are open from your address already (at most ${maxStreamsPerClient}): close other tabs of this pool, then reload` }, { "retry-after": "30" })
+      }
+      if (streams.size >= maxStreams) return sendJson(res, 503, { error: "too many live-update streams open; reload later" })
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" })
       res.write("retry: 3000\n\n")
       if (lastStats !== undefined) res.write(`event: stats\ndata: ${lastStats.json}\n\n`)
       streams.add(res)
-      req.on("close", () => streams.delete(res))
+      streamsByClient.set(client, open + 1)
+      // The response's close (the client went, or the server ends it) frees the slot, once.
+      res.once("close", () => {
+        streams.delete(res)
+        const left = (streamsByClient.get(client) ?? 1) - 1
+        if (left <= 0) streamsByClient.delete(client)
+        else streamsByClient.set(client, left)
+      })
     }
     const broadcast = (event: string, data: string) => {
       for (const res of streams) res.write(`event: ${event}\ndata: ${data}\n\n`)
@@ -210,7 +283,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     // ---- pages
     const overview = (_req: IncomingMessage, res: ServerResponse) => {
       if (api === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool."))
-      run(Effect.all([liveStats(api.live, api.history.windowMillis), api.live.health])).then(([stats, health]) => {
+      answer(res, "GET /", true, Effect.all([liveStats(api.live, api.history.windowMillis), api.live.health]), ([stats, health]) => {
         const network = api.history.samples().at(-1)?.network
         sendHtml(
           res,
@@ -228,7 +301,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
             healthProblems: healthProblems(health),
           }),
         )
-      }, failed(res))
+      })
     }
     const connect = (req: IncomingMessage, res: ServerResponse) => {
       if (api === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool."))
@@ -247,7 +320,8 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       } catch {
         return sendHtml(res, 400, errorPage(frame(), 400, "That is not an address."))
       }
-      if (!/^[A-Za-z0-9:]{1,100}$/.test(address)) return sendHtml(res, 400, errorPage(frame(), 400, "That is not an address: payout addresses are letters and digits."))
+      const problem = live === undefined ? (/^[A-Za-z0-9:]{1,100}$/.test(address) ? undefined : "That is not an address: payout addresses are letters and digits.") : accountInputError(live, address, "That address")
+      if (problem !== undefined) return sendHtml(res, 400, errorPage(frame(), 400, problem))
       sendHtml(res, 200, accountPage(frame(), address))
     }
     const admin = (req: IncomingMessage, res: ServerResponse) => {
@@ -259,10 +333,34 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       const anonymous = session ?? sessions.anonymous()
       sendHtml(res, 200, loginPage(frame(anonymous.csrf), { enabled: true }), session === undefined ? { "set-cookie": sessionCookie(anonymous, sessions.lifetimeMs, secureRequest(req)) } : {})
     }
+    // ---- admin login throttling
+    // An attacker must not be able to guess the password at speed, nor lock the admin out by
+    // guessing wrong. Without something that tells the admin from a stranger, the two pull apart:
+    // a stranger behind the admin's NAT is the same client, and a password checked (and accepted)
+    // while the client is throttled would let every throttled guess be tried after all. So:
+    // - A browser without a trusted-device cookie takes a token from its client's bucket (5, then
+    //   one per 12 s) and then from the account's bucket shared by all such clients (20, then one
+    //   per 5 s: the cap on guessing from many addresses). A throttled attempt is answered 429
+    //   before its password is read: it costs the server nothing and tells nothing. A correct
+    //   password never resets a bucket, so the admin logging in frees no guesses for others.
+    // - A successful login sets a signed trusted-device cookie (web-auth.ts). Attempts carrying a
+    //   valid one take tokens only from that device's own bucket, which nobody else's guesses
+    //   drain: a browser that has logged in before is never locked out by others' failures.
+    // - The admin on a new browser while someone guesses waits for the buckets to refill once the
+    //   guessing stops (captcha-free backoff; Retry-After says how long), or logs in from a trusted one.
+    const loginWait = (req: IncomingMessage): number | undefined => {
+      const device = devices?.verify(parseCookies(req.headers.cookie).get(DEVICE_COOKIE))
+      if (device !== undefined) return deviceLoginLimit.take(device)
+      return clientLoginLimit.take(clientOf(req)) ?? accountLoginLimit.take(ADMIN_ACCOUNT)
+    }
+    const TOO_MANY_LOGINS = "Too many admin login attempts (a browser that has logged in here before is not held up by others' attempts)"
+    /** The trusted-device cookie a successful login sets (renewed at each). */
+    const trustedDeviceCookie = (req: IncomingMessage): ReadonlyArray<string> =>
+      devices === undefined ? [] : [deviceCookie(devices.issue(), devices.lifetimeMs, secureRequest(req))]
     const login = (req: IncomingMessage, res: ServerResponse) => {
       if (password === undefined) return sendHtml(res, 403, loginPage(frame(), { enabled: false }))
-      const wait = loginLimit.take(clientOf(req))
-      if (wait !== undefined) return tooMany(res, wait, true)
+      const wait = loginWait(req)
+      if (wait !== undefined) return tooMany(res, wait, true, TOO_MANY_LOGINS)
       void readForm(req).then((form) => {
         const session = sessionOf(req)
         if (form === undefined || session === undefined || !csrfMatches(session, form.get("csrf"))) {
@@ -271,7 +369,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
         return verifyPassword(password, form.get("password") ?? "").then((ok) => {
           if (!ok) return sendHtml(res, 401, loginPage(frame(session.csrf), { enabled: true, error: "Wrong password." }))
           const promoted = sessions.promote(session)
-          send(res, 303, "text/plain", "", { location: "/admin", "set-cookie": sessionCookie(promoted, sessions.lifetimeMs, secureRequest(req)) })
+          send(res, 303, "text/plain", "", { location: "/admin", "set-cookie": [sessionCookie(promoted, sessions.lifetimeMs, secureRequest(req)), ...trustedDeviceCookie(req)] })
         })
       })
     }
@@ -282,25 +380,26 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
         sessions.end(session.id)
         send(res, 303, "text/plain", "", { location: "/", "set-cookie": clearedSessionCookie(secureRequest(req)) })
       })
-    const streamBackup = (res: ServerResponse) => {
+    const streamBackup = (res: ServerResponse, headers: Record<string, string | ReadonlyArray<string>> = {}) => {
       const name = `dcrforge-backup-${new Date(now()).toISOString().replace(/[:.]/g, "-")}.jsonl`
-      res.writeHead(200, { "content-type": "application/x-ndjson", "content-disposition": `attachment; filename="${name}"`, "cache-control": "no-store" })
-      run(backup((line) => Effect.sync(() => void res.write(`${line}\n`)))).then(
-        () => res.end(),
+      res.writeHead(200, { "content-type": "application/x-ndjson", "content-disposition": `attachment; filename="${name}"`, "cache-control": "no-store", ...headers })
+      run(Effect.exit(backup((line) => Effect.sync(() => void res.write(`${line}\n`))))).then((exit) => {
+        if (Exit.isSuccess(exit)) return void res.end()
         // Headers are gone; cutting the stream short is how the client learns the backup is incomplete.
-        () => res.destroy(),
-      )
+        res.destroy()
+        void run(Effect.logError("POST /admin/backup failed; the stream was cut short", exit.cause))
+      })
     }
     const backupRoute = (req: IncomingMessage, res: ServerResponse) => {
       if (password === undefined) return send(res, 403, "text/plain", "admin endpoints are off: start the pool with --adminpass to use them\n")
       const header = req.headers.authorization
       if (header !== undefined) {
-        // Scripts: HTTP basic auth, counted against the login limit like the form.
-        const wait = loginLimit.take(clientOf(req))
-        if (wait !== undefined) return tooMany(res, wait, false)
+        // Scripts: HTTP basic auth, throttled like the form (a script may send the device cookie too).
+        const wait = loginWait(req)
+        if (wait !== undefined) return tooMany(res, wait, false, TOO_MANY_LOGINS)
         const given = header.startsWith("Basic ") ? Buffer.from(header.slice(6), "base64").toString("utf8") : ""
         void (given.startsWith("admin:") ? verifyPassword(password, given.slice(6)) : Promise.resolve(false)).then((ok) =>
-          ok ? streamBackup(res) : send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' }),
+          ok ? streamBackup(res, { "set-cookie": trustedDeviceCookie(req) }) : send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' }),
         )
         return
       }

@@ -1,4 +1,5 @@
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
+import { decodeAddress, MAX_ADDRESS_LENGTH } from "../core/chain/address.ts"
 import type { PowHashAlgorithm } from "../core/chain/hash.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
 import { difficultyOfTarget } from "./shares.ts"
@@ -193,7 +194,7 @@ const Event = Schema.Struct({
 
 // ---- routes --------------------------------------------------------------------------------------
 
-interface Params {
+export interface Params {
   readonly path: Readonly<Record<string, string>>
   readonly query: URLSearchParams
 }
@@ -212,15 +213,103 @@ export interface ApiRoute {
 
 const bad = (message: string): ApiResponse => ({ status: 400, body: { error: message } })
 
+/** Digits only: `Number` alone would also take " 5", "1e2", "0x10" and "". */
+const WHOLE_NUMBER = /^[0-9]{1,15}$/
+
 /** `limit` (1 to 500, default 50) and `offset` (default 0), the same on every list. */
 export const pageParams = (query: URLSearchParams): { readonly limit: number; readonly offset: number } | string => {
   const limitText = query.get("limit")
   const offsetText = query.get("offset")
-  const limit = limitText === null ? DEFAULT_PAGE : Number(limitText)
-  const offset = offsetText === null ? 0 : Number(offsetText)
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) return `limit must be a whole number from 1 to ${MAX_PAGE}, got "${limitText}"`
-  if (!Number.isSafeInteger(offset) || offset < 0) return `offset must be a whole number from 0, got "${offsetText}"`
+  const limit = limitText === null ? DEFAULT_PAGE : WHOLE_NUMBER.test(limitText) ? Number(limitText) : Number.NaN
+  const offset = offsetText === null ? 0 : WHOLE_NUMBER.test(offsetText) ? Number(offsetText) : Number.NaN
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) return `limit must be a whole number from 1 to ${MAX_PAGE}, got ${shown(limitText ?? "")}`
+  if (!Number.isSafeInteger(offset) || offset < 0) return `offset must be a whole number from 0, got ${shown(offsetText ?? "")}`
   return { limit, offset }
+}
+
+// ---- input: checked before any lookup ----------------------------------------------------------
+// A path or query the API cannot use is refused with a 400 that names it, before it reaches the
+// store: a NUL, say, would otherwise come back as the database's own error, which names its
+// internals and blames the server for the client's input.
+
+/** The longest query value the API reads (a page number is 15 digits at most). */
+export const MAX_QUERY_VALUE = 100
+
+/** C0 and C1 control characters (NUL, newline, escape...): in no address, number or name. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/
+
+/** decodeURIComponent, or undefined for malformed percent-encoding (a lone %, %ZZ, bytes that are not UTF-8). */
+const percentDecoded = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** A caller's input as an error shows it: quoted and escaped, long ones cut short. */
+const shown = (text: string): string => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)
+
+/**
+ * Why `text` cannot name an account at this pool, or undefined when it can: a payout address of
+ * the pool's network (what miners' usernames start with), "solo" on a solo pool, or the pool's
+ * fee account. `where` says which input it is ("the address in the path").
+ */
+export const accountInputError = (live: Pick<PoolLiveState, "network" | "mode">, text: string, where: string): string | undefined => {
+  if (text === "") return `${where} is empty: give a ${live.network.name} payout address`
+  if (CONTROL_CHARACTER.test(text)) return `${where} contains a control character (such as NUL or a newline): give a ${live.network.name} payout address`
+  if (text.length > MAX_ADDRESS_LENGTH) return `${where} is ${text.length} characters long; a payout address has at most ${MAX_ADDRESS_LENGTH}`
+  if (text === POOL_FEE_ACCOUNT || (live.mode === "solo" && text === "solo")) return undefined
+  const decoded = decodeAddress(text, live.network)
+  return Result.isFailure(decoded) ? `${where} is not a ${live.network.name} payout address: ${decoded.failure.message}` : undefined
+}
+
+/** The query parameters a route reads: the page's on lists, none elsewhere. */
+const acceptedQuery = (route: ApiRoute): ReadonlyArray<string> => (route.paginated ? ["limit", "offset"] : [])
+
+/**
+ * A route's query, strictly: each parameter known to the route, given once, well
+ * percent-encoded, without control characters and at most MAX_QUERY_VALUE characters; or why not.
+ * An unknown parameter is refused rather than ignored, so `?limt=5` is not silently a page of 50.
+ */
+export const queryOf = (route: ApiRoute, search: string): URLSearchParams | string => {
+  const accepted = acceptedQuery(route)
+  const query = new URLSearchParams()
+  for (const pair of search.replace(/^\?/, "").split("&")) {
+    if (pair === "") continue
+    const eq = pair.indexOf("=")
+    const rawName = eq < 0 ? pair : pair.slice(0, eq)
+    const rawValue = eq < 0 ? "" : pair.slice(eq + 1)
+    const name = percentDecoded(rawName.replaceAll("+", " "))
+    if (name === undefined || !accepted.includes(name)) {
+      return `unknown query parameter ${shown(rawName)} on ${route.path}: ${accepted.length === 0 ? "it takes none" : `it takes ${accepted.join(" and ")}`}`
+    }
+    if (query.has(name)) return `query parameter ${name} is given twice: give it once`
+    const value = percentDecoded(rawValue.replaceAll("+", " "))
+    if (value === undefined) return `query parameter ${name} has malformed percent-encoding (a % must start a UTF-8 byte as two hex digits): ${shown(rawValue)}`
+    if (CONTROL_CHARACTER.test(value)) return `query parameter ${name} contains a control character (such as NUL or a newline)`
+    if (value.length > MAX_QUERY_VALUE) return `query parameter ${name} is ${value.length} characters long; at most ${MAX_QUERY_VALUE}`
+    query.set(name, value)
+  }
+  return query
+}
+
+/**
+ * A matched route's input, checked: the path parameters decoded and valid (each `{address}` an
+ * account this pool can have) and the query as `queryOf` takes it; or the 400's message.
+ */
+export const apiInput = (live: Pick<PoolLiveState, "network" | "mode">, route: ApiRoute, rawPath: Readonly<Record<string, string>>, search: string): Params | string => {
+  const path: Record<string, string> = {}
+  for (const [name, raw] of Object.entries(rawPath)) {
+    const where = `the ${name} in the path`
+    const value = percentDecoded(raw)
+    if (value === undefined) return `${where} has malformed percent-encoding (a % must start a UTF-8 byte as two hex digits): ${shown(raw)}`
+    const problem = name === "address" ? accountInputError(live, value, where) : undefined
+    if (problem !== undefined) return problem
+    path[name] = value
+  }
+  const query = queryOf(route, search)
+  return typeof query === "string" ? query : { path, query }
 }
 
 const paged = <A>(query: URLSearchParams, body: (limit: number, offset: number) => Effect.Effect<{ readonly items: ReadonlyArray<A>; readonly total: number }, unknown, PoolStore>) =>
@@ -521,22 +610,30 @@ const accountPayments = (account: string, limit: number, offset: number) =>
 
 const compiled = API_ROUTES.map((route) => {
   const names: Array<string> = []
-  const pattern = new RegExp(`^${route.path.replace(/\{(\w+)\}/g, (_m, name: string) => (names.push(name), "([^/]+)"))}$`)
-  return { route, pattern, names }
+  // Literal parts match only themselves (the "." in openapi.json is not "any character").
+  const pattern = route.path
+    .split(/(\{\w+\})/)
+    .map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1]
+      if (name === undefined) return part.replace(/[.*+?^$()|[\]\\]/g, "\\$&")
+      names.push(name)
+      return "([^/]+)"
+    })
+    .join("")
+  return { route, pattern: new RegExp(`^${pattern}$`), names }
 })
 
-/** The route serving `pathname`, with its path parameters (decoded), or undefined. */
-export const matchRoute = (pathname: string): { readonly route: ApiRoute; readonly path: Readonly<Record<string, string>> } | undefined => {
+/**
+ * The route serving `pathname`, with its path parameters as they came (still percent-encoded:
+ * `apiInput` decodes and checks them), or undefined.
+ */
+export const matchRoute = (pathname: string): { readonly route: ApiRoute; readonly rawPath: Readonly<Record<string, string>> } | undefined => {
   for (const c of compiled) {
     const m = c.pattern.exec(pathname)
     if (m === null) continue
-    const path: Record<string, string> = {}
-    try {
-      c.names.forEach((name, i) => (path[name] = decodeURIComponent(m[i + 1]!)))
-    } catch {
-      return undefined
-    }
-    return { route: c.route, path }
+    const rawPath: Record<string, string> = {}
+    c.names.forEach((name, i) => (rawPath[name] = m[i + 1]!))
+    return { route: c.route, rawPath }
   }
   return undefined
 }
@@ -556,14 +653,28 @@ export const openApiDocument = (designation: string) => {
     { name: "offset", in: "query", description: "items to skip", schema: { type: "integer", minimum: 0, default: 0 } },
   ]
   for (const route of API_ROUTES) {
-    const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, description: "a payout address of the pool's network", schema: { type: "string" } }))
+    const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      description: "a payout address of the pool's network",
+      schema: { type: "string", minLength: 1, maxLength: MAX_ADDRESS_LENGTH },
+    }))
+    const errorReply = (description: string) => ({ description, content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } })
     const responses: Record<string, unknown> = {
       "200": { description: "OK", content: { [route.contentType ?? "application/json"]: { schema: jsonSchemaOf(route.response) } } },
-      "429": { description: "Too many requests; see Retry-After", content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } },
+      "400": errorReply(
+        [
+          ...(route.paginated ? ["a bad limit or offset"] : []),
+          ...(pathParameters.length > 0 ? ["a path that is not a payout address of the pool's network"] : []),
+          "an unknown, repeated, malformed or over-long query parameter",
+        ].join("; "),
+      ),
+      "429": errorReply(route.contentType === "text/event-stream" ? "Too many requests, or too many open streams from this client; see Retry-After" : "Too many requests; see Retry-After"),
     }
-    if (route.paginated) responses["400"] = { description: "Bad limit or offset", content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } }
-    if (pathParameters.length > 0) responses["404"] = { description: "No such account", content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } }
-    if (route.admin) responses["401"] = { description: "No admin session: log in at /admin", content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } }
+    if (pathParameters.length > 0) responses["404"] = errorReply("No such account")
+    if (route.admin) responses["401"] = errorReply("No admin session: log in at /admin")
+    if (route.handle !== undefined && route.response !== HealthReport) responses["503"] = errorReply("The pool's database did not answer; the cause is in the pool's log")
     paths[route.path] = {
       get: {
         summary: route.summary,

@@ -1,9 +1,9 @@
 import { Redacted } from "effect"
-import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto"
+import { createHmac, randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto"
 
 /**
  * The web UI's security pieces: the admin password kept only as a salted scrypt hash, admin
- * sessions with their CSRF tokens, and per-client rate limits. Session ids, CSRF tokens and
+ * sessions with their CSRF tokens, trusted-device cookies, and per-client rate limits. Session ids, CSRF tokens and
  * salts come from node:crypto, not the Effect `Random` (which is seeded in simulations):
  * a guessable session id would be a way in.
  */
@@ -143,6 +143,51 @@ export const sessionCookie = (session: WebSession, lifetimeMs: number, secure: b
   `${SESSION_COOKIE}=${session.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(lifetimeMs / 1000)}${secure ? "; Secure" : ""}`
 
 export const clearedSessionCookie = (secure: boolean): string => `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? "; Secure" : ""}`
+
+// ---- trusted devices -----------------------------------------------------------------------
+
+export const DEVICE_COOKIE = "dcrforge_device"
+
+/**
+ * "This browser logged in as admin before": a signed cookie set at each successful login
+ * (OWASP's device cookie). It grants nothing by itself; it only moves the browser's login
+ * attempts to a throttle of their own, so strangers' wrong guesses (from the admin's own NAT, or
+ * from everywhere at once) cannot lock out a browser that has logged in before.
+ *
+ * The value is `<random id>.<expiry, Unix seconds>.<HMAC-SHA256>`; the HMAC key is derived from
+ * the password hash, so nothing is stored, forging one needs the hash, a new password voids
+ * every device, and with a configured `scrypt$` hash devices stay trusted across restarts (a
+ * plaintext --adminpass is hashed with a fresh salt at each start, which voids them).
+ */
+export const makeTrustedDevices = (password: PasswordHash, options: { readonly lifetimeMs: number; readonly now: () => number }) => {
+  const key = createHmac("sha256", password.key).update("dcrforge trusted-device cookie v1").digest()
+  const mac = (body: string): Buffer => createHmac("sha256", key).update(body).digest()
+  return {
+    /** A new device cookie's value, valid for the lifetime from now. */
+    issue: (): string => {
+      const body = `${randomBytes(16).toString("base64url")}.${Math.floor((options.now() + options.lifetimeMs) / 1000)}`
+      return `${body}.${mac(body).toString("base64url")}`
+    },
+    /** The device id a cookie value proves, or undefined when it is missing, altered, forged or expired. */
+    verify: (value: string | undefined): string | undefined => {
+      if (value === undefined) return undefined
+      const parts = value.split(".")
+      if (parts.length !== 3) return undefined
+      const [id, expires, signature] = parts as [string, string, string]
+      const given = Buffer.from(signature, "base64url")
+      const expected = mac(`${id}.${expires}`)
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
+      return Number(expires) * 1000 > options.now() ? id : undefined
+    },
+    lifetimeMs: options.lifetimeMs,
+  }
+}
+
+export type TrustedDevices = ReturnType<typeof makeTrustedDevices>
+
+/** Sent only to /admin/... (the login form and the backup), never readable by script. */
+export const deviceCookie = (value: string, lifetimeMs: number, secure: boolean): string =>
+  `${DEVICE_COOKIE}=${value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(lifetimeMs / 1000)}${secure ? "; Secure" : ""}`
 
 // ---- rate limits ----------------------------------------------------------------------------
 
