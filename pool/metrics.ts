@@ -233,6 +233,14 @@ const REJECT_REASONS: Readonly<Record<ShareRejectReason, true>> = {
   "not-subscribed": true,
 }
 
+/** Why the pool refused or closed a stratum connection. */
+export type ConnectionCloseReason = "per-host-limit" | "message-flood" | "line-too-long" | "idle" | "not-reading"
+const CLOSE_REASONS: Readonly<Record<ConnectionCloseReason, true>> = { "per-host-limit": true, "message-flood": true, "line-too-long": true, idle: true, "not-reading": true }
+
+/** Why a miner's mining.subscribe was refused. */
+export type MinerRefusal = "unsupported" | "cannot-mine"
+const MINER_REFUSALS: Readonly<Record<MinerRefusal, true>> = { unsupported: true, "cannot-mine": true }
+
 /** What happened to a block: found, then dcrd's verdict, then the chain's. */
 export type BlockEvent = "candidate" | "accepted" | "rejected" | "unsubmitted" | "confirmed" | "orphaned" | "matured"
 const BLOCK_EVENTS: Readonly<Record<BlockEvent, true>> = { candidate: true, accepted: true, rejected: true, unsubmitted: true, confirmed: true, orphaned: true, matured: true }
@@ -249,6 +257,21 @@ export const makePoolMetrics = (registry: MetricsRegistry = new MetricsRegistry(
   const connections = registry.scrapedGauge("dcrforge_stratum_connections", "Open stratum connections, by miner model (unidentified until mining.subscribe).", ["model"])
   const connectionsOpened = registry.counter("dcrforge_stratum_connections_total", "Stratum connections accepted since the pool started.").labels()
   const connectionsRefused = registry.counter("dcrforge_stratum_connections_refused_total", "Stratum connections refused for exceeding the per-host limit.").labels()
+  const connectionsClosedFamily = registry.counter(
+    "dcrforge_stratum_connections_closed_total",
+    "Stratum connections the pool refused or closed, by reason: per-host-limit (refused at connect), message-flood (far over its line budget), line-too-long, idle, not-reading (writes blocked past the time-out).",
+    ["reason"],
+  )
+  const connectionsClosed = childrenOf(CLOSE_REASONS, (reason) => connectionsClosedFamily.labels(reason))
+  const minersRefusedFamily = registry.counter(
+    "dcrforge_stratum_miners_refused_total",
+    "mining.subscribe refused, by reason: unsupported (a user agent of no supported model), cannot-mine (a model that cannot mine the chain's active proof of work).",
+    ["reason"],
+  )
+  const minersRefused = childrenOf(MINER_REFUSALS, (reason) => minersRefusedFamily.labels(reason))
+  const linesThrottled = registry
+    .counter("dcrforge_stratum_lines_throttled_total", "Stratum lines (blank ones too) over their connection's budget: refused with 'too many messages', not handled.")
+    .labels()
   const badMessages = registry.counter("dcrforge_stratum_bad_messages_total", "Stratum lines that were not valid requests (bad JSON, over-long lines).").labels()
   const shares = registry.counter("dcrforge_shares_total", "Shares submitted by miners, by result and, for rejected ones, the pool's rejection reason.", ["result", "reason"])
   const sharesAccepted = shares.labels("accepted", "none")
@@ -291,6 +314,9 @@ export const makePoolMetrics = (registry: MetricsRegistry = new MetricsRegistry(
     connections,
     connectionsOpened,
     connectionsRefused,
+    connectionsClosed,
+    minersRefused,
+    linesThrottled,
     badMessages,
     sharesAccepted,
     sharesRejected,

@@ -1,15 +1,16 @@
-import { Clock, Deferred, Effect, Random } from "effect"
+import { Clock, Deferred, Effect, Random, Result } from "effect"
 import * as Socket from "effect/socket/Socket"
 import type { PowHashAlgorithm } from "../core/chain/hash.ts"
 import type { ListenerError, MinerConnection } from "../core/services/listener.ts"
 import { StratumListener } from "../core/services/listener.ts"
-import { encodeError, StratumErrorCode, stratumError } from "../core/stratum/protocol.ts"
+import { decodeRequestLine, encodeError, StratumErrorCode, stratumError } from "../core/stratum/protocol.ts"
 import type { Job, JobBook } from "./jobs.ts"
-import { LineSplitter } from "./lines.ts"
+import { LineBudget, LineSplitter } from "./lines.ts"
 import { CrashPoints } from "./crash-points.ts"
 import { currentPoolMetrics } from "./metrics.ts"
 import { currentTaskSupervisor } from "./supervisor.ts"
 import { StratumSession, type AcceptedShare, type BlockCandidate, type SessionConfig, type SessionLog, type SessionOutput } from "./session.ts"
+import { ClientLogLimiter } from "./client-log-limiter.ts"
 
 export interface ServerLimits {
   /** Connections one address may hold; a farm behind one NAT needs this raised. */
@@ -18,9 +19,24 @@ export interface ServerLimits {
   readonly tickMillis: number
   /** A write the peer does not drain in this long means a dead or stuck miner: it is closed. */
   readonly writeTimeoutMillis: number
+  /**
+   * A line costs one message of the connection's budget (the session's `messagesPerSecond` and
+   * `messageBurst`) per this many bytes or part of them, so bytes count as well as lines. Every
+   * request a supported miner sends is under 256 bytes (a submit with a 35-character address and
+   * a 32-character worker is about 200), so it costs one.
+   */
+  readonly bytesPerMessage: number
+  /** Lines a client can make the pool log (refused connections, unsupported miners, bad messages) are written at most once per address and kind per this interval. */
+  readonly clientLogIntervalMillis: number
 }
 
-export const defaultServerLimits: ServerLimits = { maxConnectionsPerHost: 256, tickMillis: 1_000, writeTimeoutMillis: 10_000 }
+export const defaultServerLimits: ServerLimits = {
+  maxConnectionsPerHost: 256,
+  tickMillis: 1_000,
+  writeTimeoutMillis: 10_000,
+  bytesPerMessage: 512,
+  clientLogIntervalMillis: 60_000,
+}
 
 export interface StratumServerOptions {
   readonly session: SessionConfig
@@ -45,6 +61,8 @@ export interface ServerCounters {
 
 interface Connection {
   readonly remote: string
+  /** The address without the port: the log lines a client causes are limited per address. */
+  readonly host: string
   readonly session: StratumSession
   readonly writer: Socket.Writer
   /** Completed with the reason when someone other than the reader decides to close. */
@@ -56,6 +74,17 @@ interface Connection {
 }
 
 const encoder = new TextEncoder()
+
+/** The log lines a client can cause at will, each written at most once per address per interval. */
+type ClientLogKind = "refused" | "unsupported" | "cannot-mine" | "bad-message"
+const CLIENT_LOG_SUBJECTS: Readonly<Record<ClientLogKind, string>> = {
+  refused: "connections refused over the per-host limit",
+  unsupported: "unsupported miners refused at subscribe",
+  "cannot-mine": "miners that cannot mine the active proof of work refused at subscribe",
+  "bad-message": "lines that were not stratum requests",
+}
+
+const TOO_MANY_MESSAGES = stratumError(StratumErrorCode.other, "too many messages: slow down")
 
 /**
  * The stratum server: one fiber per miner connection feeding its `StratumSession`, a broadcast
@@ -84,6 +113,21 @@ export const makeStratumServer = (options: StratumServerOptions) =>
       badMessages: 0,
     }
 
+    const clientLogs = new ClientLogLimiter<ClientLogKind>(options.limits.clientLogIntervalMillis)
+    const intervalText = `${options.limits.clientLogIntervalMillis / 1000} s`
+    /**
+     * Logs a line a client can cause, unless one of its kind from the same address was logged
+     * this interval (bad messages at info level, the rest as warnings).
+     */
+    const logLimited = (kind: ClientLogKind, host: string, message: string) =>
+      Effect.gen(function* () {
+        const admitted = clientLogs.admit(kind, host, yield* Clock.currentTimeMillis)
+        if (admitted === undefined) return
+        const left = admitted.suppressedBefore
+        const line = left === 0 ? message : `${message} (${left} more ${CLIENT_LOG_SUBJECTS[kind]} from ${host} were not logged)`
+        yield* kind === "bad-message" ? Effect.logInfo(line) : Effect.logWarning(line)
+      })
+
     const allocateExtraNonce = (): number => {
       for (;;) {
         lastExtraNonce = (lastExtraNonce + 1) >>> 0
@@ -103,11 +147,13 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         case "bad-message":
           counters.badMessages++
           metrics.badMessages.inc()
-          return Effect.logInfo(`bad message: ${log.message}`).pipe(Effect.annotateLogs("miner", conn.remote))
+          return logLimited("bad-message", conn.host, `bad message: ${log.message}`).pipe(Effect.annotateLogs("miner", conn.remote))
         case "unknown-miner":
-          return Effect.logWarning(`unsupported miner ${JSON.stringify(log.userAgent)} refused at subscribe`).pipe(Effect.annotateLogs("miner", conn.remote))
+          metrics.minersRefused.unsupported.inc()
+          return logLimited("unsupported", conn.host, `unsupported miner ${JSON.stringify(log.userAgent)} refused at subscribe`).pipe(Effect.annotateLogs("miner", conn.remote))
         case "cannot-mine":
-          return Effect.logWarning(`${log.model} cannot mine the chain's active proof of work; refused at subscribe`).pipe(Effect.annotateLogs("miner", conn.remote))
+          metrics.minersRefused["cannot-mine"].inc()
+          return logLimited("cannot-mine", conn.host, `${log.model} cannot mine the chain's active proof of work; refused at subscribe`).pipe(Effect.annotateLogs("miner", conn.remote))
         case "upgraded":
           return Effect.logInfo(`miner identified as ${log.to} (was ${log.from}) from its share rate`).pipe(Effect.annotateLogs("miner", conn.remote))
       }
@@ -153,6 +199,15 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         }),
       )
 
+    /**
+     * The refusal of a line over budget, under the request's own id so the miner knows which
+     * share it was; a line that is no request gets id null, as the session answers it.
+     */
+    const throttledReply = (text: string) => {
+      const request = decodeRequestLine(text, options.session.maxLineBytes)
+      return encodeError(Result.isSuccess(request) ? request.success.id : null, TOO_MANY_MESSAGES)
+    }
+
     const refuse = (c: MinerConnection, message: string) =>
       Effect.gen(function* () {
         const writer = yield* c.socket.writer
@@ -167,7 +222,8 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         if (already >= options.limits.maxConnectionsPerHost) {
           counters.refusedPerHost++
           metrics.connectionsRefused.inc()
-          yield* Effect.logWarning(`refused: ${already} connections from ${c.host} already (limit ${options.limits.maxConnectionsPerHost})`)
+          metrics.connectionsClosed["per-host-limit"].inc()
+          yield* logLimited("refused", c.host, `refused: ${already} connections from ${c.host} already (limit ${options.limits.maxConnectionsPerHost})`)
           return yield* refuse(c, `too many connections from ${c.host} (limit ${options.limits.maxConnectionsPerHost})`)
         }
         perHost.set(c.host, already + 1)
@@ -179,6 +235,7 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         const now = yield* Clock.currentTimeMillis
         const conn: Connection = {
           remote: c.remote,
+          host: c.host,
           session: new StratumSession(options.session, options.jobs, options.activePow, extraNonce1, c.remote, now),
           writer,
           closed: yield* Deferred.make<string>(),
@@ -201,20 +258,38 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         )
 
         const splitter = new LineSplitter(options.session.maxLineBytes)
+        // Every line is charged here, blank ones and ones that are not requests too, before the
+        // session sees it. The session's own bucket (the same rate and burst, one message a line,
+        // charged only for the lines let through) is never below this one, so it never refuses.
+        const budget = new LineBudget({ messagesPerSecond: options.session.messagesPerSecond, messageBurst: options.session.messageBurst, bytesPerMessage: options.limits.bytesPerMessage }, now)
         const readLoop: Effect.Effect<string> = Effect.gen(function* () {
           for (;;) {
             const chunks = yield* reader.pull
             const at = yield* Clock.currentTimeMillis
             for (const chunk of chunks) {
-              const { lines, overflow } = splitter.push(typeof chunk === "string" ? encoder.encode(chunk) : chunk)
-              for (const line of lines) {
-                const out = conn.session.onLine(line, at)
+              splitter.push(typeof chunk === "string" ? encoder.encode(chunk) : chunk)
+              for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
+                const verdict = budget.charge(line.bytes, at)
+                if (verdict === "flood") {
+                  metrics.connectionsClosed["message-flood"].inc()
+                  return "message flood"
+                }
+                // A blank line is no request: never answered, but paid for like any other.
+                const blank = line.text.trim() === ""
+                if (verdict === "over") {
+                  metrics.linesThrottled.inc()
+                  if (!blank) yield* write(conn, `${throttledReply(line.text)}\n`)
+                  continue
+                }
+                if (blank) continue
+                const out = conn.session.onLine(line.text, at)
                 yield* emit(conn, out)
                 if (out.close !== undefined) return out.close
               }
-              if (overflow) {
+              if (splitter.overflow) {
                 counters.badMessages++
                 metrics.badMessages.inc()
+                metrics.connectionsClosed["line-too-long"].inc()
                 const limit = options.session.maxLineBytes
                 yield* write(conn, `${encodeError(null, stratumError(StratumErrorCode.other, `line longer than ${limit} bytes`))}\n`)
                 return `line longer than ${limit} bytes`
@@ -258,11 +333,19 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         if (conn.pendingWrites === 0) conn.blockedSince = undefined
         else if (conn.blockedSince === undefined) conn.blockedSince = now
         else if (now - conn.blockedSince >= options.limits.writeTimeoutMillis) {
-          yield* Deferred.succeed(conn.closed, "not reading its socket")
+          // Counted once: the connection stays in the set until its fiber has wound down.
+          if (yield* Deferred.succeed(conn.closed, "not reading its socket")) metrics.connectionsClosed["not-reading"].inc()
           continue
         }
         const out = conn.session.onTick(now)
-        if (out !== undefined) yield* emit(conn, out)
+        if (out === undefined) continue
+        // A tick closes only an idle connection.
+        if (out.close !== undefined) metrics.connectionsClosed.idle.inc()
+        yield* emit(conn, out)
+      }
+      for (const left of clientLogs.sweep(now)) {
+        const line = `${left.suppressed} more ${CLIENT_LOG_SUBJECTS[left.kind]} from ${left.address === "*" ? "other addresses" : left.address} in the last ${intervalText} were not logged`
+        yield* left.kind === "bad-message" ? Effect.logInfo(line) : Effect.logWarning(line)
       }
     })
 

@@ -5,9 +5,10 @@ import { REGNET, SIMNET, type NetworkParams } from "../core/chain/params.ts"
 import { hashMeetsTarget } from "../core/chain/targets.ts"
 import { LineClient } from "../core/testing/line-client.ts"
 import { MinerSide } from "../core/testing/stratum-miner.ts"
-import { MINER_PROFILES, profileOf } from "../core/stratum/profiles.ts"
+import { MINER_PROFILES, profileOf, userAgentOf } from "../core/stratum/profiles.ts"
 import { shareTarget } from "./shares.ts"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
+import { HonestMiner, withObservedPool } from "./stratum-fuzz-kit.ts"
 import { ask, connectMiner, withTcpPool, type TestPool } from "./testing.ts"
 
 const SIMNET_ADDRESS = "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
@@ -195,6 +196,97 @@ describe("stratum server over TCP", () => {
       for (let i = 0; i < 100 && pool.node.submitted.length === 0; i++) await Effect.runPromise(Effect.sleep(20))
       expect(pool.node.submitted.map((s) => s.accepted)).toEqual([true])
       client.close()
+    })
+  })
+})
+
+describe("stratum server budgets that hold (issue 16)", () => {
+  const extranonceSubscribe = (id: number | string) => `${JSON.stringify({ id, method: "mining.extranonce.subscribe", params: [] })}\n`
+  const replies = async (client: LineClient) => {
+    const out: Array<{ readonly id: unknown; readonly error: unknown }> = []
+    for (let line = await client.next(); line !== undefined; line = await client.next()) out.push(JSON.parse(line) as { id: unknown; error: unknown })
+    return out
+  }
+
+  it("every line costs budget, blank ones too: a connection sending only newlines is closed at once, and a miner beside it is served", async () => {
+    await withObservedPool({}, async (pool) => {
+      const honest = await HonestMiner.connect(pool)
+      const flooder = await LineClient.connect(pool.port)
+      flooder.write(new Uint8Array(4 * 1024 * 1024).fill(10))
+      // No answer to a blank line; the budget (burst 40, closed at 80 in debt) ends it after 121.
+      expect(await flooder.next()).toBeUndefined()
+      expect(pool.metrics.connectionsClosed["message-flood"].value).toBe(1)
+      expect(pool.metrics.linesThrottled.value).toBe(80)
+      expect(await honest.submit()).toBe(true)
+      honest.close()
+    })
+  })
+
+  it("bytes count: thirty-one 2 KiB lines are a flood where thirty-one short ones are not even throttled", async () => {
+    await withObservedPool({}, async (pool) => {
+      const short = await LineClient.connect(pool.port)
+      short.write(Array.from({ length: 31 }, (_, i) => extranonceSubscribe(i)).join(""))
+      for (let i = 0; i < 31; i++) expect(JSON.parse((await short.next())!)).toEqual({ id: i, result: false, error: null })
+      short.close()
+      const long = await LineClient.connect(pool.port)
+      const padded = (i: number) => `{"id":${i},"method":"mining.extranonce.subscribe","params":[],"pad":"${"x".repeat(1900)}"}\n`
+      long.write(Array.from({ length: 31 }, (_, i) => padded(i)).join(""))
+      // Four messages a line: ten answered, twenty refused under their ids, then closed.
+      const answered = await replies(long)
+      expect(answered.map((r) => r.id)).toEqual(Array.from({ length: 30 }, (_, i) => i))
+      expect(answered.slice(10).every((r) => Array.isArray(r.error) && r.error[1] === "too many messages: slow down")).toBe(true)
+      expect(long.ended).toBe(true)
+    })
+  })
+
+  it("a request over the budget is refused under its own id, so the miner knows which share it was", async () => {
+    await withObservedPool({}, async (pool) => {
+      const client = await LineClient.connect(pool.port)
+      const ids = Array.from({ length: 45 }, (_, i) => (i % 2 === 0 ? i : `share-${i}`))
+      client.write(ids.map(extranonceSubscribe).join(""))
+      const got: Array<{ readonly id: unknown; readonly error: unknown }> = []
+      for (let i = 0; i < ids.length; i++) got.push(JSON.parse((await client.next())!) as { id: unknown; error: unknown })
+      expect(got.map((r) => r.id)).toEqual(ids)
+      expect(got.slice(0, 40).every((r) => r.error === null)).toBe(true)
+      expect(got.slice(40).map((r) => r.error)).toEqual(Array.from({ length: 5 }, () => [20, "too many messages: slow down", null]))
+      // Not a request: refused under id null, as the session answers it.
+      client.write("{not json\n")
+      expect(JSON.parse((await client.next())!)).toMatchObject({ id: null, error: [20, "too many messages: slow down", null] })
+      client.close()
+    })
+  })
+
+  it("refused connections and unsupported miners are counted by reason and logged once per address per interval, with the count of the rest", async () => {
+    await withObservedPool({ limits: { maxConnectionsPerHost: 1, tickMillis: 20, clientLogIntervalMillis: 1_500 } }, async (pool) => {
+      const held = await LineClient.connect(pool.port)
+      for (let i = 0; i < 12; i++) {
+        const refused = await LineClient.connect(pool.port)
+        expect(await refused.next()).toMatch(/too many connections from 127\.0\.0\.1 \(limit 1\)/)
+        await refused.closed
+      }
+      for (let i = 0; i < 7; i++) {
+        held.send(i, "mining.subscribe", ["ccminer/2.3.1"])
+        expect(await held.next()).toMatch(/is not supported/)
+      }
+      held.send(7, "mining.subscribe", [userAgentOf(profileOf("innosilicon-d9"))])
+      expect(await held.next()).toMatch(/BLAKE3/)
+      expect(pool.metrics.connectionsClosed["per-host-limit"].value).toBe(12)
+      expect(pool.metrics.connectionsRefused.value).toBe(12)
+      expect(pool.metrics.minersRefused.unsupported.value).toBe(7)
+      expect(pool.metrics.minersRefused["cannot-mine"].value).toBe(1)
+      const warnings = () => pool.logs.filter((l) => l.level === "Warn").map((l) => l.message)
+      expect(warnings()).toEqual([
+        "refused: 1 connections from 127.0.0.1 already (limit 1)",
+        'unsupported miner "ccminer/2.3.1" refused at subscribe',
+        "innosilicon-d9 cannot mine the chain's active proof of work; refused at subscribe",
+      ])
+      // When the interval ends, one line each for the ones left out.
+      for (let i = 0; i < 100 && warnings().length < 5; i++) await Effect.runPromise(Effect.sleep(50))
+      expect(warnings().slice(3).sort()).toEqual([
+        "11 more connections refused over the per-host limit from 127.0.0.1 in the last 1.5 s were not logged",
+        "6 more unsupported miners refused at subscribe from 127.0.0.1 in the last 1.5 s were not logged",
+      ])
+      held.close()
     })
   })
 })
