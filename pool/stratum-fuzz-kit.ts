@@ -110,7 +110,7 @@ export class HonestMiner {
     this.powLimit = powLimit
   }
 
-  static async connect(pool: ObservedPool, worker = "honest"): Promise<HonestMiner> {
+  static async connect(pool: Pick<ObservedPool, "port" | "network">, worker = "honest"): Promise<HonestMiner> {
     const { client, miner } = await connectMiner(pool, profileOf("gominer"), `${SIMNET_ADDRESS}.${worker}`, worker)
     return new HonestMiner(client, miner, pool.network.powLimit)
   }
