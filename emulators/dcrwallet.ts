@@ -3,6 +3,8 @@ import { toHex } from "../core/chain/bytes.ts"
 import { blake256Hash, hashToDisplay } from "../core/chain/hash.ts"
 import { dustLimit, feeForBytes, isDust, P2PKH_SCRIPT_BYTES, P2PKH_SIG_SCRIPT_BYTES, takeNetworkFee, transactionBytes } from "../core/payout/network-fee.ts"
 import {
+  dcrwalletPayableAddress,
+  PayoutAddressRefused,
   PayoutUnfunded,
   PayoutWallet,
   WalletRpcError,
@@ -105,7 +107,8 @@ interface BuiltPayout {
  * what it sent, held as one input. A build takes the network fee out of the outputs the request
  * names, priced like dcrwallet's for the final transaction (its change output only when the
  * surplus is not dust; dust surplus goes to the fee), so exactly the outputs' sum is enough; a
- * build beyond the balance fails with `PayoutUnfunded`.
+ * build beyond the balance fails with `PayoutUnfunded`, and one paying an address dcrwallet
+ * would not pay (see `dcrwalletPayableAddress`) with `PayoutAddressRefused` naming it.
  */
 export const makeSimWallet = (options: SimWalletOptions): Effect.Effect<SimWallet> =>
   Effect.sync(() => {
@@ -157,6 +160,12 @@ export const makeSimWallet = (options: SimWalletOptions): Effect.Effect<SimWalle
         if (bad !== undefined) return refuseRpc("createrawtransaction", -8, `amount ${bad.amount} atoms to ${bad.address} is not positive`)
         const owed = new Map<string, bigint>()
         for (const o of outputs) owed.set(o.address, (owed.get(o.address) ?? 0n) + o.amount)
+        // As the dcrwallet client does (and dcrwallet behind it): an address it will not pay is
+        // named, and nothing is built.
+        for (const address of owed.keys()) {
+          const payable = dcrwalletPayableAddress(address, dcrd.network)
+          if (Result.isFailure(payable)) return refuse(new PayoutAddressRefused({ address, reason: payable.failure }))
+        }
         const named = takeNetworkFee(owed, request.feePaidBy, 0n, () => 0n)
         if (Result.isFailure(named)) return refuse(named.failure)
 

@@ -472,13 +472,35 @@ describe("dcrwallet JSON-RPC client: build", () => {
     const mainnetAddress = encodeAddress("p2pkh-ecdsa-secp256k1", hashA, MAINNET)
     const one = (address: string, amount: bigint) => build({ outputs: [{ address, amount }], ...OUTPUT_A({ _tag: "Output", address }) })
     const wrongNetwork = failureOf(await one(mainnetAddress, 1n))
-    expect(wrongNetwork).toMatchObject({ _tag: "WalletRpcError", method: "createrawtransaction", code: -5 })
+    expect(wrongNetwork).toMatchObject({ _tag: "PayoutAddressRefused", address: mainnetAddress })
     expect(wrongNetwork.message).toContain("is a mainnet address, but this is simnet")
     const schnorr = encodeAddress("p2pkh-schnorr-secp256k1", hashA, SIMNET)
     expect(failureOf(await one(schnorr, 1n)).message).toContain("dcrwallet pays only p2pkh (secp256k1 ECDSA) and p2sh")
     expect(failureOf(await one(addressA, 0n)).message).toContain("is not positive")
     expect(failureOf(await build({ outputs: [], ...OUTPUT_A() })).message).toContain("at least one output")
     expect(wallet.requests).toHaveLength(0)
+  })
+
+  it("names the one address it will not pay, typed, so the others can be paid without it: a key that is no point, a P2PK address, or dcrwallet's own -5", async () => {
+    // issue 16: a simnet P2PK address whose key is no secp256k1 point, among good outputs.
+    const offCurve = "SkLXmxb92d75QTaXFXYWSFqzBKNwjH49hLEQkaTP7QbmD5YsKwod8"
+    const withOne = (address: string) => build({ outputs: [...batch, { address, amount: 7_000_000n }], feePaidBy: byPoolFee })
+    const bad = failureOf(await withOne(offCurve))
+    expect(bad).toMatchObject({ _tag: "PayoutAddressRefused", address: offCurve })
+    expect(bad.message).toContain("not a point of the curve")
+    // A sound P2PK key: dcrd decodes it, dcrwallet's createrawtransaction still will not pay it.
+    const key = Buffer.from("02ce0b14fb842b1ba549fdd675c98075f12e9c510f8ef52bd021a9a1f4809d3b4d", "hex")
+    const p2pk = encodeAddress("p2pk-ecdsa-secp256k1", Uint8Array.of(0x00, ...key.subarray(1)), SIMNET)
+    expect(failureOf(await withOne(p2pk))).toMatchObject({ _tag: "PayoutAddressRefused", address: p2pk, reason: expect.stringContaining("is a p2pk-ecdsa-secp256k1 address") })
+    expect(wallet.requests).toHaveLength(0)
+    // A wallet that refuses an address the client took: its -5 names it, so it is typed too.
+    const answer = fakeDcrwallet({ utxos: [batchSum] })
+    wallet.answer = (method, params) =>
+      method === "createrawtransaction" ? { error: { code: -5, message: `Address "${addressB}": failed to decode address` } } : answer(method, params)
+    expect(failureOf(await build({ outputs: batch, feePaidBy: byPoolFee }))).toMatchObject({ _tag: "PayoutAddressRefused", address: addressB, reason: "dcrwallet: failed to decode address" })
+    // One that names no output of the payout stays the wallet's own error.
+    wallet.answer = (method, params) => (method === "createrawtransaction" ? { error: { code: -5, message: "Invalid type: *stdaddr.AddressPubKeyEd25519V0" } } : answer(method, params))
+    expect(failureOf(await build({ outputs: batch, feePaidBy: byPoolFee }))).toMatchObject({ _tag: "WalletRpcError", code: -5 })
   })
 
   it("fails when the wallet cannot sign every input, saying so", async () => {

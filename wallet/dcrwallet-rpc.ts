@@ -1,11 +1,13 @@
 import { Data, Effect, Layer, Redacted, Result, Schema } from "effect"
 import { Agent, fetch as undiciFetch } from "undici"
 import { bytesEqual, fromHex, toHex } from "../core/chain/bytes.ts"
-import { decodeAddress, type DecodedAddress } from "../core/chain/address.ts"
+import type { DecodedAddress } from "../core/chain/address.ts"
 import { blake256Hash, hashToDisplay } from "../core/chain/hash.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
 import { dustLimit, feeForBytes, isDust, P2PKH_SCRIPT_BYTES, P2PKH_SIG_SCRIPT_BYTES, takeNetworkFee, transactionBytes } from "../core/payout/network-fee.ts"
 import {
+  dcrwalletPayableAddress,
+  PayoutAddressRefused,
   PayoutUnfunded,
   PayoutWallet,
   WalletRpcError,
@@ -47,7 +49,7 @@ export type HttpPost = (
 // dcrjson error codes dcrwallet and dcrd answer with (dcrd dcrjson/jsonrpcerr.go).
 const ERR_MISC = -1
 const ERR_NO_TX_INFO = -5 // gettransaction: "no information for transaction"
-const ERR_INVALID_ADDRESS = -5
+const ERR_INVALID_ADDRESS = -5 // dcrwallet createrawtransaction: `Address "<address>": <why>` (ErrRPCInvalidAddressOrKey)
 const ERR_INSUFFICIENT_FUNDS = -6 // dcrwallet: the account cannot fund the outputs ("insufficient balance")
 const ERR_INVALID_PARAMETER = -8
 const ERR_DUPLICATE_TX = -40 // dcrd: already in the mempool, or recently mined
@@ -366,15 +368,26 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
         if (amount > MAX_ATOMS) {
           return yield* Effect.fail(new WalletRpcError({ method, code: ERR_INVALID_PARAMETER, reason: `${atomsToDcr(amount)} DCR to ${address} is more than can exist` }))
         }
-        const a = decodeAddress(address, options.network)
-        if (Result.isFailure(a)) return yield* Effect.fail(new WalletRpcError({ method, code: ERR_INVALID_ADDRESS, reason: a.failure.message }))
-        if (a.success.kind !== "p2pkh-ecdsa-secp256k1" && a.success.kind !== "p2sh") {
-          return yield* Effect.fail(new WalletRpcError({ method, code: ERR_INVALID_ADDRESS, reason: `"${address}" is a ${a.success.kind} address; dcrwallet pays only p2pkh (secp256k1 ECDSA) and p2sh addresses` }))
-        }
-        decoded.set(address, a.success)
+        // dcrwallet would answer -5 for the first such address it met (in map order); naming it
+        // here, typed, lets the pool pay the others without it.
+        const payable = dcrwalletPayableAddress(address, options.network)
+        if (Result.isFailure(payable)) return yield* Effect.fail(new PayoutAddressRefused({ address, reason: payable.failure }))
+        decoded.set(address, payable.success)
       }
       return decoded
     })
+
+  /**
+   * dcrwallet's own refusal of one output's address (`Address "<address>": <why>`, code -5), as
+   * the typed `PayoutAddressRefused`; undefined for any other error, or when the address it
+   * names is not one of the payout's (then it stays the wallet's error as it came).
+   */
+  const refusedAddress = (error: WalletFailure, sums: ReadonlyMap<string, bigint>): PayoutAddressRefused | undefined => {
+    if (error._tag !== "WalletRpcError" || error.code !== ERR_INVALID_ADDRESS) return undefined
+    const named = /^Address "([^"]*)": ([\s\S]*)$/.exec(error.reason)
+    const address = named?.[1]
+    return address !== undefined && sums.has(address) ? new PayoutAddressRefused({ address, reason: `dcrwallet: ${named?.[2] ?? error.reason}` }) : undefined
+  }
 
   /** Guards against a wallet that signed something else than what was asked. */
   const checkPays = (tx: DecodedTx, sums: ReadonlyMap<string, bigint>, addresses: ReadonlyMap<string, DecodedAddress>): string | undefined => {
@@ -460,7 +473,11 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
       yield* call("walletpassphrase", [JSON.stringify(Redacted.value(options.passphrase)), String(UNLOCK_SECONDS)])
       const rate = yield* relayFeeRate
       const amounts = [...sums].map(([address, atoms]) => `${JSON.stringify(address)}:${dcrAmountLiteral(atoms)}`).join(",")
-      const unsigned = yield* resultOf("createrawtransaction", Schema.String, yield* call("createrawtransaction", ["[]", `{${amounts}}`]))
+      const unsigned = yield* resultOf(
+        "createrawtransaction",
+        Schema.String,
+        yield* call("createrawtransaction", ["[]", `{${amounts}}`]).pipe(Effect.mapError((e) => refusedAddress(e, sums) ?? e)),
+      )
       const fundedReply = yield* call("fundrawtransaction", [JSON.stringify(unsigned), JSON.stringify(account), `{"feerate":0}`]).pipe(
         Effect.catchIf(
           (e): e is WalletRpcError => e._tag === "WalletRpcError" && e.code === ERR_INSUFFICIENT_FUNDS,

@@ -1,4 +1,6 @@
-import { Context, Data, type Effect } from "effect"
+import { Context, Data, Result, type Effect } from "effect"
+import { decodeAddress, type DecodedAddress } from "../chain/address.ts"
+import type { NetworkParams } from "../chain/params.ts"
 
 /** One output of a payout transaction: an address and an exact amount in atoms. */
 export interface PayoutOutput {
@@ -51,7 +53,7 @@ export type PayoutTxStatus =
   | { readonly _tag: "Unknown" }
   | { readonly _tag: "Known"; readonly confirmations: number }
 
-/** The wallet answered with an error (locked, insufficient funds, bad address, rejected tx). */
+/** The wallet answered with an error (locked, insufficient funds, rejected tx); a refused address is `PayoutAddressRefused`. */
 export class WalletRpcError extends Data.TaggedError("WalletRpcError")<{
   readonly method: string
   readonly code: number
@@ -149,8 +151,40 @@ export class PayoutFeeUnpayable extends Data.TaggedError("PayoutFeeUnpayable")<{
   }
 }
 
+/**
+ * The wallet will not pay one of the payout's addresses, whatever the others: it does not decode
+ * for the wallet's network (a public key that is no point included), or it is of a kind the
+ * wallet does not pay. dcrwallet's createrawtransaction answers so with -5
+ * (ErrRPCInvalidAddressOrKey). Nothing was built or sent; the payout is payable without that
+ * output.
+ */
+export class PayoutAddressRefused extends Data.TaggedError("PayoutAddressRefused")<{
+  readonly address: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `the payout wallet will not pay ${this.address}: ${this.reason}; a payout to it can only be built without that output`
+  }
+}
+
+/**
+ * `address` decoded, if dcrwallet's createrawtransaction pays it on `network`, or why it refuses
+ * it: the address must decode (dcrd's stdaddr, public keys included), and it must be a P2PKH
+ * (secp256k1 ECDSA) or a P2SH address, the only kinds it builds an output for (dcrwallet
+ * internal/rpc/jsonrpc/methods.go, createRawTransaction). The dcrwallet client checks this
+ * before it asks, and the simulated and in-memory wallets refuse as it does.
+ */
+export const dcrwalletPayableAddress = (address: string, network: NetworkParams): Result.Result<DecodedAddress, string> => {
+  const decoded = decodeAddress(address, network)
+  if (Result.isFailure(decoded)) return Result.fail(decoded.failure.message)
+  const kind = decoded.success.kind
+  return kind === "p2pkh-ecdsa-secp256k1" || kind === "p2sh"
+    ? Result.succeed(decoded.success)
+    : Result.fail(`"${address}" is a ${kind} address; dcrwallet pays only p2pkh (secp256k1 ECDSA) and p2sh addresses`)
+}
+
 /** Why a payout was not built. */
-export type PayoutBuildFailure = WalletFailure | PayoutUnfunded | PayoutFeeUnpayable
+export type PayoutBuildFailure = WalletFailure | PayoutUnfunded | PayoutFeeUnpayable | PayoutAddressRefused
 
 /**
  * The pool's payout wallet (dcrwallet over JSON-RPC in production, an emulator in simulation).

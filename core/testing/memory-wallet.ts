@@ -1,7 +1,18 @@
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Result } from "effect"
 import { toHex } from "../chain/bytes.ts"
 import { blake256Hash } from "../chain/hash.ts"
-import { PayoutUnfunded, PayoutWallet, WalletRpcError, WalletUnavailable, type PayoutFeePayer, type PayoutOutput, type SignedPayout } from "../services/wallet.ts"
+import type { NetworkParams } from "../chain/params.ts"
+import {
+  dcrwalletPayableAddress,
+  PayoutAddressRefused,
+  PayoutUnfunded,
+  PayoutWallet,
+  WalletRpcError,
+  WalletUnavailable,
+  type PayoutFeePayer,
+  type PayoutOutput,
+  type SignedPayout,
+} from "../services/wallet.ts"
 
 /**
  * A payout wallet in memory for pool tests: builds deterministic transactions (the txid hashes
@@ -9,17 +20,29 @@ import { PayoutUnfunded, PayoutWallet, WalletRpcError, WalletUnavailable, type P
  * published, and can fail the way a real one does: offline, or sending a transaction and then
  * losing the reply (the case that tempts a pool to pay twice). It records the outputs as asked
  * (the pool's books) and who was to pay the network fee, and reports a fixed fee.
+ *
+ * Given a `network`, it refuses an address as dcrwallet does (`dcrwalletPayableAddress`: one that
+ * does not decode for the network, a public key that is no point included, or of a kind dcrwallet
+ * does not pay), with `PayoutAddressRefused` naming it; without one, any text is an address, for
+ * tests whose accounts are placeholders.
  */
-export const makeMemoryWallet = (options: { readonly fee?: bigint } = {}) => {
+export const makeMemoryWallet = (options: { readonly fee?: bigint; readonly network?: NetworkParams } = {}) => {
   const built = new Map<string, { readonly outputs: ReadonlyArray<PayoutOutput>; readonly feePaidBy: PayoutFeePayer }>()
   const published: Array<{ readonly txid: string; readonly outputs: ReadonlyArray<PayoutOutput>; readonly feePaidBy: PayoutFeePayer }> = []
   let builds = 0
-  /** `unfundedBy`: every build fails as a wallet short of that many atoms does (until cleared). */
-  const faults: { offline: boolean; loseNextPublishReply: boolean; failNextBuild: boolean; unfundedBy: bigint | undefined } = {
+  /** Each address a build was refused for, once per refusal. */
+  const refused: Array<string> = []
+  /**
+   * `unfundedBy`: every build fails as a wallet short of that many atoms does (until cleared).
+   * `refuseAddresses`: every build paying one of them is refused as dcrwallet refuses an address
+   * it will not pay (an address the pool's own rules accept, to play a wallet stricter than them).
+   */
+  const faults: { offline: boolean; loseNextPublishReply: boolean; failNextBuild: boolean; unfundedBy: bigint | undefined; readonly refuseAddresses: Set<string> } = {
     offline: false,
     loseNextPublishReply: false,
     failNextBuild: false,
     unfundedBy: undefined,
+    refuseAddresses: new Set(),
   }
   const unavailable = (method: string) => Effect.fail(new WalletUnavailable({ method, reason: "memory wallet is offline" }))
 
@@ -30,6 +53,15 @@ export const makeMemoryWallet = (options: { readonly fee?: bigint } = {}) => {
         if (faults.failNextBuild) {
           faults.failNextBuild = false
           return yield* Effect.fail(new WalletRpcError({ method: "fundrawtransaction", code: -4, reason: "insufficient funds" }))
+        }
+        const network = options.network
+        for (const o of outputs) {
+          const payable = network === undefined ? Result.succeed(undefined) : dcrwalletPayableAddress(o.address, network)
+          const reason = Result.isFailure(payable) ? payable.failure : faults.refuseAddresses.has(o.address) ? "the memory wallet was told to refuse it" : undefined
+          if (reason !== undefined) {
+            refused.push(o.address)
+            return yield* Effect.fail(new PayoutAddressRefused({ address: o.address, reason }))
+          }
         }
         if (faults.unfundedBy !== undefined) {
           const needed = outputs.reduce((sum, o) => sum + o.amount, 0n)
@@ -65,5 +97,5 @@ export const makeMemoryWallet = (options: { readonly fee?: bigint } = {}) => {
     return totals
   }
 
-  return { layer: Layer.succeed(PayoutWallet)(service), published, faults, paidTo, builds: () => builds }
+  return { layer: Layer.succeed(PayoutWallet)(service), published, faults, paidTo, builds: () => builds, refused }
 }
