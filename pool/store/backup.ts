@@ -19,10 +19,12 @@ const TABLES = {
   payout_batches: ["id", "status", "created_ms", "height", "txid", "raw_tx", "tx_fee", "published_ms"],
   credits: ["source", "account", "amount", "created_ms", "payable", "mature_height", "batch_id"],
   payments: ["batch_id", "account", "address", "amount"],
+  held_accounts: ["account", "address", "reason", "held_ms"],
 } as const satisfies Record<string, ReadonlyArray<string>>
 
 type Table = keyof typeof TABLES
-const ORDER: ReadonlyArray<Table> = ["meta", "shares", "blocks", "payout_batches", "credits", "payments"]
+// held_accounts came with migration 0002: a backup from before it has none, and restores as is.
+const ORDER: ReadonlyArray<Table> = ["meta", "shares", "blocks", "payout_batches", "credits", "payments", "held_accounts"]
 const PRIMARY_KEYS: Record<Table, string> = {
   meta: "key",
   shares: "seq",
@@ -30,6 +32,7 @@ const PRIMARY_KEYS: Record<Table, string> = {
   payout_batches: "id",
   credits: "source, account",
   payments: "batch_id, account",
+  held_accounts: "account",
 }
 
 export class RestoreError extends Data.TaggedError("RestoreError")<{ readonly reason: string }> {

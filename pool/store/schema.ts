@@ -84,8 +84,27 @@ const initial = Effect.gen(function* () {
   yield* sql`INSERT INTO meta (key, value) VALUES ('next_batch', '1'), ('next_pps', '1')`
 })
 
+/**
+ * Accounts set aside from payouts: the wallet refused the address (it does not decode by dcrd's
+ * rules, say a public key that is no point, or it is of a kind the wallet does not pay), so every
+ * batch holding it would be refused too and, since an open batch is retried before any new one,
+ * would stall everyone's payouts. A held account's credits stay payable, in no batch;
+ * batches skip it until an operator deletes its row (after fixing whatever refused it). One row
+ * per account: holding it again changes nothing.
+ */
+const heldAccounts = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE held_accounts (
+    account text PRIMARY KEY,
+    address text NOT NULL,
+    reason text NOT NULL,
+    held_ms int8 NOT NULL
+  )`
+})
+
 export const migrations = Migrator.fromRecord({
   "0001_initial": initial,
+  "0002_held_accounts": heldAccounts,
 })
 
 /** Brings the database to the newest schema; safe to run from several instances at once. */

@@ -69,6 +69,25 @@ export interface AccountTotals {
   readonly paid: bigint
 }
 
+/** An account set aside from payouts: its credits stay payable and no batch takes them. */
+export interface HeldAccount {
+  readonly account: string
+  /** The address the payment was refused for. */
+  readonly address: string
+  /** Why: the wallet's refusal, as it gave it. */
+  readonly reason: string
+  readonly heldMs: number
+}
+
+/** What setting a payment aside did. */
+export interface SetAside {
+  readonly address: string
+  /** The payment's amount: back to payable. */
+  readonly amount: bigint
+  /** True when the batch paid nobody else and was deleted (it was never signed). */
+  readonly batchDropped: boolean
+}
+
 /** One credited pay-out candidate: an account's payable sum. */
 export interface Owed {
   readonly account: string
@@ -238,8 +257,9 @@ export const makePoolStore = Effect.gen(function* () {
 
   /**
    * Reserves every payable, unbatched credit of accounts owed at least `minimum` (the pool's
-   * fee account always) for a new batch. One transaction holding the batch counter's row lock,
-   * so concurrent instances build batches one after the other and a credit lands in one batch.
+   * fee account always) for a new batch; held accounts wait (see `setAsidePayment`). One
+   * transaction holding the batch counter's row lock, so concurrent instances build batches one
+   * after the other and a credit lands in one batch.
    */
   const createBatch = (minimum: bigint, feeAccount: string, addressOf: (account: string) => string, height: number, nowMs: number) =>
     sql.withTransaction(
@@ -247,7 +267,9 @@ export const makePoolStore = Effect.gen(function* () {
         const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_batch' FOR UPDATE`
         const open = yield* sql`SELECT id FROM payout_batches WHERE status IN ('building', 'signed') LIMIT 1`
         if (open.length > 0) return undefined
-        const owed = yield* sql`SELECT account, sum(amount)::text AS amount FROM credits WHERE payable AND batch_id IS NULL GROUP BY account ORDER BY account COLLATE "C"`
+        const owed = yield* sql`SELECT account, sum(amount)::text AS amount FROM credits
+            WHERE payable AND batch_id IS NULL AND account NOT IN (SELECT account FROM held_accounts)
+            GROUP BY account ORDER BY account COLLATE "C"`
         const due = owed.map((r) => ({ account: String(r.account), amount: big(r.amount) })).filter((o) => o.amount > 0n && (o.amount >= minimum || o.account === feeAccount))
         if (due.length === 0) return undefined
         const id = big(counter[0]?.value ?? 1)
@@ -349,17 +371,68 @@ export const makePoolStore = Effect.gen(function* () {
   /** Rows per table: what a restore must reproduce. */
   const rowCounts = Effect.gen(function* () {
     const counts: Record<string, number> = {}
-    for (const table of ["shares", "blocks", "payout_batches", "payments", "credits"]) {
+    for (const table of ["shares", "blocks", "payout_batches", "payments", "credits", "held_accounts"]) {
       const rows = yield* sql.unsafe<Row>(`SELECT count(*)::text AS n FROM ${table}`)
       counts[table] = num(rows[0]?.n ?? 0)
     }
     return counts
   })
 
-  /** building -> signed: the transaction is stored before anything is sent. */
-  const markSigned = (id: bigint, txid: string, rawTx: string, txFee: bigint) =>
-    sql`UPDATE payout_batches SET status = 'signed', txid = ${txid}, raw_tx = ${rawTx}, tx_fee = ${txFee.toString()}
-        WHERE id = ${id.toString()} AND status = 'building' RETURNING id`.pipe(Effect.map((rows) => rows.length === 1))
+  /**
+   * building -> signed: the transaction is stored before anything is sent. Only while the batch
+   * still pays exactly the payments the transaction was built from (`builtFrom`): a payment set
+   * aside meanwhile (by another instance) would otherwise be paid by it and again once its account
+   * is released. Payments are only ever taken out of a batch, so their count and sum tell. The
+   * row lock comes first, so the count is read after any set-aside that held it has committed.
+   */
+  const markSigned = (id: bigint, txid: string, rawTx: string, txFee: bigint, builtFrom: ReadonlyArray<PaymentRow>) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const locked = yield* sql`SELECT id FROM payout_batches WHERE id = ${id.toString()} AND status = 'building' FOR UPDATE`
+        if (locked.length === 0) return false
+        const current = yield* sql`SELECT count(*)::text AS n, coalesce(sum(amount), 0)::text AS total FROM payments WHERE batch_id = ${id.toString()}`
+        const builtTotal = builtFrom.reduce((sum, p) => sum + p.amount, 0n)
+        if (num(current[0]?.n ?? 0) !== builtFrom.length || big(current[0]?.total ?? 0) !== builtTotal) return false
+        const won = yield* sql`UPDATE payout_batches SET status = 'signed', txid = ${txid}, raw_tx = ${rawTx}, tx_fee = ${txFee.toString()}
+            WHERE id = ${id.toString()} AND status = 'building' RETURNING id`
+        return won.length === 1
+      }),
+    )
+
+  /**
+   * Takes `account`'s payment out of a batch that was never signed and holds the account, in one
+   * transaction under the batch's row lock: the payment goes, its credits go back to payable (in
+   * no batch: never lost), the account is held so later batches skip it, and a batch left paying
+   * nobody is deleted (nothing of it was signed or sent). Undefined when the batch is no longer
+   * building (another instance signed it) or no longer pays the account (another instance set it
+   * aside): then nothing changed.
+   */
+  const setAsidePayment = (batchId: bigint, account: string, reason: string, nowMs: number) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const id = batchId.toString()
+        const locked = yield* sql`SELECT id FROM payout_batches WHERE id = ${id} AND status = 'building' FOR UPDATE`
+        if (locked.length === 0) return undefined
+        const removed = yield* sql`DELETE FROM payments WHERE batch_id = ${id} AND account = ${account} RETURNING address, amount::text AS amount`
+        const payment = removed[0]
+        if (payment === undefined) return undefined
+        yield* sql`UPDATE credits SET batch_id = NULL WHERE batch_id = ${id} AND account = ${account}`
+        yield* sql`INSERT INTO held_accounts ${sql.insert({ account, address: String(payment.address), reason, held_ms: nowMs })} ON CONFLICT (account) DO NOTHING`
+        const left = yield* sql`SELECT count(*)::text AS n FROM payments WHERE batch_id = ${id}`
+        const batchDropped = num(left[0]?.n ?? 0) === 0
+        if (batchDropped) yield* sql`DELETE FROM payout_batches WHERE id = ${id} AND status = 'building'`
+        return { address: String(payment.address), amount: big(payment.amount), batchDropped } satisfies SetAside
+      }),
+    )
+
+  /** Accounts set aside from payouts, by account. */
+  const heldAccounts = sql`SELECT account, address, reason, held_ms::text AS held_ms FROM held_accounts ORDER BY account COLLATE "C"`.pipe(
+    Effect.map((rows) => rows.map((r): HeldAccount => ({ account: String(r.account), address: String(r.address), reason: String(r.reason), heldMs: num(r.held_ms) }))),
+  )
+
+  /** An operator's release of a held account: the next batch pays it again. False when it was not held. */
+  const releaseHeldAccount = (account: string) =>
+    sql`DELETE FROM held_accounts WHERE account = ${account} RETURNING account`.pipe(Effect.map((rows) => rows.length === 1))
 
   const markPublished = (id: bigint, nowMs: number) =>
     sql`UPDATE payout_batches SET status = 'published', published_ms = ${nowMs} WHERE id = ${id.toString()} AND status = 'signed' RETURNING id`.pipe(
@@ -404,6 +477,9 @@ export const makePoolStore = Effect.gen(function* () {
     batches,
     paymentsOf,
     markSigned,
+    setAsidePayment,
+    heldAccounts,
+    releaseHeldAccount,
     markPublished,
     accountTotals,
     blocksPage,
