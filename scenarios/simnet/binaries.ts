@@ -5,20 +5,27 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync,
 import { delimiter, join } from "node:path"
 
 /**
- * The Decred daemons the real-simnet harness runs, built with Go from the pinned module versions
- * in `tools/` (dcrd 2.1.6, dcrwallet 2.1.5, dcrctl 1.6.2, dcrd's gencerts), CGO off, into
+ * The Decred daemons the real-simnet harness runs, and the reference pool's CPU miner, built with
+ * Go from the pinned module versions in `tools/` (dcrd 2.1.6, dcrwallet 2.1.5, dcrctl 1.6.2, dcrd's
+ * gencerts, dcrpool v1.2.0's `cmd/miner` as `dcrpool-miner`), CGO off, into
  * `.cache/decred/<key>/bin`. The key is a hash of the tools module (go.mod, go.sum, tools.go) and
  * the platform, so a version bump builds afresh and an unchanged one is reused. Go's own caches
  * live in `.cache/go`. A lock directory keeps two test files from building at once.
  */
 
-export const PROGRAMS = ["dcrd", "dcrwallet", "dcrctl", "gencerts"] as const
+export const PROGRAMS = ["dcrd", "dcrwallet", "dcrctl", "gencerts", "dcrpool-miner"] as const
 export type Program = (typeof PROGRAMS)[number]
 
 /** Import paths `go build` is given, one per program (the binary takes the last path element). */
-const PACKAGES: ReadonlyArray<string> = ["github.com/decred/dcrd", "decred.org/dcrwallet/v5", "decred.org/dcrctl", "github.com/decred/dcrd/cmd/gencerts"]
+const PACKAGES: ReadonlyArray<string> = [
+  "github.com/decred/dcrd",
+  "decred.org/dcrwallet/v5",
+  "decred.org/dcrctl",
+  "github.com/decred/dcrd/cmd/gencerts",
+  "github.com/decred/dcrpool/cmd/miner",
+]
 /** What each import path's binary is called by `go build -o dir/`. */
-const BUILT_NAME: { readonly [P in Program]: string } = { dcrd: "dcrd", dcrwallet: "dcrwallet", dcrctl: "dcrctl", gencerts: "gencerts" }
+const BUILT_NAME: { readonly [P in Program]: string } = { dcrd: "dcrd", dcrwallet: "dcrwallet", dcrctl: "dcrctl", gencerts: "gencerts", "dcrpool-miner": "miner" }
 
 export interface DecredBinaries {
   /** The directory holding every program. */
@@ -35,7 +42,7 @@ export class GoToolchainMissing extends Data.TaggedError("GoToolchainMissing")<{
 
 export class BinariesBuildFailed extends Data.TaggedError("BinariesBuildFailed")<{ readonly reason: string; readonly output: string }> {
   override get message(): string {
-    return `building dcrd/dcrwallet/dcrctl from scenarios/simnet/tools failed: ${this.reason}; the Go module proxy must be reachable (GOPROXY) for the first build. Go said:\n${this.output.slice(-3000)}`
+    return `building dcrd/dcrwallet/dcrctl/dcrpool-miner from scenarios/simnet/tools failed: ${this.reason}; the Go module proxy must be reachable (GOPROXY) for the first build. Go said:\n${this.output.slice(-3000)}`
   }
 }
 
@@ -156,7 +163,7 @@ export const ensureDecredBinaries: Effect.Effect<DecredBinaries, BinariesError> 
         // The pinned toolchain of the machine, never a downloaded one.
         GOTOOLCHAIN: "local",
       }
-      yield* Effect.logInfo(`building dcrd, dcrwallet, dcrctl and gencerts into ${bin} with ${go} (a minute or two the first time)`)
+      yield* Effect.logInfo(`building dcrd, dcrwallet, dcrctl, gencerts and dcrpool's miner into ${bin} with ${go} (a minute or two the first time)`)
       yield* run(go, ["build", "-trimpath", "-ldflags=-s -w", "-o", partial + "/", ...PACKAGES], work, env)
       if (!complete(partial)) return yield* Effect.fail(new BinariesBuildFailed({ reason: `go build did not produce all of ${PROGRAMS.join(", ")}`, output: "" }))
       renameSync(partial, bin)

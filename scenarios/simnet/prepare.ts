@@ -2,7 +2,7 @@
  * Builds what the real-simnet suites run, ahead of the tests (CI calls this before
  * `./dcrforge test`, so the first build is not inside a test's time):
  *
- *   ./dcrforge node scenarios/simnet/prepare.ts            dcrd, dcrwallet, dcrctl, gencerts
+ *   ./dcrforge node scenarios/simnet/prepare.ts            dcrd, dcrwallet, dcrctl, gencerts, dcrpool-miner
  *   ./dcrforge node scenarios/simnet/prepare.ts --docker   also the dcrforge/simnet-dcrd image
  *
  * Both are no-ops when already built for the pinned versions.

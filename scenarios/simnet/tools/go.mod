@@ -6,6 +6,7 @@ require (
 	decred.org/dcrctl v1.6.2
 	decred.org/dcrwallet/v5 v5.1.0
 	github.com/decred/dcrd v1.10.8
+	github.com/decred/dcrpool v1.2.0
 )
 
 require (
@@ -18,6 +19,7 @@ require (
 	github.com/decred/base58 v1.0.6 // indirect
 	github.com/decred/dcrd/addrmgr/v3 v3.0.0 // indirect
 	github.com/decred/dcrd/bech32 v1.1.4 // indirect
+	github.com/decred/dcrd/blockchain/stake/v3 v3.0.0 // indirect
 	github.com/decred/dcrd/blockchain/stake/v5 v5.0.2 // indirect
 	github.com/decred/dcrd/blockchain/standalone/v2 v2.3.0 // indirect
 	github.com/decred/dcrd/certgen v1.2.0 // indirect
@@ -29,6 +31,7 @@ require (
 	github.com/decred/dcrd/crypto/blake256 v1.1.0 // indirect
 	github.com/decred/dcrd/crypto/rand v1.0.1 // indirect
 	github.com/decred/dcrd/crypto/ripemd160 v1.0.2 // indirect
+	github.com/decred/dcrd/database/v2 v2.0.2 // indirect
 	github.com/decred/dcrd/database/v3 v3.0.3 // indirect
 	github.com/decred/dcrd/dcrec v1.0.1 // indirect
 	github.com/decred/dcrd/dcrec/edwards/v2 v2.0.4 // indirect
@@ -38,6 +41,7 @@ require (
 	github.com/decred/dcrd/dcrjson/v4 v4.2.0 // indirect
 	github.com/decred/dcrd/dcrutil/v3 v3.0.0 // indirect
 	github.com/decred/dcrd/dcrutil/v4 v4.0.3 // indirect
+	github.com/decred/dcrd/gcs/v2 v2.1.0 // indirect
 	github.com/decred/dcrd/gcs/v4 v4.1.1 // indirect
 	github.com/decred/dcrd/hdkeychain/v3 v3.1.3 // indirect
 	github.com/decred/dcrd/math/uint256 v1.0.2 // indirect
@@ -45,12 +49,15 @@ require (
 	github.com/decred/dcrd/peer/v3 v3.2.0 // indirect
 	github.com/decred/dcrd/rpc/jsonrpc/types/v2 v2.3.0 // indirect
 	github.com/decred/dcrd/rpc/jsonrpc/types/v4 v4.4.0 // indirect
+	github.com/decred/dcrd/rpcclient/v6 v6.0.2 // indirect
+	github.com/decred/dcrd/txscript/v3 v3.0.0 // indirect
 	github.com/decred/dcrd/txscript/v4 v4.1.2 // indirect
 	github.com/decred/dcrd/wire v1.7.5 // indirect
 	github.com/decred/go-socks v1.1.0 // indirect
 	github.com/decred/slog v1.2.0 // indirect
 	github.com/decred/vspd/client/v4 v4.0.2 // indirect
 	github.com/decred/vspd/types/v3 v3.0.0 // indirect
+	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/golang/snappy v0.0.4 // indirect
 	github.com/gorilla/websocket v1.5.1 // indirect
 	github.com/jessevdk/go-flags v1.6.1 // indirect
@@ -58,6 +65,7 @@ require (
 	github.com/jrick/logrotate v1.1.2 // indirect
 	github.com/jrick/wsrpc/v2 v2.3.8 // indirect
 	github.com/klauspost/cpuid/v2 v2.2.8 // indirect
+	github.com/lib/pq v1.9.0 // indirect
 	github.com/syndtr/goleveldb v1.0.1-0.20210819022825-2ae1ddf74ef7 // indirect
 	go.etcd.io/bbolt v1.3.12 // indirect
 	golang.org/x/crypto v0.45.0 // indirect
@@ -66,6 +74,7 @@ require (
 	golang.org/x/sys v0.38.0 // indirect
 	golang.org/x/term v0.37.0 // indirect
 	golang.org/x/text v0.31.0 // indirect
+	golang.org/x/time v0.0.0-20201208040808-7e3f01d25324 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250804133106-a7a43d27e69b // indirect
 	google.golang.org/grpc v1.76.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect

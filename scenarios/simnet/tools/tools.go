@@ -1,8 +1,10 @@
 //go:build tools
 
-// Package tools pins the Decred daemons the real-simnet harness runs. dcrd's own go.mod has
-// replace directives, so `go install dcrd@version` refuses it; built as dependencies of this
-// module instead, their replace directives are ignored and the versions below are what runs.
+// Package tools pins the Decred daemons the real-simnet harness runs, and the reference pool's
+// CPU miner it mines with. dcrd's own go.mod has replace directives, so `go install dcrd@version`
+// refuses it; built as dependencies of this module instead, their replace directives are ignored
+// and the versions below are what runs. dcrpool v1.2.0 (the only dcrpool version the module proxy
+// serves; BLAKE-256 era) adds modules of its own but changes no version the daemons build with.
 package tools
 
 import (
@@ -10,4 +12,5 @@ import (
 	_ "decred.org/dcrwallet/v5"
 	_ "github.com/decred/dcrd"
 	_ "github.com/decred/dcrd/cmd/gencerts"
+	_ "github.com/decred/dcrpool/cmd/miner"
 )
