@@ -1,8 +1,8 @@
 /**
  * Mining end to end on simnet (issue 8, part 4): the production pool on the real-simnet
  * harness's dcrd (BLAKE3 forced) and its payout wallet (whose address dcrd mines to), the
- * embedded store, PPLNS. A cpuminer and two gominers (the emulators, really hashing BLAKE3)
- * mine through the pool over TCP and find real blocks; the voting wallet votes on every block
+ * embedded store, PPLNS. A cpuminer, two gominers and a NiceHash (the emulators, really hashing
+ * BLAKE3), each on the one connection it opened, mine through the pool over TCP and find real blocks; the voting wallet votes on every block
  * and the harness mines a block itself whenever the chain stalls. Once a pool block has matured
  * the pool pays its PPLNS credits through the real dcrwallet; the payout transaction is then
  * read back from the chain and must pay each miner exactly what the store holds for it (the
@@ -46,17 +46,18 @@ const FEE_BASIS_POINTS = 100
 /** 0.01 DCR: every account the pool credits is owed more than that after one block. */
 const MINIMUM_PAYOUT = 1_000_000n
 
-/** Who mines: Alice runs a cpuminer and a gominer, Bob a gominer. */
+/** Who mines: Alice runs a cpuminer and a gominer, Bob a gominer and a NiceHash (every BLAKE3 model). */
 const MINERS: ReadonlyArray<{ readonly name: string; readonly model: MinerModel; readonly account: string }> = [
   { name: "cpuminer", model: "cpuminer", account: ALICE },
   { name: "gominer-a", model: "gominer", account: ALICE },
   { name: "gominer-b", model: "gominer", account: BOB },
+  { name: "nicehash", model: "nicehash", account: BOB },
 ]
 
 /**
  * Share difficulty 2^13: 16,384 BLAKE3 hashes a share on simnet (difficulty 1 is two hashes),
- * a few hundredths of a second of one core; four shares a second per miner, so the three
- * together hash about 200,000 times a second (under half a core). Simnet's ASERT (half-life
+ * a few hundredths of a second of one core; four shares a second per miner, so the four
+ * together hash about 260,000 times a second (about half a core). Simnet's ASERT (half-life
  * 6 s) brings the network difficulty to about a block a second at that rate.
  */
 const SHARE_DIFFICULTY = 1n << 13n
@@ -86,7 +87,7 @@ describe("simnet (BLAKE3) on a real dcrd and dcrwallet", () => {
   if (ready !== true && !CI) it.skip(`mining and PPLNS payouts end to end (skipped: ${ready})`, () => undefined)
   else
     it(
-      "cpuminer and gominers find real blocks through the production pool, which pays PPLNS through the real wallet once they mature",
+      "cpuminer, gominers and NiceHash find real blocks through the production pool, each on one connection, which pays PPLNS through the real wallet once they mature",
       async () => {
         const program = Effect.gen(function* () {
           const started = Date.now()
@@ -228,6 +229,11 @@ describe("simnet (BLAKE3) on a real dcrd and dcrwallet", () => {
               ...payments.map((p) => `    ${p.account === POOL_FEE_ACCOUNT ? "fee" : p.account === ALICE ? "alice" : "bob"} ${p.address} ${atomsToDcr(p.amount)} DCR`),
             ].join("\n"),
           )
+          // Every model mined: each had shares accepted, on the one connection it opened.
+          for (const [name, st] of stats) {
+            expect(st.accepted, `${name}: ${describeMiners(stats)}`).toBeGreaterThan(0)
+            expect(st.connects, `${name}: ${describeMiners(stats)}`).toBe(1)
+          }
 
         })
 

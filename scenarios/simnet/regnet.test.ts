@@ -1,8 +1,9 @@
 /**
  * The BLAKE-256 era on a real dcrd (issue 8, part 7). Regnet forces no agenda: its chain mines
  * BLAKE-256 until a stake vote for blake3pow passes, which is what lets the legacy ASICs mine
- * it. An Innosilicon D9, an Antminer DR5 and a Whatsminer D1 (the emulators, really hashing
- * BLAKE-256 with their firmware's stratum dialects) mine through the production pool over TCP;
+ * it. Every BLAKE-256 model: an Innosilicon D9, an Antminer DR3 and a DR5, a Whatsminer D1 and an
+ * Obelisk DCR1 (the emulators, really hashing BLAKE-256 with their firmware's stratum dialects)
+ * mine through the production pool over TCP, each on the one connection it opened;
  * the pool submits their blocks to a real `dcrd --regnet`, and the chain is then read back:
  * every block the pool's miners found is in the main chain with exactly the header the pool
  * submitted (nonce, extra nonces, timestamp), its coinbase pays dcrd's mining address, and the
@@ -31,7 +32,7 @@ import { binariesReady } from "./binaries.ts"
 import { layerNative } from "./node.ts"
 import { dcrdOptionsFor, describeMiners, poolOnNode, regnetDcrd, tempDir, waitUntil } from "./pool-on-node.ts"
 
-const ASICS: ReadonlyArray<MinerModel> = ["innosilicon-d9", "antminer-dr5", "whatsminer-d1"]
+const ASICS: ReadonlyArray<MinerModel> = ["innosilicon-d9", "antminer-dr3", "antminer-dr5", "whatsminer-d1", "obelisk-dcr1"]
 
 /** A regnet pay-to-pubkey-hash address for a label (the key is never needed: nothing is spent). */
 const regnetAddress = (label: string) => encodeAddress("p2pkh-ecdsa-secp256k1", blake256Hash(new TextEncoder().encode(label)).subarray(0, 20), REGNET)
@@ -45,7 +46,10 @@ const regnetAddress = (label: string) => encodeAddress("p2pkh-ecdsa-secp256k1", 
  */
 const SHARE_DIFFICULTY = 4n
 const HASHES_PER_SECOND = 24
-/** Stop well below regnet's stake validation height (144), where blocks would need votes. */
+/**
+ * Stop well below 126, where a regnet chain without ticket purchases ends: dcrd will not extend it
+ * further, since the ticket pool could no longer fill before stake validation (144) needs votes.
+ */
 const HEIGHT_LIMIT = 100
 const MIN_POOL_BLOCKS = 12
 
@@ -53,9 +57,9 @@ const CI = process.env.CI === "true"
 const ready = binariesReady()
 
 describe("regnet (BLAKE-256 era) on a real dcrd", () => {
-  if (ready !== true && !CI) it.skip(`D9, DR5 and D1 on a real dcrd (skipped: ${ready})`, () => undefined)
+  if (ready !== true && !CI) it.skip(`D9, DR3, DR5, D1 and DCR1 on a real dcrd (skipped: ${ready})`, () => undefined)
   else it(
-    "Innosilicon D9, Antminer DR5 and Whatsminer D1 find real regnet blocks through the production pool",
+    "Innosilicon D9, Antminer DR3 and DR5, Whatsminer D1 and Obelisk DCR1 find real regnet blocks through the production pool, each on one connection",
     async () => {
       const miningAddress = regnetAddress("dcrforge regnet mining address")
       let walletCalls = 0
@@ -215,8 +219,10 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
         )
         // Every share the pool accepted was a real BLAKE-256 share for its job; none were refused
         // except as stale: for an old block, when another miner's block had just moved the tip.
+        // And every miner mined the whole run on the one connection it opened.
         for (const [model, s] of stats) {
           expect(s.accepted, model).toBeGreaterThan(0)
+          expect(s.connects, `${model}: ${describeMiners(stats)}`).toBe(1)
           for (const reason of s.rejectedBy.keys()) expect(reason, model).toMatch(/old block/)
         }
       })
