@@ -144,6 +144,27 @@ for (const kind of stores) {
       expect(result.batches).toBeLessThan(100)
     })
 
+    it("shares of one millisecond are walked newest first, each once, across pages and past seq 9 and 99", async () => {
+      const walked = await run(() =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const { recordShares } = yield* makeStoreAccounting(options(PPLNS))
+          yield* recordShares(Array.from({ length: 120 }, (_, i) => share(i, `acct${i}`, DIFFICULTY_SCALE, 7000)))
+          const seen: Array<string> = []
+          let cursor: { createdMs: number; seq: bigint } | undefined
+          for (;;) {
+            const page = yield* store.sharesBefore(7000, cursor, 7)
+            seen.push(...page.map((r) => r.account))
+            if (page.length < 7) break
+            cursor = page[page.length - 1]
+          }
+          return seen
+        }),
+      )
+      // Newest first is the reverse of the order they were recorded in (read as text, "9" sorted above "10").
+      expect(walked).toEqual(Array.from({ length: 120 }, (_, i) => `acct${119 - i}`))
+    })
+
     it("hashrate per client and per account is the work of its recent shares over the window", async () => {
       const result = await run(() =>
         Effect.gen(function* () {

@@ -53,7 +53,7 @@ export const backup = <E>(emit: (line: string) => Effect.Effect<void, E>) =>
         for (const table of ORDER) {
           const columns = TABLES[table]
           const select = columns.map((c) => `${c}::text AS ${c}`).join(", ")
-          const rows = yield* sql.unsafe<Record<string, string | null>>(`SELECT ${select} FROM ${table} ORDER BY ${PRIMARY_KEYS[table]}`)
+          const rows = yield* sql.unsafe<Record<string, string | null>>(`SELECT ${select} FROM ${table} ORDER BY ${PRIMARY_KEYS[table].split(",").map((c) => `${table}.${c.trim()}`).join(", ")}`)
           for (const row of rows) yield* emit(JSON.stringify({ table, row: columns.map((c) => row[c] ?? null) }))
           counts[table] = rows.length
         }

@@ -128,6 +128,9 @@ const toBatch = (r: Row): BatchRow => ({
 })
 
 // Selected columns cast to text: drivers differ in how they return int8 and numeric, text is exact.
+// Columns are read as text (bigints stay exact), under their own names. In ORDER BY a bare name
+// means the output column, that text: "10" < "9". Every ORDER BY over such a column names the
+// table's column (shares.seq, payout_batches.id), which sorts as the number it is.
 const BLOCK_COLUMNS = "hash, height, account, worker, model, found_ms::text AS found_ms, network_difficulty::text AS network_difficulty, status, reward::text AS reward, fee::text AS fee"
 const BATCH_COLUMNS = "id::text AS id, status, created_ms::text AS created_ms, height, txid, raw_tx, tx_fee::text AS tx_fee"
 
@@ -163,10 +166,10 @@ export const makePoolStore = Effect.gen(function* () {
   const sharesBefore = (untilMs: number, after: { readonly createdMs: number; readonly seq: bigint } | undefined, limit: number) =>
     (after === undefined
       ? sql`SELECT seq::text AS seq, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
-            WHERE created_ms <= ${untilMs} ORDER BY created_ms DESC, seq DESC LIMIT ${limit}`
+            WHERE created_ms <= ${untilMs} ORDER BY shares.created_ms DESC, shares.seq DESC LIMIT ${limit}`
       : sql`SELECT seq::text AS seq, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
             WHERE created_ms <= ${untilMs} AND (created_ms < ${after.createdMs} OR (created_ms = ${after.createdMs} AND seq < ${after.seq.toString()}))
-            ORDER BY created_ms DESC, seq DESC LIMIT ${limit}`
+            ORDER BY shares.created_ms DESC, shares.seq DESC LIMIT ${limit}`
     ).pipe(Effect.map((rows) => rows.map((r) => ({ seq: big(r.seq), account: String(r.account), weight: big(r.weight), createdMs: num(r.created_ms) }))))
 
   /** Per-account work of shares in (fromMs, toMs]. */
@@ -315,12 +318,12 @@ export const makePoolStore = Effect.gen(function* () {
       }),
     )
 
-  const openBatches = sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches WHERE status IN ('building', 'signed') ORDER BY id`).pipe(
+  const openBatches = sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches WHERE status IN ('building', 'signed') ORDER BY payout_batches.id`).pipe(
     Effect.map((rows) => rows.map(toBatch)),
   )
 
   const batches = (limit: number) =>
-    sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY id DESC LIMIT $1`, [limit]).pipe(Effect.map((rows) => rows.map(toBatch)))
+    sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY payout_batches.id DESC LIMIT $1`, [limit]).pipe(Effect.map((rows) => rows.map(toBatch)))
 
   const paymentsOf = (batchId: bigint) =>
     sql`SELECT batch_id::text AS batch_id, account, address, amount::text AS amount FROM payments WHERE batch_id = ${batchId.toString()} ORDER BY account COLLATE "C"`.pipe(
@@ -342,7 +345,7 @@ export const makePoolStore = Effect.gen(function* () {
     )
 
   const batchesPage = (limit: number, offset: number) =>
-    sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY id DESC LIMIT $1 OFFSET $2`, [limit, offset]).pipe(Effect.map((rows) => rows.map(toBatch)))
+    sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY payout_batches.id DESC LIMIT $1 OFFSET $2`, [limit, offset]).pipe(Effect.map((rows) => rows.map(toBatch)))
 
   const batchCount = sql`SELECT count(*)::text AS n FROM payout_batches`.pipe(Effect.map((rows) => num(rows[0]?.n ?? 0)))
 
