@@ -72,7 +72,16 @@ export const runMining = (options: MiningOptions) =>
           return yield* Effect.logError(`block ${hash} at height ${candidate.job.height} not submitted: ${outcome.failure.message}`)
         }
         if (!outcome.success) {
-          return yield* Effect.logWarning(`dcrd rejected block ${hash} at height ${candidate.job.height} (stale or invalid work)`)
+          // A block whose parent another block replaced meanwhile lost a race, which on
+          // one-second blocks is routine; only a refusal of work on the current parent says
+          // something is wrong.
+          const best = yield* chain.getBestBlock.pipe(Effect.option)
+          const current = jobs.current
+          const replaced = (best._tag === "Some" && best.value.height >= candidate.job.height) || (current !== undefined && current.parent !== candidate.job.parent)
+          if (replaced) {
+            return yield* Effect.logInfo(`dcrd refused block ${hash} at height ${candidate.job.height}: another block took its parent's place first (stale)`)
+          }
+          return yield* Effect.logWarning(`dcrd rejected block ${hash} at height ${candidate.job.height} on the current parent (invalid work?)`)
         }
         const foundAt = yield* Clock.currentTimeMillis
         const work = accepted.record({

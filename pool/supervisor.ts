@@ -74,7 +74,7 @@ export const makeTaskSupervisor = (metrics: PoolMetricSet) => {
           yield* Effect.sleep(backoff)
           backoff = Math.min(backoff * 2, maximum)
         }
-      }).pipe(Effect.annotateLogs("task", key))
+      })
       yield* Effect.forkScoped(loop)
     })
 
