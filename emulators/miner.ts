@@ -4,10 +4,9 @@ import { hashToDisplay } from "../core/chain/hash.ts"
 import { makeHeaderHasher, type HeaderHasher } from "../core/chain/powhasher.ts"
 import { HeaderOffset } from "../core/chain/header.ts"
 import { compactToBig, hashMeetsTarget } from "../core/chain/targets.ts"
-import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { userAgentOf, type MinerProfile } from "../core/stratum/profiles.ts"
 import { decodeMinerLine, encodeRequest } from "../core/stratum/protocol.ts"
-import { minerSolution, parseNotifyParams, type MinerJob } from "../core/stratum/work.ts"
+import { minerShareTarget, minerSolution, parseNotifyParams, readSetDifficulty, readSubmitReply, type MinerJob } from "../core/stratum/work.ts"
 import type { Dial } from "./network.ts"
 import type { SimRandom } from "./random.ts"
 
@@ -77,11 +76,8 @@ export interface MinerStats {
   unanswered: number
 }
 
-/** The last difficulty announced, as exact DIFFICULTY_SCALE units (the pool only sends such values). */
-const wireToUnits = (difficulty: number): bigint => BigInt(Math.round(difficulty * Number(DIFFICULTY_SCALE)))
-
-/** Expected hashes for a share of `units` difficulty: 2^256 over the share target. */
-const expectedHashes = (powLimit: bigint, units: bigint): number => 2 ** 256 / Number((powLimit * DIFFICULTY_SCALE) / units + 1n)
+/** Expected hashes for a share at `target`: 2^256 over the number of hashes that meet it. */
+const expectedHashes = (target: bigint): number => 2 ** 256 / Number(target + 1n)
 
 /**
  * One mining device as a pool sees it: it dials, subscribes with its firmware's user agent,
@@ -141,9 +137,10 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
     let extraNonce1 = ""
     let authorized = false
     let job: MinerJob | undefined
-    let difficulty = 0
+    /** The whole difficulty it works to (0n: none yet), read as Decred miners read it. */
+    let difficulty = 0n
     let lateShares = 0
-    let lateDifficulty = 0
+    let lateDifficulty = 0n
     let zombie = false
     /** Replaced whenever work changes: a waiting hasher restarts on the new job (hashing is memoryless). */
     let workChanged = yield* Deferred.make<void>()
@@ -189,7 +186,11 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
           const submitted = typeof id === "number" ? pending.get(id) : undefined
           if (submitted === undefined) return
           pending.delete(id as number)
-          const accepted = result === true
+          // As the reference CPU miner: a refused share is `false` with an error, and mining
+          // goes on; a result that is not a boolean is a broken pool, and it hangs up.
+          const read = readSubmitReply(m.message)
+          if (Result.isFailure(read)) return yield* end({ reason: `protocol error: ${read.failure.message}`, refused: false, storm: false })
+          const accepted = read.success.accepted
           if (accepted) stats.accepted++
           else {
             stats.rejected++
@@ -200,13 +201,16 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
           return
         }
         const { method, params } = m.message
-        if (method === "mining.set_difficulty" && typeof params[0] === "number") {
-          if (quirks.lateDifficultyShares !== undefined && difficulty > 0) {
+        if (method === "mining.set_difficulty") {
+          // Read as the firmware reads it: a whole number; below 1 no Decred miner can go on.
+          const read = readSetDifficulty(params)
+          if (Result.isFailure(read)) return yield* end({ reason: `protocol error: ${read.failure.message}`, refused: false, storm: false })
+          if (quirks.lateDifficultyShares !== undefined && difficulty > 0n) {
             lateDifficulty = difficulty
             lateShares = quirks.lateDifficultyShares
           }
-          difficulty = params[0]
-          emit({ _tag: "Difficulty", miner: options.name, difficulty })
+          difficulty = read.success
+          emit({ _tag: "Difficulty", miner: options.name, difficulty: Number(difficulty) })
           return yield* signalWork
         }
         if (method === "mining.notify") {
@@ -238,9 +242,8 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
       ),
     )
 
-    const submitOne = (current: MinerJob, units: bigint) =>
+    const submitOne = (current: MinerJob, target: bigint) =>
       Effect.gen(function* () {
-        const target = (options.powLimit * DIFFICULTY_SCALE) / units
         const en2Size = profile.extraNonce.en2Size - (quirks.shortExtraNonce2 === true ? 1 : 0)
         const extraNonce2 = random.bytes(en2Size)
         const time = new DataView(current.header.buffer, current.header.byteOffset).getUint32(HeaderOffset.timestamp, true)
@@ -262,12 +265,15 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
           }
           const solution = nonce === start ? layout : minerSolution(profile, current, options.username, extraNonce1, extraNonce2, time, nonce)
           const block = hashMeetsTarget(hash, networkTarget)
-          const id = yield* send("mining.submit", solution.params)
+          // Counted and awaited before the write: on a fast link the pool's reply can be read
+          // before the write returns, and a reply to an id not yet pending would be lost.
+          const id = nextId++
           const display = hashToDisplay(hash)
           pending.set(id, { jobId: current.jobId, hash: display })
           stats.submitted++
           if (block) stats.blocks++
           emit({ _tag: "Submitted", miner: options.name, jobId: current.jobId, hash: display, block })
+          yield* writer.write(`${encodeRequest(id, "mining.submit", solution.params)}\n`)
           return
         }
       })
@@ -283,7 +289,7 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
     const mineLoop = Effect.gen(function* () {
       for (;;) {
         const current = job
-        if (current === undefined || !authorized || difficulty === 0 || extraNonce1 === "") {
+        if (current === undefined || !authorized || difficulty === 0n || extraNonce1 === "") {
           yield* Deferred.await(workChanged)
           continue
         }
@@ -291,14 +297,14 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
           yield* Effect.sleep(5_000)
           continue
         }
-        const units = wireToUnits(lateShares > 0 ? lateDifficulty : difficulty)
-        const meanSeconds = (expectedHashes(options.powLimit, units) * options.hashScale) / hashrate
+        const target = minerShareTarget(options.powLimit, lateShares > 0 ? lateDifficulty : difficulty)
+        const meanSeconds = (expectedHashes(target) * options.hashScale) / hashrate
         const waitMillis = Math.max(1, Math.round(random.exponential(meanSeconds) * 1000))
         const changed = workChanged
         const found = yield* Effect.raceFirst(Effect.as(Effect.sleep(waitMillis), true), Effect.as(Deferred.await(changed), false))
         if (!found || zombie) continue
         if (lateShares > 0) lateShares--
-        yield* submitOne(current, units)
+        yield* submitOne(current, target)
       }
     })
 

@@ -35,11 +35,17 @@ export interface JobLookup {
  * Current work and the jobs handed out for it. A new parent makes every earlier job stale
  * (refused with "stale job"); new votes or transactions on the same parent give new jobs while
  * the older ones stay valid (dcrd still holds their templates). Jobs are forgotten after
- * `keepParents` parents, and each job remembers the solutions submitted for it, so a share
- * sent twice counts once.
+ * `keepParents` parents.
+ *
+ * The book also remembers the work already credited on each parent, keyed by the work itself
+ * (see `firstSubmission`), not by job: a time roll is a new job id over the same template, and a
+ * share whose nTime is at or after the roll's timestamp is the same header, hence the same work,
+ * under the original job and under every roll of it.
  */
 export class JobBook {
-  private readonly jobs = new Map<string, { job: Job; seen: Set<string> }>()
+  private readonly jobs = new Map<string, Job>()
+  /** Work keys seen per parent; dropped with the parent's jobs. */
+  private readonly seenByParent = new Map<string, Set<string>>()
   private readonly parents: Array<string> = []
   private sequence = 0
   private latest: Job | undefined
@@ -65,7 +71,8 @@ export class JobBook {
       this.parents.push(parent)
       while (this.parents.length > this.keepParents) {
         const gone = this.parents.shift()!
-        for (const [id, entry] of this.jobs) if (entry.job.parent === gone) this.jobs.delete(id)
+        for (const [id, job] of this.jobs) if (job.parent === gone) this.jobs.delete(id)
+        this.seenByParent.delete(gone)
       }
     }
     this.latest = job
@@ -85,17 +92,27 @@ export class JobBook {
   }
 
   lookup(id: string): JobLookup | undefined {
-    const entry = this.jobs.get(id)
-    if (entry === undefined) return undefined
-    return { job: entry.job, stale: this.latest !== undefined && entry.job.parent !== this.latest.parent }
+    const job = this.jobs.get(id)
+    if (job === undefined) return undefined
+    return { job, stale: this.latest !== undefined && job.parent !== this.latest.parent }
   }
 
-  /** Records a solution for a job; false if the same one was submitted before. */
-  firstSubmission(jobId: string, solutionKey: string): boolean {
-    const entry = this.jobs.get(jobId)
-    if (entry === undefined) return false
-    if (entry.seen.has(solutionKey)) return false
-    entry.seen.add(solutionKey)
+  /**
+   * Records a piece of work found on `job`'s parent; false if the same work was recorded before,
+   * under this job or any other. `workKey` must identify the header the miner hashed (the
+   * rebuilt header or its hash): two templates of one parent differ in their header, so their
+   * work never collides, while a job and its time rolls agree on every byte a share fills in.
+   */
+  firstSubmission(job: Job, workKey: string): boolean {
+    let seen = this.seenByParent.get(job.parent)
+    if (seen === undefined) {
+      // Only parents the book still holds jobs for: a share of a forgotten parent never gets here.
+      if (!this.parents.includes(job.parent)) return false
+      seen = new Set()
+      this.seenByParent.set(job.parent, seen)
+    }
+    if (seen.has(workKey)) return false
+    seen.add(workKey)
     return true
   }
 
@@ -118,7 +135,7 @@ export class JobBook {
       clean,
       timestamp,
     }
-    this.jobs.set(job.id, { job, seen: new Set() })
+    this.jobs.set(job.id, job)
     return job
   }
 }

@@ -7,6 +7,8 @@ import { cannotMineReason, identifyMiner, profileOf, type MinerProfile } from ".
 import {
   decodeRequestLine,
   encodeError,
+  encodeRefusal,
+  encodeRefusalFor,
   encodeRequest,
   encodeResult,
   MAX_LINE_BYTES,
@@ -21,9 +23,9 @@ import {
   difficultyToWire,
   initialDifficultyFor,
   initialVardiff,
-  sendableDifficulty,
   vardiffOnShare,
   vardiffOnTick,
+  wholeDifficulty,
   type VardiffConfig,
   type VardiffState,
 } from "./vardiff.ts"
@@ -55,7 +57,7 @@ export const defaultSessionConfig = (network: NetworkParams, mode: "pool" | "sol
 })
 
 export interface AcceptedShare {
-  /** Unique per solution: job id and the solution's bytes. */
+  /** Unique per piece of work, whatever job it came under: the hex of its proof-of-work hash. */
   readonly id: string
   readonly account: string
   readonly worker: string
@@ -180,7 +182,11 @@ export class StratumSession {
         out.close = "message flood"
         return out
       }
-      out.lines.push(encodeError(null, stratumError(StratumErrorCode.other, "too many messages: slow down")))
+      // Answered under the request's own id, and `false` for a submit, as the reference pool does:
+      // its CPU miner drops a connection on a reply whose id it never sent (null included).
+      const request = decodeRequestLine(line, this.config.maxLineBytes)
+      const tooMany = stratumError(StratumErrorCode.other, "too many messages: slow down")
+      out.lines.push(Result.isSuccess(request) ? encodeRefusalFor(request.success.method, request.success.id, tooMany) : encodeError(null, tooMany))
       return out
     }
     const decoded = decodeRequestLine(line, this.config.maxLineBytes)
@@ -266,11 +272,11 @@ export class StratumSession {
       const worker = dot < 0 ? "default" : username.slice(dot + 1)
       const decoded = decodeAddress(address, this.config.network)
       if (Result.isFailure(decoded)) {
-        out.lines.push(encodeError(id, stratumError(StratumErrorCode.unauthorized, `username must be address.worker with a ${this.config.network.name} address: ${decoded.failure.message}`)))
+        out.lines.push(encodeRefusal(id, stratumError(StratumErrorCode.unauthorized, `username must be address.worker with a ${this.config.network.name} address: ${decoded.failure.message}`)))
         return
       }
       if (!WORKER.test(worker)) {
-        out.lines.push(encodeError(id, stratumError(StratumErrorCode.unauthorized, "worker name must be 1-32 letters, digits, - or _")))
+        out.lines.push(encodeRefusal(id, stratumError(StratumErrorCode.unauthorized, "worker name must be 1-32 letters, digits, - or _")))
         return
       }
       this.account = decoded.success.address
@@ -290,9 +296,10 @@ export class StratumSession {
     }
     // Never above the network's difficulty: a miner reports only hashes that meet its share
     // target, so a harder share target would make it throw away blocks (on easy networks,
-    // simnet and testnet, vardiff alone easily passes the network difficulty).
+    // simnet and testnet, vardiff alone easily passes the network difficulty). Whole, like every
+    // difficulty announced, and rounded down, so every block hash still meets the share target.
     const wanted = this.vardiff!.difficulty
-    const network = sendableDifficulty(difficultyOfTarget(this.config.network.powLimit, job.networkTarget))
+    const network = wholeDifficulty(difficultyOfTarget(this.config.network.powLimit, job.networkTarget))
     const difficulty = network < wanted ? network : wanted
     if (difficulty !== this.announcedDifficulty) {
       out.lines.push(encodeRequest(null, "mining.set_difficulty", [difficultyToWire(difficulty)]))
@@ -313,12 +320,12 @@ export class StratumSession {
   private submit(id: string | number | null, params: ReadonlyArray<unknown>, now: number, out: SessionOutput): void {
     if (this.profile === undefined || this.vardiff === undefined) {
       out.logs.push({ kind: "share-rejected", reason: "not-subscribed" })
-      out.lines.push(encodeError(id, stratumError(StratumErrorCode.notSubscribed, "not subscribed: send mining.subscribe first")))
+      out.lines.push(encodeRefusal(id, stratumError(StratumErrorCode.notSubscribed, "not subscribed: send mining.subscribe first")))
       return
     }
     if (this.account === undefined) {
       out.logs.push({ kind: "share-rejected", reason: "unauthorized" })
-      out.lines.push(encodeError(id, stratumError(StratumErrorCode.unauthorized, "not authorized: send mining.authorize first")))
+      out.lines.push(encodeRefusal(id, stratumError(StratumErrorCode.unauthorized, "not authorized: send mining.authorize first")))
       return
     }
     const verdict = validateShare(
@@ -332,13 +339,15 @@ export class StratumSession {
       params,
     )
     if (verdict.kind === "rejected") {
+      // A refused share costs that share and nothing more: `false` with the error, as the
+      // reference pool answers, never a reply that makes the miner drop the connection.
       out.logs.push({ kind: "share-rejected", reason: verdict.reason })
-      out.lines.push(encodeError(id, verdict.error))
+      out.lines.push(encodeRefusal(id, verdict.error))
       return
     }
     out.lines.push(encodeResult(id, true))
     const share: AcceptedShare = {
-      id: `${verdict.job.id}:${verdict.solutionKey}`,
+      id: verdict.workKey,
       account: this.account,
       worker: this.worker!,
       difficulty: verdict.difficulty,

@@ -32,8 +32,11 @@ export type ShareVerdict =
       readonly job: Job
       readonly header: Uint8Array
       readonly hash: Uint8Array
-      /** Identifies the solution within its job (timestamp, nonce, extra nonces). */
-      readonly solutionKey: string
+      /**
+       * Identifies the work, whatever job it came under: the hex of its proof-of-work hash, a
+       * digest of the whole header the miner hashed (template, extra nonces, nTime, nonce).
+       */
+      readonly workKey: string
       /** The difficulty the share was checked at (the one in force when its job was sent). */
       readonly difficulty: bigint
       /** The hash also meets the network target: submit it to dcrd. */
@@ -81,12 +84,20 @@ export const validateShare = (ctx: ShareContext, params: ReadonlyArray<unknown>)
   }
   const hash = job.hasher.hash(header)
   if (!hashMeetsTarget(hash, shareTarget(ctx.powLimit, difficulty))) {
-    return reject("low-difficulty", StratumErrorCode.lowDifficulty, "low difficulty share: the hash does not meet this connection's target")
+    return reject(
+      "low-difficulty",
+      StratumErrorCode.lowDifficulty,
+      `low difficulty share: the hash does not meet difficulty ${difficulty / DIFFICULTY_SCALE}, the one this connection was given with job ${s.jobId}`,
+    )
   }
-  // Timestamp, nonce and extra nonces identify a solution within a job; only valid ones are remembered.
-  const solutionKey = toHex(header.subarray(HeaderOffset.timestamp, HeaderOffset.stakeVersion))
-  if (!ctx.jobs.firstSubmission(job.id, solutionKey)) {
-    return reject("duplicate", StratumErrorCode.duplicateShare, "duplicate share: this solution was already submitted")
+  // The work, not the job: a time roll gives the same template a new job id, and a share whose
+  // nTime is at or after the roll's timestamp rebuilds to the same header under the original job
+  // and every roll (the miner overwrites the only byte the roll changed), so keying by job id
+  // would credit it once per roll. Different templates differ in their header, so in their hash.
+  // Only valid work is remembered.
+  const workKey = toHex(hash)
+  if (!ctx.jobs.firstSubmission(job, workKey)) {
+    return reject("duplicate", StratumErrorCode.duplicateShare, "duplicate share: this work was already credited, under this job or another job of the same template; each piece of work counts once")
   }
-  return { kind: "accepted", job, header, hash, solutionKey, difficulty, block: hashMeetsTarget(hash, job.networkTarget) }
+  return { kind: "accepted", job, header, hash, workKey, difficulty, block: hashMeetsTarget(hash, job.networkTarget) }
 }

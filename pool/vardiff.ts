@@ -3,10 +3,13 @@ import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 /**
  * Per-connection variable difficulty, as a pure function of the share history and the clock.
  *
- * Difficulties are DIFFICULTY_SCALE units (difficulty x 2^32) and always "sendable": at most
- * 53 significant bits, so difficulty = units / 2^32 is exactly a JSON number and the value a
- * miner reads from `mining.set_difficulty` is exactly the one the pool checks shares against
- * (the reference pool sent a truncated integer and checked the exact value).
+ * Difficulties are held in DIFFICULTY_SCALE units (difficulty x 2^32), like every weight in the
+ * pool, but vardiff only ever picks whole difficulties of at least 1: Decred miners read
+ * `mining.set_difficulty` as an integer (dcrpool's CPU miner truncates it and divides by zero on
+ * 0; decred-gominer floors it and lifts it to 1), so a fraction on the wire means shares hashed to
+ * an easier target than the pool checks, and below 1 a dead miner. The pool checks exactly the
+ * whole difficulty it announced. A miner too slow to find a difficulty-1 share every target
+ * interval simply shares less often, as on mainnet, where difficulty 1 is 2^32 hashes.
  */
 export interface VardiffConfig {
   /** The share interval aimed at (the reference pool's maxgentime; 15 s). */
@@ -46,18 +49,22 @@ export interface VardiffState {
 
 export const initialVardiff = (difficulty: bigint, now: number): VardiffState => ({ difficulty, windowStart: now, sharesInWindow: 0 })
 
-/** The largest sendable difficulty at or below `units`: 53 significant bits at most, and at least 1 unit. */
-export const sendableDifficulty = (units: bigint): bigint => {
-  if (units < 1n) return 1n
-  let bits = 0
-  for (let v = units; v > 0n; v >>= 1n) bits++
-  if (bits <= 53) return units
-  const drop = BigInt(bits - 53)
-  return (units >> drop) << drop
+/** The largest difficulty `mining.set_difficulty` carries exactly: 2^53, as a JSON number and a Go float64 hold it. */
+export const MAX_WIRE_DIFFICULTY = 1n << 53n
+
+/** `units` rounded down to a whole difficulty in [1, 2^53], in DIFFICULTY_SCALE units. */
+export const wholeDifficulty = (units: bigint): bigint => {
+  const whole = units / DIFFICULTY_SCALE
+  return (whole < 1n ? 1n : whole > MAX_WIRE_DIFFICULTY ? MAX_WIRE_DIFFICULTY : whole) * DIFFICULTY_SCALE
 }
 
-/** The difficulty as the JSON number `mining.set_difficulty` carries (exact, see above). */
-export const difficultyToWire = (units: bigint): number => Number(units) / Number(DIFFICULTY_SCALE)
+/** The difficulty as `mining.set_difficulty` carries it: a whole number (a fraction here is a bug). */
+export const difficultyToWire = (units: bigint): number => {
+  if (units < DIFFICULTY_SCALE || units % DIFFICULTY_SCALE !== 0n || units > MAX_WIRE_DIFFICULTY * DIFFICULTY_SCALE) {
+    throw new RangeError(`difficulty ${units} units is not a whole difficulty in [1, 2^53]: pass it through wholeDifficulty`)
+  }
+  return Number(units / DIFFICULTY_SCALE)
+}
 
 /**
  * The starting difficulty for a miner rated at `hashrate` hashes/s to find a share every
@@ -65,11 +72,13 @@ export const difficultyToWire = (units: bigint): number => Number(units) / Numbe
  * (2^(256 - bitlen(powLimit)): 2^32 on mainnet, 2 on simnet).
  */
 export const initialDifficultyFor = (hashrate: number, targetSeconds: number, hashesPerUnitDifficulty: bigint, config: VardiffConfig): bigint => {
-  const ideal = BigInt(Math.max(1, Math.floor(hashrate * targetSeconds))) * DIFFICULTY_SCALE / hashesPerUnitDifficulty
-  return clamp(sendableDifficulty(ideal), config)
+  const ideal = (BigInt(Math.max(1, Math.floor(hashrate * targetSeconds))) * DIFFICULTY_SCALE) / hashesPerUnitDifficulty
+  // The nearest whole difficulty, not the one below: 6.9 starts at 7.
+  return clamp(ideal + DIFFICULTY_SCALE / 2n, config)
 }
 
-const clamp = (d: bigint, c: VardiffConfig): bigint => sendableDifficulty(d < c.minDifficulty ? c.minDifficulty : d > c.maxDifficulty ? c.maxDifficulty : d)
+/** Within the configured bounds, then whole (so a bound that is not whole rounds down, and never below 1). */
+const clamp = (d: bigint, c: VardiffConfig): bigint => wholeDifficulty(d < c.minDifficulty ? c.minDifficulty : d > c.maxDifficulty ? c.maxDifficulty : d)
 
 export interface VardiffStep {
   readonly state: VardiffState
@@ -91,8 +100,18 @@ const retargetAt = (state: VardiffState, now: number, c: VardiffConfig, shares: 
   // step would pass the noise straight into the difficulty. (Half way in log terms would settle
   // where the mean log-rate is on target, which is a rate ~10% too high with six shares a window.)
   const factor = Math.min(c.maxStep, Math.max(1 / c.maxStep, 1 + (ratio - 1) / 2))
-  // Scale in integers: factor to 1/1024 precision is plenty for a rate estimate.
-  const next = clamp((state.difficulty * BigInt(Math.round(factor * 1024))) / 1024n, c)
+  // Scale in integers (factor to 1/1024 is plenty for a rate estimate), to the nearest whole difficulty.
+  const whole = state.difficulty / DIFFICULTY_SCALE
+  let next = clamp(((whole * BigInt(Math.round(factor * 1024)) + 512n) / 1024n) * DIFFICULTY_SCALE, c)
+  if (next === state.difficulty) {
+    // Half way can round back to where it started at small difficulties (2 x 0.75 = 1.5 -> 2). One
+    // whole step is the finest move there is: take it when it lands nearer the on-target
+    // difficulty (current x ratio) than staying does.
+    const current = Number(whole)
+    const onTarget = current * ratio
+    const step = ratio > 1 ? current + 1 : current - 1
+    if (Math.abs(Math.log(step / onTarget)) < Math.abs(Math.log(current / onTarget))) next = clamp(BigInt(step) * DIFFICULTY_SCALE, c)
+  }
   if (next === state.difficulty) return { state: fresh, retarget: undefined }
   return { state: { ...fresh, difficulty: next }, retarget: next }
 }

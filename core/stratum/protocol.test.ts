@@ -1,6 +1,6 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { decodeMinerLine, decodeRequestLine, encodeError, encodeResult, stratumError } from "./protocol.ts"
+import { decodeMinerLine, decodeRequestLine, encodeError, encodeRefusal, encodeRefusalFor, encodeResult, stratumError } from "./protocol.ts"
 
 const fails = (line: string) => {
   const r = decodeRequestLine(line, 200)
@@ -25,8 +25,17 @@ describe("stratum lines", () => {
     expect(fails(`{"id":1,"method":"x","params":["${"a".repeat(300)}"]}`)).toContain("exceeds the 200-byte limit")
   })
 
-  it("writes results and errors as [code, message, null]", () => {
-    expect(encodeResult(4, true)).toBe('{"id":4,"result":true,"error":null}')
-    expect(encodeError(5, stratumError(23, "share above target"))).toBe('{"id":5,"result":null,"error":[23,"share above target",null]}')
+  it("writes results and errors as [code, message, null], in the reference pool's key order", () => {
+    expect(encodeResult(4, true)).toBe('{"id":4,"error":null,"result":true}')
+    expect(encodeError(5, stratumError(20, "unknown method"))).toBe('{"id":5,"error":[20,"unknown method",null],"result":null}')
+  })
+
+  it("refuses a share or a login with result false and the error, as dcrpool does; other requests with result null", () => {
+    const duplicate = stratumError(22, "duplicate share")
+    // What dcrpool's SubmitWorkResponse(id, false, err) marshals to (its Response fields: id, error, result).
+    expect(encodeRefusal(7, duplicate)).toBe('{"id":7,"error":[22,"duplicate share",null],"result":false}')
+    expect(encodeRefusalFor("mining.submit", 7, duplicate)).toBe(encodeRefusal(7, duplicate))
+    expect(encodeRefusalFor("mining.authorize", "a", duplicate)).toBe('{"id":"a","error":[22,"duplicate share",null],"result":false}')
+    expect(encodeRefusalFor("mining.subscribe", 1, duplicate)).toBe(encodeError(1, duplicate))
   })
 })

@@ -83,10 +83,35 @@ export const decodeMinerLine = (line: string, maxBytes = MAX_LINE_BYTES): Result
 export const encodeRequest = (id: number | string | null, method: string, params: ReadonlyArray<unknown>): string =>
   JSON.stringify({ id, method, params })
 
-export const encodeResult = (id: number | string | null, result: unknown): string => JSON.stringify({ id, result, error: null })
+// Replies keep the reference pool's key order (id, error, result): parsers do not care, people
+// comparing the two pools' traffic line by line do.
 
+/** A request that succeeded: `{"id":n,"error":null,"result":...}`. */
+export const encodeResult = (id: number | string | null, result: unknown): string => JSON.stringify({ id, error: null, result })
+
+/**
+ * A `mining.submit` or `mining.authorize` the pool turns down: `result: false` with the error.
+ * That is how the reference pool (dcrpool) answers every refused share and login, and what its
+ * CPU miner requires: it reads the result as a boolean and quits on anything else (a `null`
+ * result is a broken pool to it), while decred-gominer reads `false` and `null` alike.
+ */
+export const encodeRefusal = (id: number | string | null, error: StratumError): string =>
+  JSON.stringify({ id, error: [error.code, error.message, null], result: false })
+
+/**
+ * A request that could not be served at all (a refused subscribe, an unknown method, a line that
+ * is not a request): `result: null` with the error. The reference pool leaves `result` out of a
+ * refused subscribe, which both Decred miners read the same as null.
+ */
 export const encodeError = (id: number | string | null, error: StratumError): string =>
-  JSON.stringify({ id, result: null, error: [error.code, error.message, null] })
+  JSON.stringify({ id, error: [error.code, error.message, null], result: null })
+
+/** The request methods whose refusals are `result: false` rather than `null` (see `encodeRefusal`). */
+const BOOLEAN_METHODS: ReadonlySet<string> = new Set(["mining.submit", "mining.authorize"])
+
+/** How a refusal of `method` is written: `false` for submit and authorize, `null` for the rest. */
+export const encodeRefusalFor = (method: string, id: number | string | null, error: StratumError): string =>
+  BOOLEAN_METHODS.has(method) ? encodeRefusal(id, error) : encodeError(id, error)
 
 /** Reads a positional string param, or says which one is missing or wrong. */
 export const stringParam = (params: ReadonlyArray<unknown>, index: number, name: string): Result.Result<string, StratumError> => {

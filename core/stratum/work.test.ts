@@ -3,13 +3,17 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { toHex } from "../chain/bytes.ts"
 import { encodeHeader, HeaderOffset } from "../chain/header.ts"
+import { SIMNET } from "../chain/params.ts"
 import { arbitraryHeader } from "../testing/arbitraries.ts"
 import { cannotMineReason, identifyMiner, MINER_PROFILES, profileOf, userAgentOf } from "./profiles.ts"
 import {
   decodeSubmitParams,
   encodeNotifyParams,
+  minerShareTarget,
   minerSolution,
   parseNotifyParams,
+  readSetDifficulty,
+  readSubmitReply,
   rebuildHeader,
   subscribeExtraNonce1,
   subscribeResult,
@@ -108,5 +112,26 @@ describe("identifying miners", () => {
     )
     expect(cannotMineReason(profileOf("antminer-dr5"), "blake256")).toBeUndefined()
     expect(cannotMineReason(profileOf("gominer"), "blake3")).toBeUndefined()
+  })
+})
+
+describe("the miner's reading of the pool's replies", () => {
+  it("takes mining.set_difficulty as a whole number, as Decred miners do, and fails below 1", () => {
+    expect(Result.getOrThrow(readSetDifficulty([17]))).toBe(17n)
+    // decred-gominer floors, dcrpool's cmd/miner truncates: a fraction is hashed to the integer below it.
+    expect(Result.getOrThrow(readSetDifficulty([1625.54]))).toBe(1625n)
+    for (const dead of [0.0000062498, 0, -3, "16", null, undefined]) {
+      const read = readSetDifficulty([dead])
+      expect(Result.isFailure(read), JSON.stringify(dead)).toBe(true)
+      if (Result.isFailure(read)) expect(read.failure.message).toMatch(/whole difficulty of at least 1/)
+    }
+    expect(minerShareTarget(SIMNET.powLimit, 4n)).toBe(SIMNET.powLimit / 4n)
+  })
+
+  it("reads a submit reply's result as a boolean, as dcrpool's CPU miner does: false is a refused share, null a broken pool", () => {
+    expect(Result.getOrThrow(readSubmitReply({ id: 3, result: true, error: null })).accepted).toBe(true)
+    const refused = Result.getOrThrow(readSubmitReply({ id: 3, result: false, error: [22, "duplicate share", null] }))
+    expect(refused).toEqual({ accepted: false, error: [22, "duplicate share", null] })
+    expect(Result.isFailure(readSubmitReply({ id: 3, result: null, error: [22, "duplicate share", null] }))).toBe(true)
   })
 })

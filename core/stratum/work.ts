@@ -2,7 +2,7 @@ import { Result } from "effect"
 import { fromHex, toHex } from "../chain/bytes.ts"
 import { HEADER_BYTES, HeaderOffset } from "../chain/header.ts"
 import type { MinerProfile } from "./profiles.ts"
-import { StratumErrorCode, stratumError, stringParam, type StratumError } from "./protocol.ts"
+import { StratumErrorCode, stratumError, stringParam, type StratumError, type StratumResponse } from "./protocol.ts"
 
 /** Bytes of extraNonce1 the pool gives each connection (unique per connection). */
 export const EXTRANONCE1_BYTES = 4
@@ -206,3 +206,36 @@ export const minerSolution = (
   }
   return { header, params: [worker, job.jobId, toHex(submitted), word(time), word(nonce)] }
 }
+
+/**
+ * The difficulty a Decred miner works to after `mining.set_difficulty`, a whole number. Both
+ * reference miners read the parameter as an integer: dcrpool's cmd/miner truncates it to a
+ * uint64 and divides the proof-of-work limit by it (0 is a division by zero: it panics), and
+ * decred-gominer 2.x floors it and lifts anything below 1 to 1. A pool announcing 1.5 therefore
+ * gets shares hashed to difficulty 1, and one announcing 0.3 kills the CPU miner. This reads as
+ * the stricter of the two: a fraction is floored, below 1 (or not a number) is a failure.
+ */
+export const readSetDifficulty = (params: ReadonlyArray<unknown>): Result.Result<bigint, StratumError> => {
+  const announced = params[0]
+  if (typeof announced !== "number" || !Number.isFinite(announced) || announced < 1) {
+    return Result.fail(
+      stratumError(StratumErrorCode.other, `mining.set_difficulty must carry a whole difficulty of at least 1, got ${JSON.stringify(announced) ?? "nothing"}`),
+    )
+  }
+  return Result.succeed(BigInt(Math.floor(announced)))
+}
+
+/** The share target a miner derives from a whole difficulty: the proof-of-work limit divided by it. */
+export const minerShareTarget = (powLimit: bigint, difficulty: bigint): bigint => powLimit / difficulty
+
+/**
+ * A `mining.submit` reply as the reference CPU miner reads it: the result must be a boolean
+ * (`false` with an error is a refused share and mining goes on); anything else, `null`
+ * included, is a protocol failure it quits on.
+ */
+export const readSubmitReply = (
+  reply: StratumResponse,
+): Result.Result<{ readonly accepted: boolean; readonly error: StratumResponse["error"] }, StratumError> =>
+  typeof reply.result === "boolean"
+    ? Result.succeed({ accepted: reply.result, error: reply.error })
+    : Result.fail(stratumError(StratumErrorCode.other, `mining.submit reply must have a boolean result, got ${JSON.stringify(reply.result) ?? "none"}`))

@@ -4,7 +4,7 @@ import { powHashWith } from "../chain/hash.ts"
 import { hashMeetsTarget } from "../chain/targets.ts"
 import type { MinerProfile } from "../stratum/profiles.ts"
 import { decodeMinerLine } from "../stratum/protocol.ts"
-import { minerSolution, parseNotifyParams, type MinerJob } from "../stratum/work.ts"
+import { minerShareTarget, minerSolution, parseNotifyParams, readSetDifficulty, type MinerJob } from "../stratum/work.ts"
 
 /**
  * The miner's half of a stratum conversation, as its firmware holds it: the extraNonce1 from
@@ -16,8 +16,10 @@ export class MinerSide {
   readonly worker: string
   extraNonce1 = ""
   job: MinerJob | undefined
-  /** As sent in `mining.set_difficulty`. */
+  /** The whole difficulty it works to, read from `mining.set_difficulty` as Decred miners read it (0: none yet). */
   difficulty = 0
+  /** Exactly what the last `mining.set_difficulty` carried, to check the wire. */
+  announcedDifficulty: unknown = undefined
   jobs = 0
 
   constructor(profile: MinerProfile, worker = "rig1") {
@@ -36,8 +38,18 @@ export class MinerSide {
       this.job = Result.getOrThrow(parseNotifyParams(this.profile, m.message.params))
       this.jobs++
     }
-    if (m.message.method === "mining.set_difficulty") this.difficulty = m.message.params[0] as number
+    if (m.message.method === "mining.set_difficulty") {
+      this.announcedDifficulty = m.message.params[0]
+      // A difficulty no Decred miner could work to fails the test here, as it would the miner.
+      this.difficulty = Number(Result.getOrThrow(readSetDifficulty(m.message.params)))
+    }
     return undefined
+  }
+
+  /** The share target the miner works to: the proof-of-work limit over its whole difficulty. */
+  shareTarget(powLimit: bigint): bigint {
+    if (this.difficulty === 0) throw new Error("no difficulty yet")
+    return minerShareTarget(powLimit, BigInt(this.difficulty))
   }
 
   /** Grinds nonces from `start` until the hash meets (or, with `miss`, fails) `target`. */
