@@ -492,6 +492,10 @@ export const violationsOf = (conversation: Conversation, rule: BudgetRule): Arra
     if (want.request === undefined && error === null) problems.push(`${where} answers a line that is no request without an error: ${text}`)
     if (want.overflow && (error === null || !error[1].startsWith("line longer than"))) problems.push(`${where} should refuse the over-long line: ${text}`)
     const throttled = error !== null && error[1] === TOO_MANY_MESSAGES
+    // As dcrpool answers: a refused submit or authorize is `false` (its miner quits on null),
+    // any other refusal `null`.
+    const refusalResult = want.request?.method === "mining.submit" || want.request?.method === "mining.authorize" ? false : null
+    if (error !== null && want.request !== undefined && result !== refusalResult) problems.push(`${where} refuses ${want.request.method} with result ${JSON.stringify(result)}, wanted ${String(refusalResult)}: ${text}`)
     if (throttled && !mayThrottle) problems.push(`${where} is throttled after ${totalCost} messages, within the burst of ${rule.messageBurst}: ${text}`)
     const method = want.request?.method
     if (method === "mining.subscribe" || method === "mining.authorize") identityChanged = true

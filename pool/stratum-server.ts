@@ -3,7 +3,7 @@ import * as Socket from "effect/socket/Socket"
 import type { PowHashAlgorithm } from "../core/chain/hash.ts"
 import type { ListenerError, MinerConnection } from "../core/services/listener.ts"
 import { StratumListener } from "../core/services/listener.ts"
-import { decodeRequestLine, encodeError, StratumErrorCode, stratumError } from "../core/stratum/protocol.ts"
+import { decodeRequestLine, encodeError, encodeRefusalFor, StratumErrorCode, stratumError } from "../core/stratum/protocol.ts"
 import type { Job, JobBook } from "./jobs.ts"
 import { LineBudget, LineSplitter } from "./lines.ts"
 import { CrashPoints } from "./crash-points.ts"
@@ -205,7 +205,9 @@ export const makeStratumServer = (options: StratumServerOptions) =>
      */
     const throttledReply = (text: string) => {
       const request = decodeRequestLine(text, options.session.maxLineBytes)
-      return encodeError(Result.isSuccess(request) ? request.success.id : null, TOO_MANY_MESSAGES)
+      // A throttled submit or authorize is refused as dcrpool refuses one (result false), so a
+      // miner that treats a null result as fatal keeps its session.
+      return Result.isSuccess(request) ? encodeRefusalFor(request.success.method, request.success.id, TOO_MANY_MESSAGES) : encodeError(null, TOO_MANY_MESSAGES)
     }
 
     const refuse = (c: MinerConnection, message: string) =>

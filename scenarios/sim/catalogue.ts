@@ -39,7 +39,8 @@ const MIXED_FLEET: ReadonlyArray<FleetEntry> = [
 const BLAKE3_FLEET: ReadonlyArray<FleetEntry> = [
   { model: "gominer", count: 6 },
   { model: "nicehash", count: 2 },
-  { model: "cpuminer", count: 1 },
+  // Scaled like the main job's: at its real 5 kH/s it would wait at difficulty 1 for the whole run.
+  { model: "cpuminer", count: 1, hashrate: 2e9 },
 ]
 
 /** Scales a fleet to about `miners` devices, keeping its proportions (at least one of each). */
