@@ -1,9 +1,10 @@
 import { Data } from "effect"
 
 /**
- * Share and network difficulties as exact integers: difficulty x DIFFICULTY_SCALE. Pools hand
- * out fractional difficulties (vardiff, tiny simnet miners); 2^32 sub-units represent every
- * dyadic difficulty the pool assigns exactly, and the payout arithmetic stays in bigint.
+ * Share and network difficulties as exact integers: difficulty x DIFFICULTY_SCALE. The pool
+ * hands out whole share difficulties, but network difficulty (powLimit / target) and a share
+ * capped at it are fractional; 2^32 sub-units keep them exact enough, and the payout arithmetic
+ * stays in bigint.
  */
 export const DIFFICULTY_SCALE = 1n << 32n
 
