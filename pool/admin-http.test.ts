@@ -122,7 +122,7 @@ describe("JSON API", () => {
     expect(replies.unknownAccount.status).toBe(404)
     const models = replies.miners.body.models as ReadonlyArray<{ model: string; usable: boolean }>
     // A BLAKE3 chain rules the BLAKE-256 ASICs out.
-    expect(models.filter((m) => !m.usable).map((m) => m.model).sort()).toEqual(["antminer-dr3", "antminer-dr5", "innosilicon-d9", "obelisk-dcr1", "whatsminer-d1"])
+    expect(models.filter((m) => !m.usable).map((m) => m.model).sort()).toEqual(["antminer-dr3", "antminer-dr5", "cpuminer-blake256", "innosilicon-d9", "obelisk-dcr1", "whatsminer-d1"])
     expect(replies.badLimit.status).toBe(400)
     expect(String(replies.badLimit.body.error)).toContain("limit must be a whole number from 1 to 500")
     expect(replies.badOffset.status).toBe(400)

@@ -103,7 +103,7 @@ describe("stratum session", () => {
       expect(reply(ok)).toBe(true)
       expect(ok.shares).toHaveLength(1)
       // DR3 and DR5 share a user agent: the session starts as the smaller model.
-      const identified = identifyMiner(userAgentOf(profile))!.model
+      const identified = identifyMiner(userAgentOf(profile), profile.pow)!.model
       expect(ok.shares[0]).toMatchObject({ account: address, worker: "rig1", difficulty: DIFFICULTY_SCALE, model: identified })
       expect(refusal(session.onLine(line(4, "mining.submit", s.params), 2000), 4)).toMatch(/^error 22: duplicate share/)
       const miss = m.solve(network, profile.pow, true)

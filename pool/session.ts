@@ -242,7 +242,7 @@ export class StratumSession {
 
   private subscribe(id: string | number | null, params: ReadonlyArray<unknown>, now: number, out: SessionOutput): void {
     const userAgent = typeof params[0] === "string" ? params[0] : ""
-    const profile = identifyMiner(userAgent)
+    const profile = identifyMiner(userAgent, this.activePow())
     if (profile === undefined) {
       out.logs.push({ kind: "unknown-miner", userAgent: userAgent.slice(0, 64) })
       out.lines.push(encodeError(id, stratumError(StratumErrorCode.other, `miner ${JSON.stringify(userAgent.slice(0, 64))} is not supported; see the pool's connection page for supported miners`)))

@@ -2,6 +2,7 @@ import type { PowHashAlgorithm } from "../chain/hash.ts"
 
 export type MinerModel =
   | "cpuminer"
+  | "cpuminer-blake256"
   | "gominer"
   | "nicehash"
   | "innosilicon-d9"
@@ -85,6 +86,19 @@ export const MINER_PROFILES: ReadonlyArray<MinerProfile> = [
     nominalHashrate: 5e3,
   },
   {
+    // dcrpool v1.2.0's cmd/miner: the same user agent as its BLAKE3 successor, but BLAKE-256 and
+    // the legacy job layout with nothing byte-swapped (read from its source, and run against the
+    // pool in scenarios/simnet/reference-miner.test.ts). Told apart by the chain's proof of work.
+    model: "cpuminer-blake256",
+    displayName: "CPU miner (dcrpool v1.2.0 cmd/miner, BLAKE-256)",
+    userAgent: { kind: "semver", name: "cpuminer", major: 1, maxMinor: 0, example: "cpuminer/1.0.0" },
+    pow: "blake256",
+    notify: { layout: "legacy-split", prevBlockWordSwap: false, bitsAndTimeBigEndian: false },
+    submit: { timeAndNonceBigEndian: false, extraNonce: "en2" },
+    extraNonce: { en1PaddingBytes: 0, en2Size: 4 },
+    nominalHashrate: 5e3,
+  },
+  {
     ...BLAKE3_MINER,
     model: "gominer",
     displayName: "decred-gominer 2.x (GPU)",
@@ -134,17 +148,20 @@ const SEMVER = /^([^/\s]+)\/(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za
 /**
  * The profile a subscribe user agent names, if any. Exact strings are the legacy ASICs'
  * firmware; `name/semver` matches on name, the exact major version and a minor version no
- * higher than the newest known. A shared user agent gives the first (smallest) model.
+ * higher than the newest known. A user agent two models share (dcrpool's CPU miner before and
+ * after DCP-0011) gives the one that computes `active`, the chain's proof of work, if either
+ * does; otherwise the first (smallest) model.
  */
-export const identifyMiner = (userAgent: string): MinerProfile | undefined => {
+export const identifyMiner = (userAgent: string, active?: PowHashAlgorithm): MinerProfile | undefined => {
   const exact = MINER_PROFILES.find((p) => p.userAgent.kind === "exact" && p.userAgent.value === userAgent)
   if (exact !== undefined) return exact
   const m = SEMVER.exec(userAgent)
   if (m === null) return undefined
   const [, name, major, minor] = m
-  return MINER_PROFILES.find(
+  const named = MINER_PROFILES.filter(
     (p) => p.userAgent.kind === "semver" && p.userAgent.name === name && p.userAgent.major === Number(major) && Number(minor) <= p.userAgent.maxMinor,
   )
+  return named.find((p) => p.pow === active) ?? named[0]
 }
 
 /** The user agent a model's emulator sends. */

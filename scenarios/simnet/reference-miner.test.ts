@@ -71,7 +71,7 @@ const USER_AGENT = "cpuminer/1.0.0"
  * into the full run by itself once the pool accepts the miner.
  */
 const refusedBecause = (() => {
-  const profile = identifyMiner(USER_AGENT)
+  const profile = identifyMiner(USER_AGENT, "blake256")
   return profile === undefined ? `no profile for ${USER_AGENT}` : cannotMineReason(profile, "blake256")
 })()
 

@@ -167,7 +167,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in chromium", () => {
         const connect = await visit(contexts, base, "/connect", "connect", async (page) => void (await page.waitForSelector("table.models")))
         expect(await connect.textContent("#stratum-url")).toBe("stratum+tcp://127.0.0.1:5550")
         const ruledOut = await connect.$$eval("tr.ruled-out", (rows) => rows.map((r) => r.getAttribute("data-model")))
-        expect(ruledOut.sort()).toEqual(["antminer-dr3", "antminer-dr5", "innosilicon-d9", "obelisk-dcr1", "whatsminer-d1"])
+        expect(ruledOut.sort()).toEqual(["antminer-dr3", "antminer-dr5", "cpuminer-blake256", "innosilicon-d9", "obelisk-dcr1", "whatsminer-d1"])
         expect(await connect.$$eval("tr.usable", (rows) => rows.map((r) => r.getAttribute("data-model")))).toEqual(["cpuminer", "gominer", "nicehash"])
 
         // ---- account: an account that was paid shows its payments with the stored txids
