@@ -22,6 +22,8 @@ describe("stratum lines", () => {
     expect(fails('{"id":1,"method":7,"params":[]}')).toContain("20 not a stratum request")
     expect(fails('{"id":1,"method":"x","params":{}}')).toContain("20 not a stratum request")
     expect(fails("[]")).toContain("20 not a stratum request")
+    // Infinity cannot be echoed back as an id (JSON writes it as null): such a line is no request.
+    expect(fails('{"id":1e999,"method":"mining.submit","params":[]}')).toContain("20 not a stratum request")
     expect(fails(`{"id":1,"method":"x","params":["${"a".repeat(300)}"]}`)).toContain("exceeds the 200-byte limit")
   })
 

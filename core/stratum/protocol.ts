@@ -23,7 +23,8 @@ export class StratumError extends Data.TaggedError("StratumError")<{
 
 export const stratumError = (code: StratumErrorCode, message: string) => new StratumError({ code, message })
 
-const RequestId = Schema.Union([Schema.Number, Schema.String])
+// A JSON number id must be finite: `1e999` reads as Infinity, which JSON cannot echo back (it would go out as null).
+const RequestId = Schema.Union([Schema.Finite, Schema.String])
 
 /** A request, or a notification when `id` is null. */
 export const StratumRequest = Schema.Struct({
