@@ -3,7 +3,6 @@ import fc from "fast-check"
 import { Effect, Fiber, Layer, Logger, Redacted, References } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SIMNET } from "../core/chain/params.ts"
-import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { StratumListener } from "../core/services/listener.ts"
 import { makeMemoryWallet } from "../core/testing/memory-wallet.ts"
 import { makeMiniNode } from "../core/testing/mini-node.ts"
@@ -15,7 +14,7 @@ import { pgliteLayer } from "./store/pglite.ts"
 import { poolStoreLayer } from "./store/store.ts"
 import { HonestMiner, SIMNET_ADDRESS, type CapturedLog } from "./stratum-fuzz-kit.ts"
 import { tcpListenerLayer } from "./tcp-listener.ts"
-import { defaultVardiffConfig } from "./vardiff.ts"
+import { simnetTestPoolOptions } from "./testing.ts"
 
 /**
  * The pool's web server (read-only use of pool/admin-http.ts) on the production pool, fed
@@ -161,7 +160,6 @@ interface Fixture {
 const startPool = (): { readonly ready: Promise<Fixture>; readonly stop: () => Promise<unknown> } => {
   const logs: Array<CapturedLog> = []
   const capture = Logger.layer([Logger.make((o) => void logs.push({ level: o.logLevel, message: Array.isArray(o.message) ? o.message.join(" ") : String(o.message) }))])
-  const vardiff = { ...defaultVardiffConfig(DIFFICULTY_SCALE, DIFFICULTY_SCALE), retargetShares: 1_000_000 }
   let started: (fixture: Fixture) => void = () => {}
   const ready = new Promise<Fixture>((resolve) => (started = resolve))
   const fiber = Effect.runFork(
@@ -170,22 +168,7 @@ const startPool = (): { readonly ready: Promise<Fixture>; readonly stop: () => P
       const store = poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: undefined })))
       const layers = Layer.mergeAll(tcpListenerLayer({ host: "127.0.0.1", port: 0 }), node.layer, makeMemoryWallet().layer, noCrashPoints, store, PoolMetrics.layer)
       return yield* Effect.gen(function* () {
-        const pool = yield* runPool({
-          network: SIMNET,
-          accounting: {
-            network: SIMNET,
-            instance: "http-fuzz",
-            scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
-            feeBasisPoints: 100,
-            minimumPayout: 1n,
-            feeAddress: FEE_ADDRESS,
-            coinbaseMaturity: 2,
-            maxShareBatch: 100,
-          },
-          vardiffTargetSeconds: 10,
-          maxConnectionsPerHost: 10,
-          session: { vardiff },
-        })
+        const pool = yield* runPool(simnetTestPoolOptions("http-fuzz", FEE_ADDRESS))
         const stratumPort = (yield* StratumListener).port
         // The request budget raised so that the fuzz reaches the routes rather than the 429.
         const http = yield* serveAdminHttp({

@@ -18,8 +18,7 @@ import { shareTarget } from "./shares.ts"
 import { pgliteLayer } from "./store/pglite.ts"
 import { poolStoreLayer } from "./store/store.ts"
 import { tcpListenerLayer } from "./tcp-listener.ts"
-import { ask, connectMiner } from "./testing.ts"
-import { defaultVardiffConfig } from "./vardiff.ts"
+import { ask, connectMiner, simnetTestPoolOptions } from "./testing.ts"
 
 // ---- a strict reader of the text exposition format 0.0.4, to prove the output is valid
 
@@ -277,7 +276,6 @@ const scrapeUntil = async (port: number, ready: (series: ReadonlyMap<string, num
 
 describe("pool metrics", () => {
   it("a running pool's /metrics counts connections, accepted shares, each rejection reason, a block through to its payout, and times dcrd, the wallet and the store", async () => {
-    const vardiff = { ...defaultVardiffConfig(DIFFICULTY_SCALE, DIFFICULTY_SCALE), retargetShares: 1_000_000 }
     const result = await Effect.runPromise(
       Effect.gen(function* () {
         const node = yield* makeMiniNode(SIMNET, BITS)
@@ -285,22 +283,7 @@ describe("pool metrics", () => {
         const store = poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: undefined })))
         const layers = Layer.mergeAll(tcpListenerLayer({ host: "127.0.0.1", port: 0 }), node.layer, wallet.layer, noCrashPoints, store, PoolMetrics.layer)
         return yield* Effect.gen(function* () {
-          const pool = yield* runPool({
-            network: SIMNET,
-            accounting: {
-              network: SIMNET,
-              instance: "metrics-test",
-              scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
-              feeBasisPoints: 100,
-              minimumPayout: 1n,
-              feeAddress: FEE_ADDRESS,
-              coinbaseMaturity: 2,
-              maxShareBatch: 100,
-            },
-            vardiffTargetSeconds: 10,
-            maxConnectionsPerHost: 10,
-            session: { vardiff },
-          })
+          const pool = yield* runPool(simnetTestPoolOptions("metrics-test", FEE_ADDRESS))
           const stratumPort = (yield* StratumListener).port
           const http = yield* serveAdminHttp({ host: "127.0.0.1", port: 0, adminPassword: undefined, metrics: pool.metrics.registry })
           const before = yield* Effect.promise(() => scrape(http.port))

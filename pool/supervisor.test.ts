@@ -20,8 +20,7 @@ import { pgliteLayer } from "./store/pglite.ts"
 import { PoolStore, poolStoreLayer } from "./store/store.ts"
 import { makeTaskSupervisor } from "./supervisor.ts"
 import { tcpListenerLayer } from "./tcp-listener.ts"
-import { ask, connectMiner, makeFaultPoints } from "./testing.ts"
-import { defaultVardiffConfig } from "./vardiff.ts"
+import { ask, connectMiner, makeFaultPoints, simnetTestPoolOptions } from "./testing.ts"
 
 const MINER_ADDRESS = "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
 const FEE_ADDRESS = "SsWzYhmaPBo4tmdTpWcdeZVR7rxC3Gb6ERv"
@@ -95,7 +94,6 @@ const withFaultyPool = async <A>(body: (env: {
   readonly credited: () => Promise<ReadonlyMap<string, bigint>>
 }) => Promise<A>): Promise<A> => {
   const faults = makeFaultPoints()
-  const vardiff = { ...defaultVardiffConfig(DIFFICULTY_SCALE, DIFFICULTY_SCALE), retargetShares: 1_000_000 }
   return Effect.runPromise(
     Effect.gen(function* () {
       const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
@@ -104,24 +102,7 @@ const withFaultyPool = async <A>(body: (env: {
       const metrics = makePoolMetrics()
       const layers = Layer.mergeAll(tcpListenerLayer({ host: "127.0.0.1", port: 0 }), node.layer, wallet.layer, faults.layer, store, Layer.succeed(PoolMetrics)(metrics))
       return yield* Effect.gen(function* () {
-        const pool = yield* runPool({
-          network: SIMNET,
-          accounting: {
-            network: SIMNET,
-            instance: "faults",
-            scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
-            feeBasisPoints: 100,
-            minimumPayout: 1n,
-            feeAddress: FEE_ADDRESS,
-            coinbaseMaturity: 2,
-            maxShareBatch: 100,
-          },
-          vardiffTargetSeconds: 10,
-          maxConnectionsPerHost: 10,
-          session: { vardiff },
-          limits: { tickMillis: 100 },
-          rollTimestampSeconds: 1,
-        })
+        const pool = yield* runPool(simnetTestPoolOptions("faults", FEE_ADDRESS, { limits: { tickMillis: 100 }, rollTimestampSeconds: 1 }))
         const stratumPort = (yield* StratumListener).port
         const http = yield* serveAdminHttp({ host: "127.0.0.1", port: 0, adminPassword: undefined, live: pool.live, history: { intervalMillis: 100, capacity: 10 } })
         const poolStore = yield* PoolStore

@@ -7,7 +7,9 @@ import { makeMiniNode } from "../core/testing/mini-node.ts"
 import { MinerSide } from "../core/testing/stratum-miner.ts"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { userAgentOf, type MinerProfile } from "../core/stratum/profiles.ts"
+import { SIMNET } from "../core/chain/params.ts"
 import { memoryAccounting } from "./accounting.ts"
+import type { PoolOptions } from "./pool.ts"
 import { CrashPoints, type CrashPointName } from "./crash-points.ts"
 import { runMining } from "./mining.ts"
 import { defaultSessionConfig, type SessionConfig } from "./session.ts"
@@ -117,3 +119,25 @@ export const makeFaultPoints = () => {
     reached: (step: CrashPointName) => reached.get(step) ?? 0,
   }
 }
+
+/**
+ * `runPool`'s options for a pool under test on simnet rules: PPLNS (window 2), a 1 % fee paid to
+ * `feeAddress`, coinbase maturity 2 (payouts within a few blocks) and share difficulty fixed at 1.
+ */
+export const simnetTestPoolOptions = (instance: string, feeAddress: string, over: Partial<PoolOptions> = {}): PoolOptions => ({
+  network: SIMNET,
+  accounting: {
+    network: SIMNET,
+    instance,
+    scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
+    feeBasisPoints: 100,
+    minimumPayout: 1n,
+    feeAddress,
+    coinbaseMaturity: 2,
+    maxShareBatch: 100,
+  },
+  vardiffTargetSeconds: 10,
+  maxConnectionsPerHost: 10,
+  session: { vardiff: { ...defaultVardiffConfig(DIFFICULTY_SCALE, DIFFICULTY_SCALE), retargetShares: 1_000_000 } },
+  ...over,
+})
