@@ -18,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{core,pool,wallet,emulators,scenarios}/**/*.test.ts"],
+          include: ["{core,pool,wallet,emulators,testkit,scenarios}/**/*.test.ts"],
           exclude: ["**/node_modules/**", ...systemSuites],
           testTimeout: 60_000,
           setupFiles,

@@ -2,7 +2,7 @@ import { Result } from "effect"
 import { hashToDisplay } from "../core/chain/hash.ts"
 import { blockHashDisplay, decodeHeader, HEADER_BYTES } from "../core/chain/header.ts"
 import type { MinerModel } from "../core/stratum/profiles.ts"
-import type { AcceptedShare } from "./session.ts"
+import type { AcceptedShare } from "./stratum/session.ts"
 
 /** A block the pool mined and dcrd accepted. */
 export interface AcceptedWork {

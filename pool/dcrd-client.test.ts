@@ -12,7 +12,8 @@ import { toHex } from "../core/chain/bytes.ts"
 import { encodeGetworkData } from "../core/chain/getwork.ts"
 import { SIMNET } from "../core/chain/params.ts"
 import { ChainRpc, type ChainEvent } from "../core/services/chain.ts"
-import { dcrdChainLayer, dcrdWebSocketLayer, globalWebSocketLayer, type DcrdOptions } from "./dcrd-client.ts"
+import { dcrdChainLayer, dcrdWebSocketLayer, type DcrdOptions } from "./dcrd-client.ts"
+import { globalWebSocketLayer } from "../testkit/websocket.ts"
 
 const URL = "wss://dcrd.test:19556/ws"
 const header = Uint8Array.from(Buffer.from(SIMNET.genesis.headerHex, "hex"))

@@ -241,6 +241,3 @@ export const dcrdWebSocketLayer = (certificate: string | undefined): Layer.Layer
     })
   })
 }
-
-/** The global WebSocket, which msw intercepts in tests (handshake headers do not reach a mock). */
-export const globalWebSocketLayer: Layer.Layer<Socket.WebSocketConstructor> = Layer.succeed(Socket.WebSocketConstructor)((url) => new globalThis.WebSocket(url))

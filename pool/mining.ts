@@ -6,14 +6,14 @@ import { blockHashDisplay, HEADER_BYTES, HeaderOffset } from "../core/chain/head
 import { hashToDisplay, type PowHashAlgorithm } from "../core/chain/hash.ts"
 import { ChainRpc, type ChainEvent, type WorkTemplate } from "../core/services/chain.ts"
 import { AcceptedWorkBook } from "./accepted-work.ts"
-import { Accounting } from "./accounting.ts"
-import { JobBook } from "./jobs.ts"
-import { difficultyOfTarget } from "./shares.ts"
-import { CrashPoints } from "./crash-points.ts"
-import { currentPoolMetrics } from "./metrics.ts"
-import { currentTaskSupervisor } from "./supervisor.ts"
-import type { BlockCandidate, SessionConfig } from "./session.ts"
-import { makeStratumServer, type ServerLimits } from "./stratum-server.ts"
+import { Accounting } from "./accounting/port.ts"
+import { JobBook } from "./stratum/jobs.ts"
+import { difficultyOfTarget } from "./stratum/shares.ts"
+import { CrashPoints } from "./ops/crash-points.ts"
+import { currentPoolMetrics } from "./ops/metrics.ts"
+import { currentTaskSupervisor } from "./ops/supervisor.ts"
+import type { BlockCandidate, SessionConfig } from "./stratum/session.ts"
+import { makeStratumServer, type ServerLimits } from "./stratum/server.ts"
 
 export interface MiningOptions {
   readonly session: SessionConfig

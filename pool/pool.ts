@@ -1,20 +1,46 @@
 import { Clock, Effect } from "effect"
+import type { PowHashAlgorithm } from "../core/chain/hash.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
+import type { PayoutScheme } from "../core/payout/schemes.ts"
 import { DIFFICULTY_SCALE } from "../core/payout/amounts.ts"
 import { ChainRpc } from "../core/services/chain.ts"
 import { PayoutWallet } from "../core/services/wallet.ts"
-import { Accounting } from "./accounting.ts"
-import type { PoolLiveState } from "./http-api.ts"
-import { currentPoolMetrics, PoolMetrics, timedChainRpc, timedPayoutWallet, watchPool } from "./metrics.ts"
+import { Accounting } from "./accounting/port.ts"
+import { currentPoolMetrics, PoolMetrics, timedChainRpc, timedPayoutWallet, watchPool } from "./ops/metrics.ts"
 import { runMining } from "./mining.ts"
-import { defaultSessionConfig, type SessionConfig } from "./session.ts"
-import { makeStoreAccounting, type StoreAccountingOptions } from "./store-accounting.ts"
-import { makeHealthCheck } from "./health.ts"
+import { defaultSessionConfig, type SessionConfig } from "./stratum/session.ts"
+import { makeStoreAccounting, type StoreAccountingOptions } from "./accounting/store-accounting.ts"
+import { makeHealthCheck, type HealthReport } from "./ops/health.ts"
 import { migrate } from "./store/schema.ts"
 import { PoolStore } from "./store/store.ts"
-import { currentTaskSupervisor, TaskSupervisor } from "./supervisor.ts"
-import { defaultServerLimits, type ServerLimits } from "./stratum-server.ts"
-import { defaultVardiffConfig } from "./vardiff.ts"
+import { currentTaskSupervisor, TaskSupervisor, type TaskSupervisorShape } from "./ops/supervisor.ts"
+import { defaultServerLimits, type ServerCounters, type ServerLimits } from "./stratum/server.ts"
+import { defaultVardiffConfig } from "./stratum/vardiff.ts"
+
+/** What the API reports that is not in the database: the running pool's live state. */
+export interface PoolLiveState {
+  readonly network: NetworkParams
+  readonly mode: "pool" | "solo"
+  readonly scheme: PayoutScheme
+  readonly feeBasisPoints: number
+  readonly counters: ServerCounters
+  /** Height of the job miners are working on. */
+  readonly workHeight: () => number | undefined
+  /** The current work's height, network target and proof of work. */
+  readonly work: () => { readonly height: number; readonly networkTarget: bigint; readonly pow: PowHashAlgorithm } | undefined
+  /** Hashes difficulty 1 stands for (the sessions' unit; scaled in simulations). */
+  readonly hashesPerUnitDifficulty: bigint
+  readonly hashrates: (windowMs: number) => Effect.Effect<{
+    readonly clients: ReadonlyArray<{ readonly account: string; readonly worker: string; readonly model: string; readonly hashesPerSecond: number; readonly lastMs: number }>
+    readonly accounts: ReadonlyMap<string, number>
+  }, unknown>
+  /** Each account's work in the next block's split (the scheme's own window); undefined for PPS and solo. */
+  readonly nextRewardWeights: (networkDifficulty: bigint) => Effect.Effect<ReadonlyMap<string, bigint> | undefined, unknown>
+  /** The pool's long-running tasks (the web server's run under it too). */
+  readonly tasks: TaskSupervisorShape
+  /** Every task and dependency, checked now (GET /api/health). */
+  readonly health: Effect.Effect<HealthReport>
+}
 
 export interface PoolOptions {
   readonly network: NetworkParams

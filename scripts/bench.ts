@@ -7,10 +7,10 @@
 import { readdirSync } from "node:fs"
 import { join, relative, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import type { Bench } from "../core/testing/bench.ts"
+import type { Bench } from "../testkit/bench.ts"
 
 const root = resolve(fileURLToPath(import.meta.url), "..", "..")
-const folders = ["core", "pool", "wallet", "emulators", "scenarios"]
+const folders = ["core", "pool", "wallet", "emulators", "testkit", "scenarios"]
 
 const findBenchFiles = (dir: string): Array<string> =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -27,7 +27,7 @@ import { corpusEntryFor, CORPUS_FILE, decodeExploreLogLine, replayCommand, ROOT,
 
 const USAGE = "usage: ./dcrforge explore [--minutes N] [FILTER]"
 const OUTPUT_DIR = join(ROOT, ".cache", "explore")
-const TEST_FOLDERS = ["core", "pool", "wallet", "emulators", "scenarios"]
+const TEST_FOLDERS = ["core", "pool", "wallet", "emulators", "testkit", "scenarios"]
 /** The vitest "system" project's suites (real daemons, a browser): not properties, and not to be run in a loop. */
 const SYSTEM_SUITES = ["scenarios/simnet/", "scenarios/web/"]
 /** A round that is killed gets this long to stop before it is killed for good. */

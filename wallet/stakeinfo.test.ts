@@ -5,7 +5,7 @@ import { chainActivations } from "../core/chain/agendas.ts"
 import { MAINNET, SIMNET } from "../core/chain/params.ts"
 import { StakeChainDriver } from "../core/stake/driver.ts"
 import { StakeModel } from "../core/stake/model.ts"
-import { arbitraryPlan, OWNERS, playHistory } from "../core/testing/stake-history.ts"
+import { arbitraryPlan, OWNERS, playHistory } from "../testkit/stake-history.ts"
 import { stakeInfoFor, stakeInfoInconsistencies } from "./stakeinfo.ts"
 
 describe("getstakeinfo from the stake state", () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import { SIMNET } from "../core/chain/params.ts"
 import { StakeChainDriver } from "../core/stake/driver.ts"
 import { StakeModel } from "../core/stake/model.ts"
-import { currentRules } from "../core/testing/stake-history.ts"
+import { currentRules } from "../testkit/stake-history.ts"
 import { canVote, votingServiceFee, type VotingArrangement } from "./voting.ts"
 
 /** Deterministic up/down pattern: down on heights where (h * k) mod 10 < downTenths. */

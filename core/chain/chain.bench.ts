@@ -1,5 +1,5 @@
 import { Result } from "effect"
-import { opsPerSecond, sig3, type Bench } from "../testing/bench.ts"
+import { opsPerSecond, sig3, type Bench } from "../../testkit/bench.ts"
 import { encodeGetworkDataHex, decodeGetworkDataHex } from "./getwork.ts"
 import { blake256Hash, blake3Hash } from "./hash.ts"
 import { makeHeaderHasher } from "./powhasher.ts"

@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { arbitraryHeader } from "../testing/arbitraries.ts"
+import { arbitraryHeader } from "../../testkit/arbitraries.ts"
 import { toHex } from "./bytes.ts"
 import {
   decodeGetworkData,

@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { arbitraryTarget } from "../testing/arbitraries.ts"
+import { arbitraryTarget } from "../../testkit/arbitraries.ts"
 import { hexToBytes, reversed } from "./bytes.ts"
 import { MAINNET, SIMNET } from "./params.ts"
 import {

@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { earningRate, meanAndError, simulatePool, type SimMiner } from "../testing/pool-sim.ts"
+import { earningRate, meanAndError, simulatePool, type SimMiner } from "../../testkit/pool-sim.ts"
 import { DIFFICULTY_SCALE } from "./amounts.ts"
 import type { PayoutScheme } from "./schemes.ts"
 

@@ -1,5 +1,5 @@
-import { sig3, type Bench } from "../testing/bench.ts"
-import { seededRandom } from "../testing/pool-sim.ts"
+import { sig3, type Bench } from "../../testkit/bench.ts"
+import { seededRandom } from "../../testkit/pool-sim.ts"
 import { DIFFICULTY_SCALE } from "./amounts.ts"
 import { pplnsWindowByWalking, shareBlock } from "./schemes.ts"
 import { ShareLog } from "./sharelog.ts"

@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MAINNET, SIMNET, type NetworkParams } from "../chain/params.ts"
-import { arbitraryPlan, offline, OWNERS, playHistory, type History } from "../testing/stake-history.ts"
+import { arbitraryPlan, offline, OWNERS, playHistory, type History } from "../../testkit/stake-history.ts"
 import { TICKET_STATUSES, type StakeEvent, type Ticket } from "./model.ts"
 
 /**

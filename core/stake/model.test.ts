@@ -3,7 +3,7 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { chainActivations } from "../chain/agendas.ts"
 import { SIMNET } from "../chain/params.ts"
-import { currentRules, OWNERS, playHistory } from "../testing/stake-history.ts"
+import { currentRules, OWNERS, playHistory } from "../../testkit/stake-history.ts"
 import { StakeChainDriver } from "./driver.ts"
 import { StakeModel, type StakeEvent } from "./model.ts"
 

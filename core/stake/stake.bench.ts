@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import { chainActivations } from "../chain/agendas.ts"
 import { MAINNET } from "../chain/params.ts"
-import { sig3, type Bench } from "../testing/bench.ts"
+import { sig3, type Bench } from "../../testkit/bench.ts"
 import { StakeChainDriver } from "./driver.ts"
 import { StakeModel } from "./model.ts"
 

@@ -1,8 +1,8 @@
 import { fork, type ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { SIMNET } from "../../core/chain/params.ts"
-import type { Bench, BenchFigure } from "../../core/testing/bench.ts"
-import { withTcpPool } from "../../pool/testing.ts"
+import type { Bench, BenchFigure } from "../../testkit/bench.ts"
+import { withTcpPool } from "../../testkit/pool.ts"
 
 interface MinerReport {
   readonly kind: "report"

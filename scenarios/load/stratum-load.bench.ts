@@ -2,8 +2,8 @@ import { fork } from "node:child_process"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { SIMNET } from "../../core/chain/params.ts"
-import type { Bench } from "../../core/testing/bench.ts"
-import { withTcpPool } from "../../pool/testing.ts"
+import type { Bench } from "../../testkit/bench.ts"
+import { withTcpPool } from "../../testkit/pool.ts"
 
 type Report = {
   readonly kind: "report"

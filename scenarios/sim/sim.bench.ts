@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { performance } from "node:perf_hooks"
-import { sig3, type Bench } from "../../core/testing/bench.ts"
+import { sig3, type Bench } from "../../testkit/bench.ts"
 import { runScenario, scenarioByName } from "./catalogue.ts"
 import { withWorld } from "./world.ts"
 

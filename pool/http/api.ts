@@ -1,0 +1,676 @@
+import { Effect, Result, Schema } from "effect"
+import { decodeAddress, MAX_ADDRESS_LENGTH } from "../../core/chain/address.ts"
+import type { PowHashAlgorithm } from "../../core/chain/hash.ts"
+import type { NetworkParams } from "../../core/chain/params.ts"
+import { difficultyOfTarget } from "../stratum/shares.ts"
+import { POOL_FEE_ACCOUNT } from "../../core/payout/ledger.ts"
+import type { PayoutScheme } from "../../core/payout/schemes.ts"
+import { cannotMineReason, MINER_PROFILES, userAgentOf } from "../../core/stratum/profiles.ts"
+import type { ServerCounters } from "../stratum/server.ts"
+import { PoolStore, type BlockRow } from "../store/store.ts"
+import { networkHashrate, type HashrateHistory } from "./history.ts"
+import { HealthReport } from "../ops/health.ts"
+import type { PoolLiveState } from "../pool.ts"
+import type { TaskSupervisorShape } from "../ops/supervisor.ts"
+
+/** What the API serves beside the live state: the pool's name and the hashrate history. */
+export interface ApiContext {
+  readonly live: PoolLiveState
+  readonly designation: string
+  readonly history: HashrateHistory
+  /** The stratum port miners dial (the host is the one the browser used). */
+  readonly stratumPort: number
+}
+
+export interface ApiResponse {
+  readonly status: number
+  readonly body: unknown
+}
+
+/** Hashrates are measured over the last ten minutes, or the pool's lifetime while shorter. */
+export const HASHRATE_WINDOW_MS = 10 * 60_000
+export const MAX_PAGE = 500
+const DEFAULT_PAGE = 50
+
+/** JSON has no bigint: atoms and difficulties go out as decimal strings, exactly. */
+export const toJson = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))
+
+// ---- response schemas (the OpenAPI document is generated from these) ----------------------------
+
+const Atoms = Schema.String.annotate({ description: "DCR atoms (1e-8 DCR) as a decimal string" })
+const Millis = Schema.Int.annotate({ description: "Unix time in milliseconds" })
+const Hashrate = Schema.Finite.annotate({ description: "hashes per second" })
+const Count = Schema.Int
+
+const pageOf = <S extends Schema.Top>(item: S) =>
+  Schema.Struct({
+    items: Schema.Array(item),
+    total: Count.annotate({ description: "items in the whole list" }),
+    limit: Count,
+    offset: Count,
+  })
+
+export const ErrorReply = Schema.Struct({ error: Schema.String })
+
+const PoolInfo = Schema.Struct({
+  designation: Schema.String,
+  network: Schema.String,
+  mode: Schema.Literals(["pool", "solo"]),
+  scheme: Schema.String.annotate({ description: "pplns, pplns-time, proportional, pps or solo" }),
+  feeBasisPoints: Count,
+  pow: Schema.NullOr(Schema.String).annotate({ description: "the proof of work the current job needs (blake3 or blake256)" }),
+  workHeight: Schema.NullOr(Count),
+  targetBlockSeconds: Count,
+  connectedMiners: Count,
+  sharesAccepted: Count,
+  sharesRejected: Count,
+  blockCandidates: Count,
+  blocksFound: Count,
+  hashesPerSecond: Hashrate,
+  networkHashesPerSecond: Schema.NullOr(Hashrate),
+  clients: Count,
+  stratumPort: Count,
+})
+
+const Block = Schema.Struct({
+  hash: Schema.String,
+  height: Count,
+  account: Schema.String,
+  worker: Schema.String,
+  model: Schema.String,
+  foundMs: Millis,
+  networkDifficulty: Schema.String.annotate({ description: "network difficulty x 2^32, decimal" }),
+  status: Schema.Literals(["accepted", "confirmed", "matured", "orphaned"]),
+  reward: Schema.NullOr(Atoms),
+  fee: Schema.NullOr(Atoms),
+})
+
+const AccountSummary = Schema.Struct({
+  account: Schema.String,
+  immature: Atoms,
+  payable: Atoms,
+  pending: Atoms,
+  paid: Atoms,
+  hashesPerSecond: Hashrate,
+})
+
+const Client = Schema.Struct({ account: Schema.String, worker: Schema.String, model: Schema.String, hashesPerSecond: Hashrate, lastShareMs: Millis })
+
+const Payment = Schema.Struct({ account: Schema.String, address: Schema.String, amount: Atoms })
+
+const Payout = Schema.Struct({
+  id: Schema.String,
+  status: Schema.Literals(["building", "signed", "published"]),
+  height: Count,
+  createdMs: Millis,
+  txid: Schema.NullOr(Schema.String),
+  txFee: Schema.NullOr(Atoms),
+  payments: Schema.Array(Payment),
+})
+
+const AccountPayment = Schema.Struct({
+  batchId: Schema.String,
+  address: Schema.String,
+  amount: Atoms,
+  status: Schema.Literals(["building", "signed", "published"]).annotate({ description: "published = paid; building or signed = pending" }),
+  txid: Schema.NullOr(Schema.String),
+  height: Count,
+  createdMs: Millis,
+  publishedMs: Schema.NullOr(Millis),
+})
+
+const Quota = Schema.Struct({
+  account: Schema.String,
+  weight: Schema.String.annotate({ description: "work in the window, difficulty x 2^32" }),
+  fraction: Schema.Finite.annotate({ description: "share of the next block's net reward, 0 to 1" }),
+})
+
+const Quotas = Schema.Struct({
+  scheme: Schema.String,
+  applies: Schema.Boolean.annotate({ description: "false for PPS and solo, which do not split a block by shares" }),
+  items: Schema.Array(Quota),
+  total: Count,
+  limit: Count,
+  offset: Count,
+})
+
+const HashratePoint = Schema.Struct({ timeMs: Millis, pool: Hashrate, network: Hashrate })
+const HashrateSeries = Schema.Struct({ points: Schema.Array(HashratePoint) })
+const AccountHashrateSeries = Schema.Struct({ points: Schema.Array(Schema.Struct({ timeMs: Millis, hashesPerSecond: Hashrate })) })
+
+const Account = Schema.Struct({
+  account: Schema.String,
+  immature: Atoms,
+  payable: Atoms,
+  pending: Atoms,
+  paid: Atoms,
+  hashesPerSecond: Hashrate,
+  blocksFound: Count,
+  clients: Schema.Array(Client),
+  quota: Schema.NullOr(Schema.Finite).annotate({ description: "share of the next block's net reward, 0 to 1" }),
+})
+
+const MinerModel = Schema.Struct({
+  model: Schema.String,
+  displayName: Schema.String,
+  pow: Schema.String,
+  userAgent: Schema.String,
+  usable: Schema.Boolean.annotate({ description: "false when the chain's active proof of work rules the model out" }),
+  reason: Schema.NullOr(Schema.String),
+})
+const Miners = Schema.Struct({ pow: Schema.NullOr(Schema.String), stratumPort: Count, usernameFormat: Schema.String, models: Schema.Array(MinerModel) })
+
+const Event = Schema.Struct({
+  workHeight: Schema.NullOr(Count),
+  blocksFound: Count,
+  connectedMiners: Count,
+  sharesAccepted: Count,
+  hashesPerSecond: Hashrate,
+}).annotate({ description: "the data of each `stats` event (text/event-stream); a `block` event carries the same when the pool's block count changes" })
+
+// ---- routes --------------------------------------------------------------------------------------
+
+export interface Params {
+  readonly path: Readonly<Record<string, string>>
+  readonly query: URLSearchParams
+}
+
+export interface ApiRoute {
+  readonly path: string
+  readonly summary: string
+  readonly response: Schema.Codec<unknown, unknown>
+  readonly paginated?: true
+  /** Needs an admin session (cookie). */
+  readonly admin?: true
+  readonly contentType?: "application/json" | "text/event-stream"
+  /** Served by the HTTP server itself (streams, the document), not by `handle`. */
+  readonly handle?: (ctx: ApiContext, params: Params) => Effect.Effect<ApiResponse, unknown, PoolStore>
+}
+
+const bad = (message: string): ApiResponse => ({ status: 400, body: { error: message } })
+
+/** Digits only: `Number` alone would also take " 5", "1e2", "0x10" and "". */
+const WHOLE_NUMBER = /^[0-9]{1,15}$/
+
+/** `limit` (1 to 500, default 50) and `offset` (default 0), the same on every list. */
+export const pageParams = (query: URLSearchParams): { readonly limit: number; readonly offset: number } | string => {
+  const limitText = query.get("limit")
+  const offsetText = query.get("offset")
+  const limit = limitText === null ? DEFAULT_PAGE : WHOLE_NUMBER.test(limitText) ? Number(limitText) : Number.NaN
+  const offset = offsetText === null ? 0 : WHOLE_NUMBER.test(offsetText) ? Number(offsetText) : Number.NaN
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) return `limit must be a whole number from 1 to ${MAX_PAGE}, got ${shown(limitText ?? "")}`
+  if (!Number.isSafeInteger(offset) || offset < 0) return `offset must be a whole number from 0, got ${shown(offsetText ?? "")}`
+  return { limit, offset }
+}
+
+// ---- input: checked before any lookup ----------------------------------------------------------
+// A path or query the API cannot use is refused with a 400 that names it, before it reaches the
+// store: a NUL, say, would otherwise come back as the database's own error, which names its
+// internals and blames the server for the client's input.
+
+/** The longest query value the API reads (a page number is 15 digits at most). */
+export const MAX_QUERY_VALUE = 100
+
+/** C0 and C1 control characters (NUL, newline, escape...): in no address, number or name. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/
+
+/** decodeURIComponent, or undefined for malformed percent-encoding (a lone %, %ZZ, bytes that are not UTF-8). */
+const percentDecoded = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** A caller's input as an error shows it: quoted and escaped, long ones cut short. */
+const shown = (text: string): string => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)
+
+/**
+ * Why `text` cannot name an account at this pool, or undefined when it can: a payout address of
+ * the pool's network (what miners' usernames start with), "solo" on a solo pool, or the pool's
+ * fee account. `where` says which input it is ("the address in the path").
+ */
+export const accountInputError = (live: Pick<PoolLiveState, "network" | "mode">, text: string, where: string): string | undefined => {
+  if (text === "") return `${where} is empty: give a ${live.network.name} payout address`
+  if (CONTROL_CHARACTER.test(text)) return `${where} contains a control character (such as NUL or a newline): give a ${live.network.name} payout address`
+  if (text.length > MAX_ADDRESS_LENGTH) return `${where} is ${text.length} characters long; a payout address has at most ${MAX_ADDRESS_LENGTH}`
+  if (text === POOL_FEE_ACCOUNT || (live.mode === "solo" && text === "solo")) return undefined
+  const decoded = decodeAddress(text, live.network)
+  return Result.isFailure(decoded) ? `${where} is not a ${live.network.name} payout address: ${decoded.failure.message}` : undefined
+}
+
+/** The query parameters a route reads: the page's on lists, none elsewhere. */
+const acceptedQuery = (route: ApiRoute): ReadonlyArray<string> => (route.paginated ? ["limit", "offset"] : [])
+
+/**
+ * A route's query, strictly: each parameter known to the route, given once, well
+ * percent-encoded, without control characters and at most MAX_QUERY_VALUE characters; or why not.
+ * An unknown parameter is refused rather than ignored, so `?limt=5` is not silently a page of 50.
+ */
+export const queryOf = (route: ApiRoute, search: string): URLSearchParams | string => {
+  const accepted = acceptedQuery(route)
+  const query = new URLSearchParams()
+  for (const pair of search.replace(/^\?/, "").split("&")) {
+    if (pair === "") continue
+    const eq = pair.indexOf("=")
+    const rawName = eq < 0 ? pair : pair.slice(0, eq)
+    const rawValue = eq < 0 ? "" : pair.slice(eq + 1)
+    const name = percentDecoded(rawName.replaceAll("+", " "))
+    if (name === undefined || !accepted.includes(name)) {
+      return `unknown query parameter ${shown(rawName)} on ${route.path}: ${accepted.length === 0 ? "it takes none" : `it takes ${accepted.join(" and ")}`}`
+    }
+    if (query.has(name)) return `query parameter ${name} is given twice: give it once`
+    const value = percentDecoded(rawValue.replaceAll("+", " "))
+    if (value === undefined) return `query parameter ${name} has malformed percent-encoding (a % must start a UTF-8 byte as two hex digits): ${shown(rawValue)}`
+    if (CONTROL_CHARACTER.test(value)) return `query parameter ${name} contains a control character (such as NUL or a newline)`
+    if (value.length > MAX_QUERY_VALUE) return `query parameter ${name} is ${value.length} characters long; at most ${MAX_QUERY_VALUE}`
+    query.set(name, value)
+  }
+  return query
+}
+
+/**
+ * A matched route's input, checked: the path parameters decoded and valid (each `{address}` an
+ * account this pool can have) and the query as `queryOf` takes it; or the 400's message.
+ */
+export const apiInput = (live: Pick<PoolLiveState, "network" | "mode">, route: ApiRoute, rawPath: Readonly<Record<string, string>>, search: string): Params | string => {
+  const path: Record<string, string> = {}
+  for (const [name, raw] of Object.entries(rawPath)) {
+    const where = `the ${name} in the path`
+    const value = percentDecoded(raw)
+    if (value === undefined) return `${where} has malformed percent-encoding (a % must start a UTF-8 byte as two hex digits): ${shown(raw)}`
+    const problem = name === "address" ? accountInputError(live, value, where) : undefined
+    if (problem !== undefined) return problem
+    path[name] = value
+  }
+  const query = queryOf(route, search)
+  return typeof query === "string" ? query : { path, query }
+}
+
+const paged = <A>(query: URLSearchParams, body: (limit: number, offset: number) => Effect.Effect<{ readonly items: ReadonlyArray<A>; readonly total: number }, unknown, PoolStore>) =>
+  Effect.gen(function* () {
+    const page = pageParams(query)
+    if (typeof page === "string") return bad(page)
+    const { items, total } = yield* body(page.limit, page.offset)
+    return { status: 200, body: { items, total, limit: page.limit, offset: page.offset } } satisfies ApiResponse
+  })
+
+const inMemoryPage = <A>(all: ReadonlyArray<A>, limit: number, offset: number) => ({ items: all.slice(offset, offset + limit), total: all.length })
+
+const blockJson = (b: BlockRow) => ({ ...b, reward: b.reward ?? null, fee: b.fee ?? null })
+
+const clientsOf = (ctx: ApiContext, account?: string) =>
+  Effect.map(Effect.flatMap(ctx.history.windowMillis, ctx.live.hashrates), (rates) =>
+    rates.clients
+      .filter((c) => account === undefined || c.account === account)
+      .map((c) => ({ account: c.account, worker: c.worker, model: c.model, hashesPerSecond: Math.round(c.hashesPerSecond), lastShareMs: c.lastMs })),
+  )
+
+/** The next reward's split per account, largest first, from the scheme's own window. */
+export const quotasOf = (live: PoolLiveState) =>
+  Effect.gen(function* () {
+    const work = live.work()
+    const weights = work === undefined ? undefined : yield* live.nextRewardWeights(difficultyOfTarget(live.network.powLimit, work.networkTarget))
+    if (weights === undefined) return { applies: live.scheme.kind !== "pps" && live.scheme.kind !== "solo", quotas: [] }
+    let total = 0n
+    for (const w of weights.values()) total += w
+    const quotas = [...weights]
+      .filter(([, w]) => w > 0n)
+      .sort(([a, wa], [b, wb]) => (wa === wb ? (a < b ? -1 : 1) : wa > wb ? -1 : 1))
+      // A ratio for display only; the credits themselves are split exactly in atoms.
+      .map(([account, weight]) => ({ account, weight, fraction: Number((weight * 1_000_000n) / total) / 1_000_000 }))
+    return { applies: true, quotas }
+  })
+
+/** A snapshot of the figures the live view shows: pushed as a server-sent event when it changes. */
+export const liveStats = (live: PoolLiveState, windowMillis: Effect.Effect<number>) =>
+  Effect.gen(function* () {
+    const store = yield* PoolStore
+    const rates = yield* live.hashrates(yield* windowMillis)
+    let hashrate = 0
+    for (const r of rates.accounts.values()) hashrate += r
+    return {
+      workHeight: live.workHeight() ?? null,
+      blocksFound: yield* store.blockCount(),
+      connectedMiners: live.counters.connected,
+      sharesAccepted: live.counters.sharesAccepted,
+      hashesPerSecond: Math.round(hashrate),
+    }
+  })
+
+export const USERNAME_FORMAT = "<payout address>.<worker name>"
+
+/**
+ * The pool's JSON API, one table: the routes the server dispatches and the OpenAPI document
+ * lists. Lists take `limit` and `offset` and answer `{items, total, limit, offset}`; amounts are
+ * atoms as decimal strings; times are Unix milliseconds.
+ */
+export const API_ROUTES: ReadonlyArray<ApiRoute> = [
+  {
+    path: "/api/health",
+    summary: "Health for monitors: 200 when every task runs and dcrd, the wallet and the store answer, 503 otherwise, with one entry per component and task",
+    response: HealthReport,
+    handle: (ctx) => Effect.map(ctx.live.health, (report) => ({ status: report.ok ? 200 : 503, body: report })),
+  },
+  {
+    path: "/api/pool",
+    summary: "Pool and network figures: mode, scheme, fee, work height, miners, shares, hashrates, blocks found",
+    response: PoolInfo,
+    handle: (ctx) =>
+      Effect.gen(function* () {
+        const stats = yield* liveStats(ctx.live, ctx.history.windowMillis)
+        const rates = yield* ctx.live.hashrates(yield* ctx.history.windowMillis)
+        const network = networkHashrate(ctx.live)
+        return {
+          status: 200,
+          body: {
+            designation: ctx.designation,
+            network: ctx.live.network.name,
+            mode: ctx.live.mode,
+            scheme: ctx.live.scheme.kind,
+            feeBasisPoints: ctx.live.feeBasisPoints,
+            pow: ctx.live.work()?.pow ?? null,
+            workHeight: stats.workHeight,
+            targetBlockSeconds: ctx.live.network.targetTimePerBlock,
+            connectedMiners: stats.connectedMiners,
+            sharesAccepted: stats.sharesAccepted,
+            sharesRejected: ctx.live.counters.sharesRejected,
+            blockCandidates: ctx.live.counters.blockCandidates,
+            blocksFound: stats.blocksFound,
+            hashesPerSecond: stats.hashesPerSecond,
+            networkHashesPerSecond: network === undefined ? null : Math.round(network),
+            clients: rates.clients.length,
+            stratumPort: ctx.stratumPort,
+          },
+        }
+      }),
+  },
+  {
+    path: "/api/hashrate",
+    summary: "Pool and network hashrate over time (periodic samples kept in memory)",
+    response: HashrateSeries,
+    handle: (ctx) =>
+      Effect.succeed({
+        status: 200,
+        body: { points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, pool: Math.round(s.pool), network: Math.round(s.network) })) },
+      }),
+  },
+  {
+    path: "/api/blocks",
+    summary: "The pool's blocks, newest first, with status and reward",
+    response: pageOf(Block),
+    paginated: true,
+    handle: (_ctx, { query }) =>
+      paged(query, (limit, offset) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          return { items: (yield* store.blocksPage(limit, offset)).map(blockJson), total: yield* store.blockCount() }
+        }),
+      ),
+  },
+  {
+    path: "/api/quotas",
+    summary: "Each account's share of the next block reward under the active scheme, largest first",
+    response: Quotas,
+    paginated: true,
+    handle: (ctx, { query }) =>
+      Effect.gen(function* () {
+        const page = pageParams(query)
+        if (typeof page === "string") return bad(page)
+        const { applies, quotas } = yield* quotasOf(ctx.live)
+        return { status: 200, body: { scheme: ctx.live.scheme.kind, applies, ...inMemoryPage(quotas, page.limit, page.offset), limit: page.limit, offset: page.offset } }
+      }),
+  },
+  {
+    path: "/api/miners",
+    summary: "Supported miner models, the stratum port and username format; models the active proof of work rules out are marked unusable",
+    response: Miners,
+    handle: (ctx) => {
+      const pow = ctx.live.work()?.pow
+      return Effect.succeed({
+        status: 200,
+        body: {
+          pow: pow ?? null,
+          stratumPort: ctx.stratumPort,
+          usernameFormat: USERNAME_FORMAT,
+          models: MINER_PROFILES.map((p) => {
+            const reason = pow === undefined ? undefined : cannotMineReason(p, pow)
+            return { model: p.model, displayName: p.displayName, pow: p.pow, userAgent: userAgentOf(p), usable: reason === undefined, reason: reason ?? null }
+          }),
+        },
+      })
+    },
+  },
+  {
+    path: "/api/accounts",
+    summary: "Every account's immature, payable, pending and paid atoms and hashrate",
+    response: pageOf(AccountSummary),
+    paginated: true,
+    handle: (ctx, { query }) =>
+      paged(query, (limit, offset) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const rates = yield* ctx.live.hashrates(yield* ctx.history.windowMillis)
+          const totals = yield* store.accountTotals
+          const all = totals.map((t) => ({ ...t, hashesPerSecond: Math.round(rates.accounts.get(t.account) ?? 0) }))
+          return inMemoryPage(all, limit, offset)
+        }),
+      ),
+  },
+  {
+    path: "/api/accounts/{address}",
+    summary: "One account: balances, hashrate, connected clients, blocks found, next-reward quota",
+    response: Account,
+    handle: (ctx, { path }) =>
+      Effect.gen(function* () {
+        const address = path.address!
+        const store = yield* PoolStore
+        const totals = (yield* store.accountTotals).find((t) => t.account === address)
+        const clients = yield* clientsOf(ctx, address)
+        const blocksFound = yield* store.blockCount(address)
+        const payments = yield* store.accountPaymentCount(address)
+        if (totals === undefined && clients.length === 0 && blocksFound === 0 && payments === 0) {
+          return { status: 404, body: { error: `no account ${address} at this pool: it has no shares, credits or payments (the username is <address>.<worker>)` } }
+        }
+        const { quotas, applies } = yield* quotasOf(ctx.live)
+        return {
+          status: 200,
+          body: {
+            account: address,
+            immature: totals?.immature ?? 0n,
+            payable: totals?.payable ?? 0n,
+            pending: totals?.pending ?? 0n,
+            paid: totals?.paid ?? 0n,
+            hashesPerSecond: clients.reduce((s, c) => s + c.hashesPerSecond, 0),
+            blocksFound,
+            clients,
+            quota: applies ? (quotas.find((q) => q.account === address)?.fraction ?? 0) : null,
+          },
+        }
+      }),
+  },
+  {
+    path: "/api/accounts/{address}/blocks",
+    summary: "Blocks this account's miners found, newest first",
+    response: pageOf(Block),
+    paginated: true,
+    handle: (_ctx, { path, query }) =>
+      paged(query, (limit, offset) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          return { items: (yield* store.blocksPage(limit, offset, path.address!)).map(blockJson), total: yield* store.blockCount(path.address!) }
+        }),
+      ),
+  },
+  {
+    path: "/api/accounts/{address}/payments",
+    summary: "This account's payments, pending and paid, with amounts and transaction ids, newest first",
+    response: pageOf(AccountPayment),
+    paginated: true,
+    handle: (_ctx, { path, query }) => paged(query, (limit, offset) => accountPayments(path.address!, limit, offset)),
+  },
+  {
+    path: "/api/accounts/{address}/hashrate",
+    summary: "This account's hashrate over time",
+    response: AccountHashrateSeries,
+    handle: (ctx, { path }) =>
+      Effect.succeed({
+        status: 200,
+        body: { points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, hashesPerSecond: Math.round(s.accounts.get(path.address!) ?? 0) })) },
+      }),
+  },
+  {
+    path: "/api/payouts",
+    summary: "Payout batches, newest first, with their transactions and outputs",
+    response: pageOf(Payout),
+    paginated: true,
+    handle: (_ctx, { query }) =>
+      paged(query, (limit, offset) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const batches = yield* store.batchesPage(limit, offset)
+          const items = yield* Effect.forEach(batches, (b) =>
+            Effect.map(store.paymentsOf(b.id), (payments) => ({
+              id: b.id,
+              status: b.status,
+              height: b.height,
+              createdMs: b.createdMs,
+              txid: b.txid ?? null,
+              txFee: b.txFee ?? null,
+              payments: payments.map((p) => ({ account: p.account, address: p.address, amount: p.amount })),
+            })),
+          )
+          return { items, total: yield* store.batchCount }
+        }),
+      ),
+  },
+  {
+    path: "/api/admin/clients",
+    summary: "Every client that sent shares in the last ten minutes (admin session)",
+    response: pageOf(Client),
+    paginated: true,
+    admin: true,
+    handle: (ctx, { query }) => paged(query, (limit, offset) => Effect.map(clientsOf(ctx), (all) => inMemoryPage(all, limit, offset))),
+  },
+  {
+    path: "/api/admin/fees",
+    summary: "Payments of the pool's fee, pending and paid (admin session)",
+    response: pageOf(AccountPayment),
+    paginated: true,
+    admin: true,
+    handle: (_ctx, { query }) => paged(query, (limit, offset) => accountPayments(POOL_FEE_ACCOUNT, limit, offset)),
+  },
+  {
+    path: "/api/events",
+    summary: "Server-sent events: `stats` when the live figures change (checked every second), `block` when the pool's block count changes",
+    response: Event,
+    contentType: "text/event-stream",
+  },
+  {
+    path: "/api/openapi.json",
+    summary: "This document",
+    response: Schema.Struct({ openapi: Schema.String }),
+  },
+]
+
+const accountPayments = (account: string, limit: number, offset: number) =>
+  Effect.gen(function* () {
+    const store = yield* PoolStore
+    const rows = yield* store.accountPayments(account, limit, offset)
+    return {
+      items: rows.map((r) => ({ ...r, batchId: r.batchId.toString(), txid: r.txid ?? null, publishedMs: r.publishedMs ?? null })),
+      total: yield* store.accountPaymentCount(account),
+    }
+  })
+
+const compiled = API_ROUTES.map((route) => {
+  const names: Array<string> = []
+  // Literal parts match only themselves (the "." in openapi.json is not "any character").
+  const pattern = route.path
+    .split(/(\{\w+\})/)
+    .map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1]
+      if (name === undefined) return part.replace(/[.*+?^$()|[\]\\]/g, "\\$&")
+      names.push(name)
+      return "([^/]+)"
+    })
+    .join("")
+  return { route, pattern: new RegExp(`^${pattern}$`), names }
+})
+
+/**
+ * The route serving `pathname`, with its path parameters as they came (still percent-encoded:
+ * `apiInput` decodes and checks them), or undefined.
+ */
+export const matchRoute = (pathname: string): { readonly route: ApiRoute; readonly rawPath: Readonly<Record<string, string>> } | undefined => {
+  for (const c of compiled) {
+    const m = c.pattern.exec(pathname)
+    if (m === null) continue
+    const rawPath: Record<string, string> = {}
+    c.names.forEach((name, i) => (rawPath[name] = m[i + 1]!))
+    return { route: c.route, rawPath }
+  }
+  return undefined
+}
+
+// ---- OpenAPI ------------------------------------------------------------------------------------
+
+const jsonSchemaOf = (schema: Schema.Codec<unknown, unknown>): unknown => {
+  const doc = Schema.toJsonSchemaDocument(schema)
+  return Object.keys(doc.definitions).length === 0 ? doc.schema : { ...doc.schema, $defs: doc.definitions }
+}
+
+/** The OpenAPI 3.1 description of every route, from the same schemas the tests check replies against. */
+export const openApiDocument = (designation: string) => {
+  const paths: Record<string, unknown> = {}
+  const pageParameters = [
+    { name: "limit", in: "query", description: `items per page, 1 to ${MAX_PAGE}`, schema: { type: "integer", minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE } },
+    { name: "offset", in: "query", description: "items to skip", schema: { type: "integer", minimum: 0, default: 0 } },
+  ]
+  for (const route of API_ROUTES) {
+    const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      description: "a payout address of the pool's network",
+      schema: { type: "string", minLength: 1, maxLength: MAX_ADDRESS_LENGTH },
+    }))
+    const errorReply = (description: string) => ({ description, content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } })
+    const responses: Record<string, unknown> = {
+      "200": { description: "OK", content: { [route.contentType ?? "application/json"]: { schema: jsonSchemaOf(route.response) } } },
+      "400": errorReply(
+        [
+          ...(route.paginated ? ["a bad limit or offset"] : []),
+          ...(pathParameters.length > 0 ? ["a path that is not a payout address of the pool's network"] : []),
+          "an unknown, repeated, malformed or over-long query parameter",
+        ].join("; "),
+      ),
+      "429": errorReply(route.contentType === "text/event-stream" ? "Too many requests, or too many open streams from this client; see Retry-After" : "Too many requests; see Retry-After"),
+    }
+    if (pathParameters.length > 0) responses["404"] = errorReply("No such account")
+    if (route.admin) responses["401"] = errorReply("No admin session: log in at /admin")
+    if (route.handle !== undefined && route.response !== HealthReport) responses["503"] = errorReply("The pool's database did not answer; the cause is in the pool's log")
+    paths[route.path] = {
+      get: {
+        summary: route.summary,
+        operationId: route.path.replace(/^\/api\//, "").replace(/[{}]/g, "").replace(/[/.]/g, "_"),
+        parameters: [...pathParameters, ...(route.paginated ? pageParameters : [])],
+        ...(route.admin ? { security: [{ adminSession: [] }] } : {}),
+        responses,
+      },
+    }
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: `${designation} (dcrforge pool) API`,
+      version: "1",
+      description: "Read-only JSON for the pool's web UI and scripts. Lists take limit and offset and answer {items, total, limit, offset}. Amounts are atoms as decimal strings. Rate-limited per client (429 with Retry-After).",
+    },
+    paths,
+    components: {
+      securitySchemes: { adminSession: { type: "apiKey", in: "cookie", name: "dcrforge_session", description: "set by logging in at /admin" } },
+    },
+  }
+}

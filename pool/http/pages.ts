@@ -1,0 +1,253 @@
+import { cannotMineReason, MINER_PROFILES, userAgentOf } from "../../core/stratum/profiles.ts"
+import type { PowHashAlgorithm } from "../../core/chain/hash.ts"
+import { USERNAME_FORMAT } from "./api.ts"
+
+/**
+ * The web UI's pages, rendered on the server as plain HTML: the frame, the figures known when
+ * the page is asked for, and empty tables and charts that /static/app.js fills from the JSON
+ * API and keeps current from /api/events. No inline script or style (the CSP forbids both).
+ */
+
+/** Escapes text for HTML element content and double-quoted attributes. */
+export const html = (text: string | number): string =>
+  String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+
+export type PageName = "overview" | "connect" | "account" | "admin"
+
+export interface PageFrame {
+  readonly designation: string
+  readonly network: string
+  readonly page: PageName
+  readonly title: string
+  /** The session's CSRF token, for pages with forms. */
+  readonly csrf?: string | undefined
+  /** Extra `data-*` attributes on <main> for the script (name without the prefix -> value). */
+  readonly data?: Readonly<Record<string, string>> | undefined
+}
+
+const NAV: ReadonlyArray<readonly [PageName, string, string]> = [
+  ["overview", "/", "Overview"],
+  ["connect", "/connect", "Connect"],
+  ["admin", "/admin", "Admin"],
+]
+
+export const layout = (frame: PageFrame, body: string): string => {
+  const data = Object.entries(frame.data ?? {})
+    .map(([k, v]) => ` data-${k}="${html(v)}"`)
+    .join("")
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${html(frame.title)} · ${html(frame.designation)}</title>
+<link rel="stylesheet" href="/static/app.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+${frame.csrf === undefined ? "" : `<meta name="csrf-token" content="${html(frame.csrf)}">\n`}<script src="/static/app.js" defer></script>
+</head>
+<body>
+<header class="top">
+  <a class="brand" href="/"><span class="logo" aria-hidden="true"></span>${html(frame.designation)}</a>
+  <span class="net" title="network">${html(frame.network)}</span>
+  <nav>${NAV.map(([page, href, label]) => `<a href="${href}"${page === frame.page ? ' aria-current="page"' : ""}>${label}</a>`).join("")}</nav>
+  <form class="lookup" action="/account" method="get" role="search">
+    <input name="address" placeholder="Your payout address" aria-label="payout address" autocomplete="off" spellcheck="false" required>
+    <button type="submit">Look up</button>
+  </form>
+</header>
+<main data-page="${frame.page}"${data}>
+${body}
+</main>
+<footer><span class="live-dot" id="live-state" title="live updates">live</span> · dcrforge · <a href="/api/openapi.json">API</a></footer>
+</body>
+</html>
+`
+}
+
+const card = (id: string, label: string, value: string, hint = "", kind = "") =>
+  `<div class="card${kind === "" ? "" : ` ${kind}`}"><div class="label">${html(label)}</div><div class="value" id="${id}">${html(value)}</div>${hint === "" ? "" : `<div class="hint">${html(hint)}</div>`}</div>`
+
+export interface OverviewFigures {
+  readonly network: string
+  readonly mode: string
+  readonly scheme: string
+  readonly feeBasisPoints: number
+  readonly workHeight: number | null
+  readonly connectedMiners: number
+  readonly blocksFound: number
+  readonly hashesPerSecond: number
+  readonly networkHashesPerSecond: number | null
+  /** What is wrong with the pool now (GET /api/health); empty when healthy. */
+  readonly healthProblems: ReadonlyArray<string>
+}
+
+/** Health at a glance; the script refreshes it from /api/health. */
+const healthCard = (problems: ReadonlyArray<string>) =>
+  `<div class="card health ${problems.length === 0 ? "ok" : "bad"}" id="pool-health-card"><div class="label">Health</div><div class="value" id="pool-health">${problems.length === 0 ? "OK" : "Degraded"}</div><div class="hint" id="pool-health-detail">${
+    problems.length === 0 ? "every task runs; dcrd, the wallet and the store answer" : problems.map(html).join("<br>")
+  }</div></div>`
+
+export const formatHashrate = (h: number | null): string => {
+  if (h === null) return "–"
+  const units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"]
+  let i = 0
+  while (h >= 1000 && i < units.length - 1) {
+    h /= 1000
+    i++
+  }
+  return `${h.toFixed(h >= 100 || i === 0 ? 0 : 2)} ${units[i]}`
+}
+
+export const schemeLabel = (scheme: string): string =>
+  ({ pplns: "PPLNS", "pplns-time": "PPLNS (time window)", proportional: "Proportional", pps: "PPS", solo: "Solo" })[scheme] ?? scheme
+
+export const overviewPage = (frame: Omit<PageFrame, "page" | "title">, f: OverviewFigures): string =>
+  layout(
+    { ...frame, page: "overview", title: "Overview" },
+    `<h1>Pool overview</h1>
+<section class="cards">
+${healthCard(f.healthProblems)}
+${card("pool-hashrate", "Pool hashrate", formatHashrate(f.hashesPerSecond), "from recent shares")}
+${card("network-hashrate", "Network hashrate", formatHashrate(f.networkHashesPerSecond), "from difficulty")}
+${card("connected-miners", "Connected miners", String(f.connectedMiners))}
+${card("work-height", "Last work height", f.workHeight === null ? "–" : String(f.workHeight))}
+${card("blocks-found", "Blocks found", String(f.blocksFound))}
+${card("payment-scheme", "Payment scheme", schemeLabel(f.scheme), `${f.mode} mode`)}
+${card("pool-fee", "Pool fee", `${(f.feeBasisPoints / 100).toFixed(2)} %`)}
+${card("network-name", "Network", f.network)}
+</section>
+<section class="panel">
+  <h2>Hashrate</h2>
+  <div class="chart" id="hashrate-chart" data-series="pool,network" role="img" aria-label="pool and network hashrate over time"><p class="empty">Collecting samples…</p></div>
+</section>
+<div class="two">
+<section class="panel">
+  <h2>Recent blocks</h2>
+  <div id="blocks" data-source="/api/blocks" data-columns="height,status,reward,finder,found" data-limit="10"><p class="empty">Loading…</p></div>
+</section>
+<section class="panel">
+  <h2>Next reward</h2>
+  <p class="sub">Each account's share of the next block the pool finds (${html(schemeLabel(f.scheme))} window).</p>
+  <div id="quotas" data-source="/api/quotas" data-columns="account,quota" data-limit="10"><p class="empty">Loading…</p></div>
+</section>
+</div>`,
+  )
+
+export const connectPage = (frame: Omit<PageFrame, "page" | "title">, c: { readonly host: string; readonly port: number; readonly pow: PowHashAlgorithm | undefined }): string => {
+  const rows = MINER_PROFILES.map((p) => {
+    const reason = c.pow === undefined ? undefined : cannotMineReason(p, c.pow)
+    const note =
+      p.pow === "blake3"
+        ? "Identifies itself by user agent; difficulty is set per connection (vardiff)."
+        : "Legacy BLAKE-256 ASIC, identified by its firmware's user agent."
+    return `<tr class="${reason === undefined ? "usable" : "ruled-out"}" data-model="${html(p.model)}">
+  <td><strong>${html(p.displayName)}</strong>${reason === undefined ? "" : `<div class="why">${html(reason)}</div>`}</td>
+  <td><span class="pill ${p.pow}">${p.pow === "blake3" ? "BLAKE3" : "BLAKE-256"}</span></td>
+  <td><code>${html(userAgentOf(p))}</code></td>
+  <td class="hide-narrow">${html(note)}</td>
+</tr>`
+  }).join("\n")
+  return layout(
+    { ...frame, page: "connect", title: "Connect" },
+    `<h1>Connect a miner</h1>
+<section class="panel connect">
+  <dl class="facts">
+    <dt>Stratum URL</dt><dd><code id="stratum-url">stratum+tcp://${html(c.host)}:${c.port}</code></dd>
+    <dt>Host</dt><dd><code>${html(c.host)}</code></dd>
+    <dt>Port</dt><dd><code>${c.port}</code></dd>
+    <dt>Username</dt><dd><code>${html(USERNAME_FORMAT)}</code> — e.g. <code>${html(frame.network === "mainnet" ? "DsYourAddress" : "SsYourAddress")}.rig1</code>; payouts go to the address, the worker name tells your rigs apart</dd>
+    <dt>Password</dt><dd>anything (not checked)</dd>
+    <dt>Proof of work</dt><dd id="active-pow">${c.pow === undefined ? "waiting for the first work from dcrd" : c.pow === "blake3" ? "BLAKE3 (DCP-0011)" : "BLAKE-256"}</dd>
+  </dl>
+</section>
+<section class="panel">
+  <h2>Supported miners</h2>
+  <p class="sub">Greyed models cannot mine this chain's active proof of work; the pool refuses them at subscribe.</p>
+  <div class="table-wrap"><table class="models">
+    <thead><tr><th>Miner</th><th>PoW</th><th>User agent</th><th class="hide-narrow">Notes</th></tr></thead>
+    <tbody>
+${rows}
+    </tbody>
+  </table></div>
+</section>`,
+  )
+}
+
+export const accountPage = (frame: Omit<PageFrame, "page" | "title">, address: string): string =>
+  layout(
+    { ...frame, page: "account", title: `Account ${address.slice(0, 10)}…`, data: { address } },
+    `<h1>Account</h1>
+<p class="address"><code id="account-address">${html(address)}</code></p>
+<section class="cards">
+${card("account-hashrate", "Hashrate", "–", "from recent shares")}
+${card("account-quota", "Next reward share", "–")}
+${card("account-immature", "Immature", "–", "credited, coinbase not mature", "money")}
+${card("account-payable", "Payable", "–", "waits for the next payout", "money")}
+${card("account-pending", "Pending", "–", "in a payout being sent", "money")}
+${card("account-paid", "Paid", "–", "", "money")}
+${card("account-blocks", "Blocks found", "–")}
+</section>
+<section class="panel">
+  <h2>Hashrate</h2>
+  <div class="chart" id="account-chart" data-series="account" role="img" aria-label="this account's hashrate over time"><p class="empty">Collecting samples…</p></div>
+</section>
+<section class="panel">
+  <h2>Connected clients</h2>
+  <div id="account-clients"><p class="empty">Loading…</p></div>
+</section>
+<section class="panel">
+  <h2>Payments</h2>
+  <div id="account-payments" data-source="/api/accounts/${html(encodeURIComponent(address))}/payments" data-columns="paystatus,amount,txid,height,created" data-limit="20"><p class="empty">Loading…</p></div>
+</section>
+<section class="panel">
+  <h2>Blocks mined</h2>
+  <div id="account-blocks-table" data-source="/api/accounts/${html(encodeURIComponent(address))}/blocks" data-columns="height,status,reward,worker,found" data-limit="20"><p class="empty">Loading…</p></div>
+</section>`,
+  )
+
+export const loginPage = (frame: Omit<PageFrame, "page" | "title">, state: { readonly enabled: boolean; readonly error?: string | undefined }): string =>
+  layout(
+    { ...frame, page: "admin", title: "Admin login" },
+    `<section class="panel login">
+  <h1>Admin</h1>
+  ${
+    state.enabled
+      ? `${state.error === undefined ? "" : `<p class="error" role="alert">${html(state.error)}</p>`}
+  <form method="post" action="/admin/login">
+    <input type="hidden" name="csrf" value="${html(frame.csrf ?? "")}">
+    <label>Password <input type="password" name="password" autocomplete="current-password" required autofocus></label>
+    <button type="submit">Log in</button>
+  </form>`
+      : `<p>The admin pages are off: start the pool with <code>--adminpass</code> to use them.</p>`
+  }
+</section>`,
+  )
+
+export const adminPage = (frame: Omit<PageFrame, "page" | "title">, f: { readonly mode: string; readonly scheme: string; readonly feeBasisPoints: number; readonly instance: string }): string =>
+  layout(
+    { ...frame, page: "admin", title: "Admin" },
+    `<div class="title-row"><h1>Admin</h1>
+<form method="post" action="/admin/logout" class="inline"><input type="hidden" name="csrf" value="${html(frame.csrf ?? "")}"><button type="submit" class="secondary">Log out</button></form></div>
+<section class="cards">
+${card("admin-mode", "Pool mode", f.mode)}
+${card("admin-scheme", "Payment scheme", schemeLabel(f.scheme))}
+${card("admin-fee", "Pool fee", `${(f.feeBasisPoints / 100).toFixed(2)} %`)}
+${card("admin-instance", "Network", f.instance)}
+</section>
+<section class="panel">
+  <h2>Backup</h2>
+  <p class="sub">A consistent snapshot of the whole database as JSON lines; restore it with <code>pool restore --from=FILE</code> into an empty database.</p>
+  <form method="post" action="/admin/backup"><input type="hidden" name="csrf" value="${html(frame.csrf ?? "")}"><button type="submit" id="backup-button">Download backup</button></form>
+</section>
+<section class="panel">
+  <h2>All clients</h2>
+  <div id="admin-clients" data-source="/api/admin/clients" data-columns="account,worker,model,hashrate,lastshare" data-limit="50"><p class="empty">Loading…</p></div>
+</section>
+<section class="panel">
+  <h2>Fee payments</h2>
+  <div id="admin-fees" data-source="/api/admin/fees" data-columns="paystatus,amount,txid,height,created" data-limit="20"><p class="empty">Loading…</p></div>
+</section>`,
+  )
+
+export const errorPage = (frame: Omit<PageFrame, "page" | "title">, status: number, message: string): string =>
+  layout({ ...frame, page: "overview", title: String(status) }, `<section class="panel"><h1>${status}</h1><p>${html(message)}</p><p><a href="/">Back to the overview</a></p></section>`)

@@ -1,0 +1,1018 @@
+import { Data, Redacted, Result, Schema } from "effect"
+import { decodeAddress } from "../../core/chain/address.ts"
+import { NETWORK_NAMES, NETWORKS, type NetworkName, type NetworkParams } from "../../core/chain/params.ts"
+import { ratio, type Ratio } from "../../core/chain/targets.ts"
+import { PAYOUT_FEE_SOURCES, type PayoutFeeSource } from "../../core/payout/network-fee.ts"
+import type { PayoutScheme } from "../../core/payout/schemes.ts"
+import { ATOMS_PER_DCR, MAX_ATOMS } from "../../wallet/amounts.ts"
+import { isPasswordHash, parsePasswordHash } from "../http/auth.ts"
+
+// The pool's configuration: command-line flags, then DCRFORGE_<NAME> environment variables, then
+// a config file (dcrpool's go-flags INI form), then defaults. Pure: the caller injects argv, the
+// environment, file reading and the home directory. Option names are dcrpool's where the meaning
+// is the same; values are resolved exactly (basis points, atoms, ratios, milliseconds).
+
+// ---- per-network defaults (the one table) --------------------------------------------------------
+
+export interface NetworkDefaults {
+  /** Stratum port miners connect to; dcrpool uses 5550 on every network. */
+  readonly minerPort: number
+  /** dcrd's JSON-RPC port (dcrd `params.go`). */
+  readonly dcrdRpcPort: number
+  /** dcrwallet's JSON-RPC port; dcrwallet has no regnet network, so regnet has none. */
+  readonly walletRpcPort: number | undefined
+}
+
+export const NETWORK_DEFAULTS: { readonly [K in NetworkName]: NetworkDefaults } = {
+  mainnet: { minerPort: 5550, dcrdRpcPort: 9109, walletRpcPort: 9110 },
+  testnet3: { minerPort: 5550, dcrdRpcPort: 19109, walletRpcPort: 19110 },
+  simnet: { minerPort: 5550, dcrdRpcPort: 19556, walletRpcPort: 19557 },
+  regnet: { minerPort: 5550, dcrdRpcPort: 18656, walletRpcPort: undefined },
+}
+
+// ---- value types -----------------------------------------------------------------------------------
+
+export const DEBUG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const
+export type DebugLevel = (typeof DEBUG_LEVELS)[number]
+
+export const PAYMENT_METHODS = ["pplns", "pps", "proportional", "pplns-time"] as const
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number]
+
+const isDebugLevel = Schema.is(Schema.Literals(DEBUG_LEVELS))
+const isPaymentMethod = Schema.is(Schema.Literals(PAYMENT_METHODS))
+const isNetwork = Schema.is(Schema.Literals(NETWORK_NAMES))
+const isPayoutFeeSource = Schema.is(Schema.Literals(PAYOUT_FEE_SOURCES))
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+/** `host:port`, with an IPv6 host in brackets. */
+export const formatHostPort = (hp: HostPort): string => (hp.host.includes(":") ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`)
+
+/** Pool fee bounds in basis points: dcrpool's 0.002 to 0.05. */
+export const MIN_POOL_FEE_BASIS_POINTS = 20
+export const MAX_POOL_FEE_BASIS_POINTS = 500
+export const MIN_LASTN_PERIOD_MS = 60_000
+export const MIN_MAX_GEN_TIME_MS = 2_000
+
+// ---- options ---------------------------------------------------------------------------------------
+
+export const OPTION_NAMES = [
+  "activenet",
+  "appdata",
+  "configfile",
+  "datadir",
+  "debuglevel",
+  "minerlisten",
+  "maxconnperhost",
+  "dcrdrpchost",
+  "dcrdrpccert",
+  "rpcuser",
+  "rpcpass",
+  "walletrpchost",
+  "walletrpccert",
+  "walletrpcuser",
+  "walletrpcpass",
+  "walletpass",
+  "walletaccount",
+  "solopool",
+  "poolfeeaddrs",
+  "poolfee",
+  "paymentmethod",
+  "pplnswindow",
+  "lastnperiod",
+  "minpayment",
+  "payoutfeefrom",
+  "maxgentime",
+  "guilisten",
+  "adminpass",
+  "guicert",
+  "guikey",
+  "trustproxy",
+  "metrics",
+  "designation",
+  "postgres",
+  "postgreshost",
+  "postgresport",
+  "postgresuser",
+  "postgrespass",
+  "postgresdbname",
+  "instance",
+] as const
+export type OptionName = (typeof OPTION_NAMES)[number]
+
+interface DefaultsContext {
+  readonly net: NetworkName
+  readonly appData: string
+}
+
+interface OptionSpec {
+  /** The value's shape in the help text; undefined for a boolean (`--name` sets it). */
+  readonly arg: string | undefined
+  readonly help: string
+  /** The default as a string, parsed like any other source; undefined when there is none. */
+  readonly default: (ctx: DefaultsContext) => string | undefined
+  /** The default as the help text shows it. */
+  readonly defaultHelp: string
+  /** A valid value (for the active network when it is known), for the fix in error messages. */
+  readonly example: string | ((net: NetworkName | undefined) => string)
+  readonly secret?: true
+  /** Locates the config file, so it can only come from a flag or the environment. */
+  readonly notInFile?: true
+}
+
+/** `host:port` as the help shows it: one port, or the port per network. */
+const perNetwork = (host: string, port: (d: NetworkDefaults) => number | undefined): string => {
+  const ports = NETWORK_NAMES.map((n) => port(NETWORK_DEFAULTS[n]))
+  return ports.every((p) => p === ports[0])
+    ? `${host}:${ports[0]}`
+    : `${host}:<port> (${NETWORK_NAMES.map((n, i) => `${n} ${ports[i] ?? "none"}`).join(", ")})`
+}
+
+const DEFAULT_APPDATA = "~/.dcrforge"
+const configFileIn = (appData: string): string => `${appData}/dcrforge.conf`
+
+const constant = (value: string) => ({ default: () => value, defaultHelp: value })
+const none = (defaultHelp: string) => ({ default: () => undefined, defaultHelp })
+
+const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
+  activenet: { arg: "<net>", help: "network: mainnet, testnet3, simnet or regnet", example: "mainnet", ...constant("simnet") },
+  appdata: {
+    arg: "<dir>",
+    help: "application data directory (holds dcrforge.conf and data/)",
+    example: DEFAULT_APPDATA,
+    notInFile: true,
+    ...constant(DEFAULT_APPDATA),
+  },
+  configfile: {
+    arg: "<file>",
+    help: "config file of name=value lines; a missing default file is fine",
+    example: "~/.dcrforge/dcrforge.conf",
+    notInFile: true,
+    default: (c) => configFileIn(c.appData),
+    defaultHelp: "<appdata>/dcrforge.conf",
+  },
+  datadir: {
+    arg: "<dir>",
+    help: "the pool's database directory",
+    example: "~/.dcrforge/data/mainnet",
+    default: (c) => `${c.appData}/data/${c.net}`,
+    defaultHelp: "<appdata>/data/<activenet>",
+  },
+  debuglevel: { arg: "<level>", help: "logging level: trace, debug, info, warn or error", example: "debug", ...constant("info") },
+  minerlisten: {
+    arg: "<host:port>",
+    help: "stratum listen address for miners",
+    example: (net) => `0.0.0.0:${NETWORK_DEFAULTS[net ?? "mainnet"].minerPort}`,
+    default: (c) => `0.0.0.0:${NETWORK_DEFAULTS[c.net].minerPort}`,
+    defaultHelp: perNetwork("0.0.0.0", (d) => d.minerPort),
+  },
+  maxconnperhost: { arg: "<n>", help: "most miner connections from one IP address", example: "100", ...constant("100") },
+  dcrdrpchost: {
+    arg: "<host:port>",
+    help: "dcrd JSON-RPC address",
+    example: (net) => `127.0.0.1:${net === undefined ? "<dcrd's RPC port>" : NETWORK_DEFAULTS[net].dcrdRpcPort}`,
+    default: (c) => `127.0.0.1:${NETWORK_DEFAULTS[c.net].dcrdRpcPort}`,
+    defaultHelp: perNetwork("127.0.0.1", (d) => d.dcrdRpcPort),
+  },
+  dcrdrpccert: { arg: "<file>", help: "dcrd's RPC TLS certificate", example: "~/.dcrd/rpc.cert", ...constant("~/.dcrd/rpc.cert") },
+  rpcuser: { arg: "<user>", help: "dcrd RPC user name", example: "<dcrd's rpcuser>", ...none("none; required") },
+  rpcpass: { arg: "<pass>", help: "dcrd RPC password", example: "<dcrd's rpcpass>", secret: true, ...none("none; required") },
+  walletrpchost: {
+    arg: "<host:port>",
+    help: "dcrwallet JSON-RPC address (pool mode)",
+    example: (net) => `127.0.0.1:${(net === undefined ? undefined : NETWORK_DEFAULTS[net].walletRpcPort) ?? "<dcrwallet's RPC port>"}`,
+    default: (c) => {
+      const port = NETWORK_DEFAULTS[c.net].walletRpcPort
+      return port === undefined ? undefined : `127.0.0.1:${port}`
+    },
+    defaultHelp: perNetwork("127.0.0.1", (d) => d.walletRpcPort),
+  },
+  walletrpccert: {
+    arg: "<file>",
+    help: "dcrwallet's RPC TLS certificate",
+    example: "~/.dcrwallet/rpc.cert",
+    ...constant("~/.dcrwallet/rpc.cert"),
+  },
+  walletrpcuser: { arg: "<user>", help: "dcrwallet RPC user name", example: "<dcrwallet's username>", ...none("rpcuser") },
+  walletrpcpass: {
+    arg: "<pass>",
+    help: "dcrwallet RPC password",
+    example: "<dcrwallet's password>",
+    secret: true,
+    ...none("rpcpass"),
+  },
+  walletpass: {
+    arg: "<pass>",
+    help: "dcrwallet private passphrase, to unlock it for payments",
+    example: "<wallet passphrase>",
+    secret: true,
+    ...none("none: the wallet is unlocked already"),
+  },
+  walletaccount: {
+    arg: "<name>",
+    help: "wallet account payments are made from (dcrpool's account 0 is \"default\")",
+    example: "default",
+    ...constant("default"),
+  },
+  solopool: {
+    arg: undefined,
+    help: "solo pool: rewards stay at dcrd's --miningaddr, no fees or payments",
+    example: "true",
+    ...constant("false"),
+  },
+  poolfeeaddrs: {
+    arg: "<addr,...>",
+    help: "addresses the pool fee is paid to, comma-separated or repeated",
+    example: (net) => (net === undefined ? "<address>" : `<${net} address>`),
+    ...none("none; required in pool mode"),
+  },
+  poolfee: { arg: "<fraction>", help: "pool fee as a fraction, 0.002 to 0.05 (0.01 = 1%)", example: "0.01", ...constant("0.01") },
+  paymentmethod: {
+    arg: "<method>",
+    help: "payout scheme: pplns, pps, proportional or pplns-time",
+    example: "pplns",
+    ...constant("pplns"),
+  },
+  pplnswindow: { arg: "<multiple>", help: "PPLNS window as a multiple of network difficulty", example: "2", ...constant("2") },
+  lastnperiod: { arg: "<duration>", help: "pplns-time window (at least 60s)", example: "24h", ...constant("24h") },
+  minpayment: { arg: "<DCR>", help: "smallest payout in DCR; smaller balances wait", example: "0.1", ...constant("0.1") },
+  payoutfeefrom: {
+    arg: "<payer>",
+    help: "who pays a payout's network fee: poolfee (the pool fee's output) or miners (their outputs, pro rata, as dcrpool)",
+    example: "miners",
+    ...constant("poolfee"),
+  },
+  maxgentime: {
+    arg: "<duration>",
+    help: "target time between a miner's shares, which sets its difficulty (at least 2s; under 30s advised)",
+    example: "15s",
+    ...constant("15s"),
+  },
+  guilisten: { arg: "<host:port>", help: "web UI listen address", example: "0.0.0.0:8080", ...constant("0.0.0.0:8080") },
+  adminpass: {
+    arg: "<pass>",
+    help: "web UI admin password, or its scrypt$... hash (`./dcrforge pool hashpass`); kept only hashed",
+    example: "<admin password>",
+    secret: true,
+    ...none("none: no admin page"),
+  },
+  guicert: { arg: "<file>", help: "TLS certificate (PEM) for the web UI: serve HTTPS", example: "~/.dcrforge/gui.cert", ...none("none: plain HTTP") },
+  guikey: { arg: "<file>", help: "TLS private key (PEM) for guicert", example: "~/.dcrforge/gui.key", ...none("none") },
+  trustproxy: {
+    arg: undefined,
+    help: "behind a reverse proxy: take the client address and scheme from X-Forwarded-For/-Proto",
+    example: "true",
+    ...constant("false"),
+  },
+  metrics: {
+    arg: undefined,
+    help: "serve Prometheus metrics at /metrics on the web UI's address, without authentication (--metrics=false: off)",
+    example: "false",
+    ...constant("true"),
+  },
+  designation: { arg: "<name>", help: "the pool's name shown in the web UI", example: "MyPool", ...constant("YourPoolNameHere") },
+  postgres: { arg: undefined, help: "store in Postgres instead of the embedded database", example: "true", ...constant("false") },
+  postgreshost: { arg: "<host>", help: "Postgres host", example: "127.0.0.1", ...constant("127.0.0.1") },
+  postgresport: { arg: "<port>", help: "Postgres port", example: "5432", ...constant("5432") },
+  postgresuser: { arg: "<user>", help: "Postgres user", example: "dcrforge", ...constant("dcrforge") },
+  postgrespass: { arg: "<pass>", help: "Postgres password", example: "<postgres password>", secret: true, ...none("none") },
+  postgresdbname: { arg: "<name>", help: "Postgres database name", example: "dcrforge", ...constant("dcrforge") },
+  instance: {
+    arg: "<id>",
+    help: "id of this pool instance (letters, digits, . _ -)",
+    example: "pool-1",
+    ...none("none: chosen by the caller"),
+  },
+}
+
+/** dcrpool option names dcrforge spells differently, with what to use instead. */
+const RENAMED: Readonly<Record<string, readonly [OptionName, string]>> = {
+  homedir: ["appdata", "dcrpool renamed homedir to appdata"],
+  walletgrpchost: ["walletrpchost", "dcrforge talks to dcrwallet over JSON-RPC, not gRPC"],
+}
+
+/**
+ * DCRFORGE_ variables that are not pool options (test and benchmark knobs); they are ignored
+ * rather than refused as unknown options.
+ */
+export const NON_OPTION_ENV_VARS: ReadonlyArray<string> = ["DCRFORGE_VECTORS", "DCRFORGE_LOAD_MINERS", "DCRFORGE_LOAD_SECONDS"]
+
+/** True when argv asks for the option list (`--help`, `-h`): print describeOptions() instead of loading. */
+export const wantsHelp = (argv: ReadonlyArray<string>): boolean => argv.some((a) => a === "--help" || a === "-h")
+
+export const ENV_PREFIX = "DCRFORGE_"
+export const envName = (name: OptionName): string => `${ENV_PREFIX}${name.toUpperCase()}`
+
+const isOptionName = (s: string): s is OptionName => (OPTION_NAMES as ReadonlyArray<string>).includes(s)
+
+// ---- the resolved configuration ----------------------------------------------------------------------
+
+export interface PoolConfig {
+  readonly activeNet: NetworkName
+  readonly params: NetworkParams
+  readonly appData: string
+  readonly dataDir: string
+  readonly configFile: string
+  /** False when the default config file did not exist. */
+  readonly configFileRead: boolean
+  readonly debugLevel: DebugLevel
+  readonly minerListen: HostPort
+  readonly maxConnPerHost: number
+  readonly dcrdRpcHost: HostPort
+  readonly dcrdRpcCert: string
+  readonly rpcUser: string
+  readonly rpcPass: Redacted.Redacted<string>
+  /** Always set in pool mode; undefined only for a solo pool on regnet (dcrwallet has no regnet). */
+  readonly walletRpcHost: HostPort | undefined
+  readonly walletRpcCert: string
+  /** walletrpcuser, or rpcuser when unset. */
+  readonly walletRpcUser: string
+  /** walletrpcpass, or rpcpass when unset. */
+  readonly walletRpcPass: Redacted.Redacted<string>
+  readonly walletPass: Redacted.Redacted<string> | undefined
+  readonly walletAccount: string
+  readonly soloPool: boolean
+  /** Checked against the active network; non-empty in pool mode. */
+  readonly poolFeeAddrs: ReadonlyArray<string>
+  /** poolfee in basis points (0.01 = 100). */
+  readonly poolFeeBasisPoints: number
+  readonly paymentMethod: PaymentMethod
+  readonly pplnsWindow: Ratio
+  readonly lastNPeriodMs: number
+  /** The payout scheme these options select (`solo` in solo-pool mode). */
+  readonly payoutScheme: PayoutScheme
+  readonly minPaymentAtoms: bigint
+  /** Whose outputs a payout's network fee comes out of. */
+  readonly payoutFeeFrom: PayoutFeeSource
+  readonly maxGenTimeMs: number
+  readonly guiListen: HostPort
+  /** The password or its scrypt hash (checked here; hashed when the server starts). */
+  readonly adminPass: Redacted.Redacted<string> | undefined
+  readonly guiCert: string | undefined
+  readonly guiKey: string | undefined
+  readonly trustProxy: boolean
+  readonly metrics: boolean
+  readonly designation: string
+  readonly postgres: boolean
+  readonly postgresHost: string
+  readonly postgresPort: number
+  readonly postgresUser: string
+  readonly postgresPass: Redacted.Redacted<string> | undefined
+  readonly postgresDbName: string
+  readonly instance: string | undefined
+  /** Where each option's value came from ("--poolfee", "env DCRFORGE_POOLFEE", "file:3", "default", "unset"). */
+  readonly sources: { readonly [K in OptionName]: string }
+}
+
+// ---- errors ------------------------------------------------------------------------------------------
+
+export type ConfigProblem =
+  | "unknown-option"
+  | "bad-argument"
+  | "bad-file-line"
+  | "missing-file"
+  | "invalid-value"
+  | "missing-value"
+
+/**
+ * One configuration problem. The message names the option, the value and where it came from,
+ * what is wrong and how to fix it.
+ */
+export class ConfigError extends Data.TaggedError("ConfigError")<{
+  /** The option, or the unknown name as written. */
+  readonly option: string
+  readonly problem: ConfigProblem
+  /** Where the offending value came from ("--poolfee", "env DCRFORGE_POOLFEE", "path:line", "default"). */
+  readonly source: string
+  readonly message: string
+}> {}
+
+type Source =
+  | { readonly kind: "flag"; readonly flag: string }
+  | { readonly kind: "env"; readonly variable: string }
+  | { readonly kind: "file"; readonly path: string; readonly line: number }
+  | { readonly kind: "default" }
+
+interface Raw {
+  readonly value: string
+  readonly source: Source
+}
+
+const sourceText = (s: Source): string =>
+  s.kind === "flag" ? s.flag : s.kind === "env" ? `env ${s.variable}` : s.kind === "file" ? `${s.path}:${s.line}` : "default"
+
+const fromText = (s: Source): string => (s.kind === "default" ? "the default" : `from ${sourceText(s)}`)
+
+/** The fix, in the form of the source the value came from (or every form when it was not set). */
+const fixText = (name: OptionName, source: Source | undefined, configFile: string, net: NetworkName | undefined): string => {
+  const example = OPTIONS[name].example
+  const value = typeof example === "string" ? example : example(net)
+  switch (source?.kind) {
+    case "flag":
+      return `set e.g. --${name}=${value}`
+    case "env":
+      return `set e.g. ${envName(name)}=${value}`
+    case "file":
+      return `set e.g. ${name}=${value} at ${source.path}:${source.line}`
+    default:
+      return `set e.g. --${name}=${value} (or ${envName(name)}=${value}, or ${name}=${value} in ${configFile})`
+  }
+}
+
+const shown = (name: OptionName, value: string): string => (OPTIONS[name].secret === true ? "<redacted>" : value)
+
+// ---- parsing values ----------------------------------------------------------------------------------
+
+/** A non-negative decimal as digits / 10^scale, trailing fraction zeros dropped. */
+interface Decimal {
+  readonly digits: bigint
+  readonly scale: number
+}
+
+const parseDecimal = (text: string): Decimal | undefined => {
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(text)
+  if (m === null) return undefined
+  const whole = m[1] ?? ""
+  const fraction = (m[2] ?? "").replace(/0+$/, "")
+  if (whole === "" && (m[2] ?? "") === "") return undefined
+  return { digits: BigInt(whole + fraction || "0"), scale: fraction.length }
+}
+
+/** The decimal in units of 10^-places, or undefined when it has more places than that. */
+const scaled = (d: Decimal, places: number): bigint | undefined =>
+  d.scale > places ? undefined : d.digits * 10n ** BigInt(places - d.scale)
+
+const decimalProblem = (text: string, what: string): string => `"${text}" is not ${what} (digits with an optional decimal point)`
+
+const parseBool = (text: string): Result.Result<boolean, string> => {
+  const t = text.toLowerCase()
+  if (t === "true" || t === "1" || t === "yes") return Result.succeed(true)
+  if (t === "false" || t === "0" || t === "no") return Result.succeed(false)
+  return Result.fail(`"${text}" is not a boolean (true or false)`)
+}
+
+const parseInteger = (text: string, min: number, max: number, what: string): Result.Result<number, string> => {
+  if (!/^\d+$/.test(text)) return Result.fail(`"${text}" is not ${what}`)
+  const n = Number(text)
+  if (n < min || n > max) return Result.fail(`must be ${what} from ${min} to ${max}`)
+  return Result.succeed(n)
+}
+
+const nonEmpty = (text: string): Result.Result<string, string> =>
+  text === "" ? Result.fail("must not be empty") : Result.succeed(text)
+
+const oneOf = <A extends string>(text: string, is: (u: unknown) => u is A, names: ReadonlyArray<string>): Result.Result<A, string> =>
+  is(text) ? Result.succeed(text) : Result.fail(`must be one of ${names.join(", ")}`)
+
+/** `host:port`, `[ipv6]:port`, or a host alone (then the default port). */
+const parseHostPort = (text: string, defaultPort: number | undefined, listen: boolean): Result.Result<HostPort, string> => {
+  let host: string
+  let portText: string | undefined
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(text)
+  if (bracketed !== null) {
+    host = bracketed[1] ?? ""
+    portText = bracketed[2]
+  } else {
+    const colons = text.split(":").length - 1
+    if (colons > 1) return Result.fail(`"${text}" is ambiguous: write an IPv6 address in brackets, as [::1]:${defaultPort ?? 1234}`)
+    const i = text.indexOf(":")
+    host = i < 0 ? text : text.slice(0, i)
+    portText = i < 0 ? undefined : text.slice(i + 1)
+  }
+  if (host === "") {
+    if (!listen) return Result.fail(`"${text}" has no host`)
+    host = "0.0.0.0"
+  }
+  if (/\s|\//.test(host)) return Result.fail(`"${host}" is not a host name or IP address`)
+  if (portText === undefined) {
+    return defaultPort === undefined
+      ? Result.fail(`"${text}" has no port and there is no default: write host:port`)
+      : Result.succeed({ host, port: defaultPort })
+  }
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535 || (!listen && Number(portText) === 0)) {
+    return Result.fail(`"${portText}" is not a port (${listen ? 0 : 1} to 65535)`)
+  }
+  return Result.succeed({ host, port: Number(portText) })
+}
+
+const DURATION_UNITS: Readonly<Record<string, bigint>> = { ms: 1n, s: 1_000n, m: 60_000n, h: 3_600_000n }
+
+/** A Go-style duration ("24h", "5m", "90s", "1h30m", "1.5s", "250ms") in whole milliseconds. */
+export const parseDuration = (text: string): Result.Result<number, string> => {
+  const bad = Result.fail(`"${text}" is not a duration: use a number and a unit (h, m, s, ms), e.g. 90s, 5m or 1h30m`)
+  if (text === "") return bad
+  let rest = text
+  let total = 0n
+  while (rest !== "") {
+    const m = /^(\d+(?:\.\d+)?)(ms|h|m|s)/.exec(rest)
+    if (m === null) return bad
+    const d = parseDecimal(m[1]!)
+    if (d === undefined) return bad
+    const exact = d.digits * DURATION_UNITS[m[2]!]!
+    const divisor = 10n ** BigInt(d.scale)
+    if (exact % divisor !== 0n) return Result.fail(`"${text}" is not a whole number of milliseconds`)
+    total += exact / divisor
+    rest = rest.slice(m[0].length)
+  }
+  if (total > BigInt(Number.MAX_SAFE_INTEGER)) return Result.fail(`"${text}" is too long`)
+  return Result.succeed(Number(total))
+}
+
+/** Milliseconds as the shortest Go-style duration ("1h30m", "90s" prints as "1m30s"). */
+export const formatDuration = (ms: number): string => {
+  if (ms === 0) return "0s"
+  let rest = ms
+  let out = ""
+  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1_000], ["ms", 1]] as const) {
+    const n = Math.floor(rest / size)
+    if (n > 0) out += `${n}${unit}`
+    rest -= n * size
+  }
+  return out
+}
+
+const parsePoolFee = (text: string): Result.Result<number, string> => {
+  const d = parseDecimal(text)
+  if (d === undefined) return Result.fail(decimalProblem(text, "a fraction"))
+  const bp = scaled(d, 4)
+  if (bp === undefined) return Result.fail("is finer than a basis point (0.0001 = 0.01%)")
+  if (bp < BigInt(MIN_POOL_FEE_BASIS_POINTS) || bp > BigInt(MAX_POOL_FEE_BASIS_POINTS)) {
+    return Result.fail("must be between 0.002 and 0.05 (0.2%-5%)")
+  }
+  return Result.succeed(Number(bp))
+}
+
+const parseWindow = (text: string): Result.Result<Ratio, string> => {
+  const d = parseDecimal(text)
+  if (d === undefined) return Result.fail(decimalProblem(text, "a multiple of network difficulty"))
+  if (d.digits === 0n) return Result.fail("must be more than 0")
+  return Result.succeed(ratio(d.digits, 10n ** BigInt(d.scale)))
+}
+
+/** A DCR amount to atoms, exactly; at most 8 decimal places and 21 million DCR. */
+export const parseDcr = (text: string): Result.Result<bigint, string> => {
+  const d = parseDecimal(text)
+  if (d === undefined) return Result.fail(decimalProblem(text, "an amount in DCR"))
+  const atoms = scaled(d, 8)
+  if (atoms === undefined) return Result.fail("has more than 8 decimal places (1 atom = 0.00000001 DCR)")
+  if (atoms > MAX_ATOMS) return Result.fail(`is more than the ${MAX_ATOMS / ATOMS_PER_DCR} DCR that can exist`)
+  return Result.succeed(atoms)
+}
+
+const durationAtLeast = (text: string, minMs: number, minText: string): Result.Result<number, string> =>
+  Result.flatMap(parseDuration(text), (ms) => (ms < minMs ? Result.fail(`must be at least ${minText}`) : Result.succeed(ms)))
+
+const expandHome = (path: string, home: string): string =>
+  path === "~" ? home : path.startsWith("~/") ? `${home.replace(/\/+$/, "")}/${path.slice(2)}` : path
+
+const parsePath = (home: string) => (text: string): Result.Result<string, string> =>
+  Result.map(nonEmpty(text), (p) => expandHome(p, home).replace(/(.)\/+$/, "$1"))
+
+// ---- reading the sources -----------------------------------------------------------------------------
+
+const levenshtein = (a: string, b: string): number => {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = row
+  }
+  return prev[b.length]!
+}
+
+/** The known option nearest to an unknown name (a dcrpool rename first). */
+export const closestOption = (name: string): OptionName => {
+  const renamed = RENAMED[name]
+  if (renamed !== undefined) return renamed[0]
+  let best: OptionName = OPTION_NAMES[0]
+  let bestDistance = Infinity
+  for (const option of OPTION_NAMES) {
+    const d = levenshtein(name, option)
+    if (d < bestDistance) {
+      best = option
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+const unknownOption = (written: string, name: string, source: Source, configFile: string): ConfigError => {
+  const closest = closestOption(name)
+  const why = RENAMED[name]?.[1]
+  const suggestion =
+    source.kind === "flag"
+      ? `--${closest}`
+      : source.kind === "env"
+        ? envName(closest)
+        : closest
+  return new ConfigError({
+    option: written,
+    problem: "unknown-option",
+    source: sourceText(source),
+    message:
+      `unknown option ${written} (${fromText(source)}): ${why === undefined ? "" : `${why}; `}did you mean ${suggestion}? ` +
+      fixText(closest, source, configFile, undefined),
+  })
+}
+
+type RawValues = Map<OptionName, Raw>
+
+/** Sets an option's value within one source: a later value replaces an earlier one, except that
+ * repeated poolfeeaddrs add up (go-flags' list option). */
+const setRaw = (values: RawValues, name: OptionName, raw: Raw): void => {
+  const earlier = values.get(name)
+  const adds = name === "poolfeeaddrs" && earlier !== undefined && earlier.value !== ""
+  values.set(name, adds ? { value: `${earlier.value},${raw.value}`, source: raw.source } : raw)
+}
+
+const parseArgv = (argv: ReadonlyArray<string>, configFile: string): Result.Result<RawValues, ConfigError> => {
+  const values: RawValues = new Map()
+  let lastBool: OptionName | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const boolBefore = lastBool
+    lastBool = undefined
+    if (!arg.startsWith("--") || arg === "--") {
+      const source: Source = { kind: "flag", flag: arg }
+      const message =
+        boolBefore !== undefined && Result.isSuccess(parseBool(arg))
+          ? `unexpected argument "${arg}" after --${boolBefore}: a boolean flag takes its value after "=", as --${boolBefore}=${arg}`
+          : arg.startsWith("-") && arg.length > 1 && arg !== "--"
+            ? `unknown flag ${arg}: dcrforge's flags are long, as --name=value, e.g. --activenet=mainnet`
+            : `unexpected argument "${arg}": options are written --name=value, e.g. --activenet=mainnet`
+      return Result.fail(new ConfigError({ option: arg, problem: "bad-argument", source: sourceText(source), message }))
+    }
+    const body = arg.slice(2)
+    const eq = body.indexOf("=")
+    const written = eq < 0 ? body : body.slice(0, eq)
+    const name = written.toLowerCase()
+    const inline = eq < 0 ? undefined : body.slice(eq + 1)
+    const flag = `--${written}`
+    const source: Source = { kind: "flag", flag }
+    if (!isOptionName(name)) return Result.fail(unknownOption(flag, name, source, configFile))
+    if (OPTIONS[name].arg === undefined) {
+      setRaw(values, name, { value: inline ?? "true", source })
+      if (inline === undefined) lastBool = name
+      continue
+    }
+    let value = inline
+    if (value === undefined) {
+      const next = argv[i + 1]
+      if (next === undefined || next.startsWith("--")) {
+        return Result.fail(
+          new ConfigError({
+            option: name,
+            problem: "missing-value",
+            source: flag,
+            message: `${flag} needs a value: ${fixText(name, source, configFile, undefined)}`,
+          }),
+        )
+      }
+      value = next
+      i++
+    }
+    setRaw(values, name, { value, source })
+  }
+  return Result.succeed(values)
+}
+
+const parseEnv = (env: Readonly<Record<string, string | undefined>>, configFile: string): Result.Result<RawValues, ConfigError> => {
+  const values: RawValues = new Map()
+  for (const variable of Object.keys(env).sort()) {
+    const value = env[variable]
+    if (!variable.startsWith(ENV_PREFIX) || value === undefined || value === "") continue
+    if (NON_OPTION_ENV_VARS.includes(variable)) continue
+    const name = variable.slice(ENV_PREFIX.length).toLowerCase()
+    const source: Source = { kind: "env", variable }
+    if (!isOptionName(name)) return Result.fail(unknownOption(variable, name, source, configFile))
+    values.set(name, { value, source })
+  }
+  return Result.succeed(values)
+}
+
+const parseFile = (text: string, path: string): Result.Result<RawValues, ConfigError> => {
+  const values: RawValues = new Map()
+  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim()
+    const source: Source = { kind: "file", path, line: i + 1 }
+    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue
+    if (line.startsWith("[")) {
+      if (line.endsWith("]")) continue
+      return Result.fail(
+        new ConfigError({
+          option: line,
+          problem: "bad-file-line",
+          source: sourceText(source),
+          message: `${sourceText(source)}: "${line}" is not a section header: close it with "]" or make it a comment with "#"`,
+        }),
+      )
+    }
+    const eq = line.indexOf("=")
+    const name = (eq < 0 ? line : line.slice(0, eq)).trim().toLowerCase()
+    if (!isOptionName(name)) return Result.fail(unknownOption(name, name, source, path))
+    const spec = OPTIONS[name]
+    if (spec.notInFile === true) {
+      return Result.fail(
+        new ConfigError({
+          option: name,
+          problem: "bad-file-line",
+          source: sourceText(source),
+          message:
+            `${name} cannot be set in the config file (${fromText(source)}), as it locates that file: ` +
+            `set it with --${name}=<value> or ${envName(name)}, and remove line ${i + 1}`,
+        }),
+      )
+    }
+    if (eq < 0) {
+      if (spec.arg === undefined) {
+        setRaw(values, name, { value: "true", source })
+        continue
+      }
+      return Result.fail(
+        new ConfigError({
+          option: name,
+          problem: "bad-file-line",
+          source: sourceText(source),
+          message: `${name} has no value (${fromText(source)}): write name=value, ${fixText(name, source, path, undefined)}`,
+        }),
+      )
+    }
+    let value = line.slice(eq + 1).trim()
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+    setRaw(values, name, { value, source })
+  }
+  return Result.succeed(values)
+}
+
+// ---- loading -------------------------------------------------------------------------------------------
+
+export interface ConfigInput {
+  readonly argv: ReadonlyArray<string>
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** The file's text, or undefined when it does not exist or cannot be read. */
+  readonly readFile: (path: string) => string | undefined
+  /** The user's home directory, for `~` and the default appdata. */
+  readonly home: string
+}
+
+/**
+ * Resolves the pool's configuration: flags over DCRFORGE_ variables over the config file over
+ * per-network defaults. The first problem found is returned as one `ConfigError`.
+ */
+export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, ConfigError> =>
+  Result.gen(function* () {
+    const home = input.home
+    const path = parsePath(home)
+    const fallbackConfigFile = configFileIn(expandHome(DEFAULT_APPDATA, home))
+    const flags = yield* parseArgv(input.argv, fallbackConfigFile)
+    const env = yield* parseEnv(input.env, fallbackConfigFile)
+
+    // appdata and configfile locate the file, so they come from flags or the environment only.
+    let currentNet: NetworkName | undefined
+    const early = (name: OptionName): Raw | undefined => flags.get(name) ?? env.get(name)
+    const invalid = (name: OptionName, raw: Raw, problem: string, configFile: string) =>
+      new ConfigError({
+        option: name,
+        problem: "invalid-value",
+        source: sourceText(raw.source),
+        message: `${name}=${shown(name, raw.value)} (${fromText(raw.source)}): ${problem}; ${fixText(name, raw.source, configFile, currentNet)}`,
+      })
+    const parseRaw = <A>(name: OptionName, raw: Raw, parse: (text: string) => Result.Result<A, string>, configFile: string) =>
+      Result.mapError(parse(raw.value), (problem) => invalid(name, raw, problem, configFile))
+
+    const appDataRaw = early("appdata") ?? { value: DEFAULT_APPDATA, source: { kind: "default" } }
+    const appData = yield* parseRaw("appdata", appDataRaw, path, fallbackConfigFile)
+    const configRaw = early("configfile") ?? { value: configFileIn(appData), source: { kind: "default" } }
+    const configFile = yield* parseRaw("configfile", configRaw, path, fallbackConfigFile)
+    const text = input.readFile(configFile)
+    if (text === undefined && configRaw.source.kind !== "default") {
+      const setBy = configRaw.source.kind === "flag" ? configRaw.source.flag : configRaw.source.kind === "env" ? configRaw.source.variable : "it"
+      return yield* Result.fail(
+        new ConfigError({
+          option: "configfile",
+          problem: "missing-file",
+          source: sourceText(configRaw.source),
+          message:
+            `configfile=${configFile} (${fromText(configRaw.source)}): the file does not exist or cannot be read; ` +
+            `create it, correct the path, or drop ${setBy} to use ${configFileIn(appData)}`,
+        }),
+      )
+    }
+    const file = text === undefined ? new Map<OptionName, Raw>() : yield* parseFile(text, configFile)
+
+    const given = (name: OptionName): Raw | undefined => flags.get(name) ?? env.get(name) ?? file.get(name)
+    const sources = Object.fromEntries(OPTION_NAMES.map((n) => [n, "unset"])) as { [K in OptionName]: string }
+    sources.appdata = sourceText(appDataRaw.source)
+    sources.configfile = sourceText(configRaw.source)
+
+    const netRaw = given("activenet") ?? { value: "simnet", source: { kind: "default" } }
+    const activeNet = yield* parseRaw("activenet", netRaw, (t) => oneOf(t, isNetwork, NETWORK_NAMES), configFile)
+    sources.activenet = sourceText(netRaw.source)
+    currentNet = activeNet
+    const ctx: DefaultsContext = { net: activeNet, appData }
+    const netDefaults = NETWORK_DEFAULTS[activeNet]
+    const params = NETWORKS[activeNet]
+
+    const rawOf = (name: OptionName): Raw | undefined => {
+      const g = given(name)
+      if (g !== undefined) return g
+      const d = OPTIONS[name].default(ctx)
+      return d === undefined ? undefined : { value: d, source: { kind: "default" } }
+    }
+    const missing = (name: OptionName, why: string) =>
+      new ConfigError({
+        option: name,
+        problem: "missing-value",
+        source: "unset",
+        message: `${name} is not set: ${why}; ${fixText(name, undefined, configFile, currentNet)}`,
+      })
+    /** The option's value from its source or default, parsed; a missing-value error when neither. */
+    const required = <A>(name: OptionName, parse: (text: string) => Result.Result<A, string>, why = "it is required") => {
+      const raw = rawOf(name)
+      if (raw === undefined) return Result.fail(missing(name, why))
+      sources[name] = sourceText(raw.source)
+      return parseRaw(name, raw, parse, configFile)
+    }
+    /** The option's value parsed, or undefined when unset (an empty value counts as unset). */
+    const optional = <A>(name: OptionName, parse: (text: string) => Result.Result<A, string>): Result.Result<A | undefined, ConfigError> => {
+      const raw = rawOf(name)
+      if (raw === undefined || raw.value === "") return Result.succeed(undefined)
+      sources[name] = sourceText(raw.source)
+      return parseRaw(name, raw, parse, configFile)
+    }
+    const secret = (text: string) => Result.map(nonEmpty(text), (t) => Redacted.make(t))
+    const bool = parseBool
+
+    const dataDir = yield* required("datadir", path)
+    const debugLevel = yield* required("debuglevel", (t) => oneOf(t, isDebugLevel, DEBUG_LEVELS))
+    const minerListen = yield* required("minerlisten", (t) => parseHostPort(t, netDefaults.minerPort, true))
+    const maxConnPerHost = yield* required("maxconnperhost", (t) => parseInteger(t, 1, 1_000_000, "a whole number"))
+    const dcrdRpcHost = yield* required("dcrdrpchost", (t) => parseHostPort(t, netDefaults.dcrdRpcPort, false))
+    const dcrdRpcCert = yield* required("dcrdrpccert", path)
+    const rpcUser = yield* required("rpcuser", nonEmpty, "dcrd's RPC user name is required (dcrd's --rpcuser)")
+    const rpcPass = yield* required("rpcpass", secret, "dcrd's RPC password is required (dcrd's --rpcpass)")
+    const soloPool = yield* required("solopool", bool)
+    const walletRpcHostRaw = rawOf("walletrpchost")
+    const walletRpcHost =
+      walletRpcHostRaw === undefined && soloPool
+        ? undefined
+        : yield* required(
+            "walletrpchost",
+            (t) => parseHostPort(t, netDefaults.walletRpcPort, false),
+            `a pool pays through dcrwallet, which has no ${activeNet} network and so no default port; point it at the wallet's JSON-RPC listener`,
+          )
+    const walletRpcCert = yield* required("walletrpccert", path)
+    const walletRpcUser = (yield* optional("walletrpcuser", nonEmpty)) ?? rpcUser
+    const walletRpcPass = (yield* optional("walletrpcpass", secret)) ?? rpcPass
+    if (sources.walletrpcuser === "unset") sources.walletrpcuser = `rpcuser (${sources.rpcuser})`
+    if (sources.walletrpcpass === "unset") sources.walletrpcpass = `rpcpass (${sources.rpcpass})`
+    const walletPass = yield* optional("walletpass", secret)
+    const walletAccount = yield* required("walletaccount", nonEmpty)
+
+    const poolFeeAddrs = (yield* optional("poolfeeaddrs", (t) => checkAddresses(t, params))) ?? []
+    if (!soloPool && poolFeeAddrs.length === 0) {
+      return yield* Result.fail(
+        missing(
+          "poolfeeaddrs",
+          `in pool mode (solopool=false) the pool fee is paid to these ${activeNet} addresses, ` +
+            "so at least one is required (or run a solo pool with --solopool)",
+        ),
+      )
+    }
+    const poolFeeBasisPoints = yield* required("poolfee", parsePoolFee)
+    const paymentMethod = yield* required("paymentmethod", (t) => oneOf(t, isPaymentMethod, PAYMENT_METHODS))
+    const pplnsWindow = yield* required("pplnswindow", parseWindow)
+    const lastNPeriodMs = yield* required("lastnperiod", (t) => durationAtLeast(t, MIN_LASTN_PERIOD_MS, "60s"))
+    const minPaymentAtoms = yield* required("minpayment", parseDcr)
+    const payoutFeeFrom = yield* required("payoutfeefrom", (t) => oneOf(t, isPayoutFeeSource, PAYOUT_FEE_SOURCES))
+    const maxGenTimeMs = yield* required("maxgentime", (t) => durationAtLeast(t, MIN_MAX_GEN_TIME_MS, "2s"))
+    const guiListen = yield* required("guilisten", (t) => parseHostPort(t, 8080, true))
+    const adminPass = yield* optional("adminpass", (t) => {
+      // A hash is checked now, so a mangled one fails at start, not at the first login.
+      const problem = isPasswordHash(t) ? parsePasswordHash(t) : undefined
+      return typeof problem === "string" ? Result.fail(`the hash ${problem}`) : secret(t)
+    })
+    const guiCert = yield* optional("guicert", path)
+    const guiKey = yield* optional("guikey", path)
+    if ((guiCert === undefined) !== (guiKey === undefined)) {
+      return yield* Result.fail(missing(guiCert === undefined ? "guicert" : "guikey", "HTTPS needs both guicert and guikey (or neither, for plain HTTP)"))
+    }
+    const trustProxy = yield* required("trustproxy", bool)
+    const metrics = yield* required("metrics", bool)
+    const designation = yield* required("designation", nonEmpty)
+    const postgres = yield* required("postgres", bool)
+    const postgresHost = yield* required("postgreshost", (t) =>
+      Result.flatMap(nonEmpty(t), (h) =>
+        /[\s/]/.test(h)
+          ? Result.fail(`"${h}" is not a host name or IP address`)
+          : h.split(":").length === 2
+            ? Result.fail(`"${h}" has a port: give the host alone and the port in postgresport`)
+            : Result.succeed(h),
+      ),
+    )
+    const postgresPort = yield* required("postgresport", (t) => parseInteger(t, 1, 65535, "a port"))
+    const postgresUser = yield* required("postgresuser", nonEmpty)
+    const postgresPass = yield* optional("postgrespass", secret)
+    const postgresDbName = yield* required("postgresdbname", nonEmpty)
+    const instance = yield* optional("instance", (t) =>
+      /^[A-Za-z0-9._-]{1,64}$/.test(t) ? Result.succeed(t) : Result.fail("must be 1 to 64 letters, digits, '.', '_' or '-'"),
+    )
+
+    const payoutScheme: PayoutScheme = soloPool
+      ? { kind: "solo", atMiningAddress: true }
+      : paymentMethod === "pplns"
+        ? { kind: "pplns", windowMultiple: pplnsWindow }
+        : paymentMethod === "pplns-time"
+          ? { kind: "pplns-time", periodMs: lastNPeriodMs }
+          : { kind: paymentMethod }
+
+    const config: PoolConfig = {
+      activeNet,
+      params,
+      appData,
+      dataDir,
+      configFile,
+      configFileRead: text !== undefined,
+      debugLevel,
+      minerListen,
+      maxConnPerHost,
+      dcrdRpcHost,
+      dcrdRpcCert,
+      rpcUser,
+      rpcPass,
+      walletRpcHost,
+      walletRpcCert,
+      walletRpcUser,
+      walletRpcPass,
+      walletPass,
+      walletAccount,
+      soloPool,
+      poolFeeAddrs,
+      poolFeeBasisPoints,
+      paymentMethod,
+      pplnsWindow,
+      lastNPeriodMs,
+      payoutScheme,
+      minPaymentAtoms,
+      payoutFeeFrom,
+      maxGenTimeMs,
+      guiListen,
+      adminPass,
+      guiCert,
+      guiKey,
+      trustProxy,
+      metrics,
+      designation,
+      postgres,
+      postgresHost,
+      postgresPort,
+      postgresUser,
+      postgresPass,
+      postgresDbName,
+      instance,
+      sources,
+    }
+    return config
+  })
+
+/** Comma-separated addresses, each decoded for the active network. */
+const checkAddresses = (text: string, params: NetworkParams): Result.Result<ReadonlyArray<string>, string> => {
+  const addresses = text
+    .split(",")
+    .map((a) => a.trim())
+    .filter((a) => a !== "")
+  for (const [i, address] of addresses.entries()) {
+    const decoded = decodeAddress(address, params)
+    if (Result.isFailure(decoded)) {
+      return Result.fail(`address ${i + 1} of ${addresses.length} is bad: ${decoded.failure.message}`)
+    }
+  }
+  return Result.succeed(addresses)
+}
+
+// ---- help ------------------------------------------------------------------------------------------------
+
+/** The options, one line each with its default, for `--help`. */
+export const describeOptions = (): string => {
+  const left = OPTION_NAMES.map((name) => {
+    const arg = OPTIONS[name].arg
+    return arg === undefined ? `--${name}` : `--${name}=${arg}`
+  })
+  const width = Math.max(...left.map((l) => l.length)) + 2
+  const lines = OPTION_NAMES.map((name, i) => {
+    const spec = OPTIONS[name]
+    return `  ${left[i]!.padEnd(width)}${spec.help} (default: ${spec.defaultHelp})`
+  })
+  return [
+    "dcrforge pool options. Each can also be set as DCRFORGE_<NAME> (e.g. DCRFORGE_POOLFEE=0.01) or as",
+    "name=value in the config file; a flag wins over the environment, which wins over the file.",
+    ...lines,
+    "",
+  ].join("\n")
+}
