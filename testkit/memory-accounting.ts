@@ -7,7 +7,7 @@ export type AccountingEvent =
   | { readonly kind: "accepted" | "confirmed" | "unconfirmed" | "orphaned"; readonly work: AcceptedWork }
 
 /**
- * Keeps everything in memory: solo mode (nothing to pay) and tests. With `keepShares: false`
+ * Keeps everything in memory, for tests and benches (solo mode in production still stores shares). With `keepShares: false`
  * it only counts shares (a load benchmark must not measure a growing array's GC cost).
  */
 export const memoryAccounting = (
