@@ -35,7 +35,7 @@ import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage
 
 /**
  * The pool's HTTP server: the web UI (overview, connect, account, admin pages), the JSON API
- * under `/api/` (see http-api.ts, described at /api/openapi.json), live updates as server-sent
+ * under `/api/` (see api.ts, described at /api/openapi.json), live updates as server-sent
  * events at /api/events, and `POST /admin/backup`, which streams a consistent snapshot (the same
  * JSON lines as `pool backup`) to the admin: from the admin page (session cookie and CSRF token)
  * or from a script (HTTP basic auth, user "admin").
@@ -49,6 +49,17 @@ import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage
  * certificate and key, or plain HTTP behind a reverse proxy (X-Forwarded-For/-Proto trusted only
  * with `trustProxy`). Nothing secret is logged or rendered, and no reply carries a backend's error
  * text: a malformed path or query is a 400 naming it, a failure inside a logged 503.
+ *
+ * Why node:http and not Effect's HttpServer / HttpRouter / HttpApi (effect/http,
+ * @effect/platform-node's NodeHttpServer): the server holds each live-update stream open outside
+ * any request, written by one shared poller, with a per-client slot freed on the response's
+ * close; at shutdown it ends every stream and cuts every keep-alive connection so no browser
+ * holds the pool open (NodeHttpServer's shutdown is server.close, which waits for them); and the
+ * request checks the fuzz and security tests pin (the strict query parser, path parameters
+ * decoded and refused by us, the 404/405/429 shapes, the headers on every response) would have
+ * to be rebuilt as router middleware byte for byte. What is Effect's: each request is an Effect
+ * forked into a FiberSet runtime bound to this server's scope (no promise bridges inside
+ * handlers), and every JSON reply is encoded through its route's Schema (api.ts).
  */
 export interface AdminHttpOptions {
   readonly host: string
@@ -118,7 +129,7 @@ const STATIC_TYPES: Readonly<Record<string, string>> = {
   "favicon.svg": "image/svg+xml",
 }
 
-/** The UI's static files, read once at start (they ship with the code, under pool/web/). */
+/** The UI's static files, read once at start (they ship with the code, under pool/http/web/). */
 const loadStatic = () =>
   new Map<string, { readonly body: Buffer; readonly type: string; readonly etag: string }>(
     Object.entries(STATIC_TYPES).map(([name, type]) => {
@@ -360,7 +371,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     //   per 5 s: the cap on guessing from many addresses). A throttled attempt is answered 429
     //   before its password is read: it costs the server nothing and tells nothing. A correct
     //   password never resets a bucket, so the admin logging in frees no guesses for others.
-    // - A successful login sets a signed trusted-device cookie (web-auth.ts). Attempts carrying a
+    // - A successful login sets a signed trusted-device cookie (auth.ts). Attempts carrying a
     //   valid one take tokens only from that device's own bucket, which nobody else's guesses
     //   drain: a browser that has logged in before is never locked out by others' failures.
     // - The admin on a new browser while someone guesses waits for the buckets to refill once the
