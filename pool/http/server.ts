@@ -96,7 +96,11 @@ export interface AdminHttpOptions {
   readonly metrics?: MetricsRegistry | undefined
 }
 
-export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{ readonly reason: string }> {
+export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{
+  readonly reason: string
+  /** The underlying error (a listen failure's EADDRINUSE, say), kept whole for the log. */
+  readonly cause?: unknown
+}> {
   override get message(): string {
     return `admin HTTP server: ${this.reason}`
   }
@@ -491,7 +495,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     const server = options.tls === undefined ? createServer(onRequest) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: "TLSv1.2" }, onRequest)
     const port = yield* Effect.acquireRelease(
       Effect.callback<number, AdminHttpError>((resume) => {
-        server.once("error", (e) => resume(Effect.fail(new AdminHttpError({ reason: `cannot listen on ${options.host}:${options.port}: ${e.message}` }))))
+        server.once("error", (e) => resume(Effect.fail(new AdminHttpError({ reason: `cannot listen on ${options.host}:${options.port}: ${e.message}`, cause: e }))))
         server.listen(options.port, options.host, () => resume(Effect.succeed((server.address() as AddressInfo).port)))
       }),
       () =>
