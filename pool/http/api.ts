@@ -1,4 +1,4 @@
-import { Effect, Result, Schema } from "effect"
+import { Effect, Result, Schema, SchemaTransformation } from "effect"
 import { decodeAddress, MAX_ADDRESS_LENGTH } from "../../core/chain/address.ts"
 import type { PowHashAlgorithm } from "../../core/chain/hash.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
@@ -22,22 +22,21 @@ export interface ApiContext {
   readonly stratumPort: number
 }
 
-export interface ApiResponse {
-  readonly status: number
-  readonly body: unknown
-}
-
 /** Hashrates are measured over the last ten minutes, or the pool's lifetime while shorter. */
 export const HASHRATE_WINDOW_MS = 10 * 60_000
 export const MAX_PAGE = 500
 const DEFAULT_PAGE = 50
 
-/** JSON has no bigint: atoms and difficulties go out as decimal strings, exactly. */
-export const toJson = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))
-
 // ---- response schemas (the OpenAPI document is generated from these) ----------------------------
 
-const Atoms = Schema.String.annotate({ description: "DCR atoms (1e-8 DCR) as a decimal string" })
+/**
+ * A bigint that JSON carries as a decimal string, exactly (JSON numbers lose precision past
+ * 2^53). The description sits on the string side, the side the OpenAPI document shows.
+ */
+const decimalBigInt = (description?: string) =>
+  (description === undefined ? Schema.String : Schema.String.annotate({ description })).pipe(Schema.decodeTo(Schema.BigInt, SchemaTransformation.bigintFromString))
+
+const Atoms = decimalBigInt("DCR atoms (1e-8 DCR) as a decimal string")
 const Millis = Schema.Int.annotate({ description: "Unix time in milliseconds" })
 const Hashrate = Schema.Finite.annotate({ description: "hashes per second" })
 const Count = Schema.Int
@@ -79,7 +78,7 @@ const Block = Schema.Struct({
   worker: Schema.String,
   model: Schema.String,
   foundMs: Millis,
-  networkDifficulty: Schema.String.annotate({ description: "network difficulty x 2^32, decimal" }),
+  networkDifficulty: decimalBigInt("network difficulty x 2^32, decimal"),
   status: Schema.Literals(["accepted", "confirmed", "matured", "orphaned"]),
   reward: Schema.NullOr(Atoms),
   fee: Schema.NullOr(Atoms),
@@ -99,7 +98,7 @@ const Client = Schema.Struct({ account: Schema.String, worker: Schema.String, mo
 const Payment = Schema.Struct({ account: Schema.String, address: Schema.String, amount: Atoms })
 
 const Payout = Schema.Struct({
-  id: Schema.String,
+  id: decimalBigInt(),
   status: Schema.Literals(["building", "signed", "published"]),
   height: Count,
   createdMs: Millis,
@@ -109,7 +108,7 @@ const Payout = Schema.Struct({
 })
 
 const AccountPayment = Schema.Struct({
-  batchId: Schema.String,
+  batchId: decimalBigInt(),
   address: Schema.String,
   amount: Atoms,
   status: Schema.Literals(["building", "signed", "published"]).annotate({ description: "published = paid; building or signed = pending" }),
@@ -121,7 +120,7 @@ const AccountPayment = Schema.Struct({
 
 const Quota = Schema.Struct({
   account: Schema.String,
-  weight: Schema.String.annotate({ description: "work in the window, difficulty x 2^32" }),
+  weight: decimalBigInt("work in the window, difficulty x 2^32"),
   fraction: Schema.Finite.annotate({ description: "share of the next block's net reward, 0 to 1" }),
 })
 
@@ -160,7 +159,7 @@ const MinerModel = Schema.Struct({
 })
 const Miners = Schema.Struct({ pow: Schema.NullOr(Schema.String), stratumPort: Count, usernameFormat: Schema.String, models: Schema.Array(MinerModel) })
 
-const Event = Schema.Struct({
+export const LiveEvent = Schema.Struct({
   workHeight: Schema.NullOr(Count),
   blocksFound: Count,
   connectedMiners: Count,
@@ -175,6 +174,21 @@ export interface Params {
   readonly query: URLSearchParams
 }
 
+/** A refusal a handler gives once it looked (a bad page, no such account): `{error}`, a 400 or a 404. */
+export interface Refusal {
+  readonly status: 400 | 404
+  readonly body: typeof ErrorReply.Type
+}
+
+/** What a route's handler answers: a body of its response schema's type (200; /api/health 503 too), or a refusal. */
+export type Reply<A> = { readonly status: 200 | 503; readonly body: A } | Refusal
+
+/** A reply as it goes on the wire: the status and the JSON its schema encoded. */
+export interface EncodedReply {
+  readonly status: number
+  readonly json: string
+}
+
 export interface ApiRoute {
   readonly path: string
   readonly summary: string
@@ -183,11 +197,51 @@ export interface ApiRoute {
   /** Needs an admin session (cookie). */
   readonly admin?: true
   readonly contentType?: "application/json" | "text/event-stream"
-  /** Served by the HTTP server itself (streams, the document), not by `handle`. */
-  readonly handle?: (ctx: ApiContext, params: Params) => Effect.Effect<ApiResponse, unknown, PoolStore>
+  /**
+   * Runs the route's handler and encodes its reply through `response` (a refusal through
+   * `ErrorReply`): the bytes the server sends. Absent on the routes the server serves itself
+   * (the event stream, the document).
+   */
+  readonly serve?: (ctx: ApiContext, params: Params) => Effect.Effect<EncodedReply, unknown, PoolStore>
 }
 
-const bad = (message: string): ApiResponse => ({ status: 400, body: { error: message } })
+/**
+ * `value` encoded through `schema`, as JSON text. This is the only way a reply body becomes
+ * bytes: a bigint is a decimal string because the schema says so (no replacer), a key the
+ * schema does not list is not sent, and a value the schema refuses fails the request (a 503
+ * and a log line naming the field) instead of reaching a client the document told otherwise.
+ */
+export const encodeJson = <T, E>(schema: Schema.Codec<T, E>) => {
+  const encode = Schema.encodeEffect(schema)
+  return (value: T) => Effect.map(encode(value), (encoded) => JSON.stringify(encoded))
+}
+
+const encodeErrorReply = encodeJson(ErrorReply)
+/** `{"error": message}` through ErrorReply, for the replies the server gives before any handler (401, 404, 429...). */
+export const errorJson = (message: string): string => JSON.stringify(Schema.encodeSync(ErrorReply)({ error: message }))
+
+const refused = <A>(reply: Reply<A>): reply is Refusal => reply.status === 400 || reply.status === 404
+
+/** A route whose handler answers its response schema's Type, encoded through that schema. */
+const route = <T, E>(
+  spec: Omit<ApiRoute, "response" | "serve"> & {
+    readonly response: Schema.Codec<T, E>
+    readonly handle: (ctx: ApiContext, params: Params) => Effect.Effect<Reply<NoInfer<T>>, unknown, PoolStore>
+  },
+): ApiRoute => {
+  const { handle, ...rest } = spec
+  const encode = encodeJson(spec.response)
+  return {
+    ...rest,
+    serve: (ctx, params) =>
+      Effect.flatMap(handle(ctx, params), (reply) =>
+        Effect.map(refused(reply) ? encodeErrorReply(reply.body) : encode(reply.body), (json) => ({ status: reply.status, json })),
+      ),
+  }
+}
+
+const ok = <A>(body: A) => ({ status: 200, body }) as const
+const bad = (message: string): Refusal => ({ status: 400, body: { error: message } })
 
 /** Digits only: `Number` alone would also take " 5", "1e2", "0x10" and "". */
 const WHOLE_NUMBER = /^[0-9]{1,15}$/
@@ -293,7 +347,7 @@ const paged = <A>(query: URLSearchParams, body: (limit: number, offset: number) 
     const page = pageParams(query)
     if (typeof page === "string") return bad(page)
     const { items, total } = yield* body(page.limit, page.offset)
-    return { status: 200, body: { items, total, limit: page.limit, offset: page.offset } } satisfies ApiResponse
+    return ok({ items, total, limit: page.limit, offset: page.offset })
   })
 
 const inMemoryPage = <A>(all: ReadonlyArray<A>, limit: number, offset: number) => ({ items: all.slice(offset, offset + limit), total: all.length })
@@ -347,13 +401,13 @@ export const USERNAME_FORMAT = "<payout address>.<worker name>"
  * atoms as decimal strings; times are Unix milliseconds.
  */
 export const API_ROUTES: ReadonlyArray<ApiRoute> = [
-  {
+  route({
     path: "/api/health",
     summary: "Health for monitors: 200 when every task runs and dcrd, the wallet and the store answer, 503 otherwise, with one entry per component and task",
     response: HealthReport,
     handle: (ctx) => Effect.map(ctx.live.health, (report) => ({ status: report.ok ? 200 : 503, body: report })),
-  },
-  {
+  }),
+  route({
     path: "/api/pool",
     summary: "Pool and network figures: mode, scheme, fee, work height, miners, shares, hashrates, blocks found",
     response: PoolInfo,
@@ -362,41 +416,35 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
         const stats = yield* liveStats(ctx.live, ctx.history.windowMillis)
         const rates = yield* ctx.live.hashrates(yield* ctx.history.windowMillis)
         const network = networkHashrate(ctx.live)
-        return {
-          status: 200,
-          body: {
-            designation: ctx.designation,
-            network: ctx.live.network.name,
-            mode: ctx.live.mode,
-            scheme: ctx.live.scheme.kind,
-            feeBasisPoints: ctx.live.feeBasisPoints,
-            pow: ctx.live.work()?.pow ?? null,
-            workHeight: stats.workHeight,
-            targetBlockSeconds: ctx.live.network.targetTimePerBlock,
-            connectedMiners: stats.connectedMiners,
-            sharesAccepted: stats.sharesAccepted,
-            sharesRejected: ctx.live.counters.sharesRejected,
-            blockCandidates: ctx.live.counters.blockCandidates,
-            blocksFound: stats.blocksFound,
-            hashesPerSecond: stats.hashesPerSecond,
-            networkHashesPerSecond: network === undefined ? null : Math.round(network),
-            clients: rates.clients.length,
-            stratumPort: ctx.stratumPort,
-          },
-        }
+        return ok({
+          designation: ctx.designation,
+          network: ctx.live.network.name,
+          mode: ctx.live.mode,
+          scheme: ctx.live.scheme.kind,
+          feeBasisPoints: ctx.live.feeBasisPoints,
+          pow: ctx.live.work()?.pow ?? null,
+          workHeight: stats.workHeight,
+          targetBlockSeconds: ctx.live.network.targetTimePerBlock,
+          connectedMiners: stats.connectedMiners,
+          sharesAccepted: stats.sharesAccepted,
+          sharesRejected: ctx.live.counters.sharesRejected,
+          blockCandidates: ctx.live.counters.blockCandidates,
+          blocksFound: stats.blocksFound,
+          hashesPerSecond: stats.hashesPerSecond,
+          networkHashesPerSecond: network === undefined ? null : Math.round(network),
+          clients: rates.clients.length,
+          stratumPort: ctx.stratumPort,
+        })
       }),
-  },
-  {
+  }),
+  route({
     path: "/api/hashrate",
     summary: "Pool and network hashrate over time (periodic samples kept in memory)",
     response: HashrateSeries,
     handle: (ctx) =>
-      Effect.succeed({
-        status: 200,
-        body: { points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, pool: Math.round(s.pool), network: Math.round(s.network) })) },
-      }),
-  },
-  {
+      Effect.succeed(ok({ points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, pool: Math.round(s.pool), network: Math.round(s.network) })) })),
+  }),
+  route({
     path: "/api/blocks",
     summary: "The pool's blocks, newest first, with status and reward",
     response: pageOf(Block),
@@ -408,8 +456,8 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
           return { items: (yield* store.blocksPage(limit, offset)).map(blockJson), total: yield* store.blockCount() }
         }),
       ),
-  },
-  {
+  }),
+  route({
     path: "/api/quotas",
     summary: "Each account's share of the next block reward under the active scheme, largest first",
     response: Quotas,
@@ -419,18 +467,17 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
         const page = pageParams(query)
         if (typeof page === "string") return bad(page)
         const { applies, quotas } = yield* quotasOf(ctx.live)
-        return { status: 200, body: { scheme: ctx.live.scheme.kind, applies, ...inMemoryPage(quotas, page.limit, page.offset), limit: page.limit, offset: page.offset } }
+        return ok({ scheme: ctx.live.scheme.kind, applies, ...inMemoryPage(quotas, page.limit, page.offset), limit: page.limit, offset: page.offset })
       }),
-  },
-  {
+  }),
+  route({
     path: "/api/miners",
     summary: "Supported miner models, the stratum port and username format; models the active proof of work rules out are marked unusable",
     response: Miners,
     handle: (ctx) => {
       const pow = ctx.live.work()?.pow
-      return Effect.succeed({
-        status: 200,
-        body: {
+      return Effect.succeed(
+        ok({
           pow: pow ?? null,
           stratumPort: ctx.stratumPort,
           usernameFormat: USERNAME_FORMAT,
@@ -438,11 +485,11 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
             const reason = pow === undefined ? undefined : cannotMineReason(p, pow)
             return { model: p.model, displayName: p.displayName, pow: p.pow, userAgent: userAgentOf(p), usable: reason === undefined, reason: reason ?? null }
           }),
-        },
-      })
+        }),
+      )
     },
-  },
-  {
+  }),
+  route({
     path: "/api/accounts",
     summary: "Every account's immature, payable, pending and paid atoms and hashrate",
     response: pageOf(AccountSummary),
@@ -457,8 +504,8 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
           return inMemoryPage(all, limit, offset)
         }),
       ),
-  },
-  {
+  }),
+  route({
     path: "/api/accounts/{address}",
     summary: "One account: balances, hashrate, connected clients, blocks found, next-reward quota",
     response: Account,
@@ -474,23 +521,20 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
           return { status: 404, body: { error: `no account ${address} at this pool: it has no shares, credits or payments (the username is <address>.<worker>)` } }
         }
         const { quotas, applies } = yield* quotasOf(ctx.live)
-        return {
-          status: 200,
-          body: {
-            account: address,
-            immature: totals?.immature ?? 0n,
-            payable: totals?.payable ?? 0n,
-            pending: totals?.pending ?? 0n,
-            paid: totals?.paid ?? 0n,
-            hashesPerSecond: clients.reduce((s, c) => s + c.hashesPerSecond, 0),
-            blocksFound,
-            clients,
-            quota: applies ? (quotas.find((q) => q.account === address)?.fraction ?? 0) : null,
-          },
-        }
+        return ok({
+          account: address,
+          immature: totals?.immature ?? 0n,
+          payable: totals?.payable ?? 0n,
+          pending: totals?.pending ?? 0n,
+          paid: totals?.paid ?? 0n,
+          hashesPerSecond: clients.reduce((s, c) => s + c.hashesPerSecond, 0),
+          blocksFound,
+          clients,
+          quota: applies ? (quotas.find((q) => q.account === address)?.fraction ?? 0) : null,
+        })
       }),
-  },
-  {
+  }),
+  route({
     path: "/api/accounts/{address}/blocks",
     summary: "Blocks this account's miners found, newest first",
     response: pageOf(Block),
@@ -502,25 +546,22 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
           return { items: (yield* store.blocksPage(limit, offset, path.address!)).map(blockJson), total: yield* store.blockCount(path.address!) }
         }),
       ),
-  },
-  {
+  }),
+  route({
     path: "/api/accounts/{address}/payments",
     summary: "This account's payments, pending and paid, with amounts and transaction ids, newest first",
     response: pageOf(AccountPayment),
     paginated: true,
     handle: (_ctx, { path, query }) => paged(query, (limit, offset) => accountPayments(path.address!, limit, offset)),
-  },
-  {
+  }),
+  route({
     path: "/api/accounts/{address}/hashrate",
     summary: "This account's hashrate over time",
     response: AccountHashrateSeries,
     handle: (ctx, { path }) =>
-      Effect.succeed({
-        status: 200,
-        body: { points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, hashesPerSecond: Math.round(s.accounts.get(path.address!) ?? 0) })) },
-      }),
-  },
-  {
+      Effect.succeed(ok({ points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, hashesPerSecond: Math.round(s.accounts.get(path.address!) ?? 0) })) })),
+  }),
+  route({
     path: "/api/payouts",
     summary: "Payout batches, newest first, with their transactions and outputs",
     response: pageOf(Payout),
@@ -544,27 +585,27 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
           return { items, total: yield* store.batchCount }
         }),
       ),
-  },
-  {
+  }),
+  route({
     path: "/api/admin/clients",
     summary: "Every client that sent shares in the last ten minutes (admin session)",
     response: pageOf(Client),
     paginated: true,
     admin: true,
     handle: (ctx, { query }) => paged(query, (limit, offset) => Effect.map(clientsOf(ctx), (all) => inMemoryPage(all, limit, offset))),
-  },
-  {
+  }),
+  route({
     path: "/api/admin/fees",
     summary: "Payments of the pool's fee, pending and paid (admin session)",
     response: pageOf(AccountPayment),
     paginated: true,
     admin: true,
     handle: (_ctx, { query }) => paged(query, (limit, offset) => accountPayments(POOL_FEE_ACCOUNT, limit, offset)),
-  },
+  }),
   {
     path: "/api/events",
     summary: "Server-sent events: `stats` when the live figures change (checked every second), `block` when the pool's block count changes",
-    response: Event,
+    response: LiveEvent,
     contentType: "text/event-stream",
   },
   {
@@ -579,7 +620,7 @@ const accountPayments = (account: string, limit: number, offset: number) =>
     const store = yield* PoolStore
     const rows = yield* store.accountPayments(account, limit, offset)
     return {
-      items: rows.map((r) => ({ ...r, batchId: r.batchId.toString(), txid: r.txid ?? null, publishedMs: r.publishedMs ?? null })),
+      items: rows.map((r) => ({ ...r, txid: r.txid ?? null, publishedMs: r.publishedMs ?? null })),
       total: yield* store.accountPaymentCount(account),
     }
   })
@@ -650,7 +691,7 @@ export const openApiDocument = (designation: string) => {
     }
     if (pathParameters.length > 0) responses["404"] = errorReply("No such account")
     if (route.admin) responses["401"] = errorReply("No admin session: log in at /admin")
-    if (route.handle !== undefined && route.response !== HealthReport) responses["503"] = errorReply("The pool's database did not answer; the cause is in the pool's log")
+    if (route.serve !== undefined && route.response !== HealthReport) responses["503"] = errorReply("The pool's database did not answer; the cause is in the pool's log")
     paths[route.path] = {
       get: {
         summary: route.summary,

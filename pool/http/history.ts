@@ -1,4 +1,4 @@
-import { Clock, Effect, Schedule } from "effect"
+import { Cause, Clock, Effect, Schedule } from "effect"
 import { DIFFICULTY_SCALE } from "../../core/payout/amounts.ts"
 import type { PoolLiveState } from "../pool.ts"
 import { CrashPoints } from "../ops/crash-points.ts"
@@ -62,7 +62,7 @@ export const makeHashrateHistory = (live: PoolLiveState, options: HashrateHistor
       for (const r of rates.accounts.values()) pool += r
       ring.push({ timeMs: now, pool, network, accounts: rates.accounts })
       if (ring.length > options.capacity) ring.splice(0, ring.length - options.capacity)
-    }).pipe(Effect.catch((e) => Effect.logWarning(`hashrate sample skipped: ${e instanceof Error ? e.message : String(e)}`)))
+    }).pipe(Effect.catch((error) => Effect.logWarning("hashrate sample skipped; the next interval tries again", Cause.fail(error))))
     yield* live.tasks.supervise("hashrate-sampler", Effect.repeat(sample, Schedule.spaced(options.intervalMillis)))
     return {
       samples: (): ReadonlyArray<HashrateSample> => ring,

@@ -1,4 +1,4 @@
-import { Cause, Clock, Data, Effect, Exit, Redacted, Schedule } from "effect"
+import { Cause, Clock, Data, Effect, Exit, FiberSet, Redacted, Schedule } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
@@ -8,9 +8,9 @@ import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { CrashPoints } from "../ops/crash-points.ts"
 import { healthProblems } from "../ops/health.ts"
-import { serveMetrics, type MetricsRegistry } from "../ops/metrics.ts"
+import { PROMETHEUS_CONTENT_TYPE, type MetricsRegistry } from "../ops/metrics.ts"
 import { backup } from "../store/backup.ts"
-import { accountInputError, API_ROUTES, apiInput, liveStats, matchRoute, openApiDocument, toJson, type ApiContext, type ApiResponse } from "./api.ts"
+import { accountInputError, API_ROUTES, apiInput, encodeJson, errorJson, liveStats, LiveEvent, matchRoute, openApiDocument, type ApiContext } from "./api.ts"
 import type { PoolLiveState } from "../pool.ts"
 import type { PoolStore } from "../store/store.ts"
 import {
@@ -35,7 +35,7 @@ import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage
 
 /**
  * The pool's HTTP server: the web UI (overview, connect, account, admin pages), the JSON API
- * under `/api/` (see http-api.ts, described at /api/openapi.json), live updates as server-sent
+ * under `/api/` (see api.ts, described at /api/openapi.json), live updates as server-sent
  * events at /api/events, and `POST /admin/backup`, which streams a consistent snapshot (the same
  * JSON lines as `pool backup`) to the admin: from the admin page (session cookie and CSRF token)
  * or from a script (HTTP basic auth, user "admin").
@@ -49,6 +49,17 @@ import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage
  * certificate and key, or plain HTTP behind a reverse proxy (X-Forwarded-For/-Proto trusted only
  * with `trustProxy`). Nothing secret is logged or rendered, and no reply carries a backend's error
  * text: a malformed path or query is a 400 naming it, a failure inside a logged 503.
+ *
+ * Why node:http and not Effect's HttpServer / HttpRouter / HttpApi (effect/http,
+ * @effect/platform-node's NodeHttpServer): the server holds each live-update stream open outside
+ * any request, written by one shared poller, with a per-client slot freed on the response's
+ * close; at shutdown it ends every stream and cuts every keep-alive connection so no browser
+ * holds the pool open (NodeHttpServer's shutdown is server.close, which waits for them); and the
+ * request checks the fuzz and security tests pin (the strict query parser, path parameters
+ * decoded and refused by us, the 404/405/429 shapes, the headers on every response) would have
+ * to be rebuilt as router middleware byte for byte. What is Effect's: each request is an Effect
+ * forked into a FiberSet runtime bound to this server's scope (no promise bridges inside
+ * handlers), and every JSON reply is encoded through its route's Schema (api.ts).
  */
 export interface AdminHttpOptions {
   readonly host: string
@@ -85,7 +96,11 @@ export interface AdminHttpOptions {
   readonly metrics?: MetricsRegistry | undefined
 }
 
-export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{ readonly reason: string }> {
+export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{
+  readonly reason: string
+  /** The underlying error (a listen failure's EADDRINUSE, say), kept whole for the log. */
+  readonly cause?: unknown
+}> {
   override get message(): string {
     return `admin HTTP server: ${this.reason}`
   }
@@ -118,7 +133,7 @@ const STATIC_TYPES: Readonly<Record<string, string>> = {
   "favicon.svg": "image/svg+xml",
 }
 
-/** The UI's static files, read once at start (they ship with the code, under pool/web/). */
+/** The UI's static files, read once at start (they ship with the code, under pool/http/web/). */
 const loadStatic = () =>
   new Map<string, { readonly body: Buffer; readonly type: string; readonly etag: string }>(
     Object.entries(STATIC_TYPES).map(([name, type]) => {
@@ -134,26 +149,42 @@ const MAX_EVENT_STREAMS_PER_CLIENT = 8
 /** What a client is told when a lookup failed inside; the cause goes to the log, since a database's own text can name its internals. */
 const STORE_DID_NOT_ANSWER = "the pool's database did not answer; see the pool's log"
 
+/** A urlencoded form body, or undefined when it is over MAX_FORM_BYTES or the upload broke off. */
 const readForm = (req: IncomingMessage) =>
-  new Promise<URLSearchParams | undefined>((resolve) => {
+  Effect.callback<URLSearchParams | undefined>((resume) => {
     const chunks: Array<Buffer> = []
     let size = 0
     req.on("data", (chunk: Buffer) => {
       size += chunk.length
       if (size > MAX_FORM_BYTES) {
-        resolve(undefined)
+        resume(Effect.succeed(undefined))
         req.destroy()
       } else chunks.push(chunk)
     })
-    req.on("end", () => resolve(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))))
-    req.on("error", () => resolve(undefined))
+    req.on("end", () => resume(Effect.succeed(new URLSearchParams(Buffer.concat(chunks).toString("utf8")))))
+    req.on("error", () => resume(Effect.succeed(undefined)))
   })
+
+/** The services a request's Effect runs with: the store, and the SQL client the backup reads through. */
+type RequestServices = SqlClient.SqlClient | PoolStore
+/** A route's handler: an Effect the server's runtime runs, one fiber per request. */
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Effect.Effect<void, never, RequestServices>
+/** A handler that only writes its reply (no lookups, nothing to wait for). */
+const replying =
+  (write: (req: IncomingMessage, res: ServerResponse, url: URL) => void): Handler =>
+  (req, res, url) =>
+    Effect.sync(() => write(req, res, url))
+
+const verified = (hash: PasswordHash, given: string) => Effect.promise(() => verifyPassword(hash, given))
+const encodeLiveEvent = encodeJson(LiveEvent)
 
 /** Serves until the scope closes; returns the bound port. */
 export const serveAdminHttp = (options: AdminHttpOptions) =>
   Effect.gen(function* () {
-    const context = yield* Effect.context<SqlClient.SqlClient | PoolStore>()
-    const run = Effect.runPromiseWith(context)
+    // Every request is one fiber of this runtime, in a set the server's scope interrupts at
+    // shutdown: the node callback forks the request's Effect and nothing inside it bridges back
+    // to promises (see README: why node:http and not Effect's HttpServer).
+    const runRequest = yield* FiberSet.makeRuntime<RequestServices>()
     const clock = yield* Clock.clockWith(Effect.succeed)
     const now = () => clock.currentTimeMillisUnsafe()
     const password: PasswordHash | undefined = options.adminPassword === undefined ? undefined : yield* checkedPassword(options.adminPassword)
@@ -188,7 +219,9 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     }
     const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string | ReadonlyArray<string>> = {}) =>
       void res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers }).end(body)
-    const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => send(res, status, "application/json", toJson(body), headers)
+    /** JSON already encoded through its schema (a route's reply, or ErrorReply by `sendError`). */
+    const sendJson = (res: ServerResponse, status: number, json: string, headers: Record<string, string> = {}) => send(res, status, "application/json", json, headers)
+    const sendError = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) => sendJson(res, status, errorJson(message), headers)
     const sendHtml = (res: ServerResponse, status: number, body: string, headers: Record<string, string | ReadonlyArray<string>> = {}) =>
       send(res, status, "text/html; charset=utf-8", body, headers)
     const frame = (csrf?: string) => ({ designation, network: live?.network.name ?? "", csrf })
@@ -196,46 +229,43 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     const unavailable = (res: ServerResponse, html: boolean) => {
       if (res.headersSent) return void res.destroy()
       if (html) sendHtml(res, 503, errorPage(frame(), 503, "The pool's database did not answer; see the pool's log."))
-      else sendJson(res, 503, { error: STORE_DID_NOT_ANSWER })
+      else sendError(res, 503, STORE_DID_NOT_ANSWER)
     }
     /**
-     * Runs a request's lookups and answers with `reply`; a failure (or a bug in `reply`) is logged
-     * with its cause, naming the request, and answered with the generic 503.
+     * Runs a request's lookups and answers with `reply`; a failure (a lookup's, a reply its
+     * schema refuses, or a bug in `reply`) is logged with its cause, naming the request, and
+     * answered with the generic 503.
      */
-    const answer = <A>(res: ServerResponse, request: string, html: boolean, effect: Effect.Effect<A, unknown, SqlClient.SqlClient | PoolStore>, reply: (a: A) => void) =>
-      void run(Effect.exit(effect)).then((exit) => {
-        if (Exit.isSuccess(exit)) {
-          try {
-            return reply(exit.value)
-          } catch (e) {
-            return logged(res, request, html, Cause.die(e))
-          }
-        }
-        logged(res, request, html, exit.cause)
+    const answer = <A>(res: ServerResponse, request: string, html: boolean, effect: Effect.Effect<A, unknown, RequestServices>, reply: (a: A) => void) =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(Effect.flatMap(effect, (a) => Effect.sync(() => reply(a))))
+        if (Exit.isSuccess(exit)) return
+        yield* Effect.logError(`${request} failed; answered 503`, exit.cause)
+        unavailable(res, html)
       })
-    const logged = (res: ServerResponse, request: string, html: boolean, cause: Cause.Cause<unknown>) =>
-      void run(Effect.logError(`${request} failed; answered 503`, cause)).finally(() => unavailable(res, html))
     const tooMany = (res: ServerResponse, seconds: number, html: boolean, what = "Too many requests") =>
       html
         ? sendHtml(res, 429, errorPage(frame(), 429, `${what}: try again in ${seconds} s.`), { "retry-after": String(seconds) })
-        : sendJson(res, 429, { error: `${what.toLowerCase()}: try again in ${seconds} s` }, { "retry-after": String(seconds) })
+        : sendError(res, 429, `${what.toLowerCase()}: try again in ${seconds} s`, { "retry-after": String(seconds) })
     const sessionOf = (req: IncomingMessage): WebSession | undefined => sessions.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE))
 
     // ---- the API
-    const serveApi = (req: IncomingMessage, res: ServerResponse, url: URL) => {
-      if (api === undefined) return sendJson(res, 404, { error: "the API is off on this server" })
-      if (req.method !== "GET") return send(res, 405, "text/plain", "use GET\n", { allow: "GET" })
+    const serveApi: Handler = (req, res, url) => {
+      const refuse = (status: number, message: string) => Effect.sync(() => sendError(res, status, message))
+      if (api === undefined) return refuse(404, "the API is off on this server")
+      if (req.method !== "GET") return Effect.sync(() => send(res, 405, "text/plain", "use GET\n", { allow: "GET" }))
       const matched = matchRoute(url.pathname)
-      if (matched === undefined) return sendJson(res, 404, { error: `no such API path: ${url.pathname} (see /api/openapi.json)` })
-      if (matched.route.admin === true && sessionOf(req)?.admin !== true) return sendJson(res, 401, { error: "admin session required: log in at /admin" })
+      if (matched === undefined) return refuse(404, `no such API path: ${url.pathname} (see /api/openapi.json)`)
+      if (matched.route.admin === true && sessionOf(req)?.admin !== true) return refuse(401, "admin session required: log in at /admin")
       // Checked before any lookup: bad input is the client's to fix (400), never a database error.
       const input = apiInput(api.live, matched.route, matched.rawPath, url.search)
-      if (typeof input === "string") return sendJson(res, 400, { error: input })
-      if (url.pathname === "/api/openapi.json") return sendJson(res, 200, openApiDocument(designation), { "cache-control": "no-cache" })
-      if (url.pathname === "/api/events") return serveEvents(req, res)
-      const handle = matched.route.handle
-      if (handle === undefined) return sendJson(res, 404, { error: `no such API path: ${url.pathname} (see /api/openapi.json)` })
-      answer(res, `GET ${url.pathname}`, false, handle(api, input), (reply: ApiResponse) => sendJson(res, reply.status, reply.body))
+      if (typeof input === "string") return refuse(400, input)
+      // The document is generated from the route table, not a reply of its own schema: plain JSON.
+      if (url.pathname === "/api/openapi.json") return Effect.sync(() => sendJson(res, 200, JSON.stringify(openApiDocument(designation)), { "cache-control": "no-cache" }))
+      if (url.pathname === "/api/events") return Effect.sync(() => serveEvents(req, res))
+      const serve = matched.route.serve
+      if (serve === undefined) return refuse(404, `no such API path: ${url.pathname} (see /api/openapi.json)`)
+      return answer(res, `GET ${url.pathname}`, false, serve(api, input), (reply) => sendJson(res, reply.status, reply.json))
     }
 
     // ---- live updates: one poller for every open stream
@@ -247,9 +277,9 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       const client = clientOf(req)
       const open = streamsByClient.get(client) ?? 0
       if (open >= maxStreamsPerClient) {
-        return sendJson(res, 429, { error: `${open} live-update streams are open from your address already (at most ${maxStreamsPerClient}): close other tabs of this pool, then reload` }, { "retry-after": "30" })
+        return sendError(res, 429, `${open} live-update streams are open from your address already (at most ${maxStreamsPerClient}): close other tabs of this pool, then reload`, { "retry-after": "30" })
       }
-      if (streams.size >= maxStreams) return sendJson(res, 503, { error: "too many live-update streams open; reload later" })
+      if (streams.size >= maxStreams) return sendError(res, 503, "too many live-update streams open; reload later")
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" })
       res.write("retry: 3000\n\n")
       if (lastStats !== undefined) res.write(`event: stats\ndata: ${lastStats.json}\n\n`)
@@ -271,20 +301,21 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       const tick = Effect.gen(function* () {
         if (faults._tag === "Some") yield* faults.value.at("live:tick")
         const stats = yield* liveStats(api.live, api.history.windowMillis)
-        const json = toJson(stats)
+        // Each event's data is encoded through LiveEvent, the schema the document gives for it.
+        const json = yield* encodeLiveEvent(stats)
         if (lastStats !== undefined && stats.blocksFound !== lastStats.blocks) broadcast("block", json)
         if (json !== lastStats?.json) broadcast("stats", json)
         lastStats = { json, blocks: stats.blocksFound }
-      }).pipe(Effect.catch((e) => Effect.logWarning(`live update skipped: ${e instanceof Error ? e.message : String(e)}`)))
+      }).pipe(Effect.catch((error) => Effect.logWarning("live update skipped; the next tick tries again", Cause.fail(error))))
       yield* api.live.tasks.supervise("live-updates", Effect.repeat(tick, Schedule.spaced("1 second")))
       // A comment line now and then keeps proxies from closing an idle stream.
       yield* api.live.tasks.supervise("live-keepalive", Effect.repeat(Effect.sync(() => { for (const res of streams) res.write(": keep-alive\n\n") }), Schedule.spaced("20 seconds")))
     }
 
     // ---- pages
-    const overview = (_req: IncomingMessage, res: ServerResponse) => {
-      if (api === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool."))
-      answer(res, "GET /", true, Effect.all([liveStats(api.live, api.history.windowMillis), api.live.health]), ([stats, health]) => {
+    const overview: Handler = (_req, res) => {
+      if (api === undefined) return Effect.sync(() => sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool.")))
+      return answer(res, "GET /", true, Effect.all([liveStats(api.live, api.history.windowMillis), api.live.health]), ([stats, health]) => {
         const network = api.history.samples().at(-1)?.network
         sendHtml(
           res,
@@ -304,12 +335,12 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
         )
       })
     }
-    const connect = (req: IncomingMessage, res: ServerResponse) => {
+    const connect = replying((req, res) => {
       if (api === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool."))
       const host = (req.headers.host ?? "127.0.0.1").replace(/:\d+$/, "")
       sendHtml(res, 200, connectPage(frame(), { host, port: api.stratumPort, pow: api.live.work()?.pow }))
-    }
-    const account = (_req: IncomingMessage, res: ServerResponse, url: URL) => {
+    })
+    const account = replying((_req, res, url) => {
       if (url.pathname === "/account") {
         const address = (url.searchParams.get("address") ?? "").trim()
         if (address === "") return sendHtml(res, 400, errorPage(frame(), 400, "Give a payout address to look up."))
@@ -324,8 +355,8 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       const problem = live === undefined ? (/^[A-Za-z0-9:]{1,100}$/.test(address) ? undefined : "That is not an address: payout addresses are letters and digits.") : accountInputError(live, address, "That address")
       if (problem !== undefined) return sendHtml(res, 400, errorPage(frame(), 400, problem))
       sendHtml(res, 200, accountPage(frame(), address))
-    }
-    const admin = (req: IncomingMessage, res: ServerResponse) => {
+    })
+    const admin = replying((req, res) => {
       const session = sessionOf(req)
       if (session?.admin === true && live !== undefined) {
         return sendHtml(res, 200, adminPage(frame(session.csrf), { mode: live.mode, scheme: live.scheme.kind, feeBasisPoints: live.feeBasisPoints, instance: live.network.name }))
@@ -333,7 +364,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       if (password === undefined) return sendHtml(res, 200, loginPage(frame(), { enabled: false }))
       const anonymous = session ?? sessions.anonymous()
       sendHtml(res, 200, loginPage(frame(anonymous.csrf), { enabled: true }), session === undefined ? { "set-cookie": sessionCookie(anonymous, sessions.lifetimeMs, secureRequest(req)) } : {})
-    }
+    })
     // ---- admin login throttling
     // An attacker must not be able to guess the password at speed, nor lock the admin out by
     // guessing wrong. Without something that tells the admin from a stranger, the two pull apart:
@@ -344,7 +375,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     //   per 5 s: the cap on guessing from many addresses). A throttled attempt is answered 429
     //   before its password is read: it costs the server nothing and tells nothing. A correct
     //   password never resets a bucket, so the admin logging in frees no guesses for others.
-    // - A successful login sets a signed trusted-device cookie (web-auth.ts). Attempts carrying a
+    // - A successful login sets a signed trusted-device cookie (auth.ts). Attempts carrying a
     //   valid one take tokens only from that device's own bucket, which nobody else's guesses
     //   drain: a browser that has logged in before is never locked out by others' failures.
     // - The admin on a new browser while someone guesses waits for the buckets to refill once the
@@ -358,61 +389,69 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     /** The trusted-device cookie a successful login sets (renewed at each). */
     const trustedDeviceCookie = (req: IncomingMessage): ReadonlyArray<string> =>
       devices === undefined ? [] : [deviceCookie(devices.issue(), devices.lifetimeMs, secureRequest(req))]
-    const login = (req: IncomingMessage, res: ServerResponse) => {
-      if (password === undefined) return sendHtml(res, 403, loginPage(frame(), { enabled: false }))
-      const wait = loginWait(req)
-      if (wait !== undefined) return tooMany(res, wait, true, TOO_MANY_LOGINS)
-      void readForm(req).then((form) => {
+    const login: Handler = (req, res) =>
+      Effect.gen(function* () {
+        if (password === undefined) return sendHtml(res, 403, loginPage(frame(), { enabled: false }))
+        const wait = loginWait(req)
+        if (wait !== undefined) return tooMany(res, wait, true, TOO_MANY_LOGINS)
+        const form = yield* readForm(req)
         const session = sessionOf(req)
         if (form === undefined || session === undefined || !csrfMatches(session, form.get("csrf"))) {
           return sendHtml(res, 403, errorPage(frame(), 403, "The login form expired or did not come from this site: reload the admin page and try again."))
         }
-        return verifyPassword(password, form.get("password") ?? "").then((ok) => {
-          if (!ok) return sendHtml(res, 401, loginPage(frame(session.csrf), { enabled: true, error: "Wrong password." }))
-          const promoted = sessions.promote(session)
-          send(res, 303, "text/plain", "", { location: "/admin", "set-cookie": [sessionCookie(promoted, sessions.lifetimeMs, secureRequest(req)), ...trustedDeviceCookie(req)] })
-        })
+        if (!(yield* verified(password, form.get("password") ?? ""))) return sendHtml(res, 401, loginPage(frame(session.csrf), { enabled: true, error: "Wrong password." }))
+        const promoted = sessions.promote(session)
+        send(res, 303, "text/plain", "", { location: "/admin", "set-cookie": [sessionCookie(promoted, sessions.lifetimeMs, secureRequest(req)), ...trustedDeviceCookie(req)] })
       })
-    }
-    const logout = (req: IncomingMessage, res: ServerResponse) =>
-      void readForm(req).then((form) => {
+    const logout: Handler = (req, res) =>
+      Effect.gen(function* () {
+        const form = yield* readForm(req)
         const session = sessionOf(req)
         if (session === undefined || form === undefined || !csrfMatches(session, form.get("csrf"))) return sendHtml(res, 403, errorPage(frame(), 403, "Log out from the admin page."))
         sessions.end(session.id)
         send(res, 303, "text/plain", "", { location: "/", "set-cookie": clearedSessionCookie(secureRequest(req)) })
       })
-    const streamBackup = (res: ServerResponse, headers: Record<string, string | ReadonlyArray<string>> = {}) => {
-      const name = `dcrforge-backup-${new Date(now()).toISOString().replace(/[:.]/g, "-")}.jsonl`
-      res.writeHead(200, { "content-type": "application/x-ndjson", "content-disposition": `attachment; filename="${name}"`, "cache-control": "no-store", ...headers })
-      run(Effect.exit(backup((line) => Effect.sync(() => void res.write(`${line}\n`))))).then((exit) => {
+    const streamBackup = (res: ServerResponse, headers: Record<string, string | ReadonlyArray<string>> = {}) =>
+      Effect.gen(function* () {
+        const name = `dcrforge-backup-${new Date(now()).toISOString().replace(/[:.]/g, "-")}.jsonl`
+        res.writeHead(200, { "content-type": "application/x-ndjson", "content-disposition": `attachment; filename="${name}"`, "cache-control": "no-store", ...headers })
+        const exit = yield* Effect.exit(backup((line) => Effect.sync(() => void res.write(`${line}\n`))))
         if (Exit.isSuccess(exit)) return void res.end()
         // Headers are gone; cutting the stream short is how the client learns the backup is incomplete.
         res.destroy()
-        void run(Effect.logError("POST /admin/backup failed; the stream was cut short", exit.cause))
+        yield* Effect.logError("POST /admin/backup failed; the stream was cut short", exit.cause)
       })
-    }
-    const backupRoute = (req: IncomingMessage, res: ServerResponse) => {
-      if (password === undefined) return send(res, 403, "text/plain", "admin endpoints are off: start the pool with --adminpass to use them\n")
-      const header = req.headers.authorization
-      if (header !== undefined) {
-        // Scripts: HTTP basic auth, throttled like the form (a script may send the device cookie too).
-        const wait = loginWait(req)
-        if (wait !== undefined) return tooMany(res, wait, false, TOO_MANY_LOGINS)
-        const given = header.startsWith("Basic ") ? Buffer.from(header.slice(6), "base64").toString("utf8") : ""
-        void (given.startsWith("admin:") ? verifyPassword(password, given.slice(6)) : Promise.resolve(false)).then((ok) =>
-          ok ? streamBackup(res, { "set-cookie": trustedDeviceCookie(req) }) : send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' }),
-        )
-        return
-      }
-      const session = sessionOf(req)
-      if (session?.admin !== true) return send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' })
-      void readForm(req).then((form) => {
+    const backupRoute: Handler = (req, res) =>
+      Effect.gen(function* () {
+        if (password === undefined) return send(res, 403, "text/plain", "admin endpoints are off: start the pool with --adminpass to use them\n")
+        const header = req.headers.authorization
+        if (header !== undefined) {
+          // Scripts: HTTP basic auth, throttled like the form (a script may send the device cookie too).
+          const wait = loginWait(req)
+          if (wait !== undefined) return tooMany(res, wait, false, TOO_MANY_LOGINS)
+          const given = header.startsWith("Basic ") ? Buffer.from(header.slice(6), "base64").toString("utf8") : ""
+          const ok = given.startsWith("admin:") && (yield* verified(password, given.slice(6)))
+          if (!ok) return send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' })
+          return yield* streamBackup(res, { "set-cookie": trustedDeviceCookie(req) })
+        }
+        const session = sessionOf(req)
+        if (session?.admin !== true) return send(res, 401, "text/plain", "admin password required\n", { "www-authenticate": 'Basic realm="dcrforge admin"' })
+        const form = yield* readForm(req)
         if (form === undefined || !csrfMatches(session, form.get("csrf"))) return sendHtml(res, 403, errorPage(frame(), 403, "The backup form expired: reload the admin page."))
-        streamBackup(res)
+        yield* streamBackup(res)
+      })
+    /** `GET /metrics`: the registry rendered in the request's fiber (a render that fails is a 500 and a log line). */
+    const metrics: Handler = (_req, res) => {
+      const registry = options.metrics
+      if (registry === undefined) return Effect.sync(() => send(res, 404, "text/plain", "metrics are off on this server\n"))
+      return Effect.gen(function* () {
+        const exit = yield* Effect.exit(registry.render)
+        if (Exit.isSuccess(exit)) return send(res, 200, PROMETHEUS_CONTENT_TYPE, exit.value)
+        yield* Effect.logError("GET /metrics failed; answered 500", exit.cause)
+        send(res, 500, "text/plain", "metrics could not be rendered\n")
       })
     }
 
-    type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void
     /** Exact paths: method -> handler. Add a route here. */
     const routes = new Map<string, Partial<Record<"GET" | "POST", Handler>>>([
       ["/", { GET: overview }],
@@ -422,38 +461,41 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       ["/admin/login", { POST: login }],
       ["/admin/logout", { POST: logout }],
       ["/admin/backup", { POST: backupRoute }],
-      ["/metrics", { GET: (_req, res) => (options.metrics === undefined ? send(res, 404, "text/plain", "metrics are off on this server\n") : serveMetrics(options.metrics, res)) }],
+      ["/metrics", { GET: metrics }],
     ])
 
-    const handle = (req: IncomingMessage, res: ServerResponse) => {
+    /** One request: checks and replies that need no lookup are done at once; the rest is the route's Effect. */
+    const handle = (req: IncomingMessage, res: ServerResponse): Effect.Effect<void, never, RequestServices> => {
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value)
       if (secureRequest(req)) res.setHeader("strict-transport-security", "max-age=31536000")
       let url: URL
       try {
         url = new URL(req.url ?? "/", "http://pool")
       } catch {
-        return send(res, 400, "text/plain", "bad request\n")
+        return Effect.sync(() => send(res, 400, "text/plain", "bad request\n"))
       }
       const asset = statics.get(url.pathname)
       if (asset !== undefined) {
-        if (req.headers["if-none-match"] === asset.etag) return void res.writeHead(304, { etag: asset.etag }).end()
-        return send(res, 200, asset.type, asset.body, { "cache-control": "public, max-age=300", etag: asset.etag })
+        if (req.headers["if-none-match"] === asset.etag) return Effect.sync(() => void res.writeHead(304, { etag: asset.etag }).end())
+        return Effect.sync(() => send(res, 200, asset.type, asset.body, { "cache-control": "public, max-age=300", etag: asset.etag }))
       }
       const wait = requestLimit.take(clientOf(req))
       const isApi = url.pathname.startsWith("/api/")
-      if (wait !== undefined) return tooMany(res, wait, !isApi)
+      if (wait !== undefined) return Effect.sync(() => tooMany(res, wait, !isApi))
       if (isApi) return serveApi(req, res, url)
       const route = url.pathname.startsWith("/account/") ? { GET: account } : routes.get(url.pathname)
-      if (route === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "No such page."))
+      if (route === undefined) return Effect.sync(() => sendHtml(res, 404, errorPage(frame(), 404, "No such page.")))
       const handler = route[req.method as "GET" | "POST"]
-      if (handler === undefined) return send(res, 405, "text/plain", `use ${Object.keys(route).join(" or ")}\n`, { allow: Object.keys(route).join(", ") })
-      handler(req, res, url)
+      if (handler === undefined) return Effect.sync(() => send(res, 405, "text/plain", `use ${Object.keys(route).join(" or ")}\n`, { allow: Object.keys(route).join(", ") }))
+      return handler(req, res, url)
     }
+    // The one bridge from node's callback into Effect: the request's fiber, in the server's set.
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => void runRequest(Effect.suspend(() => handle(req, res)))
 
-    const server = options.tls === undefined ? createServer(handle) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: "TLSv1.2" }, handle)
+    const server = options.tls === undefined ? createServer(onRequest) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: "TLSv1.2" }, onRequest)
     const port = yield* Effect.acquireRelease(
       Effect.callback<number, AdminHttpError>((resume) => {
-        server.once("error", (e) => resume(Effect.fail(new AdminHttpError({ reason: `cannot listen on ${options.host}:${options.port}: ${e.message}` }))))
+        server.once("error", (e) => resume(Effect.fail(new AdminHttpError({ reason: `cannot listen on ${options.host}:${options.port}: ${e.message}`, cause: e }))))
         server.listen(options.port, options.host, () => resume(Effect.succeed((server.address() as AddressInfo).port)))
       }),
       () =>
