@@ -40,7 +40,7 @@ const COMMANDS = ["run", "backup", "restore", "migrate", "status", "hashpass"] a
 type Command = (typeof COMMANDS)[number]
 
 /** The database the configuration names: embedded in the data directory, or a Postgres server. */
-export const storeLayerFor = (config: PoolConfig): Layer.Layer<SqlClient.SqlClient, unknown> =>
+const storeLayerFor = (config: PoolConfig): Layer.Layer<SqlClient.SqlClient, unknown> =>
   config.postgres
     ? PgClient.layer({
         host: config.postgresHost,
@@ -249,5 +249,3 @@ if (import.meta.main) {
     ),
   )
 }
-
-export { main as poolMain }
