@@ -1,13 +1,17 @@
 /**
  * The house rules that the type checker cannot see, checked over every .ts file of the
- * repository by plain parsing (regular expressions over the import and export statements, which
- * this codebase writes one way: at the start of a line, with double-quoted specifiers; no
- * TypeScript compiler API, which TypeScript 7's native `tsc` does not offer to JavaScript).
+ * repository by plain parsing: regular expressions over the import and export statements, which
+ * this codebase writes one way (at the start of a line, double-quoted specifiers; the formatter,
+ * biome.json, keeps it so). No TypeScript compiler API: TypeScript 7's native `tsc` has none for
+ * JavaScript.
  *
  * 1. The import matrix of the README's Layout table.
  * 2. Production code reads time and randomness from Effect's Clock and Random, never from the
- *    wall clock or Math.random, so that a seeded, virtual-time scenario replays exactly.
- * 3. No unused exports: every exported name is imported by some other file.
+ *    wall clock, timers or Math.random, so that a seeded, virtual-time scenario replays exactly
+ *    (docs/DESIGN.md, Determinism rules). Secrets (salts, session tokens) come from node:crypto,
+ *    which is not a seeded source and is not checked here.
+ * 3. No unused exports: every exported name is imported by some other file; no file that
+ *    nothing imports and no tool runs.
  * 4. No runtime import cycles.
  *
  * Each failure names file:line, the rule, and what to do.
@@ -193,6 +197,7 @@ describe("tidy: the house rules over every .ts file", () => {
       { pattern: /\bnew Date\(\s*\)/, use: "new Date()", instead: "DateTime.now, or new Date(yield* Clock.currentTimeMillis)" },
       { pattern: /\bMath\.random\b/, use: "Math.random", instead: "Random.next / Random.nextIntBetween" },
       { pattern: /\bsetTimeout\b/, use: "setTimeout", instead: "Effect.sleep or Effect.delay (the simulator's virtual clock drives both)" },
+      { pattern: /\bsetInterval\b/, use: "setInterval", instead: "Effect.repeat or Effect.schedule with a Schedule (the simulator's virtual clock drives both)" },
     ]
     const used = new Set<string>()
     const violations = files
