@@ -212,11 +212,15 @@ describe("tidy: the house rules over every .ts file", () => {
               used.add(`${allowed.file} ${allowed.use}`)
               return []
             }
-            return [`${file.path}:${index + 1}: ${use} in production code; use ${instead}, so seeded runs replay (or, if the real wall clock or real entropy is the point, add an allowlist entry in scenarios/tidy.test.ts with the reason)`]
+            return [
+              `${file.path}:${index + 1}: ${use} in production code; use ${instead}, so seeded runs replay (or, if the real wall clock or real entropy is the point, add an allowlist entry in scenarios/tidy.test.ts with the reason)`,
+            ]
           })
         }),
       )
-    const stale = allowlist.filter((entry) => !used.has(`${entry.file} ${entry.use}`)).map((entry) => `allowlist entry ${entry.file} ${entry.use} matches nothing any more; remove it from scenarios/tidy.test.ts`)
+    const stale = allowlist
+      .filter((entry) => !used.has(`${entry.file} ${entry.use}`))
+      .map((entry) => `allowlist entry ${entry.file} ${entry.use} matches nothing any more; remove it from scenarios/tidy.test.ts`)
     expect([...violations, ...stale], [...violations, ...stale].join("\n")).toEqual([])
   })
 
@@ -244,8 +248,23 @@ describe("tidy: the house rules over every .ts file", () => {
       "pool/http/pages.ts": ["html", "PageName", "PageFrame", "layout", "OverviewFigures", "formatHashrate", "schemeLabel"],
       "pool/http/server.ts": ["AdminHttpError", "DEFAULT_REQUEST_LIMIT", "DEFAULT_LOGIN_LIMIT", "DEFAULT_ACCOUNT_LOGIN_LIMIT", "DEFAULT_DEVICE_LOGIN_LIMIT"],
       "pool/ops/config.ts": [
-        "NetworkDefaults", "DEBUG_LEVELS", "DebugLevel", "PAYMENT_METHODS", "PaymentMethod", "HostPort", "MIN_POOL_FEE_BASIS_POINTS", "MAX_POOL_FEE_BASIS_POINTS",
-        "MIN_LASTN_PERIOD_MS", "MIN_MAX_GEN_TIME_MS", "OptionName", "NON_OPTION_ENV_VARS", "ENV_PREFIX", "ConfigProblem", "parseDcr", "closestOption", "ConfigInput",
+        "NetworkDefaults",
+        "DEBUG_LEVELS",
+        "DebugLevel",
+        "PAYMENT_METHODS",
+        "PaymentMethod",
+        "HostPort",
+        "MIN_POOL_FEE_BASIS_POINTS",
+        "MAX_POOL_FEE_BASIS_POINTS",
+        "MIN_LASTN_PERIOD_MS",
+        "MIN_MAX_GEN_TIME_MS",
+        "OptionName",
+        "NON_OPTION_ENV_VARS",
+        "ENV_PREFIX",
+        "ConfigProblem",
+        "parseDcr",
+        "closestOption",
+        "ConfigInput",
       ],
       "pool/store/backup.ts": ["BACKUP_FORMAT", "RestoreError"],
       "pool/store/pglite.ts": ["PgliteOptions", "makePglite"],
