@@ -157,7 +157,7 @@ describe("tidy: the house rules over every .ts file", () => {
       wallet: new Set(["core", "wallet"]),
       pool: new Set(["core", "wallet", "pool"]),
       emulators: new Set(["core", "emulators"]),
-      testkit: new Set(["core", "wallet", "pool", "emulators", "testkit"]),
+      testkit: new Set(["core", "wallet", "pool", "emulators", "testkit", "scripts"]),
       scripts: new Set(["core", "wallet", "pool", "emulators", "testkit", "scripts"]),
       scenarios: new Set(["core", "wallet", "pool", "emulators", "testkit", "scenarios", "scripts"]),
       "(root)": new Set(["core", "wallet", "pool", "emulators", "testkit", "scenarios", "scripts"]),
