@@ -10,7 +10,7 @@ import { bigToCompact, hashMeetsTarget } from "../core/chain/targets.ts"
 import { feeForBytes, P2PKH_SIG_SCRIPT_BYTES, transactionBytes } from "../core/payout/network-fee.ts"
 import type { PayoutFeePayer, PayoutOutput } from "../core/services/wallet.ts"
 import { makeSimDcrd, simulatedNetwork, type SimDcrd } from "./dcrd.ts"
-import { INSUFFICIENT_FUNDS_CODE, makeSimWallet } from "./dcrwallet.ts"
+import { makeSimWallet } from "./dcrwallet.ts"
 import { SimRandom } from "./random.ts"
 
 const START_MILLIS = 1_700_000_000_000

@@ -21,9 +21,9 @@ import type { OwnerTotals, Ticket } from "../core/stake/model.ts"
 import type { SimDcrd } from "./dcrd.ts"
 
 /** dcrwallet's answer when the account cannot fund the outputs (ErrRPCWalletInsufficientFunds). */
-export const INSUFFICIENT_FUNDS_CODE = -6
+const INSUFFICIENT_FUNDS_CODE = -6
 /** Its message: the wallet's nested error ops, then the kind (dcrwallet `errors.InsufficientBalance`). */
-export const INSUFFICIENT_FUNDS_MESSAGE = "wallet.NewUnsignedTransaction:\n\ttxauthor.NewUnsignedTransaction: insufficient balance"
+const INSUFFICIENT_FUNDS_MESSAGE = "wallet.NewUnsignedTransaction:\n\ttxauthor.NewUnsignedTransaction: insufficient balance"
 
 /** dcrwallet's default relay fee, 0.0001 DCR/kB. */
 const DEFAULT_FEE_ATOMS_PER_KB = 10_000n
@@ -31,7 +31,7 @@ const DEFAULT_FEE_ATOMS_PER_KB = 10_000n
 /** The account the simulated wallet pays from, as dcrwallet names its first. */
 const ACCOUNT = "default"
 
-export interface PublishedPayout {
+interface PublishedPayout {
   readonly txid: string
   readonly outputs: ReadonlyArray<PayoutOutput>
   readonly fee: bigint
@@ -40,14 +40,14 @@ export interface PublishedPayout {
 }
 
 /** What the wallet did, for the run log. */
-export type SimWalletEvent =
+type SimWalletEvent =
   | { readonly _tag: "Built"; readonly txid: string; readonly outputs: number; readonly amount: bigint; readonly fee: bigint }
   | { readonly _tag: "BuildRefused"; readonly reason: string }
   | { readonly _tag: "Published"; readonly txid: string; readonly height: number; readonly replyLost: boolean }
   | { readonly _tag: "PublishedAgain"; readonly txid: string }
   | { readonly _tag: "PublishRefused"; readonly txid: string; readonly reason: string }
 
-export interface SimWalletFaults {
+interface SimWalletFaults {
   /** Every call fails with WalletUnavailable. */
   offline: boolean
   /** The next publish sends the transaction and then loses the reply. */
@@ -57,12 +57,12 @@ export interface SimWalletFaults {
 }
 
 /** A ticket purchase the wallet would not make, or that dcrd refused (its reason). */
-export class TicketPurchaseRefused extends Data.TaggedError("TicketPurchaseRefused")<{
+class TicketPurchaseRefused extends Data.TaggedError("TicketPurchaseRefused")<{
   readonly reason: "price-above-max-price" | TicketRejection
   readonly message: string
 }> {}
 
-export interface SimWalletOptions {
+interface SimWalletOptions {
   readonly dcrd: SimDcrd
   /** Relay fee rate in atoms per kB (default dcrwallet's, 10,000: 0.0001 DCR/kB). */
   readonly feeAtomsPerKb?: bigint

@@ -20,7 +20,7 @@ export interface NetworkFaults {
 }
 
 /** Which end of a connection did something: the dialing miner or the pool. */
-export type NetworkSide = "miner" | "pool"
+type NetworkSide = "miner" | "pool"
 
 /** What the network did, in the order it did it; the simulator appends these to its run log. */
 export type NetworkEvent =
@@ -31,7 +31,7 @@ export type NetworkEvent =
   | { readonly _tag: "Partitioned"; readonly host: string; readonly millis: number }
   | { readonly _tag: "Healed"; readonly host: string }
 
-export interface NetworkStats {
+interface NetworkStats {
   /** Connections established and not yet closed by either end or reset. */
   readonly open: number
   readonly dials: number
@@ -53,7 +53,7 @@ export interface MemoryNetwork {
   readonly stats: () => NetworkStats
 }
 
-export interface MemoryNetworkOptions {
+interface MemoryNetworkOptions {
   readonly random: SimRandom
   readonly faults?: NetworkFaults | undefined
   /** The pool's port; the listener's address is `sim:<port>`. Default 3252. */

@@ -58,7 +58,7 @@ const decodeHeaderParam = (params: ReadonlyArray<unknown>): Uint8Array | undefin
 }
 
 /** Turns one notification into a chain event, or says why it cannot. */
-export const decodeNotification = (method: string, params: ReadonlyArray<unknown>): ChainEvent | string | undefined => {
+const decodeNotification = (method: string, params: ReadonlyArray<unknown>): ChainEvent | string | undefined => {
   switch (method) {
     case "work": {
       const p = Schema.decodeUnknownResult(WorkNotification)(params)

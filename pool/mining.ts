@@ -15,7 +15,7 @@ import { currentTaskSupervisor } from "./ops/supervisor.ts"
 import type { BlockCandidate, SessionConfig } from "./stratum/session.ts"
 import { makeStratumServer, type ServerLimits } from "./stratum/server.ts"
 
-export interface MiningOptions {
+interface MiningOptions {
   readonly session: SessionConfig
   readonly limits: ServerLimits
   /**

@@ -27,12 +27,12 @@ export const ROOT = resolve(fileURLToPath(import.meta.url), "..", "..")
  * re-rolls what CI checks, so do it on purpose (and run the properties) or not at all. The
  * first is the mainnet genesis block's timestamp, easy to recognise in a log.
  */
-export const FIXED_SEEDS: ReadonlyArray<number> = [1_454_954_400]
+const FIXED_SEEDS: ReadonlyArray<number> = [1_454_954_400]
 
 export const CORPUS_FILE = "scenarios/corpus/seeds.json"
 
 /** One case a property failed on, kept so that every test run replays it. */
-export const CorpusEntry = Schema.Struct({
+const CorpusEntry = Schema.Struct({
   /** The test's name as written in `it(...)`, or its full name ("describe > test") where the name alone is ambiguous. */
   property: Schema.NonEmptyString,
   /** The test file, relative to the repository; when given, only that file's test of that name replays it. */
@@ -48,7 +48,7 @@ export const CorpusEntry = Schema.Struct({
   /** When it was found, YYYY-MM-DD. */
   date: Schema.String.check(Schema.isPattern(/^\d{4}-\d{2}-\d{2}$/)),
 })
-export type CorpusEntry = typeof CorpusEntry.Type
+type CorpusEntry = typeof CorpusEntry.Type
 
 const decodeCorpus = Schema.decodeUnknownSync(Schema.fromJsonString(Schema.Array(CorpusEntry)), { errors: "all" })
 
@@ -75,7 +75,7 @@ export const corpusEntriesFor = (corpus: ReadonlyArray<CorpusEntry>, test: TestI
   corpus.filter((e) => (e.property === test.name || e.property === test.fullName) && (e.file === undefined || e.file === test.file))
 
 /** How this process picks fast-check seeds. */
-export type SeedMode =
+type SeedMode =
   | { readonly kind: "fixed"; readonly seeds: ReadonlyArray<number> }
   | { readonly kind: "explore" }
   | { readonly kind: "replay"; readonly seed: number; readonly path?: string }

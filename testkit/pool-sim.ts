@@ -8,7 +8,7 @@ import type { PayoutScheme } from "../core/payout/schemes.ts"
  * every block. Used to test fairness properties (proportionality, hopping, invariances) over
  * thousands of blocks in milliseconds. Seeded; floats only drive the random draws, never amounts.
  */
-export interface SimState {
+interface SimState {
   readonly time: number
   /** Difficulty units of shares since the last block (the round's age in work). */
   readonly roundWork: bigint
@@ -24,7 +24,7 @@ export interface SimMiner {
   readonly active?: (state: SimState) => boolean
 }
 
-export interface SimOptions {
+interface SimOptions {
   readonly seed: number
   readonly miners: ReadonlyArray<SimMiner>
   readonly blocks: number
@@ -36,7 +36,7 @@ export interface SimOptions {
   readonly batches?: number
 }
 
-export interface SimResult {
+interface SimResult {
   /** Per batch, per account: [atoms credited, difficulty units of work]. */
   readonly batches: ReadonlyArray<ReadonlyMap<string, { credited: bigint; work: bigint }>>
   readonly totals: ReadonlyMap<string, { credited: bigint; work: bigint }>

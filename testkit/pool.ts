@@ -17,7 +17,7 @@ import { defaultServerLimits, type ServerLimits } from "../pool/stratum/server.t
 import { tcpListenerLayer } from "../pool/stratum/tcp-listener.ts"
 import { defaultVardiffConfig } from "../pool/stratum/vardiff.ts"
 
-export interface TestPoolOptions {
+interface TestPoolOptions {
   readonly network: NetworkParams
   readonly mode: "pool" | "solo"
   /** Network difficulty bits of the mini node's blocks. */

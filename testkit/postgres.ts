@@ -24,14 +24,14 @@ import { inCi } from "./vectors.ts"
  *   A server that is present but fails to start, or a DCRFORGE_PG_URL that does not
  *   answer, always throws.
  */
-export interface PostgresForTests {
+interface PostgresForTests {
   /** postgres://user:password@127.0.0.1:port/database, for `PgClient.layer({ url: Redacted.make(url) })`. */
   readonly url: string
   /** Drops the database (or stops and deletes the private cluster). Safe to call twice. */
   readonly stop: () => Promise<void>
 }
 
-export type PostgresForTestsResult = PostgresForTests | { readonly skip: string }
+type PostgresForTestsResult = PostgresForTests | { readonly skip: string }
 
 export const postgresForTests = async (): Promise<PostgresForTestsResult> => {
   const shared = process.env["DCRFORGE_PG_URL"]

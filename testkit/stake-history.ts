@@ -6,7 +6,7 @@ import { StakeChainDriver } from "../core/stake/driver.ts"
 import { StakeModel, type StakeEvent, type Ticket } from "../core/stake/model.ts"
 
 /** A generated history: who buys what at which block, and when each owner's wallet is offline. */
-export interface HistoryPlan {
+interface HistoryPlan {
   readonly seed: string
   /** Blocks to mine after stake validation height. */
   readonly blocksAfterSvh: number
@@ -39,7 +39,7 @@ export const arbitraryPlan = (maxBlocksAfterSvh: number): fc.Arbitrary<HistoryPl
     offlinePercent: fc.array(fc.integer({ min: 0, max: 30 }), { minLength: OWNERS.length, maxLength: OWNERS.length }),
   })
 
-export interface BlockRecord {
+interface BlockRecord {
   readonly height: number
   /** The ticket price the block required. */
   readonly sdiff: bigint

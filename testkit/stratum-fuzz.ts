@@ -211,7 +211,7 @@ export type FuzzPiece =
   | { readonly kind: "bytes"; readonly bytes: Uint8Array }
   | { readonly kind: "share"; readonly id: number; readonly change: { readonly field: number; readonly value: unknown } | null }
 
-export type Preamble = "none" | "subscribed" | "ready"
+type Preamble = "none" | "subscribed" | "ready"
 
 export interface FuzzConversation {
   /** What the connection does first, with sound requests: nothing, subscribe, or subscribe and authorize. */
@@ -223,7 +223,7 @@ export interface FuzzConversation {
 
 const utf8 = new TextEncoder()
 
-export const arbitraryPiece = (maxLineBytes: number): fc.Arbitrary<FuzzPiece> =>
+const arbitraryPiece = (maxLineBytes: number): fc.Arbitrary<FuzzPiece> =>
   fc.oneof(
     {
       weight: 10,
@@ -251,7 +251,7 @@ export const arbitraryConversation = (maxLineBytes: number, maxPieces = 10): fc.
 // ---- the rule
 
 /** What one line of the stream must be answered with. */
-export interface ExpectedAnswer {
+interface ExpectedAnswer {
   /** The line's index among the stream's lines, and its text as the pool decodes it. */
   readonly line: number
   readonly text: string
@@ -264,7 +264,7 @@ export interface ExpectedAnswer {
   readonly costSoFar: number
 }
 
-export interface BudgetRule {
+interface BudgetRule {
   readonly maxLineBytes: number
   readonly bytesPerMessage: number
   readonly messagesPerSecond: number
@@ -293,7 +293,7 @@ const idOf = (request: StratumRequest | undefined): StratumRequest["id"] =>
  * included; an unterminated tail costs nothing until it ends). Derived from the bytes and the
  * wire's decoder alone, not from the server's code.
  */
-export const expectedAnswers = (stream: Uint8Array, rule: BudgetRule): { readonly answers: Array<ExpectedAnswer>; readonly cost: number } => {
+const expectedAnswers = (stream: Uint8Array, rule: BudgetRule): { readonly answers: Array<ExpectedAnswer>; readonly cost: number } => {
   const answers: Array<ExpectedAnswer> = []
   let cost = 0
   let start = 0
@@ -320,7 +320,7 @@ export const expectedAnswers = (stream: Uint8Array, rule: BudgetRule): { readonl
 
 // ---- a fuzz client
 
-export interface Conversation {
+interface Conversation {
   /** Everything sent after the preamble, ending with a newline and the closing request (id "fuzz-end"). */
   readonly stream: Uint8Array
   /** Lines of the stream that are sound shares for the connection's job, made by the kit: each must be accepted. */
@@ -454,7 +454,7 @@ const decodeResponse = Schema.decodeUnknownResult(StratumResponse)
 const decodeNotification = Schema.decodeUnknownResult(Schema.Struct({ id: Schema.Null, method: Schema.String, params: Schema.Array(Schema.Unknown) }))
 const sameId = (a: unknown, b: unknown) => a === b || (Number.isNaN(a) && Number.isNaN(b))
 
-export const TOO_MANY_MESSAGES = "too many messages: slow down"
+const TOO_MANY_MESSAGES = "too many messages: slow down"
 
 /**
  * Everything wrong with a conversation by the rule (see the top of this file), each as a line a

@@ -9,7 +9,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
  * the checkout. Vector suites may skip (with a message) when the folder is missing on a
  * developer's machine, never in CI (CI=true), where a missing folder is a failure.
  */
-export const vectorsDir = (): string => process.env["DCRFORGE_VECTORS"] ?? resolve(repoRoot, "..", "shared", "vectors")
+const vectorsDir = (): string => process.env["DCRFORGE_VECTORS"] ?? resolve(repoRoot, "..", "shared", "vectors")
 
 export const inCi = (): boolean => {
   const ci = process.env["CI"]

@@ -11,7 +11,7 @@ export interface AutoBuyerConfig {
   readonly expiryBlocks: number | undefined
 }
 
-export interface AutoBuyerContext {
+interface AutoBuyerContext {
   readonly params: NetworkParams
   /** The block just connected. */
   readonly height: number
@@ -21,7 +21,7 @@ export interface AutoBuyerContext {
   readonly spendable: bigint
 }
 
-export type AutoBuyDecision =
+type AutoBuyDecision =
   | { readonly buy: number; readonly expiry: number }
   | { readonly buy: 0; readonly skipped: "window-ends-soon" | "price-above-max" | "balance-at-or-below-maintain" }
 

@@ -23,7 +23,7 @@ export class StakingWallet extends Context.Service<
   }
 >()("dcrforge/StakingWallet") {}
 
-export interface StakingWalletOptions {
+interface StakingWalletOptions {
   /** dcrwallet's JSON-RPC endpoint, e.g. `https://127.0.0.1:19557`. */
   readonly url: string
   readonly user: string

@@ -13,9 +13,9 @@ import { InvalidArgument, PurchaseRefused } from "./errors.ts"
  * The shapes cannot be told apart from the values alone (`default 1 1` is valid in both), so the
  * caller says which one its wallet speaks.
  */
-export type PurchaseTicketForm = "2016" | "current"
+type PurchaseTicketForm = "2016" | "current"
 
-export interface StakePoolTerms {
+interface StakePoolTerms {
   /** The pool's address: its fee commitment, and (with the user's key) the voting rights. */
   readonly address: DecodedAddress
   /** Its fee in basis points of the vote reward (7.5% = 750). */
@@ -137,7 +137,7 @@ export interface PurchaseContext {
   readonly voteSubsidy: bigint
 }
 
-export interface PurchasePlan {
+interface PurchasePlan {
   /** Tickets that will be bought: numtickets, or fewer if the balance runs out. */
   readonly count: number
   readonly price: bigint

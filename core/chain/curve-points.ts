@@ -8,7 +8,7 @@ import { Result } from "effect"
  * run once per address a miner or an operator gives, never in a hot loop, so clarity wins over
  * constant time (nothing here is secret).
  */
-export interface CurvePoint {
+interface CurvePoint {
   readonly x: bigint
   readonly y: bigint
 }

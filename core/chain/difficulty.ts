@@ -7,7 +7,7 @@ import { bigToCompact, compactToBig } from "./targets.ts"
 export const powAlgorithmAt = (activations: AgendaActivations, height: number): PowHashAlgorithm =>
   isAgendaActive(activations, "blake3pow", height) ? "blake3" : "blake256"
 
-export interface AsertInput {
+interface AsertInput {
   readonly startDiffBits: number
   readonly powLimit: bigint
   readonly targetSecsPerBlock: number
@@ -79,7 +79,7 @@ export const blake3AnchorHeight = (params: NetworkParams, activations: AgendaAct
  * Bits required of the block after `parent` under ASERT. `anchor` is the anchor
  * block (see `blake3AnchorHeight`); on forced networks block 1 itself gets the start bits.
  */
-export const nextBlake3Bits = (params: NetworkParams, parent: BlockTime, anchor: BlockTime | undefined): number => {
+const nextBlake3Bits = (params: NetworkParams, parent: BlockTime, anchor: BlockTime | undefined): number => {
   if (anchor === undefined) {
     if (parent.height === 0) return params.workDiffV2Blake3StartBits
     throw new RangeError(`ASERT needs the anchor block for a parent at height ${parent.height}`)
@@ -111,7 +111,7 @@ const testnetMinTargetBits = (params: NetworkParams): number | undefined => {
 }
 
 /** Ancestors of the parent on its own branch, by height (the parent included). */
-export type AncestorAt = (height: number) => BlockTime
+type AncestorAt = (height: number) => BlockTime
 
 /**
  * The BLAKE-256 era's difficulty (dcrd `calcNextBlake256Diff`): retarget every

@@ -20,7 +20,7 @@ const BLAKE3_PADDING = new Uint8Array(GETWORK_DATA_BYTES - HEADER_BYTES)
 const paddingFor = (algorithm: PowHashAlgorithm): Uint8Array =>
   algorithm === "blake3" ? BLAKE3_PADDING : BLAKE256_PADDING
 
-export interface GetworkData {
+interface GetworkData {
   /** The 180 header bytes as sent (a copy). */
   readonly headerBytes: Uint8Array
   readonly header: BlockHeader

@@ -1,5 +1,5 @@
 import { Result } from "effect"
-import { fromHex, toHex } from "./bytes.ts"
+import { fromHex } from "./bytes.ts"
 import { HeaderDecodeError } from "./errors.ts"
 import { blake256Hash, hashToDisplay, powHashWith, type PowHashAlgorithm } from "./hash.ts"
 
@@ -150,8 +150,6 @@ export const decodeHeaderHex = (hex: string): Result.Result<BlockHeader, HeaderD
     Result.mapError(fromHex(hex, "block header", HEADER_BYTES), (e) => new HeaderDecodeError({ message: e.message })),
     decodeHeader,
   )
-
-export const encodeHeaderHex = (h: BlockHeader): string => toHex(encodeHeader(h))
 
 /** The block's identity: BLAKE-256 (14 rounds) of the 180 bytes, whatever the PoW era. */
 export const blockHash = (headerBytes: Uint8Array): Uint8Array => blake256Hash(headerBytes)

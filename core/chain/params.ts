@@ -25,7 +25,7 @@ export interface AddressPrefixes {
   readonly privateKey: number
 }
 
-export interface NetworkPorts {
+interface NetworkPorts {
   readonly p2p: number
   readonly dcrdRpc: number
   /** dcrwallet JSON-RPC; dcrwallet has no regnet configuration. */
@@ -314,6 +314,3 @@ export const NETWORKS: { readonly [K in NetworkName]: NetworkParams } = {
   simnet: SIMNET,
   regnet: REGNET,
 }
-
-/** Where `getbestblock`-style callers accept a network name from outside (flags, config). */
-export const isNetworkName = (s: string): s is NetworkName => (NETWORK_NAMES as ReadonlyArray<string>).includes(s)

@@ -10,7 +10,7 @@ import { HEADER_BYTES } from "./header.ts"
  * them once per job and copying that state per share is what a BLAKE-256 ASIC's
  * midstate does; the library's own state copy keeps the hash itself the library's.
  */
-export const MIDSTATE_PREFIX_BYTES = 128
+const MIDSTATE_PREFIX_BYTES = 128
 
 export interface HeaderHasher {
   readonly algorithm: PowHashAlgorithm

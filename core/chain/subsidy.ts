@@ -111,7 +111,7 @@ export const treasurySubsidy = (
   return (BigInt(voters) * subsidy) / BigInt(params.ticketsPerBlock)
 }
 
-export interface BlockSubsidies {
+interface BlockSubsidies {
   readonly split: SubsidySplit
   readonly full: bigint
   readonly work: bigint

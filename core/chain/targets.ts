@@ -78,9 +78,6 @@ export const hashMeetsTarget = (hash: Uint8Array, target: bigint): boolean => {
   return hashToBig(hash) <= target
 }
 
-/** A target is usable when it is in [1, powLimit]. */
-export const isTargetInRange = (target: bigint, powLimit: bigint): boolean => target > 0n && target <= powLimit
-
 /** An exact non-negative ratio. */
 export interface Ratio {
   readonly numerator: bigint

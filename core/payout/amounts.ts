@@ -8,9 +8,6 @@ import { Data } from "effect"
  */
 export const DIFFICULTY_SCALE = 1n << 32n
 
-/** `numerator / denominator` difficulty in scaled units, rounded down. */
-export const difficultyUnits = (numerator: bigint, denominator = 1n): bigint => (numerator * DIFFICULTY_SCALE) / denominator
-
 export const BASIS_POINTS = 10_000n
 
 /** A configuration value the payout engine refuses; the message names it and the allowed range. */

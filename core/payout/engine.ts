@@ -13,7 +13,7 @@ export interface PayoutConfig {
 }
 
 /** For PPS: what a block would pay and how hard it is, at the time of a share. */
-export interface ShareValueContext {
+interface ShareValueContext {
   readonly blockReward: bigint
   readonly networkDifficulty: bigint
 }

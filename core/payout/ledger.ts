@@ -41,7 +41,7 @@ export type LedgerEntry =
 
 export class LedgerRejected extends Data.TaggedError("LedgerRejected")<{ readonly message: string }> {}
 
-export interface Balance {
+interface Balance {
   /** Credited from blocks not yet mature. */
   readonly immature: bigint
   /** Payable now. */

@@ -23,10 +23,10 @@ export const P2PKH_SIG_SCRIPT_BYTES = 108
 const varIntBytes = (n: number): number => (n < 0xfd ? 1 : n <= 0xffff ? 3 : n <= 0xffff_ffff ? 5 : 9)
 
 /** txsizes.EstimateInputSize: outpoint (hash, index, tree) and sequence in the prefix; value, height, index and script in the witness. */
-export const inputBytes = (sigScriptBytes: number): number => 32 + 4 + 1 + 8 + 4 + 4 + varIntBytes(sigScriptBytes) + sigScriptBytes + 4
+const inputBytes = (sigScriptBytes: number): number => 32 + 4 + 1 + 8 + 4 + 4 + varIntBytes(sigScriptBytes) + sigScriptBytes + 4
 
 /** txsizes.EstimateOutputSize: value, script version and script. */
-export const outputBytes = (pkScriptBytes: number): number => 8 + 2 + varIntBytes(pkScriptBytes) + pkScriptBytes
+const outputBytes = (pkScriptBytes: number): number => 8 + 2 + varIntBytes(pkScriptBytes) + pkScriptBytes
 
 /**
  * The full serialized size (prefix and witness) of a transaction with these signature and

@@ -43,7 +43,7 @@ export interface FoundBlock {
   readonly finder: string
 }
 
-export interface BlockShare {
+interface BlockShare {
   readonly fee: bigint
   readonly credits: ReadonlyArray<Allocation>
   /** Whose weight the credits were split by (empty for solo). */

@@ -42,7 +42,7 @@ export class ChainUnavailable extends Data.TaggedError("ChainUnavailable")<{
 
 export type ChainFailure = ChainRpcError | ChainUnavailable
 
-export interface BestBlock {
+interface BestBlock {
   /** Display (byte-reversed) hex, as dcrd prints it. */
   readonly hash: string
   readonly height: number

@@ -114,7 +114,7 @@ export class PayoutUnfunded extends Data.TaggedError("PayoutUnfunded")<{
 }
 
 /** One output that cannot carry its part of the network fee. */
-export interface FeeShareTooLarge {
+interface FeeShareTooLarge {
   readonly address: string
   readonly amount: bigint
   /** Its part of the fee. */

@@ -8,7 +8,7 @@ export interface StakeHeaderFacts {
 }
 
 /** Blocks of one branch by height, genesis included. */
-export type StakeHistory = (height: number) => StakeHeaderFacts
+type StakeHistory = (height: number) => StakeHeaderFacts
 
 /**
  * The coins in existence after `height` as DCP-0001 estimates them (dcrd `estimateSupply`):
@@ -34,7 +34,7 @@ export const estimateSupply = (params: NetworkParams, height: number): bigint =>
  * and immature tickets and target = TicketsPerBlock * (TicketPoolSize + TicketMaturity),
  * clamped to [MinimumStakeDiff, estimated supply / TicketPoolSize].
  */
-export const calcNextStakeDiffV2 = (
+const calcNextStakeDiffV2 = (
   params: NetworkParams,
   nextHeight: number,
   curDiff: bigint,

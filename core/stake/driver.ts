@@ -3,7 +3,7 @@ import { blockHash, encodeHeader } from "../chain/header.ts"
 import { blake256Hash } from "../chain/hash.ts"
 import type { StakeBlock, StakeEvent, StakeModel, TicketPurchase } from "./model.ts"
 
-export interface StakeDriverOptions {
+interface StakeDriverOptions {
   /** Seeds every random choice (header nonces and roots, ticket hashes). */
   readonly seed: string
   /** Whether an owner's wallet is online to vote (and, before DCP-0009, to revoke) at a height. */
@@ -12,7 +12,7 @@ export interface StakeDriverOptions {
   readonly maxRemines?: number
 }
 
-export interface MinedBlock {
+interface MinedBlock {
   readonly height: number
   readonly events: ReadonlyArray<StakeEvent>
   /** Times the parent was re-mined because too few of its winners could vote. */
@@ -22,7 +22,7 @@ export interface MinedBlock {
 }
 
 /** The chain cannot grow: no draw of the tip gave enough online winners. */
-export class ChainStalled extends Error {
+class ChainStalled extends Error {
   readonly _tag = "ChainStalled"
 }
 
@@ -38,7 +38,6 @@ export class StakeChainDriver {
   private readonly rng: SplitMix32
   private readonly isOnline: (owner: string, height: number) => boolean
   private readonly maxRemines: number
-  private ticketCounter = 0
   private lastBlock: Omit<StakeBlock, "header"> | undefined
 
   constructor(model: StakeModel, options: StakeDriverOptions) {
@@ -53,7 +52,6 @@ export class StakeChainDriver {
     const out = new Uint8Array(32)
     const view = new DataView(out.buffer)
     for (let i = 0; i < 8; i++) view.setUint32(4 * i, this.rng.next32(), false)
-    this.ticketCounter++
     return out
   }
 

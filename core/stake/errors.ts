@@ -14,7 +14,7 @@ export class TicketRejected extends Data.TaggedError("TicketRejected")<{
   readonly message: string
 }> {}
 
-export type BlockRejection =
+type BlockRejection =
   | "wrong-height"
   | "bad-header"
   | "header-mismatch"

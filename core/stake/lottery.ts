@@ -89,7 +89,7 @@ export const drawTicketIndices = (prng: Hash256PRNG, poolSize: number, count: nu
   return picked
 }
 
-export interface LotteryResult {
+interface LotteryResult {
   /** Winning indices into the live pool sorted by raw hash bytes, in draw order. */
   readonly indices: ReadonlyArray<number>
   /** The PRNG once the draw is done, for the final state. */

@@ -11,7 +11,7 @@ import { hexPrefix, OrderedSet } from "./ordered-set.ts"
 import { revocationReturns, voteReturns } from "./returns.ts"
 
 /** Where a ticket is in its life. `voted`, `revoked` and `dropped` are the ends. */
-export type TicketStatus = "mempool" | "immature" | "live" | "voted" | "missed" | "expired" | "revoked" | "dropped"
+type TicketStatus = "mempool" | "immature" | "live" | "voted" | "missed" | "expired" | "revoked" | "dropped"
 
 export const TICKET_STATUSES: ReadonlyArray<TicketStatus> = [
   "mempool",
@@ -25,7 +25,7 @@ export const TICKET_STATUSES: ReadonlyArray<TicketStatus> = [
 ]
 
 /** Why the mempool let a ticket go without it being mined. */
-export type DropReason =
+type DropReason =
   /** Priced for an earlier window: below the stake difficulty of the next block. */
   | "price-below-stake-difficulty"
   /** Its transaction expiry height was reached before a block took it. */
@@ -152,9 +152,9 @@ const emptyTotals = (): MutableTotals => ({
 })
 
 /** dcrd prunes tickets that waited this many blocks in the mempool. */
-export const MEMPOOL_TICKET_LIFETIME = 288
+const MEMPOOL_TICKET_LIFETIME = 288
 
-export interface StakeModelOptions {
+interface StakeModelOptions {
   /** Blocks that can be disconnected again (reorg depth); undo data older than this is dropped. */
   readonly maxReorgDepth?: number
   /**

@@ -15,7 +15,7 @@
  * the keys) and the strings only on a tie: comparing strings scattered over a large heap
  * costs a cache miss each, which measured as most of the pool's time at mainnet size.
  */
-export interface OrderedSetOptions {
+interface OrderedSetOptions {
   /** Keys per chunk before a split doubles it; small values are for tests. */
   readonly chunk?: number
   /**

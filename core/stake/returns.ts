@@ -6,7 +6,7 @@ import { Hash256PRNG } from "./lottery.ts"
  * where total = ticket price (+ vote subsidy for a vote). The commitments add up to what was
  * put in, purchase fee included, so the fee is what is not paid back.
  */
-export const ticketReturnShares = (commitments: ReadonlyArray<bigint>, total: bigint): Array<bigint> => {
+const ticketReturnShares = (commitments: ReadonlyArray<bigint>, total: bigint): Array<bigint> => {
   const sum = commitments.reduce((a, b) => a + b, 0n)
   if (sum <= 0n) throw new RangeError("a ticket needs commitments that add up to more than zero")
   return commitments.map((c) => ((((c * total) << 32n) / sum) >> 32n))

@@ -67,7 +67,7 @@ export const decodeRequestLine = (line: string, maxBytes = MAX_LINE_BYTES): Resu
     ),
   )
 
-export type MinerLine =
+type MinerLine =
   | { readonly kind: "response"; readonly message: StratumResponse }
   | { readonly kind: "request"; readonly message: StratumRequest }
 

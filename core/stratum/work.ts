@@ -5,7 +5,7 @@ import type { MinerProfile } from "./profiles.ts"
 import { StratumErrorCode, stratumError, stringParam, type StratumError, type StratumResponse } from "./protocol.ts"
 
 /** Bytes of extraNonce1 the pool gives each connection (unique per connection). */
-export const EXTRANONCE1_BYTES = 4
+const EXTRANONCE1_BYTES = 4
 
 /** Where extra nonces start in the header: the beginning of ExtraData (DCP-0011 nonce space). */
 const EXTRANONCE_OFFSET = HeaderOffset.extraData
@@ -66,7 +66,7 @@ const hexParam = (params: ReadonlyArray<unknown>, index: number, name: string, b
   )
 
 /** A submit's fields, decoded for a profile and checked for their sizes. */
-export interface Submission {
+interface Submission {
   readonly worker: string
   readonly jobId: string
   /** What the submit carried in its extraNonce2 field (for `en2-then-en1`, including extraNonce1). */
@@ -77,7 +77,7 @@ export interface Submission {
 }
 
 /** Size of the extraNonce2 field a profile's submit carries. */
-export const submitExtraNonceBytes = (profile: MinerProfile): number =>
+const submitExtraNonceBytes = (profile: MinerProfile): number =>
   profile.submit.extraNonce === "en2"
     ? profile.extraNonce.en2Size
     : profile.extraNonce.en2Size + (profile.extraNonce.en1PaddingBytes === 0 ? 0 : EXTRANONCE1_BYTES)

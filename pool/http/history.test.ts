@@ -12,7 +12,7 @@ const liveWith = (windows: Array<number>, hasWork = true): PoolLiveState => ({
   mode: "pool",
   scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
   feeBasisPoints: 100,
-  counters: { connected: 0, connectionsTotal: 0, refusedPerHost: 0, sharesAccepted: 0, sharesRejected: 0, blockCandidates: 0, badMessages: 0 },
+  counters: { connected: 0, connectionsTotal: 0, sharesAccepted: 0, sharesRejected: 0, blockCandidates: 0 },
   workHeight: () => undefined,
   work: () => (hasWork ? { height: 10, networkTarget: SIMNET.powLimit / 8n, pow: "blake3" } : undefined),
   hashesPerUnitDifficulty: 4n,

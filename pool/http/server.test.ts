@@ -32,7 +32,7 @@ const live: PoolLiveState = {
   mode: "pool",
   scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
   feeBasisPoints: 100,
-  counters: { connected: 3, connectionsTotal: 4, refusedPerHost: 0, sharesAccepted: 10, sharesRejected: 1, blockCandidates: 0, badMessages: 0 },
+  counters: { connected: 3, connectionsTotal: 4, sharesAccepted: 10, sharesRejected: 1, blockCandidates: 0 },
   workHeight: () => 120,
   work: () => ({ height: 120, networkTarget: SIMNET.powLimit / 4n, pow: "blake3" }),
   hashesPerUnitDifficulty: 2n,

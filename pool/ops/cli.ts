@@ -13,7 +13,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
-import { Console, Data, Effect, Layer, Random, References, Result } from "effect"
+import { Console, Data, DateTime, Effect, Layer, Random, References, Result } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
 import { homedir } from "node:os"
@@ -40,7 +40,7 @@ const COMMANDS = ["run", "backup", "restore", "migrate", "status", "hashpass"] a
 type Command = (typeof COMMANDS)[number]
 
 /** The database the configuration names: embedded in the data directory, or a Postgres server. */
-export const storeLayerFor = (config: PoolConfig): Layer.Layer<SqlClient.SqlClient, unknown> =>
+const storeLayerFor = (config: PoolConfig): Layer.Layer<SqlClient.SqlClient, unknown> =>
   config.postgres
     ? PgClient.layer({
         host: config.postgresHost,
@@ -143,7 +143,7 @@ const withStore = <A, E>(config: PoolConfig, body: Effect.Effect<A, E, SqlClient
 /** Writes a snapshot to a new file, synced before the command says it is done. */
 const backupCommand = (config: PoolConfig, out: string | undefined) =>
   Effect.gen(function* () {
-    const now = new Date().toISOString().replace(/[:.]/g, "-")
+    const now = DateTime.formatIso(yield* DateTime.now).replace(/[:.]/g, "-")
     const path = out ?? join(config.dataDir, "backups", `dcrforge-${config.activeNet}-${now}.jsonl`)
     mkdirSync(dirname(path), { recursive: true })
     if (existsSync(path)) return yield* new CliError({ message: `${path} exists; choose a new --out file (a backup never overwrites one)` })
@@ -249,5 +249,3 @@ if (import.meta.main) {
     ),
   )
 }
-
-export { main as poolMain }

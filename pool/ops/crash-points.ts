@@ -7,7 +7,7 @@ import { Context, Effect, Layer } from "effect"
  * SIGKILL to itself at the chosen step, so the test exercises exactly what an operator's
  * `kill -9` or a power cut would.
  */
-export const CRASH_POINTS = [
+const CRASH_POINTS = [
   "shares:before-commit",
   "shares:after-commit",
   "credit:after-confirm",

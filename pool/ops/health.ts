@@ -5,12 +5,12 @@ import type { PoolStoreShape } from "../store/store.ts"
 import type { TaskSupervisorShape } from "./supervisor.ts"
 
 /** One dependency's answer: whether it answered, and what an operator should know. */
-export const ComponentHealth = Schema.Struct({
+const ComponentHealth = Schema.Struct({
   ok: Schema.Boolean,
   detail: Schema.String.annotate({ description: "what the check saw: the best block, or why it failed and what to check" }),
 })
 
-export const TaskHealthJson = Schema.Struct({
+const TaskHealthJson = Schema.Struct({
   name: Schema.String,
   state: Schema.Literals(["running", "restarting", "finished"]),
   failures: Schema.Int.annotate({ description: "failures since the pool started; each was logged with its cause and the task restarted" }),

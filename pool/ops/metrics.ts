@@ -15,12 +15,12 @@ import { DIFFICULTY_SCALE } from "../../core/payout/amounts.ts"
  */
 
 /** One label set's value at scrape time, for gauges read from the pool's state. */
-export interface Sample {
+interface Sample {
   readonly labels: ReadonlyArray<string>
   readonly value: number
 }
 
-export class CounterChild {
+class CounterChild {
   value = 0
   /** Exact amounts (atoms) kept apart from `value`, so a total of money never rounds. */
   exact = 0n
@@ -32,7 +32,7 @@ export class CounterChild {
   }
 }
 
-export class HistogramChild {
+class HistogramChild {
   readonly upperBounds: ReadonlyArray<number>
   /** Observations per bucket (not cumulative; the renderer adds them up), the last for +Inf. */
   readonly counts: Array<number>
@@ -59,7 +59,7 @@ export class HistogramChild {
 type Kind = "counter" | "gauge" | "histogram"
 
 /** A metric name with its labels; children (one per label-value tuple) are made once and kept. */
-export class Family<Child> {
+class Family<Child> {
   readonly name: string
   readonly help: string
   readonly kind: Kind
@@ -89,7 +89,7 @@ export class Family<Child> {
 }
 
 /** A gauge whose samples are read from the pool's state when scraped (connections, hashrate, height). */
-export class ScrapedGauge {
+class ScrapedGauge {
   readonly name: string
   readonly help: string
   readonly kind = "gauge" as const
@@ -107,7 +107,7 @@ export class ScrapedGauge {
 }
 
 /** Seconds, for latencies from a loopback round trip (~0.1 ms) to a dcrd or wallet call timing out (30 s). */
-export const LATENCY_BUCKETS: ReadonlyArray<number> = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const LATENCY_BUCKETS: ReadonlyArray<number> = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
@@ -115,7 +115,7 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 type AnyFamily = Family<CounterChild> | Family<HistogramChild> | ScrapedGauge
 
 /** Label values may hold any text: backslash, double quote and newline are escaped. */
-export const escapeLabelValue = (value: string): string => value.replace(/[\\"\n]/g, (c) => (c === "\\" ? "\\\\" : c === '"' ? '\\"' : "\\n"))
+const escapeLabelValue = (value: string): string => value.replace(/[\\"\n]/g, (c) => (c === "\\" ? "\\\\" : c === '"' ? '\\"' : "\\n"))
 const escapeHelp = (text: string): string => text.replace(/[\\\n]/g, (c) => (c === "\\" ? "\\\\" : "\\n"))
 
 /** A sample value as Prometheus parses it (Go's ParseFloat, with +Inf, -Inf and NaN). */
@@ -234,15 +234,15 @@ const REJECT_REASONS: Readonly<Record<ShareRejectReason, true>> = {
 }
 
 /** Why the pool refused or closed a stratum connection. */
-export type ConnectionCloseReason = "per-host-limit" | "message-flood" | "line-too-long" | "idle" | "not-reading"
+type ConnectionCloseReason = "per-host-limit" | "message-flood" | "line-too-long" | "idle" | "not-reading"
 const CLOSE_REASONS: Readonly<Record<ConnectionCloseReason, true>> = { "per-host-limit": true, "message-flood": true, "line-too-long": true, idle: true, "not-reading": true }
 
 /** Why a miner's mining.subscribe was refused. */
-export type MinerRefusal = "unsupported" | "cannot-mine"
+type MinerRefusal = "unsupported" | "cannot-mine"
 const MINER_REFUSALS: Readonly<Record<MinerRefusal, true>> = { unsupported: true, "cannot-mine": true }
 
 /** What happened to a block: found, then dcrd's verdict, then the chain's. */
-export type BlockEvent = "candidate" | "accepted" | "rejected" | "unsubmitted" | "confirmed" | "orphaned" | "matured"
+type BlockEvent = "candidate" | "accepted" | "rejected" | "unsubmitted" | "confirmed" | "orphaned" | "matured"
 const BLOCK_EVENTS: Readonly<Record<BlockEvent, true>> = { candidate: true, accepted: true, rejected: true, unsubmitted: true, confirmed: true, orphaned: true, matured: true }
 
 const childrenOf = <K extends string, C>(keys: Readonly<Record<K, true>>, make: (key: K) => C): Readonly<Record<K, C>> => {
@@ -352,7 +352,7 @@ export class PoolMetrics extends Context.Service<PoolMetrics, PoolMetricSet>()("
 export const currentPoolMetrics: Effect.Effect<PoolMetricSet> = Effect.map(Effect.serviceOption(PoolMetrics), Option.getOrElse(() => makePoolMetrics()))
 
 /** Times every run of `effect` into `histogram`, success or failure, by `clock`. */
-export const timedBy =
+const timedBy =
   (clock: Clock.Clock, histogram: HistogramChild) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.suspend(() => {

@@ -2,7 +2,7 @@ import { Cause, Clock, Context, Effect, Exit, Option, type Scope } from "effect"
 import { currentPoolMetrics, type PoolMetricSet } from "./metrics.ts"
 
 /** What health reports of one long-running task. */
-export interface TaskHealth {
+interface TaskHealth {
   readonly name: string
   /** running: in its loop; restarting: it failed and waits out its backoff; finished: it ended by itself (one-shot tasks). */
   readonly state: "running" | "restarting" | "finished"
@@ -12,7 +12,7 @@ export interface TaskHealth {
   readonly lastFailure: { readonly atMs: number; readonly reason: string } | undefined
 }
 
-export interface SuperviseOptions {
+interface SuperviseOptions {
   /** First wait before a restart (default 0.1 s); it doubles with each failure in a row. */
   readonly initialBackoffMillis?: number | undefined
   /** Longest wait before a restart (default 30 s). */

@@ -25,7 +25,7 @@ export interface Job {
   readonly timestamp: number
 }
 
-export interface JobLookup {
+interface JobLookup {
   readonly job: Job
   /** Built on a parent that is no longer the tip. */
   readonly stale: boolean

@@ -68,14 +68,14 @@ export class LineSplitter {
 }
 
 /** A connection's allowance: lines per second, how many may come at once, and the size one line may have before it counts as more. */
-export interface LineBudgetConfig {
+interface LineBudgetConfig {
   readonly messagesPerSecond: number
   readonly messageBurst: number
   readonly bytesPerMessage: number
 }
 
 /** What to do with a line just charged. */
-export type LineVerdict = "within" | "over" | "flood"
+type LineVerdict = "within" | "over" | "flood"
 
 /**
  * A token bucket charged for every line a connection sends, blank or not: one message per

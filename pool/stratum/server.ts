@@ -38,7 +38,7 @@ export const defaultServerLimits: ServerLimits = {
   clientLogIntervalMillis: 60_000,
 }
 
-export interface StratumServerOptions {
+interface StratumServerOptions {
   readonly session: SessionConfig
   readonly limits: ServerLimits
   readonly jobs: JobBook
@@ -52,11 +52,9 @@ export interface StratumServerOptions {
 export interface ServerCounters {
   connected: number
   connectionsTotal: number
-  refusedPerHost: number
   sharesAccepted: number
   sharesRejected: number
   blockCandidates: number
-  badMessages: number
 }
 
 interface Connection {
@@ -106,11 +104,9 @@ export const makeStratumServer = (options: StratumServerOptions) =>
     const counters: ServerCounters = {
       connected: 0,
       connectionsTotal: 0,
-      refusedPerHost: 0,
       sharesAccepted: 0,
       sharesRejected: 0,
       blockCandidates: 0,
-      badMessages: 0,
     }
 
     const clientLogs = new ClientLogLimiter<ClientLogKind>(options.limits.clientLogIntervalMillis)
@@ -145,7 +141,6 @@ export const makeStratumServer = (options: StratumServerOptions) =>
           metrics.sharesRejected[log.reason].inc()
           return Effect.logDebug(`share rejected: ${log.reason}`).pipe(Effect.annotateLogs("miner", conn.remote))
         case "bad-message":
-          counters.badMessages++
           metrics.badMessages.inc()
           return logLimited("bad-message", conn.host, `bad message: ${log.message}`).pipe(Effect.annotateLogs("miner", conn.remote))
         case "unknown-miner":
@@ -222,7 +217,6 @@ export const makeStratumServer = (options: StratumServerOptions) =>
       Effect.gen(function* () {
         const already = perHost.get(c.host) ?? 0
         if (already >= options.limits.maxConnectionsPerHost) {
-          counters.refusedPerHost++
           metrics.connectionsRefused.inc()
           metrics.connectionsClosed["per-host-limit"].inc()
           yield* logLimited("refused", c.host, `refused: ${already} connections from ${c.host} already (limit ${options.limits.maxConnectionsPerHost})`)
@@ -289,7 +283,6 @@ export const makeStratumServer = (options: StratumServerOptions) =>
                 if (out.close !== undefined) return out.close
               }
               if (splitter.overflow) {
-                counters.badMessages++
                 metrics.badMessages.inc()
                 metrics.connectionsClosed["line-too-long"].inc()
                 const limit = options.session.maxLineBytes
@@ -374,5 +367,3 @@ export const makeStratumServer = (options: StratumServerOptions) =>
 
     return { serve, broadcast, counters }
   })
-
-export type StratumServer = Effect.Success<ReturnType<typeof makeStratumServer>>

@@ -15,7 +15,7 @@ export const shareTarget = (powLimit: bigint, difficulty: bigint): bigint => (po
 export const difficultyOfTarget = (powLimit: bigint, target: bigint): bigint => (powLimit * DIFFICULTY_SCALE) / target
 
 /** A miner may roll the timestamp forward, within the two hours dcrd accepts ahead of now. */
-export const MAX_TIME_ROLL_SECONDS = 7200
+const MAX_TIME_ROLL_SECONDS = 7200
 
 export type RejectReason =
   | "bad-params"
@@ -26,7 +26,7 @@ export type RejectReason =
   | "duplicate"
   | "low-difficulty"
 
-export type ShareVerdict =
+type ShareVerdict =
   | {
       readonly kind: "accepted"
       readonly job: Job
@@ -50,7 +50,7 @@ const reject = (reason: RejectReason, code: StratumError["code"], message: strin
   error: stratumError(code, message),
 })
 
-export interface ShareContext {
+interface ShareContext {
   readonly jobs: JobBook
   readonly profile: MinerProfile
   readonly extraNonce1: Uint8Array

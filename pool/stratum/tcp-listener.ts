@@ -3,7 +3,7 @@ import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { Effect, Layer, Option } from "effect"
 import { ListenerError, StratumListener } from "../../core/services/listener.ts"
 
-export interface TcpListenerOptions {
+interface TcpListenerOptions {
   readonly host: string
   readonly port: number
   /** Kernel accept queue: a reconnect storm after a restart arrives all at once. */

@@ -80,7 +80,7 @@ export const initialDifficultyFor = (hashrate: number, targetSeconds: number, ha
 /** Within the configured bounds, then whole (so a bound that is not whole rounds down, and never below 1). */
 const clamp = (d: bigint, c: VardiffConfig): bigint => wholeDifficulty(d < c.minDifficulty ? c.minDifficulty : d > c.maxDifficulty ? c.maxDifficulty : d)
 
-export interface VardiffStep {
+interface VardiffStep {
   readonly state: VardiffState
   /** Set when the difficulty should change: send it before the next job, and use it from that job on. */
   readonly retarget: bigint | undefined

@@ -30,7 +30,7 @@ import { tcpListenerLayer } from "../../pool/stratum/tcp-listener.ts"
 export const FEE_ADDRESS = "SsFeeAddressOfTheCrashPool"
 export const COINBASE = 1_000_000_000n
 
-export const accountingOptions = (instance: string): StoreAccountingOptions => ({
+const accountingOptions = (instance: string): StoreAccountingOptions => ({
   network: SIMNET,
   instance,
   scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
@@ -42,7 +42,7 @@ export const accountingOptions = (instance: string): StoreAccountingOptions => (
 })
 
 /** Replaces a file's content atomically and durably (write, fsync, rename). */
-export const writeDurably = (path: string, text: string) => {
+const writeDurably = (path: string, text: string) => {
   const partial = `${path}.partial`
   const fd = openSync(partial, "w")
   writeSync(fd, text)
@@ -52,7 +52,7 @@ export const writeDurably = (path: string, text: string) => {
 }
 
 /** The chain as a file the test writes: main-chain block hash by height, and the tip. */
-export interface ChainFile {
+interface ChainFile {
   readonly tip: number
   readonly hashes: Readonly<Record<string, string>>
 }

@@ -1,6 +1,5 @@
 import { Effect } from "effect"
 import { MAINNET, SIMNET, type NetworkParams } from "../../core/chain/params.ts"
-import type { MinerModel } from "../../core/stratum/profiles.ts"
 import type { SimStaker } from "../../emulators/dcrd.ts"
 import { advance, type FleetEntry, type World, type WorldOptions } from "./world.ts"
 
@@ -16,7 +15,7 @@ export interface ScenarioParams {
   readonly network?: "mainnet" | "simnet" | undefined
 }
 
-export interface Scenario {
+interface Scenario {
   readonly name: string
   readonly description: string
   readonly world: (params: ScenarioParams) => WorldOptions
@@ -44,7 +43,7 @@ const BLAKE3_FLEET: ReadonlyArray<FleetEntry> = [
 ]
 
 /** Scales a fleet to about `miners` devices, keeping its proportions (at least one of each). */
-export const scaleFleet = (fleet: ReadonlyArray<FleetEntry>, miners: number | undefined): ReadonlyArray<FleetEntry> => {
+const scaleFleet = (fleet: ReadonlyArray<FleetEntry>, miners: number | undefined): ReadonlyArray<FleetEntry> => {
   if (miners === undefined) return fleet
   const total = fleet.reduce((s, f) => s + f.count, 0)
   return fleet.map((f) => ({ ...f, count: Math.max(1, Math.round((f.count * miners) / total)) }))
@@ -54,7 +53,7 @@ const baseNetwork = (params: ScenarioParams, fallback: NetworkParams) =>
   params.network === undefined ? fallback : params.network === "mainnet" ? MAINNET : SIMNET
 
 /** Stakers buying tickets and voting: most always online, some solo wallets that go away. */
-export const stakerPopulation = (count: number, offline: (index: number, height: number) => boolean, ticketsPerBlock = 1): ReadonlyArray<SimStaker> =>
+const stakerPopulation = (count: number, offline: (index: number, height: number) => boolean, ticketsPerBlock = 1): ReadonlyArray<SimStaker> =>
   Array.from({ length: count }, (_, i) => ({ owner: `staker-${i}`, canVote: (height: number) => !offline(i, height), ticketsPerBlock }))
 
 export const SCENARIOS: ReadonlyArray<Scenario> = [
@@ -171,7 +170,7 @@ export interface ScenarioSummary {
   readonly logHash: string
 }
 
-export const summarize = (world: World, simulatedMillis: number, startHeight: number): ScenarioSummary => {
+const summarize = (world: World, simulatedMillis: number, startHeight: number): ScenarioSummary => {
   const totals = world.miners.reduce(
     (t, m) => ({ accepted: t.accepted + m.stats.accepted, rejected: t.rejected + m.stats.rejected }),
     { accepted: 0, rejected: 0 },
@@ -225,5 +224,3 @@ export const replayCommand = (scenario: string, params: ScenarioParams): string 
   ]
     .filter((s) => s !== "")
     .join(" ")
-
-export type { MinerModel }

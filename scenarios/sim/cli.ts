@@ -16,7 +16,7 @@ import { withWorld } from "./world.ts"
 
 const usage = "usage: scenario list | scenario run NAME [--seed N] [--blocks B] [--hours H] [--miners M] [--network mainnet|simnet] [--log FILE]"
 
-export const parseRunArgs = (args: ReadonlyArray<string>): { readonly params: ScenarioParams; readonly logFile: string | undefined } | string => {
+const parseRunArgs = (args: ReadonlyArray<string>): { readonly params: ScenarioParams; readonly logFile: string | undefined } | string => {
   let seed = Math.floor(Date.now() % 1_000_000_007)
   let blocks: number | undefined
   let hours: number | undefined
@@ -65,7 +65,7 @@ const duration = (millis: number): string => {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m${String(s % 60).padStart(2, "0")}s`
 }
 
-export const formatSummary = (name: string, s: ScenarioSummary, wallMillis: number, setupMillis: number): string =>
+const formatSummary = (name: string, s: ScenarioSummary, wallMillis: number, setupMillis: number): string =>
   [
     `scenario ${name} seed ${s.seed}`,
     `  chain     height ${s.height}, ${s.blocksConnected} blocks in the run, ${s.poolBlocks} found by the pool`,

@@ -82,10 +82,10 @@ export interface World {
 }
 
 /** Virtual time every run starts at (2026-01-01 UTC): header timestamps look like today's. */
-export const SIM_EPOCH_MILLIS = 1_767_225_600_000
+const SIM_EPOCH_MILLIS = 1_767_225_600_000
 
 /** A payout address of the simulated network, derived from the seed. */
-export const simAddress = (network: NetworkParams, random: SimRandom): string =>
+const simAddress = (network: NetworkParams, random: SimRandom): string =>
   encodeAddress("p2pkh-ecdsa-secp256k1", random.bytes(20), network)
 
 const describeMiner = (e: MinerEvent): string => {

@@ -34,13 +34,13 @@ export interface DecredBinaries {
   readonly path: (program: Program) => string
 }
 
-export class GoToolchainMissing extends Data.TaggedError("GoToolchainMissing")<{ readonly looked: ReadonlyArray<string> }> {
+class GoToolchainMissing extends Data.TaggedError("GoToolchainMissing")<{ readonly looked: ReadonlyArray<string> }> {
   override get message(): string {
     return `no Go toolchain found (looked at ${this.looked.join(", ")}); install Go 1.24 or newer (https://go.dev/dl/) and put it on PATH or set DCRFORGE_GO to the go binary: the real-simnet tests build dcrd and dcrwallet with it`
   }
 }
 
-export class BinariesBuildFailed extends Data.TaggedError("BinariesBuildFailed")<{ readonly reason: string; readonly output: string }> {
+class BinariesBuildFailed extends Data.TaggedError("BinariesBuildFailed")<{ readonly reason: string; readonly output: string }> {
   override get message(): string {
     return `building dcrd/dcrwallet/dcrctl/dcrpool-miner from scenarios/simnet/tools failed: ${this.reason}; the Go module proxy must be reachable (GOPROXY) for the first build. Go said:\n${this.output.slice(-3000)}`
   }
@@ -62,7 +62,7 @@ const isExecutable = (path: string): boolean => {
 }
 
 /** `$DCRFORGE_GO`, then `go` on PATH, then the usual install places. */
-export const findGo = Effect.suspend(() => {
+const findGo = Effect.suspend(() => {
   const candidates = [
     ...(process.env.DCRFORGE_GO === undefined || process.env.DCRFORGE_GO === "" ? [] : [process.env.DCRFORGE_GO]),
     ...(process.env.PATH ?? "").split(delimiter).filter((d) => d !== "").map((d) => join(d, "go")),
@@ -75,7 +75,7 @@ export const findGo = Effect.suspend(() => {
 })
 
 /** The cache key: the tools module's content and the platform the binaries are for. */
-export const binariesKey = (): string => {
+const binariesKey = (): string => {
   const hash = createHash("sha256")
   for (const f of TOOLS_FILES) hash.update(`${f}\0`).update(readFileSync(join(TOOLS, f))).update("\0")
   hash.update(`${process.platform}/${process.arch}`)

@@ -56,7 +56,7 @@ export type RpcCall = (method: string, params?: ReadonlyArray<unknown>) => Effec
  * Parses JSON keeping every non-integer number as its source text, so DCR amounts reach
  * `dcrToAtoms` as written (integers stay numbers: they are exact).
  */
-export const parseJsonKeepingDecimals = (text: string): unknown =>
+const parseJsonKeepingDecimals = (text: string): unknown =>
   JSON.parse(text, (_key: string, value: unknown, context?: { readonly source?: string }) =>
     typeof value === "number" && !Number.isInteger(value) ? (context?.source ?? String(value)) : value,
   )
@@ -115,7 +115,7 @@ export const decodeResult = <S extends Schema.Top>(method: string, schema: S, va
 }
 
 /** Atoms of a DCR amount as dcrd writes it (kept as text by `parseJsonKeepingDecimals`). */
-export const atomsOf = (value: string | number, field: string): bigint => Result.getOrThrow(dcrToAtoms(value, field))
+const atomsOf = (value: string | number, field: string): bigint => Result.getOrThrow(dcrToAtoms(value, field))
 
 // ---- dcrd's blocks ---------------------------------------------------------------------------------
 
@@ -143,16 +143,16 @@ const VerboseTx = Schema.Struct({
   vin: Schema.Array(Vin),
   vout: Schema.Array(Vout),
 })
-export const VerboseBlock = Schema.Struct({
+const VerboseBlock = Schema.Struct({
   hash: Schema.String,
   height: Schema.Number,
   rawtx: Schema.Array(VerboseTx),
   rawstx: Schema.optional(Schema.Array(VerboseTx)),
 })
-export type VerboseBlock = typeof VerboseBlock.Type
+type VerboseBlock = typeof VerboseBlock.Type
 
 /** A ticket purchase as the block carries it. */
-export interface MinedTicket {
+interface MinedTicket {
   /** Display-order txid. */
   readonly txid: string
   readonly price: bigint
@@ -165,7 +165,7 @@ export interface MinedTicket {
 type VerboseTx = typeof VerboseTx.Type
 
 /** A ticket purchase from its verbose transaction: output 0 stakes the price, the commitments say who put in what. */
-export const ticketOf = (tx: VerboseTx): MinedTicket => {
+const ticketOf = (tx: VerboseTx): MinedTicket => {
   const price = atomsOf(tx.vout[0]!.value, "ticket price")
   const commitments = tx.vout
     .filter((o) => o.scriptPubKey.type === "sstxcommitment")
@@ -194,7 +194,7 @@ export interface ChainBlock {
 }
 
 /** Splits a verbose block into the parts the comparison reads. */
-export const chainBlockOf = (headerBytes: Uint8Array, block: VerboseBlock): ChainBlock => {
+const chainBlockOf = (headerBytes: Uint8Array, block: VerboseBlock): ChainBlock => {
   const header = Result.getOrThrow(decodeHeader(headerBytes))
   const coinbase = block.rawtx[0]
   if (coinbase === undefined || coinbase.vin[0]?.coinbase === undefined) {
@@ -233,7 +233,7 @@ export const chainBlockOf = (headerBytes: Uint8Array, block: VerboseBlock): Chai
 }
 
 /** dcrd's block at `height`: its 180 header bytes and its verbose form with transactions. */
-export const fetchChainBlock = (dcrd: RpcCall, height: number): Effect.Effect<ChainBlock, SimnetRpcError> =>
+const fetchChainBlock = (dcrd: RpcCall, height: number): Effect.Effect<ChainBlock, SimnetRpcError> =>
   Effect.gen(function* () {
     const hash = yield* decodeResult("getblockhash", Schema.String, yield* dcrd("getblockhash", [height]))
     const headerHex = yield* decodeResult("getblockheader", Schema.String, yield* dcrd("getblockheader", [hash, false]))
@@ -244,7 +244,7 @@ export const fetchChainBlock = (dcrd: RpcCall, height: number): Effect.Effect<Ch
   })
 
 /** What only the tip tells: dcrd's answers right after the block connected. */
-export interface TipFacts {
+interface TipFacts {
   readonly nextStakeDifficulty: bigint
   /** Display-order txids. */
   readonly liveTickets: ReadonlyArray<string>
@@ -256,7 +256,7 @@ export interface TipFacts {
 const StakeDifficulty = Schema.Struct({ current: Amount, next: Amount })
 const LiveTickets = Schema.Struct({ tickets: Schema.NullOr(Schema.Array(Schema.String)) })
 
-export const fetchTipFacts = (dcrd: RpcCall, winners: ReadonlyArray<string> | undefined): Effect.Effect<TipFacts, SimnetRpcError> =>
+const fetchTipFacts = (dcrd: RpcCall, winners: ReadonlyArray<string> | undefined): Effect.Effect<TipFacts, SimnetRpcError> =>
   Effect.gen(function* () {
     const sdiff = yield* decodeResult("getstakedifficulty", StakeDifficulty, yield* dcrd("getstakedifficulty"))
     const live = yield* decodeResult("livetickets", LiveTickets, yield* dcrd("livetickets"))
@@ -348,7 +348,7 @@ export const listenToDcrd = (endpoint: RpcEndpoint): Effect.Effect<DcrdListener,
 
 // ---- the comparison --------------------------------------------------------------------------------
 
-export type Quantity =
+type Quantity =
   | "lottery"
   | "stake-difficulty"
   | "pool-size"
@@ -590,18 +590,6 @@ export const followChain = (
     const announced =
       winners !== undefined && tip >= diff.params.stakeValidationHeight - 1 ? yield* winners.awaitWinners(last.hash, 5000) : undefined
     found.push(...diff.compareTip(yield* fetchTipFacts(dcrd, announced)))
-    return found
-  })
-
-/** Reads dcrd's blocks from our tip + 1 to `height` into the differential, comparing each. */
-export const catchUp = (dcrd: RpcCall, diff: ChainDifferential, height: number): Effect.Effect<ReadonlyArray<Mismatch>, SimnetRpcError> =>
-  Effect.gen(function* () {
-    const found: Array<Mismatch> = []
-    while (diff.height < height) {
-      const block = yield* fetchChainBlock(dcrd, diff.height + 1)
-      found.push(...diff.connect(block))
-      if (found.some((m) => m.quantity === "stake-rules")) break
-    }
     return found
   })
 

@@ -46,7 +46,7 @@
  * the harness sleeps between blocks. Measured (2 shared cores): up and funded at height 19 in
  * ~1 s, SVH in ~20 s, height 160 in ~40 s.
  */
-import { Context, Data, Effect, Layer, Redacted, Schema, Scope } from "effect"
+import { Data, Effect, Redacted, Schema, Scope } from "effect"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -56,14 +56,14 @@ import { SIMNET } from "../../core/chain/params.ts"
 import { defaultDcrdTimeouts, type DcrdOptions } from "../../pool/dcrd-client.ts"
 import { dcrToAtoms, atomsToDcr } from "../../wallet/amounts.ts"
 import { parseJsonExact, type DcrwalletOptions } from "../../wallet/dcrwallet-rpc.ts"
-import { SimnetNode, type Daemon, type DaemonFailed, type DaemonSpec, type SimnetNodeError } from "./node.ts"
+import { SimnetNode, type Daemon, type DaemonFailed, type DaemonSpec } from "./node.ts"
 
 export const STAKE_VALIDATION_HEIGHT = SIMNET.stakeValidationHeight
-export const COINBASE_MATURITY = SIMNET.coinbaseMaturity
+const COINBASE_MATURITY = SIMNET.coinbaseMaturity
 /** dcrwallet's --createtemp wallets use this private passphrase. */
 export const SIMULATION_PASSPHRASE = "password"
 
-export class SimnetRpcError extends Data.TaggedError("SimnetRpcError")<{
+class SimnetRpcError extends Data.TaggedError("SimnetRpcError")<{
   readonly target: string
   readonly method: string
   readonly code?: number | undefined
@@ -75,27 +75,27 @@ export class SimnetRpcError extends Data.TaggedError("SimnetRpcError")<{
   }
 }
 
-export class NotEnoughVotes extends Data.TaggedError("NotEnoughVotes")<{ readonly height: number; readonly votes: number; readonly needed: number }> {
+class NotEnoughVotes extends Data.TaggedError("NotEnoughVotes")<{ readonly height: number; readonly votes: number; readonly needed: number }> {
   override get message(): string {
     return `block ${this.height + 1} needs ${this.needed} votes on block ${this.height} but the mempool has ${this.votes}: is the voting wallet running, unlocked and holding live tickets?`
   }
 }
 
-export class HarnessTimeout extends Data.TaggedError("HarnessTimeout")<{ readonly waitingFor: string; readonly millis: number }> {
+class HarnessTimeout extends Data.TaggedError("HarnessTimeout")<{ readonly waitingFor: string; readonly millis: number }> {
   override get message(): string {
     return `timed out after ${this.millis} ms waiting for ${this.waitingFor}; the daemons' logs are in the run directory (DCRFORGE_SIMNET_KEEP=1 keeps it)`
   }
 }
 
-export type SimnetError = SimnetRpcError | NotEnoughVotes | DaemonFailed | HarnessTimeout
+type SimnetError = SimnetRpcError | NotEnoughVotes | DaemonFailed | HarnessTimeout
 
-export interface RpcClient {
+interface RpcClient {
   /** One JSON-RPC call; number literals under `exactKeys` come back as their source text (amounts). */
   readonly call: (method: string, params?: ReadonlyArray<unknown>, exactKeys?: ReadonlySet<string>) => Effect.Effect<unknown, SimnetRpcError>
   readonly callAs: <A>(schema: Schema.Codec<A, unknown>, method: string, params?: ReadonlyArray<unknown>) => Effect.Effect<A, SimnetRpcError>
 }
 
-export interface DcrdEndpoint extends RpcClient {
+interface DcrdEndpoint extends RpcClient {
   readonly rpcUrl: string
   readonly wsUrl: string
   readonly user: string
@@ -107,7 +107,7 @@ export interface DcrdEndpoint extends RpcClient {
   readonly logFile: string
 }
 
-export interface WalletEndpoint extends RpcClient {
+interface WalletEndpoint extends RpcClient {
   readonly name: string
   readonly url: string
   readonly user: string
@@ -122,7 +122,7 @@ export interface WalletEndpoint extends RpcClient {
   readonly running: Effect.Effect<boolean>
 }
 
-export interface AdvanceOptions {
+interface AdvanceOptions {
   /** Votes on the tip a block needs (dcrd's minimum is 3). */
   readonly minVotes?: number
 }
@@ -144,9 +144,7 @@ export interface SimnetHarness {
   readonly fundVotingWallet: (atoms: bigint, wallet?: WalletEndpoint) => Effect.Effect<string, SimnetRpcError>
 }
 
-export class SimnetHarnessService extends Context.Service<SimnetHarnessService, SimnetHarness>()("dcrforge/SimnetHarness") {}
-
-export interface SimnetHarnessOptions {
+interface SimnetHarnessOptions {
   readonly height?: number
   readonly ticketsPerBlock?: number
   readonly votingWallets?: number
@@ -177,7 +175,7 @@ export const freePorts = (count: number): Effect.Effect<ReadonlyArray<number>> =
   })
 
 /** A parameter written into the request as this exact JSON text (amounts: never through a float). */
-export class JsonLiteral {
+class JsonLiteral {
   readonly text: string
   constructor(text: string) {
     this.text = text
@@ -516,9 +514,3 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       fundVotingWallet,
     } satisfies SimnetHarness
   })
-
-/** The harness as a layer over a `SimnetNode` layer; everything stops when the layer is released. */
-export const layerSimnetHarness = (options: SimnetHarnessOptions = {}): Layer.Layer<SimnetHarnessService, SimnetError, SimnetNode> =>
-  Layer.effect(SimnetHarnessService, Effect.map(makeSimnetHarness(options), SimnetHarnessService.of))
-
-export type { SimnetNodeError }

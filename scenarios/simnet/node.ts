@@ -1,6 +1,6 @@
 import { Context, Data, Deferred, Effect, Layer, type Scope } from "effect"
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { createWriteStream, existsSync, linkSync, copyFileSync, mkdirSync, rmSync, writeFileSync, readFileSync, type WriteStream } from "node:fs"
+import { createWriteStream, linkSync, copyFileSync, mkdirSync, rmSync, writeFileSync, readFileSync, type WriteStream } from "node:fs"
 import { join } from "node:path"
 import type { Readable } from "node:stream"
 import { ensureDecredBinaries, PROGRAMS, type BinariesError, type DecredBinaries, type Program } from "./binaries.ts"
@@ -173,7 +173,7 @@ const awaitReady = (spec: DaemonSpec, ready: Effect.Effect<void>, exited: Effect
   )
 }
 
-export const makeNativeNode = (binaries: DecredBinaries): SimnetNode["Service"] =>
+const makeNativeNode = (binaries: DecredBinaries): SimnetNode["Service"] =>
   SimnetNode.of({
     kind: "native",
     start: (spec) =>
@@ -199,8 +199,8 @@ export const layerNative: Layer.Layer<SimnetNode, BinariesError> = Layer.effect(
 
 // ---- Docker containers ----------------------------------------------------------------------------
 
-export const IMAGE_REPOSITORY = "dcrforge/simnet-dcrd"
-export const imageName = (binaries: DecredBinaries) => `${IMAGE_REPOSITORY}:${binaries.key}`
+const IMAGE_REPOSITORY = "dcrforge/simnet-dcrd"
+const imageName = (binaries: DecredBinaries) => `${IMAGE_REPOSITORY}:${binaries.key}`
 const DOCKERFILE = join(import.meta.dirname, "docker", "Dockerfile")
 
 /** testcontainers must neither pull (no registry here) nor start its reaper (an image to pull). */
@@ -267,7 +267,7 @@ export const ensureSimnetImage = (binaries: DecredBinaries): Effect.Effect<strin
 
 type StartedContainer = Awaited<ReturnType<InstanceType<Awaited<typeof import("testcontainers")>["GenericContainer"]>["start"]>>
 
-export const makeDockerNode = (image: string): Effect.Effect<SimnetNode["Service"], DockerUnavailable> =>
+const makeDockerNode = (image: string): Effect.Effect<SimnetNode["Service"], DockerUnavailable> =>
   Effect.gen(function* () {
     const tc = yield* loadTestcontainers
     const user = typeof process.getuid === "function" && typeof process.getgid === "function" ? `${process.getuid()}:${process.getgid()}` : undefined
@@ -349,9 +349,3 @@ export const layerDocker: Layer.Layer<SimnetNode, SimnetNodeError> = Layer.effec
     return yield* makeDockerNode(image)
   }),
 )
-
-/** The directory exists (the harness makes every directory it mounts before starting anything). */
-export const ensureDir = (dir: string) => {
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true })
-  return dir
-}

@@ -25,13 +25,13 @@ import { freePorts } from "./harness.ts"
 import { SimnetNode, type DaemonFailed } from "./node.ts"
 import type { MinerStats } from "../../emulators/miner.ts"
 
-export class NodeRpcError extends Data.TaggedError("NodeRpcError")<{ readonly method: string; readonly reason: string }> {
+class NodeRpcError extends Data.TaggedError("NodeRpcError")<{ readonly method: string; readonly reason: string }> {
   override get message(): string {
     return `${this.method} failed: ${this.reason}`
   }
 }
 
-export interface RpcEndpoint {
+interface RpcEndpoint {
   /** host:port of the JSON-RPC server (HTTPS). */
   readonly address: string
   readonly user: string
@@ -48,7 +48,7 @@ export const tempDir = (prefix: string): Effect.Effect<string, never, Scope.Scop
   )
 
 /** The last lines of a log, for failure messages. */
-export const logTail = (logFile: string, lines = 15) => (existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-lines).join("\n") : "(no log)")
+const logTail = (logFile: string, lines = 15) => (existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-lines).join("\n") : "(no log)")
 
 /** Polls `call` until it succeeds or `seconds` pass; the failure names what was awaited. */
 export const waitUntil = <A, E>(what: string, seconds: number, attempt: Effect.Effect<A | undefined, E>): Effect.Effect<A, NodeRpcError> =>
@@ -64,7 +64,7 @@ export const waitUntil = <A, E>(what: string, seconds: number, attempt: Effect.E
     }
   })
 
-export interface RegnetDcrd {
+interface RegnetDcrd {
   /** Exact JSON-RPC (amounts come back as their decimal text), as the differential reads dcrd. */
   readonly rpc: RpcCall
   readonly endpoint: RpcEndpoint
@@ -115,7 +115,7 @@ export const regnetDcrd = (dir: string, miningAddress: string): Effect.Effect<Re
   })
 
 /** What the pool handed dcrd as a solved block, and dcrd's answer. */
-export interface Submission {
+interface Submission {
   readonly data: Uint8Array
   readonly accepted: boolean
 }
@@ -124,7 +124,7 @@ export interface Submission {
  * The live chain client (dcrd's websocket, TLS with its certificate), with every block
  * submission recorded: the production client is unchanged, only observed.
  */
-export const recordedDcrdLayer = (options: DcrdOptions, submissions: Array<Submission>): Layer.Layer<ChainRpc> =>
+const recordedDcrdLayer = (options: DcrdOptions, submissions: Array<Submission>): Layer.Layer<ChainRpc> =>
   Layer.effect(
     ChainRpc,
     Effect.gen(function* () {
@@ -145,7 +145,7 @@ export const dcrdOptionsFor = (endpoint: RpcEndpoint): DcrdOptions => ({
   ...defaultDcrdTimeouts,
 })
 
-export interface PoolOnNodeOptions {
+interface PoolOnNodeOptions {
   readonly network: NetworkParams
   readonly dcrd: DcrdOptions
   readonly wallet: Layer.Layer<PayoutWallet>

@@ -25,7 +25,7 @@ const BestBlock = Schema.Struct({ hash: Schema.String, height: Schema.Number })
 const VerboseHeader = Schema.Struct({ time: Schema.Number, mediantime: Schema.Number })
 const GetWork = Schema.Struct({ data: Schema.String, target: Schema.String })
 
-export interface ScheduledMinerOptions {
+interface ScheduledMinerOptions {
   /** Seconds off the schedule for the block at a height (default: a spread over [-8, +2]). */
   readonly offset?: (height: number) => number
   /** How long to let the wallets answer a new tip before asking for a template (ms). */

@@ -8,14 +8,14 @@ import { Effect, type Scope } from "effect"
 import { appendFileSync } from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 
-export interface TapLine {
+interface TapLine {
   /** Milliseconds since the tap started. */
   readonly at: number
   readonly from: "miner" | "pool"
   readonly text: string
 }
 
-export interface TapConnection {
+interface TapConnection {
   readonly id: number
   readonly openedAt: number
   /** Set when either side closed; says who closed first. */
@@ -23,7 +23,7 @@ export interface TapConnection {
   closedBy: "miner" | "pool" | "tap" | undefined
 }
 
-export interface StratumTap {
+interface StratumTap {
   /** The loopback port miners dial. */
   readonly port: number
   readonly connections: ReadonlyArray<TapConnection>

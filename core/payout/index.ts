@@ -1,6 +1,0 @@
-export * from "./amounts.ts"
-export * from "./engine.ts"
-export * from "./ledger.ts"
-export * from "./schemes.ts"
-export * from "./sharelog.ts"
-export * from "./network-fee.ts"

@@ -1,3 +1,0 @@
-export * from "./chain.ts"
-export * from "./listener.ts"
-export * from "./wallet.ts"

@@ -1,3 +1,0 @@
-export * from "./profiles.ts"
-export * from "./protocol.ts"
-export * from "./work.ts"
