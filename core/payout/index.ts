@@ -1,4 +1,5 @@
 export * from "./amounts.ts"
+export * from "./credits.ts"
 export * from "./engine.ts"
 export * from "./ledger.ts"
 export * from "./schemes.ts"

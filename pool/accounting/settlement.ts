@@ -1,7 +1,7 @@
 import { Clock, Effect } from "effect"
-import { feeOf, splitProportionally, type Allocation } from "../../core/payout/amounts.ts"
+import { creditsFor, hasWork } from "../../core/payout/credits.ts"
 import { POOL_FEE_ACCOUNT } from "../../core/payout/ledger.ts"
-import { MINING_ADDRESS_ACCOUNT, pplnsWindowUnits, ppsCredit, type PayoutScheme } from "../../core/payout/schemes.ts"
+import { pplnsWindowUnits, ppsCredit, type PayoutScheme } from "../../core/payout/schemes.ts"
 import { chainActivations } from "../../core/chain/agendas.ts"
 import { subsidySplitAt, workSubsidy } from "../../core/chain/subsidy.ts"
 import { ChainRpc } from "../../core/services/chain.ts"
@@ -51,33 +51,25 @@ export const makeSettlement = (
         return weights
       })
 
-    const creditsFor = (block: BlockRow, reward: bigint) =>
+    /**
+     * What a confirmed block credits, the pool's fee among them (last): the store supplies the
+     * scheme's window, `creditsFor` splits the reward.
+     */
+    const blockCredits = (block: BlockRow, reward: bigint) =>
       Effect.gen(function* () {
         const scheme = options.scheme
-        const fee = scheme.kind === "solo" && scheme.atMiningAddress ? 0n : feeOf(reward, options.feeBasisPoints)
-        const net = reward - fee
-        const withFee = (credits: ReadonlyArray<Allocation>): ReadonlyArray<Allocation> => (fee > 0n ? [...credits, { account: POOL_FEE_ACCOUNT, amount: fee }] : credits)
-        switch (scheme.kind) {
-          case "solo":
-            return scheme.atMiningAddress ? [{ account: MINING_ADDRESS_ACCOUNT, amount: reward }] : withFee([{ account: block.account, amount: net }])
-          case "pps":
-            // PPS paid the shares already; the block's reward stays in the pool's wallet as
-            // the reserve that carries PPS's variance.
-            return []
-          case "pplns":
-          case "pplns-time":
-          case "proportional": {
-            const weights = yield* shareWeights(scheme, block.foundMs, block.networkDifficulty)
-            let total = 0n
-            for (const w of weights.values()) total += w
-            if (total > 0n) return withFee(splitProportionally(net, weights))
-            // The rule for a window without work: the reward goes to the work that found the
-            // block, never to nobody. The finding share is stored with the block, so this is a
-            // block from before that rule or a store that lost the share.
+        let weights: ReadonlyMap<string, bigint> = new Map()
+        if (scheme.kind !== "pps" && scheme.kind !== "solo") {
+          weights = yield* shareWeights(scheme, block.foundMs, block.networkDifficulty)
+          // The rule for a window without work: the reward goes to the work that found the
+          // block, never to nobody. The finding share is stored with the block, so this is a
+          // block from before that rule or a store that lost the share.
+          if (!hasWork(weights)) {
             yield* Effect.logWarning(`block ${block.hash} at height ${block.height}: its window holds no shares; its reward goes to its finder ${block.account}`)
-            return withFee([{ account: block.account, amount: net }])
           }
         }
+        const { fee, credits } = creditsFor(scheme, reward, options.feeBasisPoints, block.account, weights)
+        return fee > 0n ? [...credits, { account: POOL_FEE_ACCOUNT, amount: fee }] : credits
       })
 
     /** The work each account has in a block found at `foundMs` under a share-splitting scheme. */
@@ -127,7 +119,7 @@ export const makeSettlement = (
         if (status === "accepted") {
           if (inChain && tip >= block.height + 1) {
             const reward = yield* chain.coinbaseValue(block.hash)
-            const credits = yield* creditsFor(block, reward)
+            const credits = yield* blockCredits(block, reward)
             const fee = credits.find((c) => c.account === POOL_FEE_ACCOUNT)?.amount ?? 0n
             if (yield* store.confirmBlock(block.hash, reward, fee, credits, now)) {
               counters.blocksCredited++
