@@ -5,12 +5,14 @@ import { pplnsWindowUnits, ppsCredit, type PayoutScheme } from "../../core/payou
 import { chainActivations } from "../../core/chain/agendas.ts"
 import { subsidySplitAt, workSubsidy } from "../../core/chain/subsidy.ts"
 import { ChainRpc } from "../../core/services/chain.ts"
-import { ORPHAN_DEPTH } from "../accepted-work.ts"
 import { CrashPoints } from "../ops/crash-points.ts"
 import { currentPoolMetrics } from "../ops/metrics.ts"
 import { PoolStore, type BlockRow } from "../store/store.ts"
 import { isolated } from "./isolated.ts"
 import type { StoreAccountingCounters, StoreAccountingOptions } from "./options.ts"
+
+/** How many blocks below the tip a block still out of the main chain waits before it counts as orphaned. */
+const ORPHAN_DEPTH = 6
 
 /**
  * Blocks are settled from the chain itself (is this hash still the main chain's block at its

@@ -82,10 +82,6 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
               Effect.catch((e) => Effect.logError(`found block ${work.hash} could not be stored: ${e.message}`)),
             )
         }),
-      // The chain decides; these only wake the settler sooner.
-      blockConfirmed: () => Effect.void,
-      blockUnconfirmed: () => Effect.void,
-      blockOrphaned: () => Effect.void,
       tipChanged: (height) => Queue.offer(tips, height).pipe(Effect.asVoid),
     })
     /**
