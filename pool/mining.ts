@@ -3,9 +3,9 @@ import { chainActivations } from "../core/chain/agendas.ts"
 import { powAlgorithmAt } from "../core/chain/difficulty.ts"
 import { detectPadding, encodeGetworkData } from "../core/chain/getwork.ts"
 import { blockHashDisplay, HEADER_BYTES, HeaderOffset } from "../core/chain/header.ts"
-import { hashToDisplay, type PowHashAlgorithm } from "../core/chain/hash.ts"
+import type { PowHashAlgorithm } from "../core/chain/hash.ts"
 import { ChainRpc, type ChainEvent, type WorkTemplate } from "../core/services/chain.ts"
-import { AcceptedWorkBook } from "./accepted-work.ts"
+import type { AcceptedWork } from "./accepted-work.ts"
 import { Accounting } from "./accounting/port.ts"
 import { JobBook } from "./stratum/jobs.ts"
 import { difficultyOfTarget } from "./stratum/shares.ts"
@@ -32,7 +32,8 @@ const nodeRetry = Schedule.min([Schedule.exponential("250 millis"), Schedule.spa
 
 /**
  * The mining path, assembled: dcrd's work becomes jobs for every miner, shares go to accounting,
- * blocks go back to dcrd, and dcrd's block notifications confirm or drop the pool's blocks.
+ * blocks go back to dcrd (and, once it accepts them, to accounting), and dcrd's block
+ * notifications move the tip accounting settles from.
  * Runs until its scope closes. Same code on TCP and on the simulated network.
  */
 export const runMining = (options: MiningOptions) =>
@@ -53,7 +54,6 @@ export const runMining = (options: MiningOptions) =>
     let chainSays: { readonly height: number; readonly pow: PowHashAlgorithm } | undefined
     const powAt = (height: number) => (chainSays?.height === height ? chainSays.pow : powAlgorithmAt(activations, height))
     const jobs = new JobBook(powAt)
-    const accepted = new AcceptedWorkBook()
     let tipHeight = 0
 
     const submitBlock = (candidate: BlockCandidate) =>
@@ -84,9 +84,8 @@ export const runMining = (options: MiningOptions) =>
           return yield* Effect.logWarning(`dcrd rejected block ${hash} at height ${candidate.job.height} on the current parent (invalid work?)`)
         }
         const foundAt = yield* Clock.currentTimeMillis
-        const work = accepted.record({
+        const work: AcceptedWork = {
           hash,
-          parent: hashToDisplay(candidate.header.subarray(HeaderOffset.prevBlock, HeaderOffset.prevBlock + 32)),
           height: candidate.job.height,
           account: candidate.account,
           worker: candidate.worker,
@@ -95,7 +94,7 @@ export const runMining = (options: MiningOptions) =>
           // The same units as share difficulties: the network's proof-of-work limit over the target.
           networkDifficulty: difficultyOfTarget(options.session.network.powLimit, candidate.job.networkTarget),
           findingShare: candidate.share,
-        })
+        }
         yield* Effect.logInfo(`block ${hash} at height ${work.height} accepted by dcrd; found by ${work.account}.${work.worker} (${work.model})`)
         yield* accounting.blockAccepted(work)
       })
@@ -144,23 +143,10 @@ export const runMining = (options: MiningOptions) =>
             return yield* fetchWork
           case "BlockConnected": {
             tipHeight = Math.max(tipHeight, heightOf(event.header))
-            const { confirmed, orphaned } = accepted.blockConnected(event.header)
-            if (confirmed !== undefined) {
-              yield* Effect.logInfo(`block ${confirmed.hash} at height ${confirmed.height} confirmed`)
-              yield* accounting.blockConfirmed(confirmed)
-            }
-            for (const work of orphaned) {
-              yield* Effect.logWarning(`block ${work.hash} at height ${work.height} orphaned`)
-              yield* accounting.blockOrphaned(work)
-            }
             return yield* accounting.tipChanged(tipHeight)
           }
           case "BlockDisconnected": {
             tipHeight = heightOf(event.header) - 1
-            for (const work of accepted.blockDisconnected(event.header)) {
-              yield* Effect.logWarning(`block ${work.hash} at height ${work.height} unconfirmed by a reorg`)
-              yield* accounting.blockUnconfirmed(work)
-            }
             return yield* accounting.tipChanged(tipHeight)
           }
         }
@@ -202,5 +188,5 @@ export const runMining = (options: MiningOptions) =>
     yield* supervisor.supervise("job-roller", Effect.forever(Effect.andThen(Effect.sleep(`${options.rollTimestampSeconds} seconds`), rollTimestamps)))
     // The listener: a failure (the port taken, the socket closed under it) restarts it.
     yield* supervisor.supervise("stratum-listener", server.serve)
-    return { server, jobs, accepted }
+    return { server, jobs }
   })

@@ -3,9 +3,6 @@ import type { AcceptedWork } from "../pool/accepted-work.ts"
 import { Accounting } from "../pool/accounting/port.ts"
 import type { AcceptedShare } from "../pool/stratum/session.ts"
 
-export type AccountingEvent =
-  | { readonly kind: "accepted" | "confirmed" | "unconfirmed" | "orphaned"; readonly work: AcceptedWork }
-
 /**
  * Keeps everything in memory, for tests and benches (solo mode in production still stores shares). With `keepShares: false`
  * it only counts shares (a load benchmark must not measure a growing array's GC cost).
@@ -18,9 +15,11 @@ export const memoryAccounting = (
   } = { keepShares: true },
 ) => {
   const shares: Array<AcceptedShare> = []
-  const events: Array<AccountingEvent> = []
+  /** The blocks dcrd accepted, in order. */
+  const blocks: Array<AcceptedWork> = []
+  /** Every tip the mining path reported, in order. */
+  const tips: Array<number> = []
   const counted = { shares: 0 }
-  const note = (kind: AccountingEvent["kind"]) => (work: AcceptedWork) => Effect.sync(() => void events.push({ kind, work }))
   const layer = Layer.succeed(Accounting)(
     Accounting.of({
       recordShares: (batch) =>
@@ -31,12 +30,9 @@ export const memoryAccounting = (
             if (options.keepShares) shares.push(...batch)
           }),
         ),
-      blockAccepted: note("accepted"),
-      blockConfirmed: note("confirmed"),
-      blockUnconfirmed: note("unconfirmed"),
-      blockOrphaned: note("orphaned"),
-      tipChanged: () => Effect.void,
+      blockAccepted: (work) => Effect.sync(() => void blocks.push(work)),
+      tipChanged: (height) => Effect.sync(() => void tips.push(height)),
     }),
   )
-  return { shares, events, counted, layer }
+  return { shares, blocks, tips, counted, layer }
 }

@@ -122,7 +122,7 @@ for (const kind of stores) {
         yield* env.node.externalBlock
         const header = env.node.chain[env.node.chain.length - 1]!
         const height = 100 + env.node.chain.length
-        yield* accounting.blockAccepted({ hash: hashToDisplay(blockHash(header)), parent: "", height, account, worker: "rig", model: "cpuminer", foundAt, confirmed: false, networkDifficulty, findingShare: undefined })
+        yield* accounting.blockAccepted({ hash: hashToDisplay(blockHash(header)), height, account, worker: "rig", model: "cpuminer", foundAt, networkDifficulty, findingShare: undefined })
         return { hash: hashToDisplay(blockHash(header)), height }
       })
 
@@ -247,7 +247,7 @@ for (const kind of stores) {
           yield* Effect.forkScoped(accounting.recordShares([share(1, SS.MinerOne, 20n * DIFFICULTY_SCALE, 5000), share(2, SS.MinerTwo, 10n * DIFFICULTY_SCALE, 5001), finding]))
           yield* env.node.externalBlock
           const header = env.node.chain[env.node.chain.length - 1]!
-          const work = { hash: hashToDisplay(blockHash(header)), parent: "", height: 100 + env.node.chain.length, account: SS.Finder, worker: "rig", model: "cpuminer" as const, foundAt: 5003, confirmed: false, networkDifficulty: 100n * DIFFICULTY_SCALE }
+          const work = { hash: hashToDisplay(blockHash(header)), height: 100 + env.node.chain.length, account: SS.Finder, worker: "rig", model: "cpuminer" as const, foundAt: 5003, networkDifficulty: 100n * DIFFICULTY_SCALE }
           yield* accounting.blockAccepted({ ...work, findingShare: finding })
           const sharesWithBlock = (yield* store.shareCount).shares
           yield* env.node.externalBlock
@@ -690,7 +690,7 @@ describe.skipIf("skip" in pg)("two pool instances on one PostgreSQL database", (
       for (const [b, at] of foundAt.entries()) {
         yield* node.externalBlock
         const header = node.chain[node.chain.length - 1]!
-        const work = { hash: hashToDisplay(blockHash(header)), parent: "", height: 100 + node.chain.length, account: SS_MINERS[b]!, worker: "rig", model: "cpuminer" as const, foundAt: at, confirmed: false, networkDifficulty: 300n * DIFFICULTY_SCALE, findingShare: undefined }
+        const work = { hash: hashToDisplay(blockHash(header)), height: 100 + node.chain.length, account: SS_MINERS[b]!, worker: "rig", model: "cpuminer" as const, foundAt: at, networkDifficulty: 300n * DIFFICULTY_SCALE, findingShare: undefined }
         // Every instance reports every block: duplicates must not matter.
         yield* Effect.forEach(pools, (p) => p.accounting.blockAccepted(work), { concurrency: "unbounded", discard: true })
       }

@@ -151,7 +151,7 @@ describe("stratum server over TCP", () => {
     })
   })
 
-  it("solo mode end to end: any username, a block found is submitted with the era's padding, accepted, confirmed by the next block and unconfirmed by a reorg", async () => {
+  it("solo mode end to end: any username, a block found is submitted with the era's padding and accepted, and the next block and a reorg move accounting's tip", async () => {
     await withTcpPool({ network: SIMNET, mode: "solo", bits: 0x2000ffff }, async (pool) => {
       const { client, miner } = await connectMiner(pool, profileOf("cpuminer"), "anything-goes")
       const block = miner.solve("blake3", pool.networkTarget)
@@ -159,15 +159,14 @@ describe("stratum server over TCP", () => {
       await client.until((l) => l.includes("mining.notify"))
       await Effect.runPromise(Effect.sleep(50))
       expect(pool.node.submitted.map((s) => s.accepted)).toEqual([true])
-      const [work] = pool.mining.accepted.all()
-      expect(work).toMatchObject({ height: 101, account: "solo", worker: "anything-goes", model: "cpuminer", confirmed: false })
+      expect(pool.accounting.blocks).toHaveLength(1)
+      expect(pool.accounting.blocks[0]).toMatchObject({ height: 101, account: "solo", worker: "anything-goes", model: "cpuminer" })
       await pool.run(pool.node.externalBlock)
       await Effect.runPromise(Effect.sleep(50))
-      expect(pool.mining.accepted.get(work!.hash)?.confirmed).toBe(true)
+      expect(pool.accounting.tips.at(-1)).toBe(102)
       await pool.run(pool.node.disconnectTip)
       await Effect.runPromise(Effect.sleep(50))
-      expect(pool.mining.accepted.get(work!.hash)?.confirmed).toBe(false)
-      expect(pool.accounting.events.map((e) => e.kind)).toEqual(["accepted", "confirmed", "unconfirmed"])
+      expect(pool.accounting.tips.at(-1)).toBe(101)
       client.close()
     })
   })

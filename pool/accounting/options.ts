@@ -1,0 +1,41 @@
+import type { PayoutFeeSource } from "../../core/payout/network-fee.ts"
+import type { PayoutScheme } from "../../core/payout/schemes.ts"
+import type { NetworkParams } from "../../core/chain/params.ts"
+
+export interface StoreAccountingOptions {
+  /** The chain's parameters: PPS values shares by its block subsidy. */
+  readonly network: NetworkParams
+  /** Distinguishes this process's shares from other instances' on a shared database. */
+  readonly instance: string
+  readonly scheme: PayoutScheme
+  readonly feeBasisPoints: number
+  /** Accounts owed less wait for the next batch (the pool's fee account never waits). */
+  readonly minimumPayout: bigint
+  /** Where the pool's fee is paid. */
+  readonly feeAddress: string
+  /** Whose outputs a payout's network fee comes out of (default "poolfee": the pool fee's output). */
+  readonly payoutFeeFrom?: PayoutFeeSource | undefined
+  /** Blocks a coinbase must be buried under before it can be spent (256 mainnet, 16 simnet). */
+  readonly coinbaseMaturity: number
+  /** Most shares written in one transaction (a group commit); larger batches amortise the commit. */
+  readonly maxShareBatch: number
+  /**
+   * How long a commit waits for more shares after the first (default 0: commit at once). A
+   * few milliseconds cut the commits of a busy pool at the cost of that much reply latency;
+   * the simulator uses seconds of virtual time, where a commit costs real time and a reply's
+   * latency costs nothing.
+   */
+  readonly shareCommitLingerMillis?: number | undefined
+  /** Hashes difficulty 1 stands for, for hashrates (default 2^256 / powLimit; the simulator scales it). */
+  readonly hashesPerUnitDifficulty?: bigint | undefined
+}
+
+/** What the accounting did since it started, for tests and the simulator's summary. */
+export interface StoreAccountingCounters {
+  shareBatches: number
+  sharesWritten: number
+  storeRetries: number
+  blocksCredited: number
+  blocksOrphaned: number
+  batchesPublished: number
+}
