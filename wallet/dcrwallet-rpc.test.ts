@@ -12,7 +12,7 @@ import { decodeAddress, encodeAddress } from "../core/chain/address.ts"
 import { splitProportionally } from "../core/payout/amounts.ts"
 import { feeForBytes, isDust, P2PKH_SIG_SCRIPT_BYTES, transactionBytes } from "../core/payout/network-fee.ts"
 import { PayoutWallet, type PayoutBuildFailure, type PayoutFeePayer, type PayoutOutput, type PayoutRequest, type SignedPayout } from "../core/services/wallet.ts"
-import { MAX_ATOMS, dcrToAtoms } from "./amounts.ts"
+import { MAX_ATOMS, dcrToAtoms } from "../core/chain/amounts.ts"
 import { dcrAmountLiteral, dcrwalletLayer, decodeTx, decredTxid, parseJsonExact, replaceOutputs, sumByAddress, type DcrwalletOptions } from "./dcrwallet-rpc.ts"
 
 // ---- amounts ---------------------------------------------------------------------------------------

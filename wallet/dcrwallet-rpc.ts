@@ -19,7 +19,7 @@ import {
   type SignedPayout,
   type WalletFailure,
 } from "../core/services/wallet.ts"
-import { atomsToDcr, dcrToAtoms, MAX_ATOMS } from "./amounts.ts"
+import { atomsToDcr, dcrToAtoms, MAX_ATOMS } from "../core/chain/amounts.ts"
 
 export interface DcrwalletOptions {
   /** dcrwallet's JSON-RPC endpoint, e.g. `https://127.0.0.1:9110` (`http://` only with --noservertls). */

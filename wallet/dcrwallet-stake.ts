@@ -1,7 +1,7 @@
 import { Context, Effect, Layer, Redacted, Result, Schema } from "effect"
 import { Agent, fetch as undiciFetch } from "undici"
 import { WalletRpcError, type WalletFailure } from "../core/services/wallet.ts"
-import { atomsToDcr, dcrToAtoms } from "./amounts.ts"
+import { atomsToDcr, dcrToAtoms } from "../core/chain/amounts.ts"
 import { type HttpPost, makeDcrwalletCall } from "./dcrwallet-rpc.ts"
 import type { PurchaseTicketRequest } from "./purchase.ts"
 import { safeRatio, type StakeInfo } from "./stakeinfo.ts"

@@ -30,7 +30,7 @@ import { type BlockHeader, decodeHeader } from "../../core/chain/header.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import { blockSubsidies } from "../../core/chain/subsidy.ts"
 import { StakeModel, type StakeEvent } from "../../core/stake/model.ts"
-import { dcrToAtoms } from "../../wallet/amounts.ts"
+import { dcrToAtoms } from "../../core/chain/amounts.ts"
 
 // ---- exact JSON-RPC over HTTP --------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ import { join } from "node:path"
 import { Agent, fetch as undiciFetch } from "undici"
 import { SIMNET } from "../../core/chain/params.ts"
 import { defaultDcrdTimeouts, type DcrdOptions } from "../../pool/dcrd-client.ts"
-import { dcrToAtoms, atomsToDcr } from "../../wallet/amounts.ts"
+import { dcrToAtoms, atomsToDcr } from "../../core/chain/amounts.ts"
 import { parseJsonExact, type DcrwalletOptions } from "../../wallet/dcrwallet-rpc.ts"
 import { SimnetNode, type Daemon, type DaemonFailed, type DaemonSpec, type SimnetNodeError } from "./node.ts"
 

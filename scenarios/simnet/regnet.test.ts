@@ -27,7 +27,7 @@ import { newMinerStats, runMiner, type MinerStats } from "../../emulators/miner.
 import { tcpDial } from "../../emulators/network.ts"
 import { SimRandom } from "../../emulators/random.ts"
 import { PoolStore } from "../../pool/store/store.ts"
-import { dcrToAtoms } from "../../wallet/amounts.ts"
+import { dcrToAtoms } from "../../core/chain/amounts.ts"
 import { binariesReady } from "./binaries.ts"
 import { layerNative } from "./node.ts"
 import { dcrdOptionsFor, describeMiners, poolOnNode, regnetDcrd, tempDir, waitUntil } from "./pool-on-node.ts"
