@@ -1,4 +1,5 @@
 export * from "./address.ts"
+export * from "./amounts.ts"
 export * from "./agendas.ts"
 export * from "./bytes.ts"
 export * from "./difficulty.ts"

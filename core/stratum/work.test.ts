@@ -9,7 +9,6 @@ import { cannotMineReason, identifyMiner, MINER_PROFILES, profileOf, userAgentOf
 import {
   decodeSubmitParams,
   encodeNotifyParams,
-  minerShareTarget,
   minerSolution,
   parseNotifyParams,
   readSetDifficulty,
@@ -125,7 +124,6 @@ describe("the miner's reading of the pool's replies", () => {
       expect(Result.isFailure(read), JSON.stringify(dead)).toBe(true)
       if (Result.isFailure(read)) expect(read.failure.message).toMatch(/whole difficulty of at least 1/)
     }
-    expect(minerShareTarget(SIMNET.powLimit, 4n)).toBe(SIMNET.powLimit / 4n)
   })
 
   it("reads a submit reply's result as a boolean, as dcrpool's CPU miner does: false is a refused share, null a broken pool", () => {

@@ -1,5 +1,6 @@
 import { Cause, Clock, Deferred, Effect, Queue, Result, Schedule } from "effect"
-import { DIFFICULTY_SCALE, feeOf, splitProportionally, type Allocation } from "../../core/payout/amounts.ts"
+import { DIFFICULTY_SCALE } from "../../core/stratum/difficulty.ts"
+import { feeOf, splitProportionally, type Allocation } from "../../core/payout/amounts.ts"
 import { POOL_FEE_ACCOUNT } from "../../core/payout/ledger.ts"
 import { poolPayoutRequest, type PayoutFeeSource } from "../../core/payout/network-fee.ts"
 import { MINING_ADDRESS_ACCOUNT, pplnsWindowUnits, ppsCredit, type PayoutScheme } from "../../core/payout/schemes.ts"

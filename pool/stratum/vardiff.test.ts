@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { DIFFICULTY_SCALE } from "../../core/payout/amounts.ts"
+import { DIFFICULTY_SCALE } from "../../core/stratum/difficulty.ts"
 import { seededRandom } from "../../testkit/pool-sim.ts"
 import {
   defaultVardiffConfig,
