@@ -3,7 +3,6 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { toHex } from "../chain/bytes.ts"
 import { encodeHeader, HeaderOffset } from "../chain/header.ts"
-import { SIMNET } from "../chain/params.ts"
 import { arbitraryHeader } from "../../testkit/arbitraries.ts"
 import { cannotMineReason, identifyMiner, MINER_PROFILES, profileOf, userAgentOf } from "./profiles.ts"
 import {
