@@ -4,9 +4,10 @@ import { hashToDisplay } from "../core/chain/hash.ts"
 import { makeHeaderHasher, type HeaderHasher } from "../core/chain/powhasher.ts"
 import { HeaderOffset } from "../core/chain/header.ts"
 import { compactToBig, hashMeetsTarget } from "../core/chain/targets.ts"
+import { expectedHashesForTarget, minerShareTarget } from "../core/stratum/difficulty.ts"
 import { userAgentOf, type MinerProfile } from "../core/stratum/profiles.ts"
 import { decodeMinerLine, encodeRequest } from "../core/stratum/protocol.ts"
-import { minerShareTarget, minerSolution, parseNotifyParams, readSetDifficulty, readSubmitReply, type MinerJob } from "../core/stratum/work.ts"
+import { minerSolution, parseNotifyParams, readSetDifficulty, readSubmitReply, type MinerJob } from "../core/stratum/work.ts"
 import type { Dial } from "./network.ts"
 import type { SimRandom } from "./random.ts"
 
@@ -75,9 +76,6 @@ export interface MinerStats {
   /** Submissions that never got an answer (connection lost first). */
   unanswered: number
 }
-
-/** Expected hashes for a share at `target`: 2^256 over the number of hashes that meet it. */
-const expectedHashes = (target: bigint): number => 2 ** 256 / Number(target + 1n)
 
 /**
  * One mining device as a pool sees it: it dials, subscribes with its firmware's user agent,
@@ -298,7 +296,7 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
           continue
         }
         const target = minerShareTarget(options.powLimit, lateShares > 0 ? lateDifficulty : difficulty)
-        const meanSeconds = (expectedHashes(target) * options.hashScale) / hashrate
+        const meanSeconds = (expectedHashesForTarget(target) * options.hashScale) / hashrate
         const waitMillis = Math.max(1, Math.round(random.exponential(meanSeconds) * 1000))
         const changed = workChanged
         const found = yield* Effect.raceFirst(Effect.as(Effect.sleep(waitMillis), true), Effect.as(Deferred.await(changed), false))

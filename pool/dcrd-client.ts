@@ -3,9 +3,10 @@ import * as Socket from "effect/socket/Socket"
 import { Agent, WebSocket as UndiciWebSocket } from "undici"
 import { fromHex, toHex } from "../core/chain/bytes.ts"
 import { targetFromLEHex } from "../core/chain/targets.ts"
-import { dcrToAtoms } from "../wallet/amounts.ts"
+import { dcrToAtoms } from "../core/chain/amounts.ts"
 import { GETWORK_DATA_BYTES } from "../core/chain/getwork.ts"
 import { HEADER_BYTES } from "../core/chain/header.ts"
+import { parseJsonExact } from "../wallet/json-rpc.ts"
 import { ChainRpc, ChainRpcError, ChainUnavailable, type ChainEvent, type ChainFailure, type WorkReason } from "../core/services/chain.ts"
 
 export interface DcrdOptions {
@@ -34,14 +35,6 @@ const RpcNotification = Schema.Struct({ method: Schema.String, params: Schema.Ar
 const GetWorkResult = Schema.Struct({ data: Schema.String, target: Schema.String })
 const BestBlockResult = Schema.Struct({ hash: Schema.String, height: Schema.Number })
 const WorkNotification = Schema.Tuple([Schema.String, Schema.String, Schema.Literals(["newparent", "newvotes", "newtxns"])])
-
-const decodeJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
 
 const decodeWork = (data: string, target: string, reason: WorkReason) => {
   const bytes = fromHex(data, "getwork data")
@@ -122,7 +115,8 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
 
       const onMessage = (text: string) =>
         Effect.gen(function* () {
-          const json = decodeJson(text)
+          // Amounts (getblock's output values) stay their source text, for dcrToAtoms to read exactly.
+          const json = parseJsonExact(text)
           const response = Schema.decodeUnknownResult(RpcResponse)(json)
           if (Result.isSuccess(response) && typeof response.success.id === "number") {
             const call = pending.get(response.success.id)
@@ -228,7 +222,7 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
 /** getblock verbose with transactions: only the height and the coinbase's output values are read. */
 const VerboseBlockResult = Schema.Struct({
   height: Schema.Number,
-  rawtx: Schema.Array(Schema.Struct({ vout: Schema.Array(Schema.Struct({ value: Schema.Finite })) })),
+  rawtx: Schema.Array(Schema.Struct({ vout: Schema.Array(Schema.Struct({ value: Schema.Union([Schema.String, Schema.Finite]) })) })),
 })
 
 export const dcrdWebSocketLayer = (certificate: string | undefined): Layer.Layer<Socket.WebSocketConstructor> => {

@@ -1,4 +1,5 @@
 import { Clock, Effect, Schedule, Stream } from "effect"
+import { difficultyOfTarget } from "../core/stratum/difficulty.ts"
 import { chainActivations } from "../core/chain/agendas.ts"
 import { powAlgorithmAt } from "../core/chain/difficulty.ts"
 import { detectPadding, encodeGetworkData } from "../core/chain/getwork.ts"
@@ -8,7 +9,6 @@ import { ChainRpc, type ChainEvent, type WorkTemplate } from "../core/services/c
 import type { AcceptedWork } from "./accepted-work.ts"
 import { Accounting } from "./accounting/port.ts"
 import { JobBook } from "./stratum/jobs.ts"
-import { difficultyOfTarget } from "./stratum/shares.ts"
 import { CrashPoints } from "./ops/crash-points.ts"
 import { currentPoolMetrics } from "./ops/metrics.ts"
 import { currentTaskSupervisor } from "./ops/supervisor.ts"

@@ -4,7 +4,8 @@ import { powHashWith } from "../core/chain/hash.ts"
 import { hashMeetsTarget } from "../core/chain/targets.ts"
 import type { MinerProfile } from "../core/stratum/profiles.ts"
 import { decodeMinerLine } from "../core/stratum/protocol.ts"
-import { minerShareTarget, minerSolution, parseNotifyParams, readSetDifficulty, type MinerJob } from "../core/stratum/work.ts"
+import { minerShareTarget } from "../core/stratum/difficulty.ts"
+import { minerSolution, parseNotifyParams, readSetDifficulty, type MinerJob } from "../core/stratum/work.ts"
 
 /**
  * The miner's half of a stratum conversation, as its firmware holds it: the extraNonce1 from

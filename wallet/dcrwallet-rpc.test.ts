@@ -12,8 +12,9 @@ import { decodeAddress, encodeAddress } from "../core/chain/address.ts"
 import { splitProportionally } from "../core/payout/amounts.ts"
 import { feeForBytes, isDust, P2PKH_SIG_SCRIPT_BYTES, transactionBytes } from "../core/payout/network-fee.ts"
 import { PayoutWallet, type PayoutBuildFailure, type PayoutFeePayer, type PayoutOutput, type PayoutRequest, type SignedPayout } from "../core/services/wallet.ts"
-import { MAX_ATOMS, dcrToAtoms } from "./amounts.ts"
-import { dcrAmountLiteral, dcrwalletLayer, decodeTx, decredTxid, parseJsonExact, replaceOutputs, sumByAddress, type DcrwalletOptions } from "./dcrwallet-rpc.ts"
+import { MAX_ATOMS, dcrToAtoms } from "../core/chain/amounts.ts"
+import { dcrwalletLayer, decodeTx, decredTxid, replaceOutputs, sumByAddress, type DcrwalletOptions } from "./dcrwallet-rpc.ts"
+import { dcrAmountLiteral, parseJsonExact } from "./json-rpc.ts"
 
 // ---- amounts ---------------------------------------------------------------------------------------
 

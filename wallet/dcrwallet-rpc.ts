@@ -1,5 +1,4 @@
 import { Data, Effect, Layer, Redacted, Result, Schema } from "effect"
-import { Agent, fetch as undiciFetch } from "undici"
 import { bytesEqual, fromHex, toHex } from "../core/chain/bytes.ts"
 import type { DecodedAddress } from "../core/chain/address.ts"
 import { blake256Hash, hashToDisplay } from "../core/chain/hash.ts"
@@ -19,7 +18,8 @@ import {
   type SignedPayout,
   type WalletFailure,
 } from "../core/services/wallet.ts"
-import { atomsToDcr, dcrToAtoms, MAX_ATOMS } from "./amounts.ts"
+import { atomsToDcr, dcrToAtoms, MAX_ATOMS } from "../core/chain/amounts.ts"
+import { dcrAmountLiteral, JsonLiteral, makeJsonRpcCall, trustingPost, type HttpPost, type JsonRpcEndpoint, type JsonRpcFailure } from "./json-rpc.ts"
 
 export interface DcrwalletOptions {
   /** dcrwallet's JSON-RPC endpoint, e.g. `https://127.0.0.1:9110` (`http://` only with --noservertls). */
@@ -40,12 +40,6 @@ export interface DcrwalletOptions {
   readonly network: NetworkParams
 }
 
-/** What the client needs of `fetch`: undici's with a TLS agent in production. */
-export type HttpPost = (
-  url: string,
-  init: { readonly method: "POST"; readonly headers: Record<string, string>; readonly body: string; readonly signal: AbortSignal },
-) => Promise<{ readonly status: number; text(): Promise<string> }>
-
 // dcrjson error codes dcrwallet and dcrd answer with (dcrd dcrjson/jsonrpcerr.go).
 const ERR_MISC = -1
 const ERR_NO_TX_INFO = -5 // gettransaction: "no information for transaction"
@@ -56,28 +50,6 @@ const ERR_DUPLICATE_TX = -40 // dcrd: already in the mempool, or recently mined
 
 /** Seconds the wallet stays unlocked for one build; an already unlimited unlock is kept. */
 const UNLOCK_SECONDS = 60
-
-// ---- exact amounts in JSON ------------------------------------------------------------------------
-
-/** Atoms as a JSON number literal in DCR, written from the integer: `5n` -> `0.00000005`. */
-export const dcrAmountLiteral = (atoms: bigint): string => {
-  if (atoms < 0n) throw new RangeError(`negative amount ${atoms}`)
-  return atomsToDcr(atoms)
-}
-
-/**
- * Parses JSON keeping the number literals under `exactKeys` as their source text, so amounts
- * in DCR reach `dcrToAtoms` as written, never through a float.
- */
-export const parseJsonExact = (text: string, exactKeys: ReadonlySet<string>): unknown => {
-  try {
-    return JSON.parse(text, (key: string, value: unknown, context?: { readonly source?: string }) =>
-      typeof value === "number" && exactKeys.has(key) ? (context?.source ?? String(value)) : value,
-    )
-  } catch {
-    return undefined
-  }
-}
 
 // ---- Decred transactions: just enough to compute the txid ---------------------------------------
 
@@ -248,12 +220,6 @@ const paymentScript = (address: DecodedAddress): Uint8Array =>
 
 // ---- the client ----------------------------------------------------------------------------------
 
-const RpcErrorObject = Schema.Struct({ code: Schema.Number, message: Schema.String })
-const RpcReply = Schema.Struct({
-  id: Schema.Union([Schema.Number, Schema.String, Schema.Null]),
-  result: Schema.optional(Schema.Unknown),
-  error: Schema.optional(Schema.Union([RpcErrorObject, Schema.Null])),
-})
 const FundResult = Schema.Struct({ hex: Schema.String })
 const BalanceResult = Schema.Struct({
   balances: Schema.Array(Schema.Struct({ accountname: Schema.String, spendable: Schema.String, immaturecoinbaserewards: Schema.String })),
@@ -268,72 +234,19 @@ const TransactionResult = Schema.Struct({ confirmations: Schema.Number })
 /** The money the client reads back: getwalletfee's bare result and getbalance's amounts. */
 const EXACT_KEYS: ReadonlySet<string> = new Set(["result", "spendable", "immaturecoinbaserewards"])
 
-/** Says why a request never got an answer, from what fetch threw. */
-const describeFailure = (url: string, error: unknown): string => {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
-  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
-  const message = cause instanceof Error ? cause.message : String(cause)
-  if (code === "ECONNREFUSED") return `connection refused at ${url}`
-  if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
-    return `the TLS certificate at ${url} is not the configured one (${code})`
-  }
-  return code === undefined ? message : `${message} (${code})`
-}
-
-/** What a JSON-RPC call to dcrwallet needs to know of the connection. */
-export interface DcrwalletEndpoint {
-  readonly url: string
-  readonly user: string
-  readonly password: Redacted.Redacted<string>
-  readonly requestTimeoutMillis: number
-}
+/** The failures of the shared JSON-RPC client as the wallet port's. */
+const walletFailure = (e: JsonRpcFailure): WalletFailure =>
+  e._tag === "JsonRpcRefused" ? new WalletRpcError({ method: e.method, code: e.code, reason: e.reason }) : new WalletUnavailable({ method: e.method, reason: e.reason })
 
 /**
- * Makes dcrwallet JSON-RPC calls over `post`: `params` are JSON texts written by the
- * caller (so amounts go out as exact decimal literals), and the values under `exactKeys` come
- * back as their literal text (see parseJsonExact). Failures are typed: no answer, bad
- * credentials or a reply that is no JSON-RPC reply are `WalletUnavailable`; an answer with an
- * error is `WalletRpcError` with dcrwallet's code and message.
+ * dcrwallet JSON-RPC calls through the shared client (wallet/json-rpc.ts) over `post`: values
+ * under `exactKeys` come back as their literal text. Failures are the wallet port's: no answer,
+ * bad credentials or a reply that is no JSON-RPC reply are `WalletUnavailable`; an answer with
+ * an error is `WalletRpcError` with dcrwallet's code and message.
  */
-export const makeDcrwalletCall = (endpoint: DcrwalletEndpoint, post: HttpPost, exactKeys: ReadonlySet<string>) => {
-  const authorization = `Basic ${Buffer.from(`${endpoint.user}:${Redacted.value(endpoint.password)}`).toString("base64")}`
-  let nextId = 0
-  return (method: string, params: ReadonlyArray<string>): Effect.Effect<unknown, WalletFailure> =>
-    Effect.gen(function* () {
-      const id = ++nextId
-      const body = `{"jsonrpc":"1.0","id":${id},"method":${JSON.stringify(method)},"params":[${params.join(",")}]}`
-      const unavailable = (reason: string) => new WalletUnavailable({ method, reason })
-      const reply = yield* Effect.tryPromise({
-        try: async (signal) => {
-          const response = await post(endpoint.url, {
-            method: "POST",
-            headers: { Authorization: authorization, "Content-Type": "application/json" },
-            body,
-            signal,
-          })
-          return { status: response.status, text: await response.text() }
-        },
-        catch: (error) => unavailable(describeFailure(endpoint.url, error)),
-      }).pipe(
-        Effect.timeoutOrElse({
-          duration: endpoint.requestTimeoutMillis,
-          orElse: () => Effect.fail(unavailable(`no answer in ${endpoint.requestTimeoutMillis} ms`)),
-        }),
-      )
-      if (reply.status === 401) {
-        return yield* Effect.fail(unavailable("HTTP 401: dcrwallet refused the RPC user and password (they must be dcrwallet's username and password)"))
-      }
-      const decoded = Schema.decodeUnknownResult(RpcReply)(parseJsonExact(reply.text, exactKeys))
-      if (Result.isFailure(decoded)) {
-        return yield* Effect.fail(unavailable(`HTTP ${reply.status} with no JSON-RPC reply: ${reply.text.slice(0, 120)}`))
-      }
-      if (decoded.success.id !== id) return yield* Effect.fail(unavailable(`reply to request ${String(decoded.success.id)}, not ${id}`))
-      const error = decoded.success.error
-      if (error !== undefined && error !== null) {
-        return yield* Effect.fail(new WalletRpcError({ method, code: error.code, reason: error.message }))
-      }
-      return decoded.success.result ?? null
-    })
+export const makeDcrwalletCall = (endpoint: Omit<JsonRpcEndpoint, "certificate">, post: HttpPost, exactKeys: ReadonlySet<string>) => {
+  const call = makeJsonRpcCall(endpoint, post, { server: "dcrwallet", exactKeys })
+  return (method: string, params: ReadonlyArray<unknown>): Effect.Effect<unknown, WalletFailure> => Effect.mapError(call(method, params), walletFailure)
 }
 
 /**
@@ -425,7 +338,7 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
    */
   const unfunded = (needed: bigint, refusal: WalletRpcError): Effect.Effect<never, WalletFailure | PayoutUnfunded> =>
     Effect.gen(function* () {
-      const balance = yield* resultOf("getbalance", BalanceResult, yield* call("getbalance", [JSON.stringify(account), "1"]))
+      const balance = yield* resultOf("getbalance", BalanceResult, yield* call("getbalance", [account, 1]))
       const entry = balance.balances.find((b) => b.accountname === account)
       if (entry === undefined) return yield* Effect.fail(refusal)
       const spendable = yield* atomsIn("getbalance", entry.spendable, "spendable")
@@ -436,7 +349,7 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
 
   const sign = (hex: string) =>
     Effect.gen(function* () {
-      const signed = yield* resultOf("signrawtransaction", SignResult, yield* call("signrawtransaction", [JSON.stringify(hex)]))
+      const signed = yield* resultOf("signrawtransaction", SignResult, yield* call("signrawtransaction", [hex]))
       if (!signed.complete) {
         const why = signed.errors?.map((e) => e.error).join("; ")
         return yield* Effect.fail(
@@ -470,15 +383,15 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
       const named = takeNetworkFee(sums, request.feePaidBy, 0n, () => 0n)
       if (Result.isFailure(named)) return yield* Effect.fail(named.failure)
 
-      yield* call("walletpassphrase", [JSON.stringify(Redacted.value(options.passphrase)), String(UNLOCK_SECONDS)])
+      yield* call("walletpassphrase", [Redacted.value(options.passphrase), UNLOCK_SECONDS])
       const rate = yield* relayFeeRate
       const amounts = [...sums].map(([address, atoms]) => `${JSON.stringify(address)}:${dcrAmountLiteral(atoms)}`).join(",")
       const unsigned = yield* resultOf(
         "createrawtransaction",
         Schema.String,
-        yield* call("createrawtransaction", ["[]", `{${amounts}}`]).pipe(Effect.mapError((e) => refusedAddress(e, sums) ?? e)),
+        yield* call("createrawtransaction", [[], new JsonLiteral(`{${amounts}}`)]).pipe(Effect.mapError((e) => refusedAddress(e, sums) ?? e)),
       )
-      const fundedReply = yield* call("fundrawtransaction", [JSON.stringify(unsigned), JSON.stringify(account), `{"feerate":0}`]).pipe(
+      const fundedReply = yield* call("fundrawtransaction", [unsigned, account, { feerate: 0 }]).pipe(
         Effect.catchIf(
           (e): e is WalletRpcError => e._tag === "WalletRpcError" && e.code === ERR_INSUFFICIENT_FUNDS,
           (e) => unfunded(needed, e),
@@ -538,7 +451,7 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
     })
 
   const status = (txid: string): Effect.Effect<PayoutTxStatus, WalletFailure> =>
-    call("gettransaction", [JSON.stringify(txid)]).pipe(
+    call("gettransaction", [txid]).pipe(
       Effect.flatMap((r) => resultOf("gettransaction", TransactionResult, r)),
       Effect.map((r): PayoutTxStatus => ({ _tag: "Known", confirmations: r.confirmations })),
       Effect.catchIf(
@@ -548,7 +461,7 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
     )
 
   const publish = (payout: SignedPayout): Effect.Effect<void, WalletFailure> =>
-    call("sendrawtransaction", [JSON.stringify(payout.rawTx)]).pipe(
+    call("sendrawtransaction", [payout.rawTx]).pipe(
       Effect.catchTag("WalletRpcError", (e) =>
         // dcrwallet already turns dcrd's duplicate answer into success; a mined transaction
         // whose outputs are all spent is refused as if new, so the wallet's record decides.
@@ -566,13 +479,4 @@ export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): Payout
 
 /** The live `PayoutWallet`: trusts only `certificate` when given, and closes its connections with the layer. */
 export const dcrwalletLayer = (options: DcrwalletOptions): Layer.Layer<PayoutWallet> =>
-  Layer.effect(
-    PayoutWallet,
-    Effect.gen(function* () {
-      const agent = yield* Effect.acquireRelease(
-        Effect.sync(() => new Agent(options.certificate === undefined ? {} : { connect: { ca: options.certificate } })),
-        (a) => Effect.promise(() => a.close()),
-      )
-      return makeDcrwallet(options, (url, init) => undiciFetch(url, { ...init, dispatcher: agent }))
-    }),
-  )
+  Layer.effect(PayoutWallet, Effect.map(trustingPost(options.certificate), (post) => makeDcrwallet(options, post)))

@@ -2,7 +2,7 @@ import { Effect, Redacted, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { decodeAddress } from "../core/chain/address.ts"
 import { SIMNET } from "../core/chain/params.ts"
-import type { HttpPost } from "./dcrwallet-rpc.ts"
+import type { HttpPost } from "./json-rpc.ts"
 import { makeDcrwalletStaking, purchaseTicketParams } from "./dcrwallet-stake.ts"
 import { parsePurchaseTicket, type PurchaseTicketRequest } from "./purchase.ts"
 

@@ -1,8 +1,8 @@
 import { Context, Effect, Layer, Redacted, Result, Schema } from "effect"
-import { Agent, fetch as undiciFetch } from "undici"
 import { WalletRpcError, type WalletFailure } from "../core/services/wallet.ts"
-import { atomsToDcr, dcrToAtoms } from "./amounts.ts"
-import { type HttpPost, makeDcrwalletCall } from "./dcrwallet-rpc.ts"
+import { atomsToDcr, dcrToAtoms } from "../core/chain/amounts.ts"
+import { makeDcrwalletCall } from "./dcrwallet-rpc.ts"
+import { JsonLiteral, trustingPost, type HttpPost } from "./json-rpc.ts"
 import type { PurchaseTicketRequest } from "./purchase.ts"
 import { safeRatio, type StakeInfo } from "./stakeinfo.ts"
 
@@ -109,7 +109,7 @@ export const makeDcrwalletStaking = (options: StakingWalletOptions, post: HttpPo
   }
 
   const purchaseTickets = (request: PurchaseTicketRequest) =>
-    Effect.flatMap(call("purchaseticket", purchaseTicketParams(request)), (r) => resultOf("purchaseticket", Hashes, r))
+    Effect.flatMap(call("purchaseticket", purchaseTicketParams(request).map((p) => new JsonLiteral(p))), (r) => resultOf("purchaseticket", Hashes, r))
 
   const stakeInfo = Effect.gen(function* () {
     const r = yield* resultOf("getstakeinfo", StakeInfoReply, yield* call("getstakeinfo", []))
@@ -136,7 +136,7 @@ export const makeDcrwalletStaking = (options: StakingWalletOptions, post: HttpPo
     } satisfies StakeInfo
   })
 
-  const tickets = Effect.flatMap(call("gettickets", ["true"]), (r) =>
+  const tickets = Effect.flatMap(call("gettickets", [true]), (r) =>
     Effect.map(resultOf("gettickets", TicketsReply, r), (t) => t.hashes ?? []),
   )
 
@@ -145,13 +145,4 @@ export const makeDcrwalletStaking = (options: StakingWalletOptions, post: HttpPo
 
 /** The live `StakingWallet`: trusts only `certificate` when given, and closes its connections with the layer. */
 export const dcrwalletStakingLayer = (options: StakingWalletOptions): Layer.Layer<StakingWallet> =>
-  Layer.effect(
-    StakingWallet,
-    Effect.gen(function* () {
-      const agent = yield* Effect.acquireRelease(
-        Effect.sync(() => new Agent(options.certificate === undefined ? {} : { connect: { ca: options.certificate } })),
-        (a) => Effect.promise(() => a.close()),
-      )
-      return makeDcrwalletStaking(options, (url, init) => undiciFetch(url, { ...init, dispatcher: agent }))
-    }),
-  )
+  Layer.effect(StakingWallet, Effect.map(trustingPost(options.certificate), (post) => makeDcrwalletStaking(options, post)))

@@ -2,7 +2,7 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { MAINNET, SIMNET } from "../core/chain/params.ts"
 import { voteReturns } from "../core/stake/returns.ts"
-import { parsePurchaseTicket, planTicketPurchase, planToPurchases, type PurchaseContext } from "./purchase.ts"
+import { parsePurchaseTicket, percentToBasisPoints, planTicketPurchase, planToPurchases, type PurchaseContext } from "./purchase.ts"
 
 const SIMNET_ADDR = "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
 const SIMNET_P2SH = "ScrkZMau4jj7JUHUvU4YMMRRi4w1o3Wp1vY"
@@ -94,5 +94,14 @@ describe("pricing a purchase", () => {
     expect(purchases).toHaveLength(3)
     expect(purchases.every((p) => p.expiry === 900 && p.price === ctx.price)).toBe(true)
     expect(MAINNET.name).toBe("mainnet")
+  })
+})
+
+describe("stake pool fees", () => {
+  it("percentages to basis points, exactly", () => {
+    expect(Result.getOrThrow(percentToBasisPoints(7.5, "poolfees"))).toBe(750)
+    expect(Result.getOrThrow(percentToBasisPoints("0.01", "poolfees"))).toBe(1)
+    expect(Result.isFailure(percentToBasisPoints(100.5, "poolfees"))).toBe(true)
+    expect(Result.isFailure(percentToBasisPoints(1.234, "poolfees"))).toBe(true)
   })
 })

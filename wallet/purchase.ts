@@ -2,7 +2,7 @@ import { Result } from "effect"
 import { decodeAddress, type DecodedAddress } from "../core/chain/address.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
 import type { TicketCommitment, TicketPurchase } from "../core/stake/model.ts"
-import { atomsToDcr, dcrToAtoms, percentToBasisPoints } from "./amounts.ts"
+import { atomsToDcr, dcrToAtoms } from "../core/chain/amounts.ts"
 import { InvalidArgument, PurchaseRefused } from "./errors.ts"
 
 /**
@@ -60,6 +60,24 @@ const integer = (params: ReadonlyArray<unknown>, i: number, field: string, fallb
   return Result.succeed(v as number | undefined)
 }
 
+/** An amount in DCR (a JSON number or a decimal string) to atoms, exactly; `field` names it when it is refused. */
+const amount = (value: unknown, field: string): Result.Result<bigint, InvalidArgument> =>
+  Result.mapError(dcrToAtoms(value, field), (e) => new InvalidArgument({ field, message: e.message }))
+
+/**
+ * A percentage (e.g. a stake pool's 7.5) in basis points (750), exactly, from its decimal
+ * form; at most two decimal places, between 0 and 100.
+ */
+export const percentToBasisPoints = (value: unknown, field: string): Result.Result<number, InvalidArgument> => {
+  const fail = (message: string) => Result.fail(new InvalidArgument({ field, message: `${field}: ${message}` }))
+  if (typeof value !== "number" && typeof value !== "string") return fail(`expected a percentage, got ${typeof value}`)
+  const m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(String(value).trim())
+  if (m === null) return fail(`"${String(value)}" is not a percentage with at most two decimal places`)
+  const bp = Number(m[1]) * 100 + Number((m[2] ?? "").padEnd(2, "0"))
+  if (bp > 10_000) return fail(`${String(value)}% is more than 100%`)
+  return Result.succeed(bp)
+}
+
 const address = (
   value: string | undefined,
   field: string,
@@ -96,7 +114,7 @@ export const parsePurchaseTicket = (
       }
     }
     if (absent(params[1])) return yield* Result.fail(new InvalidArgument({ field: "spendlimit", message: "spendlimit is required in the 2016 form" }))
-    const spendLimit = yield* dcrToAtoms(params[1], "spendlimit")
+    const spendLimit = yield* amount(params[1], "spendlimit")
     const ticketAddress = yield* address(yield* text(params, 3, "ticketaddress", false), "ticketaddress", network)
     const poolAddress = yield* address(yield* text(params, 5, "pooladdress", false), "pooladdress", network)
     let pool: StakePoolTerms | undefined

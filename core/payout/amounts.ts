@@ -1,13 +1,5 @@
 import { Data } from "effect"
 
-/**
- * Share and network difficulties as exact integers: difficulty x DIFFICULTY_SCALE. The pool
- * hands out whole share difficulties, but network difficulty (powLimit / target) and a share
- * capped at it are fractional; 2^32 sub-units keep them exact enough, and the payout arithmetic
- * stays in bigint.
- */
-export const DIFFICULTY_SCALE = 1n << 32n
-
 export const BASIS_POINTS = 10_000n
 
 /** A configuration value the payout engine refuses; the message names it and the allowed range. */

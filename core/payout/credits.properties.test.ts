@@ -1,6 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { DIFFICULTY_SCALE, feeOf } from "./amounts.ts"
+import { DIFFICULTY_SCALE } from "../stratum/difficulty.ts"
+import { feeOf } from "./amounts.ts"
 import { creditsFor } from "./credits.ts"
 import { MINING_ADDRESS_ACCOUNT, shareBlock, type PayoutScheme } from "./schemes.ts"
 import { ShareLog } from "./sharelog.ts"

@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { DIFFICULTY_SCALE } from "./amounts.ts"
+import { DIFFICULTY_SCALE } from "../stratum/difficulty.ts"
 import { PayoutEngine, type PayoutConfig } from "./engine.ts"
 import { POOL_FEE_ACCOUNT, PPS_RESERVE_ACCOUNT } from "./ledger.ts"
 import { pplnsWindowUnits, type PayoutScheme } from "./schemes.ts"

@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { DIFFICULTY_SCALE } from "../stratum/difficulty.ts"
 import { earningRate, meanAndError, simulatePool, type SimMiner } from "../../testkit/pool-sim.ts"
-import { DIFFICULTY_SCALE } from "./amounts.ts"
 import type { PayoutScheme } from "./schemes.ts"
 
 /**

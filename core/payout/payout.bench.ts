@@ -1,6 +1,6 @@
+import { DIFFICULTY_SCALE } from "../stratum/difficulty.ts"
 import { sig3, type Bench } from "../../testkit/bench.ts"
 import { seededRandom } from "../../testkit/pool-sim.ts"
-import { DIFFICULTY_SCALE } from "./amounts.ts"
 import { pplnsWindowByWalking, shareBlock } from "./schemes.ts"
 import { ShareLog } from "./sharelog.ts"
 

@@ -1,5 +1,6 @@
 import { Context, Data, Result, type Effect } from "effect"
 import { decodeAddress, type DecodedAddress } from "../chain/address.ts"
+import { atomsToDcr } from "../chain/amounts.ts"
 import type { NetworkParams } from "../chain/params.ts"
 
 /** One output of a payout transaction: an address and an exact amount in atoms. */
@@ -76,13 +77,6 @@ export class WalletUnavailable extends Data.TaggedError("WalletUnavailable")<{
 
 export type WalletFailure = WalletRpcError | WalletUnavailable
 
-/** Atoms as DCR, exactly, for messages. */
-const dcr = (atoms: bigint): string => {
-  const whole = atoms / 100_000_000n
-  const fraction = (atoms % 100_000_000n).toString().padStart(8, "0").replace(/0+$/, "")
-  return fraction === "" ? `${whole}` : `${whole}.${fraction}`
-}
-
 /**
  * The wallet's account cannot pay the payout: it can spend less than the outputs add up to (the
  * network fee comes out of the outputs, so their sum is all it needs). Waiting fixes it when
@@ -102,13 +96,13 @@ export class PayoutUnfunded extends Data.TaggedError("PayoutUnfunded")<{
   override get message(): string {
     const wait =
       this.immature >= this.missing
-        ? `, or wait until enough of the ${dcr(this.immature)} DCR of coinbase rewards still maturing there has matured`
+        ? `, or wait until enough of the ${atomsToDcr(this.immature)} DCR of coinbase rewards still maturing there has matured`
         : this.immature > 0n
-          ? ` (the ${dcr(this.immature)} DCR of coinbase rewards still maturing there is not enough)`
+          ? ` (the ${atomsToDcr(this.immature)} DCR of coinbase rewards still maturing there is not enough)`
           : ""
     return (
-      `the payout wallet's account "${this.account}" can spend ${dcr(this.spendable)} DCR, but the payout pays ${dcr(this.needed)} DCR: ` +
-      `${this.missing} atoms (${dcr(this.missing)} DCR) are missing; send at least that much to account "${this.account}"${wait}`
+      `the payout wallet's account "${this.account}" can spend ${atomsToDcr(this.spendable)} DCR, but the payout pays ${atomsToDcr(this.needed)} DCR: ` +
+      `${this.missing} atoms (${atomsToDcr(this.missing)} DCR) are missing; send at least that much to account "${this.account}"${wait}`
     )
   }
 }

@@ -3,13 +3,11 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { toHex } from "../chain/bytes.ts"
 import { encodeHeader, HeaderOffset } from "../chain/header.ts"
-import { SIMNET } from "../chain/params.ts"
 import { arbitraryHeader } from "../../testkit/arbitraries.ts"
 import { cannotMineReason, identifyMiner, MINER_PROFILES, profileOf, userAgentOf } from "./profiles.ts"
 import {
   decodeSubmitParams,
   encodeNotifyParams,
-  minerShareTarget,
   minerSolution,
   parseNotifyParams,
   readSetDifficulty,
@@ -125,7 +123,6 @@ describe("the miner's reading of the pool's replies", () => {
       expect(Result.isFailure(read), JSON.stringify(dead)).toBe(true)
       if (Result.isFailure(read)) expect(read.failure.message).toMatch(/whole difficulty of at least 1/)
     }
-    expect(minerShareTarget(SIMNET.powLimit, 4n)).toBe(SIMNET.powLimit / 4n)
   })
 
   it("reads a submit reply's result as a boolean, as dcrpool's CPU miner does: false is a refused share, null a broken pool", () => {

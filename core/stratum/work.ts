@@ -225,9 +225,6 @@ export const readSetDifficulty = (params: ReadonlyArray<unknown>): Result.Result
   return Result.succeed(BigInt(Math.floor(announced)))
 }
 
-/** The share target a miner derives from a whole difficulty: the proof-of-work limit divided by it. */
-export const minerShareTarget = (powLimit: bigint, difficulty: bigint): bigint => powLimit / difficulty
-
 /**
  * A `mining.submit` reply as the reference CPU miner reads it: the result must be a boolean
  * (`false` with an error is a refused share and mining goes on); anything else, `null`

@@ -1,5 +1,5 @@
 import { Clock, Effect, Queue } from "effect"
-import { DIFFICULTY_SCALE } from "../../core/payout/amounts.ts"
+import { DIFFICULTY_SCALE } from "../../core/stratum/difficulty.ts"
 import { Accounting } from "./port.ts"
 import { CrashPoints } from "../ops/crash-points.ts"
 import { currentPoolMetrics, PoolMetrics } from "../ops/metrics.ts"

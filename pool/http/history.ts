@@ -1,8 +1,7 @@
 import { Cause, Clock, Effect, Schedule } from "effect"
-import { DIFFICULTY_SCALE } from "../../core/payout/amounts.ts"
+import { DIFFICULTY_SCALE, difficultyOfTarget } from "../../core/stratum/difficulty.ts"
 import type { PoolLiveState } from "../pool.ts"
 import { CrashPoints } from "../ops/crash-points.ts"
-import { difficultyOfTarget } from "../stratum/shares.ts"
 
 /** One periodic reading of the pool's and the network's hashrate (hashes per second). */
 export interface HashrateSample {

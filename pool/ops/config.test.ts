@@ -3,7 +3,7 @@ import { Redacted, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { encodeAddress } from "../../core/chain/address.ts"
 import { NETWORK_NAMES, NETWORKS, type NetworkName } from "../../core/chain/params.ts"
-import { ATOMS_PER_DCR, MAX_ATOMS, atomsToDcr } from "../../wallet/amounts.ts"
+import { ATOMS_PER_DCR, MAX_ATOMS, atomsToDcr } from "../../core/chain/amounts.ts"
 import { hashPassword } from "../http/auth.ts"
 import {
   type ConfigError,

@@ -4,7 +4,7 @@ import { NETWORK_NAMES, NETWORKS, type NetworkName, type NetworkParams } from ".
 import { ratio, type Ratio } from "../../core/chain/targets.ts"
 import { PAYOUT_FEE_SOURCES, type PayoutFeeSource } from "../../core/payout/network-fee.ts"
 import type { PayoutScheme } from "../../core/payout/schemes.ts"
-import { ATOMS_PER_DCR, MAX_ATOMS } from "../../wallet/amounts.ts"
+import { decimalInUnits, parseDcr, parseDecimal } from "../../core/chain/amounts.ts"
 import { isPasswordHash, parsePasswordHash } from "../http/auth.ts"
 
 // The pool's configuration: command-line flags, then DCRFORGE_<NAME> environment variables, then
@@ -426,25 +426,6 @@ const shown = (name: OptionName, value: string): string => (OPTIONS[name].secret
 
 // ---- parsing values ----------------------------------------------------------------------------------
 
-/** A non-negative decimal as digits / 10^scale, trailing fraction zeros dropped. */
-interface Decimal {
-  readonly digits: bigint
-  readonly scale: number
-}
-
-const parseDecimal = (text: string): Decimal | undefined => {
-  const m = /^(\d*)(?:\.(\d*))?$/.exec(text)
-  if (m === null) return undefined
-  const whole = m[1] ?? ""
-  const fraction = (m[2] ?? "").replace(/0+$/, "")
-  if (whole === "" && (m[2] ?? "") === "") return undefined
-  return { digits: BigInt(whole + fraction || "0"), scale: fraction.length }
-}
-
-/** The decimal in units of 10^-places, or undefined when it has more places than that. */
-const scaled = (d: Decimal, places: number): bigint | undefined =>
-  d.scale > places ? undefined : d.digits * 10n ** BigInt(places - d.scale)
-
 const decimalProblem = (text: string, what: string): string => `"${text}" is not ${what} (digits with an optional decimal point)`
 
 const parseBool = (text: string): Result.Result<boolean, string> => {
@@ -537,7 +518,7 @@ export const formatDuration = (ms: number): string => {
 const parsePoolFee = (text: string): Result.Result<number, string> => {
   const d = parseDecimal(text)
   if (d === undefined) return Result.fail(decimalProblem(text, "a fraction"))
-  const bp = scaled(d, 4)
+  const bp = decimalInUnits(d, 4)
   if (bp === undefined) return Result.fail("is finer than a basis point (0.0001 = 0.01%)")
   if (bp < BigInt(MIN_POOL_FEE_BASIS_POINTS) || bp > BigInt(MAX_POOL_FEE_BASIS_POINTS)) {
     return Result.fail("must be between 0.002 and 0.05 (0.2%-5%)")
@@ -553,14 +534,7 @@ const parseWindow = (text: string): Result.Result<Ratio, string> => {
 }
 
 /** A DCR amount to atoms, exactly; at most 8 decimal places and 21 million DCR. */
-export const parseDcr = (text: string): Result.Result<bigint, string> => {
-  const d = parseDecimal(text)
-  if (d === undefined) return Result.fail(decimalProblem(text, "an amount in DCR"))
-  const atoms = scaled(d, 8)
-  if (atoms === undefined) return Result.fail("has more than 8 decimal places (1 atom = 0.00000001 DCR)")
-  if (atoms > MAX_ATOMS) return Result.fail(`is more than the ${MAX_ATOMS / ATOMS_PER_DCR} DCR that can exist`)
-  return Result.succeed(atoms)
-}
+const parseDcrOption = (text: string): Result.Result<bigint, string> => Result.mapError(parseDcr(text), (e) => e.problem)
 
 const durationAtLeast = (text: string, minMs: number, minText: string): Result.Result<number, string> =>
   Result.flatMap(parseDuration(text), (ms) => (ms < minMs ? Result.fail(`must be at least ${minText}`) : Result.succeed(ms)))
@@ -889,7 +863,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
     const paymentMethod = yield* required("paymentmethod", (t) => oneOf(t, isPaymentMethod, PAYMENT_METHODS))
     const pplnsWindow = yield* required("pplnswindow", parseWindow)
     const lastNPeriodMs = yield* required("lastnperiod", (t) => durationAtLeast(t, MIN_LASTN_PERIOD_MS, "60s"))
-    const minPaymentAtoms = yield* required("minpayment", parseDcr)
+    const minPaymentAtoms = yield* required("minpayment", parseDcrOption)
     const payoutFeeFrom = yield* required("payoutfeefrom", (t) => oneOf(t, isPayoutFeeSource, PAYOUT_FEE_SOURCES))
     const maxGenTimeMs = yield* required("maxgentime", (t) => durationAtLeast(t, MIN_MAX_GEN_TIME_MS, "2s"))
     const guiListen = yield* required("guilisten", (t) => parseHostPort(t, 8080, true))

@@ -1,10 +1,9 @@
 import { Clock, Context, Effect, Layer, Option } from "effect"
+import { DIFFICULTY_SCALE, difficultyOfTarget } from "../../core/stratum/difficulty.ts"
 import { ChainRpc } from "../../core/services/chain.ts"
 import { PayoutWallet } from "../../core/services/wallet.ts"
 import type { ServerResponse } from "node:http"
 import type { SessionLog } from "../stratum/session.ts"
-import { difficultyOfTarget } from "../stratum/shares.ts"
-import { DIFFICULTY_SCALE } from "../../core/payout/amounts.ts"
 
 /**
  * The pool's metrics for Prometheus: a small registry of counters, gauges and histograms with

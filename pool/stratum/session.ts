@@ -3,6 +3,7 @@ import { decodeAddress } from "../../core/chain/address.ts"
 import { toHex } from "../../core/chain/bytes.ts"
 import type { PowHashAlgorithm } from "../../core/chain/hash.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
+import { difficultyOfTarget, expectedHashesAtDifficulty, hashesPerUnitDifficulty } from "../../core/stratum/difficulty.ts"
 import { cannotMineReason, identifyMiner, profileOf, type MinerProfile } from "../../core/stratum/profiles.ts"
 import {
   decodeRequestLine,
@@ -18,7 +19,7 @@ import {
 } from "../../core/stratum/protocol.ts"
 import { encodeNotifyParams, subscribeResult } from "../../core/stratum/work.ts"
 import type { Job, JobBook } from "./jobs.ts"
-import { difficultyOfTarget, validateShare, type RejectReason } from "./shares.ts"
+import { validateShare, type RejectReason } from "./shares.ts"
 import {
   difficultyToWire,
   initialDifficultyFor,
@@ -49,7 +50,7 @@ export const defaultSessionConfig = (network: NetworkParams, mode: "pool" | "sol
   network,
   mode,
   vardiff,
-  hashesPerUnitDifficulty: (1n << 256n) / (network.powLimit + 1n),
+  hashesPerUnitDifficulty: hashesPerUnitDifficulty(network.powLimit),
   maxLineBytes: MAX_LINE_BYTES,
   messagesPerSecond: 20,
   messageBurst: 40,
@@ -371,7 +372,7 @@ export class StratumSession {
   private maybeUpgrade(difficulty: bigint, out: SessionOutput): void {
     const profile = this.profile!
     if (profile.upgradesTo === undefined) return
-    const impliedHashrate = (Number(difficulty) / 2 ** 32) * Number(this.config.hashesPerUnitDifficulty) / this.config.vardiff.targetSeconds
+    const impliedHashrate = expectedHashesAtDifficulty(difficulty, this.config.hashesPerUnitDifficulty) / this.config.vardiff.targetSeconds
     if (impliedHashrate >= profile.nominalHashrate * 1.3) {
       this.profile = profileOf(profile.upgradesTo)
       out.logs.push({ kind: "upgraded", from: profile.model, to: profile.upgradesTo })

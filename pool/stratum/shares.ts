@@ -2,17 +2,11 @@ import { Result } from "effect"
 import { toHex } from "../../core/chain/bytes.ts"
 import { HeaderOffset } from "../../core/chain/header.ts"
 import { hashMeetsTarget } from "../../core/chain/targets.ts"
-import { DIFFICULTY_SCALE } from "../../core/payout/amounts.ts"
+import { DIFFICULTY_SCALE, shareTarget } from "../../core/stratum/difficulty.ts"
 import type { MinerProfile } from "../../core/stratum/profiles.ts"
 import { StratumErrorCode, stratumError, type StratumError } from "../../core/stratum/protocol.ts"
 import { decodeSubmitParams, rebuildHeader } from "../../core/stratum/work.ts"
 import type { Job, JobBook } from "./jobs.ts"
-
-/** The target a share of `difficulty` (DIFFICULTY_SCALE units) must meet: powLimit / difficulty, exactly. */
-export const shareTarget = (powLimit: bigint, difficulty: bigint): bigint => (powLimit * DIFFICULTY_SCALE) / difficulty
-
-/** The difficulty (DIFFICULTY_SCALE units) of a target, the network's included: powLimit / target. */
-export const difficultyOfTarget = (powLimit: bigint, target: bigint): bigint => (powLimit * DIFFICULTY_SCALE) / target
 
 /** A miner may roll the timestamp forward, within the two hours dcrd accepts ahead of now. */
 const MAX_TIME_ROLL_SECONDS = 7200

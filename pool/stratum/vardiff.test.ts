@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { DIFFICULTY_SCALE } from "../../core/payout/amounts.ts"
+import { DIFFICULTY_SCALE, expectedHashesAtDifficulty } from "../../core/stratum/difficulty.ts"
 import { seededRandom } from "../../testkit/pool-sim.ts"
 import {
   defaultVardiffConfig,
@@ -28,7 +28,7 @@ const simulate = (seed: number, hashrate: number, startDifficulty: bigint, secon
   let now = 0
   const shares: Array<{ time: number; difficulty: bigint }> = []
   while (now < seconds * 1000) {
-    const meanSeconds = (Number(state.difficulty) / Number(DIFFICULTY_SCALE)) * Number(hashesPerDiff) / hashrate
+    const meanSeconds = expectedHashesAtDifficulty(state.difficulty, hashesPerDiff) / hashrate
     const next = now + -Math.log(1 - random()) * meanSeconds * 1000
     // Ticks on a fixed 5 s grid (the pool's clock, independent of when shares arrive) retarget
     // slow miners on time and let an idle miner's difficulty come down before its next share.

@@ -1,4 +1,4 @@
-import { DIFFICULTY_SCALE } from "../../core/payout/amounts.ts"
+import { DIFFICULTY_SCALE, difficultyForHashes } from "../../core/stratum/difficulty.ts"
 
 /**
  * Per-connection variable difficulty, as a pure function of the share history and the clock.
@@ -72,7 +72,7 @@ export const difficultyToWire = (units: bigint): number => {
  * (2^(256 - bitlen(powLimit)): 2^32 on mainnet, 2 on simnet).
  */
 export const initialDifficultyFor = (hashrate: number, targetSeconds: number, hashesPerUnitDifficulty: bigint, config: VardiffConfig): bigint => {
-  const ideal = (BigInt(Math.max(1, Math.floor(hashrate * targetSeconds))) * DIFFICULTY_SCALE) / hashesPerUnitDifficulty
+  const ideal = difficultyForHashes(BigInt(Math.max(1, Math.floor(hashrate * targetSeconds))), hashesPerUnitDifficulty)
   // The nearest whole difficulty, not the one below: 6.9 starts at 7.
   return clamp(ideal + DIFFICULTY_SCALE / 2n, config)
 }

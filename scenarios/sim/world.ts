@@ -6,6 +6,7 @@ import type { PayoutScheme } from "../../core/payout/schemes.ts"
 import type { StratumListener } from "../../core/services/listener.ts"
 import { chainActivations } from "../../core/chain/agendas.ts"
 import { powAlgorithmAt } from "../../core/chain/difficulty.ts"
+import { hashesPerUnitDifficulty } from "../../core/stratum/difficulty.ts"
 import { cannotMineReason, profileOf, type MinerModel } from "../../core/stratum/profiles.ts"
 import { bitsForHashrate, makeSimDcrd, simulatedNetwork, type SimDcrd, type SimStaker } from "../../emulators/dcrd.ts"
 import { makeSimWallet, type SimWallet } from "../../emulators/dcrwallet.ts"
@@ -178,7 +179,7 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
       maxConnectionsPerHost: 100,
       // Difficulty 1 costs 2^256/powLimit real hashes, each standing for hashScale nominal ones:
       // the pool then sizes shares and reports hashrates in the devices' real units.
-      session: { hashesPerUnitDifficulty: ((1n << 256n) / (network.powLimit + 1n)) * BigInt(Math.round(options.hashScale)) },
+      session: { hashesPerUnitDifficulty: hashesPerUnitDifficulty(network.powLimit) * BigInt(Math.round(options.hashScale)) },
     }).pipe(Effect.provideContext(servicesContext))
 
     const miners: Array<World["miners"][number]> = []

@@ -2,16 +2,16 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
 import { chainActivations } from "../../core/chain/agendas.ts"
 import { SIMNET } from "../../core/chain/params.ts"
+import { jsonRpcClient } from "../../wallet/json-rpc.ts"
 import { binariesReady } from "./binaries.ts"
 import {
   type ChainBlock,
   ChainDifferential,
   describeMismatch,
-  exactRpc,
   followChain,
   listenToDcrd,
   type Mismatch,
-  type RpcEndpoint,
+  simnetEndpoint,
 } from "./differential.ts"
 import { makeSimnetHarness } from "./harness.ts"
 import { layerNative } from "./node.ts"
@@ -38,8 +38,8 @@ describe("simulator vs dcrd, block by block", () => {
         Effect.gen(function* () {
           const started = yield* Clock.currentTimeMillis
           const h = yield* makeSimnetHarness()
-          const endpoint: RpcEndpoint = { url: h.dcrd.rpcUrl, user: h.dcrd.user, password: h.dcrd.password, certificate: h.dcrd.certificate }
-          const dcrd = yield* exactRpc(endpoint)
+          const endpoint = simnetEndpoint(h.dcrd.rpcUrl, h.dcrd.user, h.dcrd.password, h.dcrd.certificate)
+          const dcrd = yield* jsonRpcClient(endpoint, { server: "dcrd" })
           const winners = yield* listenToDcrd(endpoint)
           const mine = scheduledMiner(dcrd, winners, SIMNET)
           const diff = new ChainDifferential(SIMNET, chainActivations(SIMNET.agendas))

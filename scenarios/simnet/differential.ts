@@ -20,8 +20,8 @@
  * Then the block connects to the model, which re-checks every header stake field (FinalState
  * included) the way dcrd does; a refusal is a mismatch too. Each comparison counts as a check.
  */
-import { Data, Effect, Result, Schema, Scope } from "effect"
-import { Agent, fetch as undiciFetch, WebSocket as UndiciWebSocket } from "undici"
+import { Data, Effect, Redacted, Result, Schema, Scope } from "effect"
+import { Agent, WebSocket as UndiciWebSocket } from "undici"
 import type { AgendaActivations } from "../../core/chain/agendas.ts"
 import { fromHex, reversed, toHex } from "../../core/chain/bytes.ts"
 import { type BlockTime, nextWorkBits } from "../../core/chain/difficulty.ts"
@@ -30,19 +30,14 @@ import { type BlockHeader, decodeHeader } from "../../core/chain/header.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import { blockSubsidies } from "../../core/chain/subsidy.ts"
 import { StakeModel, type StakeEvent } from "../../core/stake/model.ts"
-import { dcrToAtoms } from "../../wallet/amounts.ts"
+import { dcrToAtoms } from "../../core/chain/amounts.ts"
+import type { JsonRpcCall, JsonRpcEndpoint, JsonRpcFailure } from "../../wallet/json-rpc.ts"
 
-// ---- exact JSON-RPC over HTTP --------------------------------------------------------------------
+// ---- dcrd's JSON-RPC ------------------------------------------------------------------------------
+// Calls go through the pool's own client (wallet/json-rpc.ts): amounts come back as the text of
+// their JSON numbers, for `dcrToAtoms` to read exactly. Endpoints are `JsonRpcEndpoint`s.
 
-/** A JSON-RPC endpoint of dcrd or dcrwallet: `http(s)://127.0.0.1:PORT`, Basic auth, optional pinned cert. */
-export interface RpcEndpoint {
-  readonly url: string
-  readonly user: string
-  readonly password: string
-  /** PEM of the server's certificate, trusted alone for https. */
-  readonly certificate?: string | undefined
-}
-
+/** A failure of the tooling's own (a reply it cannot use, a websocket that would not subscribe). */
 export class SimnetRpcError extends Data.TaggedError("SimnetRpcError")<{
   readonly method: string
   /** dcrd's / dcrwallet's error code, when it answered with one. */
@@ -50,61 +45,17 @@ export class SimnetRpcError extends Data.TaggedError("SimnetRpcError")<{
   readonly message: string
 }> {}
 
-export type RpcCall = (method: string, params?: ReadonlyArray<unknown>) => Effect.Effect<unknown, SimnetRpcError>
+/** What a call of the tooling can fail with: the client's failures, or a reply it cannot use. */
+export type SimnetCallFailure = SimnetRpcError | JsonRpcFailure
 
-/**
- * Parses JSON keeping every non-integer number as its source text, so DCR amounts reach
- * `dcrToAtoms` as written (integers stay numbers: they are exact).
- */
-const parseJsonKeepingDecimals = (text: string): unknown =>
-  JSON.parse(text, (_key: string, value: unknown, context?: { readonly source?: string }) =>
-    typeof value === "number" && !Number.isInteger(value) ? (context?.source ?? String(value)) : value,
-  )
-
-/** A JSON-RPC caller for one endpoint; its connections close with the scope. */
-export const exactRpc = (endpoint: RpcEndpoint, timeoutMillis = 30_000): Effect.Effect<RpcCall, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const agent = yield* Effect.acquireRelease(
-      Effect.sync(() => new Agent(endpoint.certificate === undefined ? {} : { connect: { ca: endpoint.certificate } })),
-      (a) => Effect.promise(() => a.close()),
-    )
-    const authorization = `Basic ${Buffer.from(`${endpoint.user}:${endpoint.password}`).toString("base64")}`
-    let nextId = 0
-    return (method: string, params: ReadonlyArray<unknown> = []) =>
-      Effect.gen(function* () {
-        const id = ++nextId
-        const body = JSON.stringify({ jsonrpc: "1.0", id, method, params })
-        const text = yield* Effect.tryPromise({
-          try: async (signal) => {
-            const r = await undiciFetch(endpoint.url, {
-              method: "POST",
-              headers: { Authorization: authorization, "Content-Type": "application/json" },
-              body,
-              signal,
-              dispatcher: agent,
-            })
-            return r.text()
-          },
-          catch: (e) => new SimnetRpcError({ method, code: undefined, message: `${method} at ${endpoint.url}: ${String(e)}` }),
-        }).pipe(
-          Effect.timeoutOrElse({
-            duration: timeoutMillis,
-            orElse: () => Effect.fail(new SimnetRpcError({ method, code: undefined, message: `${method}: no answer in ${timeoutMillis} ms` })),
-          }),
-        )
-        let reply: unknown
-        try {
-          reply = parseJsonKeepingDecimals(text)
-        } catch {
-          return yield* Effect.fail(new SimnetRpcError({ method, code: undefined, message: `${method}: not JSON: ${text.slice(0, 200)}` }))
-        }
-        const r = reply as { result?: unknown; error?: { code: number; message: string } | null }
-        if (r.error !== undefined && r.error !== null) {
-          return yield* Effect.fail(new SimnetRpcError({ method, code: r.error.code, message: `${method}: ${r.error.message}` }))
-        }
-        return r.result ?? null
-      })
-  })
+/** A JSON-RPC endpoint as the tooling has it (the harness's dcrd, a wallet of a suite's own), with a 30 s timeout. */
+export const simnetEndpoint = (url: string, user: string, password: string, certificate?: string): JsonRpcEndpoint => ({
+  url,
+  user,
+  password: Redacted.make(password),
+  certificate,
+  requestTimeoutMillis: 30_000,
+})
 
 /** Decodes an RPC result against a schema; a different shape is an error naming the method. */
 export const decodeResult = <S extends Schema.Top>(method: string, schema: S, value: unknown): Effect.Effect<S["Type"], SimnetRpcError> => {
@@ -114,8 +65,8 @@ export const decodeResult = <S extends Schema.Top>(method: string, schema: S, va
     : Effect.fail(new SimnetRpcError({ method, code: undefined, message: `${method}: unexpected reply ${JSON.stringify(value)?.slice(0, 300)}: ${r.failure.message}` }))
 }
 
-/** Atoms of a DCR amount as dcrd writes it (kept as text by `parseJsonKeepingDecimals`). */
-const atomsOf = (value: string | number, field: string): bigint => Result.getOrThrow(dcrToAtoms(value, field))
+/** Atoms of a DCR amount as dcrd writes it (kept as text by the client's `parseJsonExact`). */
+export const atomsOf = (value: string | number, field: string): bigint => Result.getOrThrow(dcrToAtoms(value, field))
 
 // ---- dcrd's blocks ---------------------------------------------------------------------------------
 
@@ -233,7 +184,7 @@ const chainBlockOf = (headerBytes: Uint8Array, block: VerboseBlock): ChainBlock 
 }
 
 /** dcrd's block at `height`: its 180 header bytes and its verbose form with transactions. */
-const fetchChainBlock = (dcrd: RpcCall, height: number): Effect.Effect<ChainBlock, SimnetRpcError> =>
+export const fetchChainBlock = (dcrd: JsonRpcCall, height: number): Effect.Effect<ChainBlock, SimnetCallFailure> =>
   Effect.gen(function* () {
     const hash = yield* decodeResult("getblockhash", Schema.String, yield* dcrd("getblockhash", [height]))
     const headerHex = yield* decodeResult("getblockheader", Schema.String, yield* dcrd("getblockheader", [hash, false]))
@@ -256,7 +207,7 @@ interface TipFacts {
 const StakeDifficulty = Schema.Struct({ current: Amount, next: Amount })
 const LiveTickets = Schema.Struct({ tickets: Schema.NullOr(Schema.Array(Schema.String)) })
 
-const fetchTipFacts = (dcrd: RpcCall, winners: ReadonlyArray<string> | undefined): Effect.Effect<TipFacts, SimnetRpcError> =>
+export const fetchTipFacts = (dcrd: JsonRpcCall, winners: ReadonlyArray<string> | undefined): Effect.Effect<TipFacts, SimnetCallFailure> =>
   Effect.gen(function* () {
     const sdiff = yield* decodeResult("getstakedifficulty", StakeDifficulty, yield* dcrd("getstakedifficulty"))
     const live = yield* decodeResult("livetickets", LiveTickets, yield* dcrd("livetickets"))
@@ -287,7 +238,7 @@ export interface DcrdListener {
   readonly latestWork: () => string | undefined
 }
 
-export const listenToDcrd = (endpoint: RpcEndpoint): Effect.Effect<DcrdListener, SimnetRpcError, Scope.Scope> =>
+export const listenToDcrd = (endpoint: JsonRpcEndpoint): Effect.Effect<DcrdListener, SimnetRpcError, Scope.Scope> =>
   Effect.gen(function* () {
     const byHash = new Map<string, ReadonlyArray<string>>()
     let workCount = 0
@@ -297,7 +248,7 @@ export const listenToDcrd = (endpoint: RpcEndpoint): Effect.Effect<DcrdListener,
       Effect.callback<UndiciWebSocket, SimnetRpcError>((resume) => {
         const dispatcher = endpoint.certificate === undefined ? undefined : new Agent({ connect: { ca: endpoint.certificate } })
         const ws = new UndiciWebSocket(wsUrl, {
-          headers: { Authorization: `Basic ${Buffer.from(`${endpoint.user}:${endpoint.password}`).toString("base64")}` },
+          headers: { Authorization: `Basic ${Buffer.from(`${endpoint.user}:${Redacted.value(endpoint.password)}`).toString("base64")}` },
           ...(dispatcher === undefined ? {} : { dispatcher }),
         })
         let acknowledged = 0
@@ -553,7 +504,7 @@ const hex32 = (n: number): string => n.toString(16).padStart(8, "0")
  * Offers dcrd's mempool tickets to our mempool, so that mempool counts (stake info) can be
  * compared. Mempool policy is not consensus: a purchase our mempool refuses is left out.
  */
-export const offerMempoolTickets = (dcrd: RpcCall, diff: ChainDifferential): Effect.Effect<number, SimnetRpcError> =>
+export const offerMempoolTickets = (dcrd: JsonRpcCall, diff: ChainDifferential): Effect.Effect<number, SimnetCallFailure> =>
   Effect.gen(function* () {
     const txids = yield* decodeResult("getrawmempool", Schema.Array(Schema.String), yield* dcrd("getrawmempool", [false, "tickets"]))
     let offered = 0
@@ -571,11 +522,11 @@ export const offerMempoolTickets = (dcrd: RpcCall, diff: ChainDifferential): Eff
  * collects the blocks read, for callers that replay them.
  */
 export const followChain = (
-  dcrd: RpcCall,
+  dcrd: JsonRpcCall,
   diff: ChainDifferential,
   winners: DcrdListener | undefined,
   blocks?: Array<ChainBlock>,
-): Effect.Effect<ReadonlyArray<Mismatch>, SimnetRpcError> =>
+): Effect.Effect<ReadonlyArray<Mismatch>, SimnetCallFailure> =>
   Effect.gen(function* () {
     const found: Array<Mismatch> = []
     const tip = yield* decodeResult("getblockcount", Schema.Number, yield* dcrd("getblockcount"))
@@ -590,6 +541,18 @@ export const followChain = (
     const announced =
       winners !== undefined && tip >= diff.params.stakeValidationHeight - 1 ? yield* winners.awaitWinners(last.hash, 5000) : undefined
     found.push(...diff.compareTip(yield* fetchTipFacts(dcrd, announced)))
+    return found
+  })
+
+/** Reads dcrd's blocks from our tip + 1 to `height` into the differential, comparing each. */
+export const catchUp = (dcrd: JsonRpcCall, diff: ChainDifferential, height: number): Effect.Effect<ReadonlyArray<Mismatch>, SimnetCallFailure> =>
+  Effect.gen(function* () {
+    const found: Array<Mismatch> = []
+    while (diff.height < height) {
+      const block = yield* fetchChainBlock(dcrd, diff.height + 1)
+      found.push(...diff.connect(block))
+      if (found.some((m) => m.quantity === "stake-rules")) break
+    }
     return found
   })
 

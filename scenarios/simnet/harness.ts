@@ -51,12 +51,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Agent, fetch as undiciFetch } from "undici"
 import { SIMNET } from "../../core/chain/params.ts"
 import { defaultDcrdTimeouts, type DcrdOptions } from "../../pool/dcrd-client.ts"
-import { dcrToAtoms, atomsToDcr } from "../../wallet/amounts.ts"
-import { parseJsonExact, type DcrwalletOptions } from "../../wallet/dcrwallet-rpc.ts"
-import { SimnetNode, type Daemon, type DaemonFailed, type DaemonSpec } from "./node.ts"
+import { dcrToAtoms, atomsToDcr } from "../../core/chain/amounts.ts"
+import type { DcrwalletOptions } from "../../wallet/dcrwallet-rpc.ts"
+import { JsonLiteral, makeJsonRpcCall, makeTrustingPost } from "../../wallet/json-rpc.ts"
+import { SimnetNode, type Daemon, type DaemonFailed, type DaemonSpec, type SimnetNodeError } from "./node.ts"
 
 export const STAKE_VALIDATION_HEIGHT = SIMNET.stakeValidationHeight
 const COINBASE_MATURITY = SIMNET.coinbaseMaturity
@@ -89,8 +89,8 @@ class HarnessTimeout extends Data.TaggedError("HarnessTimeout")<{ readonly waiti
 
 type SimnetError = SimnetRpcError | NotEnoughVotes | DaemonFailed | HarnessTimeout
 
-interface RpcClient {
-  /** One JSON-RPC call; number literals under `exactKeys` come back as their source text (amounts). */
+export interface RpcClient {
+  /** One JSON-RPC call; fractional number literals, and every one under `exactKeys`, come back as their source text (amounts). */
   readonly call: (method: string, params?: ReadonlyArray<unknown>, exactKeys?: ReadonlySet<string>) => Effect.Effect<unknown, SimnetRpcError>
   readonly callAs: <A>(schema: Schema.Codec<A, unknown>, method: string, params?: ReadonlyArray<unknown>) => Effect.Effect<A, SimnetRpcError>
 }
@@ -174,15 +174,6 @@ export const freePorts = (count: number): Effect.Effect<ReadonlyArray<number>> =
     return ports
   })
 
-/** A parameter written into the request as this exact JSON text (amounts: never through a float). */
-class JsonLiteral {
-  readonly text: string
-  constructor(text: string) {
-    this.text = text
-  }
-}
-const encodeParam = (p: unknown): string => (p instanceof JsonLiteral ? p.text : JSON.stringify(p))
-
 /** Polls `check` every 50 ms until `done` holds, for at most 30 s. */
 const waitFor = <A, E>(what: string, check: Effect.Effect<A, E>, done: (a: A) => boolean) =>
   Effect.gen(function* () {
@@ -194,46 +185,22 @@ const waitFor = <A, E>(what: string, check: Effect.Effect<A, E>, done: (a: A) =>
     }
   })
 
-const RpcReply = Schema.Struct({
-  result: Schema.optional(Schema.Unknown),
-  error: Schema.optional(Schema.Union([Schema.Struct({ code: Schema.Number, message: Schema.String }), Schema.Null])),
-})
-
+/**
+ * One daemon's JSON-RPC through the pool's client (wallet/json-rpc.ts), its failures as
+ * `SimnetRpcError`s naming the daemon and its log.
+ */
 const makeRpcClient = (target: string, url: string, user: string, password: string, certificate: string, logFile: string): RpcClient & { readonly close: Effect.Effect<void> } => {
-  const agent = new Agent({ connect: { ca: certificate } })
-  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
-  let nextId = 0
+  const transport = makeTrustingPost(certificate)
+  const rpc = makeJsonRpcCall({ url, user, password: Redacted.make(password), requestTimeoutMillis: CALL_TIMEOUT_MILLIS }, transport.post, { server: target })
   const fail = (method: string, reason: string, code?: number) => new SimnetRpcError({ target, method, code, reason, logFile })
-  const call = (method: string, params: ReadonlyArray<unknown> = [], exactKeys: ReadonlySet<string> = new Set()) =>
-    Effect.gen(function* () {
-      const body = `{"jsonrpc":"1.0","id":${++nextId},"method":${JSON.stringify(method)},"params":[${params.map(encodeParam).join(",")}]}`
-      const text = yield* Effect.tryPromise({
-        try: async (signal) => {
-          const response = await undiciFetch(url, {
-            method: "POST",
-            headers: { Authorization: authorization, "Content-Type": "application/json" },
-            body,
-            signal,
-            dispatcher: agent,
-          })
-          const t = await response.text()
-          if (response.status === 401) throw new Error("HTTP 401 (wrong RPC user or password)")
-          return t
-        },
-        catch: (e) => fail(method, e instanceof Error ? `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ""}` : String(e)),
-      }).pipe(Effect.timeoutOrElse({ duration: CALL_TIMEOUT_MILLIS, orElse: () => Effect.fail(fail(method, `no answer in ${CALL_TIMEOUT_MILLIS} ms`)) }))
-      const reply = Schema.decodeUnknownResult(RpcReply)(parseJsonExact(text, exactKeys))
-      if (reply._tag === "Failure") return yield* Effect.fail(fail(method, `not a JSON-RPC reply: ${text.slice(0, 200)}`))
-      const error = reply.success.error
-      if (error !== undefined && error !== null) return yield* Effect.fail(fail(method, error.message, error.code))
-      return reply.success.result ?? null
-    })
+  const call = (method: string, params: ReadonlyArray<unknown> = [], exactKeys?: ReadonlySet<string>) =>
+    Effect.mapError(rpc(method, params, exactKeys), (e) => fail(method, e.reason, e._tag === "JsonRpcRefused" ? e.code : undefined))
   const callAs = <A>(schema: Schema.Codec<A, unknown>, method: string, params: ReadonlyArray<unknown> = []) =>
     Effect.flatMap(call(method, params), (value) => {
       const decoded = Schema.decodeUnknownResult(schema)(value)
       return decoded._tag === "Success" ? Effect.succeed(decoded.success) : Effect.fail(fail(method, `unexpected reply: ${JSON.stringify(value).slice(0, 300)}`))
     })
-  return { call, callAs, close: Effect.promise(() => agent.close()) }
+  return { call, callAs, close: transport.close }
 }
 
 /** Long enough for a generate at a difficulty the chain raised by running ahead of its clock. */

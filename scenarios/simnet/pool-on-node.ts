@@ -1,6 +1,6 @@
 /**
  * What the end-to-end mining tests need around a real node and the production pool: dcrd on
- * regnet (checked through the differential's exact JSON-RPC client; the pool itself talks to
+ * regnet (checked through the pool's exact JSON-RPC client, wallet/json-rpc.ts; the pool itself talks to
  * dcrd through its own websocket client), and the production pool assembled on a real dcrd with its block
  * submissions recorded, so a test can compare what the pool sent with what the chain holds.
  */
@@ -20,7 +20,8 @@ import { pgliteLayer } from "../../pool/store/pglite.ts"
 import { poolStoreLayer } from "../../pool/store/store.ts"
 import { tcpListenerLayer } from "../../pool/stratum/tcp-listener.ts"
 import { defaultVardiffConfig } from "../../pool/stratum/vardiff.ts"
-import { exactRpc, type RpcCall } from "./differential.ts"
+import { jsonRpcClient, type JsonRpcCall } from "../../wallet/json-rpc.ts"
+import { simnetEndpoint } from "./differential.ts"
 import { freePorts } from "./harness.ts"
 import { SimnetNode, type DaemonFailed } from "./node.ts"
 import type { MinerStats } from "../../emulators/miner.ts"
@@ -66,7 +67,7 @@ export const waitUntil = <A, E>(what: string, seconds: number, attempt: Effect.E
 
 interface RegnetDcrd {
   /** Exact JSON-RPC (amounts come back as their decimal text), as the differential reads dcrd. */
-  readonly rpc: RpcCall
+  readonly rpc: JsonRpcCall
   readonly endpoint: RpcEndpoint
   readonly logFile: string
 }
@@ -107,7 +108,7 @@ export const regnetDcrd = (dir: string, miningAddress: string): Effect.Effect<Re
       ready: /RPC server listening on/,
     })
     const endpoint = { address: `127.0.0.1:${rpcPort}`, user, password, certificate: readFileSync(join(appData, "rpc.cert"), "utf8") }
-    const rpc = yield* exactRpc({ url: `https://${endpoint.address}`, user, password, certificate: endpoint.certificate })
+    const rpc = yield* jsonRpcClient(simnetEndpoint(`https://${endpoint.address}`, user, password, endpoint.certificate), { server: "dcrd" })
     yield* waitUntil("dcrd's RPC server", 60, rpc("getbestblock")).pipe(
       Effect.mapError((e) => new NodeRpcError({ method: e.method, reason: `${e.reason}\n${logTail(logFile)}` })),
     )

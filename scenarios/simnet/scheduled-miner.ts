@@ -19,7 +19,8 @@ import { powHashWith } from "../../core/chain/hash.ts"
 import { HeaderOffset } from "../../core/chain/header.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import { compactToBig, hashMeetsTarget } from "../../core/chain/targets.ts"
-import { type DcrdListener, decodeResult, type RpcCall, SimnetRpcError } from "./differential.ts"
+import type { JsonRpcCall } from "../../wallet/json-rpc.ts"
+import { type DcrdListener, decodeResult, SimnetRpcError } from "./differential.ts"
 
 const BestBlock = Schema.Struct({ hash: Schema.String, height: Schema.Number })
 const VerboseHeader = Schema.Struct({ time: Schema.Number, mediantime: Schema.Number })
@@ -37,7 +38,7 @@ interface ScheduledMinerOptions {
 }
 
 /** Mines one block on dcrd's tip per run of the returned effect; its result is the new height. */
-export const scheduledMiner = (dcrd: RpcCall, listener: DcrdListener, params: NetworkParams, options: ScheduledMinerOptions = {}) => {
+export const scheduledMiner = (dcrd: JsonRpcCall, listener: DcrdListener, params: NetworkParams, options: ScheduledMinerOptions = {}) => {
   const offset = options.offset ?? ((h: number) => ((h * 7) % 11) - 8)
   const settleMillis = options.settleMillis ?? 40
   const allVotesMillis = options.allVotesMillis ?? 1500

@@ -1,4 +1,4 @@
-import { type Context, Effect, Exit, Layer, Redacted, Result, Schema, Scope } from "effect"
+import { type Context, Effect, Exit, Layer, Result, Schema, Scope } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -8,6 +8,7 @@ import type { Ticket } from "../../core/stake/model.ts"
 import { dcrwalletStakingLayer, StakingWallet } from "../../wallet/dcrwallet-stake.ts"
 import { parsePurchaseTicket } from "../../wallet/purchase.ts"
 import { stakeInfoFor } from "../../wallet/stakeinfo.ts"
+import { jsonRpcClient, type JsonRpcCall, type JsonRpcEndpoint } from "../../wallet/json-rpc.ts"
 import { binariesReady } from "./binaries.ts"
 import {
   type ChainBlock,
@@ -16,13 +17,11 @@ import {
   decodeResult,
   describeMismatch,
   displayOf,
-  exactRpc,
   followChain,
   listenToDcrd,
   type Mismatch,
   offerMempoolTickets,
-  type RpcCall,
-  type RpcEndpoint,
+  simnetEndpoint,
   ticketIdOf,
 } from "./differential.ts"
 import { makeSimnetHarness, SIMULATION_PASSPHRASE, type SimnetHarness } from "./harness.ts"
@@ -44,15 +43,15 @@ const TICKETS = 20
 
 /** A wallet of our own beside the harness's: it votes for itself and can be stopped and started. */
 interface StakerWallet {
-  readonly endpoint: RpcEndpoint
-  readonly rpc: RpcCall
+  readonly endpoint: JsonRpcEndpoint
+  readonly rpc: JsonRpcCall
   readonly stop: Effect.Effect<void>
   readonly start: Effect.Effect<void, unknown, Scope.Scope | SimnetNode>
 }
 
 interface Run {
   readonly harness: SimnetHarness
-  readonly dcrd: RpcCall
+  readonly dcrd: JsonRpcCall
   readonly listener: DcrdListener
   readonly miner: Effect.Effect<number, unknown>
   readonly diff: ChainDifferential
@@ -89,7 +88,7 @@ const stakerTicketsWhere = (f: (t: Ticket) => boolean) =>
 const StakerHeight = Schema.Struct({ blockheight: Schema.Number })
 
 const stakingWalletLayer = (staker: StakerWallet, requestTimeoutMillis: number) =>
-  dcrwalletStakingLayer({ url: staker.endpoint.url, user: staker.endpoint.user, password: Redacted.make(staker.endpoint.password), requestTimeoutMillis })
+  dcrwalletStakingLayer({ url: staker.endpoint.url, user: staker.endpoint.user, password: staker.endpoint.password, requestTimeoutMillis })
 
 /**
  * Our stake info for the staker equals its wallet's getstakeinfo, once the wallet has seen the
@@ -136,7 +135,7 @@ const startStaker = (h: SimnetHarness) =>
     })
     const appData = join(h.dir, "staker-wallet")
     mkdirSync(appData, { recursive: true })
-    const endpoint: RpcEndpoint = { url: `http://127.0.0.1:${port}`, user: h.dcrd.user, password: h.dcrd.password }
+    const endpoint = simnetEndpoint(`http://127.0.0.1:${port}`, h.dcrd.user, h.dcrd.password)
     const args = (create: boolean) => [
       "--simnet",
       ...(create ? ["--createtemp"] : []),
@@ -165,7 +164,7 @@ const startStaker = (h: SimnetHarness) =>
       readyTimeoutMillis: 60_000,
     })
     let daemon: Daemon | undefined = yield* node.start(spec(true))
-    const rpc = yield* exactRpc(endpoint)
+    const rpc = yield* jsonRpcClient(endpoint, { server: STAKER })
     const wallet: StakerWallet = {
       endpoint,
       rpc,
@@ -191,8 +190,8 @@ beforeAll(async () => {
   run = await inRun(
     Effect.gen(function* () {
       const harness = yield* makeSimnetHarness()
-      const endpoint: RpcEndpoint = { url: harness.dcrd.rpcUrl, user: harness.dcrd.user, password: harness.dcrd.password, certificate: harness.dcrd.certificate }
-      const dcrd = yield* exactRpc(endpoint)
+      const endpoint = simnetEndpoint(harness.dcrd.rpcUrl, harness.dcrd.user, harness.dcrd.password, harness.dcrd.certificate)
+      const dcrd = yield* jsonRpcClient(endpoint, { server: "dcrd" })
       const listener = yield* listenToDcrd(endpoint)
       const stakerTickets = new Set<string>()
       const diff = new ChainDifferential(SIMNET, chainActivations(SIMNET.agendas), (txid) => (stakerTickets.has(txid) ? STAKER : "voter"))
