@@ -3,6 +3,7 @@ import { Effect, Layer, Redacted, Result, Schema } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { afterAll, describe, expect, it } from "vitest"
 import { postgresForTests } from "../../testkit/postgres.ts"
+import { BACKUP_FORMAT, restore, RestoreError } from "./backup.ts"
 import { pgliteLayer } from "./pglite.ts"
 import { BigIntColumn, NullableColumn, NumberColumn } from "./rows.ts"
 import { migrate } from "./schema.ts"
@@ -51,9 +52,12 @@ describe("column codecs", () => {
 
 for (const store of stores) {
   describe(`rows decoded on the ${store.name} store`, () => {
+    /** `body` on a freshly migrated schema (tests here drop constraints, so no truncate will do). */
     const run = <A, E>(body: Effect.Effect<A, E, PoolStore | SqlClient.SqlClient>) =>
       Effect.runPromise(
         Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`DROP TABLE IF EXISTS payments, credits, held_accounts, payout_batches, blocks, shares, meta, dcrforge_migrations CASCADE`
           yield* migrate
           return yield* body
         }).pipe(Effect.provide(poolStoreLayer.pipe(Layer.provideMerge(store.layer()))), Effect.scoped),
@@ -121,6 +125,33 @@ for (const store of stores) {
       expect(failed).toBeInstanceOf(StoreRowInvalid)
       if (!(failed instanceof StoreRowInvalid)) return
       expect([failed.table, failed.column, failed.value]).toEqual(["shares", "weight", '"1.5"'])
+    })
+
+    it("a restore refuses a line that is not a backup's, saying which and why", async () => {
+      const header = JSON.stringify({ format: BACKUP_FORMAT, tables: [] })
+      const refusals = await run(
+        Effect.forEach(
+          [
+            ["{not json"],
+            [JSON.stringify({ format: "other/1" })],
+            [header, JSON.stringify([1, 2])],
+            [header, JSON.stringify({ table: "nope", row: [] })],
+            [header, JSON.stringify({ table: "meta", row: ["next_batch", 7] })],
+            [header, JSON.stringify({ table: "meta", row: ["next_batch"] })],
+          ],
+          (lines) => Effect.flip(restore(lines)),
+        ),
+      )
+      expect(refusals.map((e) => (e instanceof RestoreError ? e.reason : e._tag))).toEqual([
+        "line 1 is not JSON",
+        `line 1 is not a ${BACKUP_FORMAT} header; is this a dcrforge backup?`,
+        "line 2 is not a table row",
+        'line 2: unknown table "nope" or a row of the wrong shape',
+        'line 2: unknown table "meta" or a row of the wrong shape',
+        'line 2: unknown table "meta" or a row of the wrong shape',
+      ])
+      // The parser's own error is kept as the cause, not flattened into the text.
+      expect(refusals[0] instanceof RestoreError && refusals[0].cause instanceof SyntaxError).toBe(true)
     })
   })
 }
