@@ -302,7 +302,7 @@ export const makeDcrwalletCall = (endpoint: DcrwalletEndpoint, post: HttpPost, e
     Effect.gen(function* () {
       const id = ++nextId
       const body = `{"jsonrpc":"1.0","id":${id},"method":${JSON.stringify(method)},"params":[${params.join(",")}]}`
-      const unavailable = (reason: string) => new WalletUnavailable({ method, reason })
+      const unavailable = (reason: string, cause?: unknown) => new WalletUnavailable({ method, reason, cause })
       const reply = yield* Effect.tryPromise({
         try: async (signal) => {
           const response = await post(endpoint.url, {
@@ -313,7 +313,7 @@ export const makeDcrwalletCall = (endpoint: DcrwalletEndpoint, post: HttpPost, e
           })
           return { status: response.status, text: await response.text() }
         },
-        catch: (error) => unavailable(describeFailure(endpoint.url, error)),
+        catch: (error) => unavailable(describeFailure(endpoint.url, error), error),
       }).pipe(
         Effect.timeoutOrElse({
           duration: endpoint.requestTimeoutMillis,
