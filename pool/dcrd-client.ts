@@ -98,7 +98,7 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
           const answer = yield* Deferred.make<unknown, ChainFailure>()
           pending.set(id, { method, answer })
           yield* w.write(JSON.stringify({ jsonrpc: "1.0", id, method, params })).pipe(
-            Effect.catch(() => Deferred.fail(answer, new ChainUnavailable({ method, reason: "connection lost while sending" }))),
+            Effect.catch((cause) => Deferred.fail(answer, new ChainUnavailable({ method, reason: "connection lost while sending", cause }))),
           )
           return yield* Deferred.await(answer).pipe(
             Effect.timeoutOrElse({
@@ -175,8 +175,10 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
           // A connection that held for a while resets the backoff; one that failed at once grows it.
           if (lasted > options.reconnectMillis[1]) delay = options.reconnectMillis[0]
           everConnected = true
-          const why = exit._tag === "Failure" ? String(exit.cause).split("\n")[0] : "closed"
-          yield* Effect.logWarning(`dcrd connection at ${options.url} ended (${why}); retrying in ${delay} ms`)
+          // The failure goes with the line as its cause, whole, not flattened to text.
+          yield* exit._tag === "Failure"
+            ? Effect.logWarning(`dcrd connection at ${options.url} failed; retrying in ${delay} ms`, exit.cause)
+            : Effect.logWarning(`dcrd connection at ${options.url} ended (closed); retrying in ${delay} ms`)
           yield* Effect.sleep(delay)
           delay = Math.min(delay * 2, options.reconnectMillis[1])
         }

@@ -597,6 +597,8 @@ describe("dcrwallet JSON-RPC client: when the wallet cannot be asked", () => {
     const error = failureOf(await status(options({ url: `https://127.0.0.1:${port}` })))
     expect(error).toMatchObject({ _tag: "WalletUnavailable" })
     expect(error.message).toContain(`connection refused at https://127.0.0.1:${port}`)
+    // What fetch threw stays with the error as its cause, not only as text.
+    expect(error.cause).toBeInstanceOf(Error)
   })
 
   it("gives up after the request timeout", async () => {

@@ -236,7 +236,7 @@ const EXACT_KEYS: ReadonlySet<string> = new Set(["result", "spendable", "immatur
 
 /** The failures of the shared JSON-RPC client as the wallet port's. */
 const walletFailure = (e: JsonRpcFailure): WalletFailure =>
-  e._tag === "JsonRpcRefused" ? new WalletRpcError({ method: e.method, code: e.code, reason: e.reason }) : new WalletUnavailable({ method: e.method, reason: e.reason })
+  e._tag === "JsonRpcRefused" ? new WalletRpcError({ method: e.method, code: e.code, reason: e.reason }) : new WalletUnavailable({ method: e.method, reason: e.reason, cause: e.cause })
 
 /**
  * dcrwallet JSON-RPC calls through the shared client (wallet/json-rpc.ts) over `post`: values

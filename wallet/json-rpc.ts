@@ -43,6 +43,8 @@ export class JsonRpcUnavailable extends Data.TaggedError("JsonRpcUnavailable")<{
   readonly url: string
   readonly method: string
   readonly reason: string
+  /** What failed underneath (the socket's or TLS's error), kept whole for the log. */
+  readonly cause?: unknown
 }> {
   override get message(): string {
     return `${this.server} at ${this.url} unavailable for ${this.method}: ${this.reason}; check that it runs with its JSON-RPC server on, and the address, RPC user, password and certificate`
@@ -135,7 +137,7 @@ export const makeJsonRpcCall = (endpoint: Omit<JsonRpcEndpoint, "certificate">, 
     Effect.gen(function* () {
       const id = ++nextId
       const body = `{"jsonrpc":"1.0","id":${id},"method":${JSON.stringify(method)},"params":[${params.map(encodeParam).join(",")}]}`
-      const unavailable = (reason: string) => new JsonRpcUnavailable({ server, url: endpoint.url, method, reason })
+      const unavailable = (reason: string, cause?: unknown) => new JsonRpcUnavailable({ server, url: endpoint.url, method, reason, cause })
       const reply = yield* Effect.tryPromise({
         try: async (signal) => {
           const response = await post(endpoint.url, {
@@ -146,7 +148,7 @@ export const makeJsonRpcCall = (endpoint: Omit<JsonRpcEndpoint, "certificate">, 
           })
           return { status: response.status, text: await response.text() }
         },
-        catch: (error) => unavailable(describeFailure(endpoint.url, error)),
+        catch: (error) => unavailable(describeFailure(endpoint.url, error), error),
       }).pipe(
         Effect.timeoutOrElse({
           duration: endpoint.requestTimeoutMillis,

@@ -34,6 +34,8 @@ export class ChainRpcError extends Data.TaggedError("ChainRpcError")<{
 export class ChainUnavailable extends Data.TaggedError("ChainUnavailable")<{
   readonly method: string
   readonly reason: string
+  /** What the connection failed with, when something did (logged with the error). */
+  readonly cause?: unknown
 }> {
   override get message(): string {
     return `dcrd unavailable for ${this.method}: ${this.reason}; check that dcrd runs and the RPC address, credentials and certificate are right`

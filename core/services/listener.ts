@@ -10,7 +10,7 @@ export interface MinerConnection {
   readonly socket: Socket.Socket
 }
 
-export class ListenerError extends Data.TaggedError("ListenerError")<{ readonly reason: string }> {
+export class ListenerError extends Data.TaggedError("ListenerError")<{ readonly reason: string; readonly cause?: unknown }> {
   override get message(): string {
     return `stratum listener failed: ${this.reason}`
   }

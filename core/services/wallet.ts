@@ -69,6 +69,8 @@ export class WalletRpcError extends Data.TaggedError("WalletRpcError")<{
 export class WalletUnavailable extends Data.TaggedError("WalletUnavailable")<{
   readonly method: string
   readonly reason: string
+  /** What the transport threw, when it threw (logged with the error). */
+  readonly cause?: unknown
 }> {
   override get message(): string {
     return `dcrwallet unavailable for ${this.method}: ${this.reason}; check that dcrwallet runs with its JSON-RPC server enabled and that the pool's wallet address, user, password and certificate are right`

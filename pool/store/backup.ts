@@ -1,5 +1,6 @@
-import { Data, Effect } from "effect"
+import { Data, Effect, Schema } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
+import { decodeRows, NumberColumn } from "./rows.ts"
 import { migrate } from "./schema.ts"
 
 /**
@@ -35,7 +36,20 @@ const PRIMARY_KEYS: Record<Table, string> = {
   held_accounts: "account",
 }
 
-export class RestoreError extends Data.TaggedError("RestoreError")<{ readonly reason: string }> {
+/** Every column selected as text: a row of the snapshot is text or NULL, whatever its type. */
+const textRowOf = (columns: ReadonlyArray<string>) => Schema.Struct(Object.fromEntries(columns.map((c) => [c, Schema.NullOr(Schema.String)])))
+const decodeCount = decodeRows("shares, blocks and credits", Schema.Struct({ n: NumberColumn }))
+
+/** The first line of a backup. */
+const BackupHeader = Schema.Struct({ format: Schema.Literal(BACKUP_FORMAT) })
+/** Any later line: a row of one table, its values in `TABLES` order. */
+const BackupLine = Schema.Struct({ table: Schema.Unknown, row: Schema.Unknown })
+const BackupRow = Schema.Struct({ table: Schema.Literals(ORDER), row: Schema.Array(Schema.NullOr(Schema.String)) })
+const isHeader = Schema.is(BackupHeader)
+const isLine = Schema.is(BackupLine)
+const isRow = Schema.is(BackupRow)
+
+export class RestoreError extends Data.TaggedError("RestoreError")<{ readonly reason: string; readonly cause?: unknown }> {
   override get message(): string {
     return `cannot restore: ${this.reason}`
   }
@@ -53,7 +67,9 @@ export const backup = <E>(emit: (line: string) => Effect.Effect<void, E>) =>
         for (const table of ORDER) {
           const columns = TABLES[table]
           const select = columns.map((c) => `${c}::text AS ${c}`).join(", ")
-          const rows = yield* sql.unsafe<Record<string, string | null>>(`SELECT ${select} FROM ${table} ORDER BY ${PRIMARY_KEYS[table].split(",").map((c) => `${table}.${c.trim()}`).join(", ")}`)
+          const rows = yield* sql
+            .unsafe(`SELECT ${select} FROM ${table} ORDER BY ${PRIMARY_KEYS[table].split(",").map((c) => `${table}.${c.trim()}`).join(", ")}`)
+            .pipe(Effect.flatMap(decodeRows(table, textRowOf(columns))))
           for (const row of rows) yield* emit(JSON.stringify({ table, row: columns.map((c) => row[c] ?? null) }))
           counts[table] = rows.length
         }
@@ -72,8 +88,10 @@ export const restore = (lines: Iterable<string>) =>
     yield* migrate
     return yield* sql.withTransaction(
       Effect.gen(function* () {
-        const existing = yield* sql`SELECT (SELECT count(*) FROM shares) + (SELECT count(*) FROM blocks) + (SELECT count(*) FROM credits) AS n`
-        if (Number(existing[0]?.n ?? 0) > 0) {
+        const existing = yield* sql`SELECT (SELECT count(*) FROM shares) + (SELECT count(*) FROM blocks) + (SELECT count(*) FROM credits) AS n`.pipe(
+          Effect.flatMap(decodeCount),
+        )
+        if ((existing[0]?.n ?? 0) > 0) {
           return yield* new RestoreError({ reason: "the database already holds pool data; restore into a new, empty database (or a new embedded data directory)" })
         }
         let header = true
@@ -94,27 +112,22 @@ export const restore = (lines: Iterable<string>) =>
         for (const line of lines) {
           lineNumber++
           if (line.trim() === "") continue
-          const parsed: unknown = yield* Effect.try({ try: () => JSON.parse(line), catch: () => new RestoreError({ reason: `line ${lineNumber} is not JSON` }) })
+          const parsed: unknown = yield* Effect.try({ try: () => JSON.parse(line), catch: (cause) => new RestoreError({ reason: `line ${lineNumber} is not JSON`, cause }) })
           if (header) {
             header = false
-            if (typeof parsed !== "object" || parsed === null || !("format" in parsed) || parsed.format !== BACKUP_FORMAT) {
-              return yield* new RestoreError({ reason: `line 1 is not a ${BACKUP_FORMAT} header; is this a dcrforge backup?` })
-            }
+            if (!isHeader(parsed)) return yield* new RestoreError({ reason: `line 1 is not a ${BACKUP_FORMAT} header; is this a dcrforge backup?` })
             continue
           }
-          if (typeof parsed !== "object" || parsed === null || !("table" in parsed) || !("row" in parsed)) {
-            return yield* new RestoreError({ reason: `line ${lineNumber} is not a table row` })
+          if (!isLine(parsed)) return yield* new RestoreError({ reason: `line ${lineNumber} is not a table row` })
+          if (!isRow(parsed) || parsed.row.length !== TABLES[parsed.table].length) {
+            return yield* new RestoreError({ reason: `line ${lineNumber}: unknown table ${JSON.stringify(String(parsed.table))} or a row of the wrong shape` })
           }
-          const table = String(parsed.table)
+          const t = parsed.table
           const row = parsed.row
-          if (!(table in TABLES) || !Array.isArray(row) || row.length !== TABLES[table as Table].length || !row.every((v) => v === null || typeof v === "string")) {
-            return yield* new RestoreError({ reason: `line ${lineNumber}: unknown table ${JSON.stringify(table)} or a row of the wrong shape` })
-          }
-          const t = table as Table
           // Tables arrive in dependency order; flush the earlier ones before a later one starts.
           for (const earlier of ORDER.slice(0, ORDER.indexOf(t))) yield* flush(earlier)
           const list = pending.get(t) ?? []
-          list.push(row as ReadonlyArray<string | null>)
+          list.push(row)
           pending.set(t, list)
           counts[t] = (counts[t] ?? 0) + 1
           if (list.length >= 500) yield* flush(t)

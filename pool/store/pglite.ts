@@ -19,10 +19,13 @@ export interface PgliteOptions {
   readonly dataDir: string | undefined
 }
 
+/** The driver's own words for a failure: the SqlError's text (the failure itself stays its cause). */
+const wordsOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
 /** Postgres SQLSTATE classes the pool reacts to; everything else is reported as it came. */
 const classify = (cause: unknown, operation: string) => {
   const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : ""
-  const message = cause instanceof Error ? cause.message : String(cause)
+  const message = wordsOf(cause)
   if (code === "23505") return new UniqueViolation({ cause, message, operation, constraint: "" })
   if (code === "40001") return new SerializationError({ cause, message, operation })
   if (code === "40P01") return new DeadlockError({ cause, message, operation })
@@ -88,7 +91,7 @@ const lockDataDir = (dir: string) =>
         throw new Error(`cannot take the lock ${path}`)
       },
       catch: (cause) =>
-        new SqlError({ reason: new ConnectionError({ cause, message: cause instanceof Error ? cause.message : String(cause), operation: "connect" }) }),
+        new SqlError({ reason: new ConnectionError({ cause, message: wordsOf(cause), operation: "connect" }) }),
     }),
     (path) => Effect.sync(() => rmSync(path, { force: true })),
   )
@@ -104,7 +107,7 @@ export const makePglite = (options: PgliteOptions) =>
           new SqlError({
             reason: new ConnectionError({
               cause,
-              message: `cannot open the embedded database at ${options.dataDir ?? "(memory)"}: ${cause instanceof Error ? cause.message : String(cause)}; check that the directory is writable and not used by another pool process`,
+              message: `cannot open the embedded database at ${options.dataDir ?? "(memory)"}: ${wordsOf(cause)}; check that the directory is writable and not used by another pool process`,
               operation: "connect",
             }),
           }),

@@ -1,7 +1,8 @@
-import { Array as Arr, Context, Effect, Layer } from "effect"
+import { Array as Arr, Context, Effect, Layer, Schema } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type { Allocation } from "../../core/payout/amounts.ts"
+import { BigIntColumn, decodeRows, MillisColumn, NullableColumn, NumberColumn, StoreRowInvalid, TextColumn } from "./rows.ts"
 
 /**
  * Every query the pool runs, in one place and one dialect, for the embedded store and for a
@@ -9,7 +10,13 @@ import type { Allocation } from "../../core/payout/amounts.ts"
  * RETURNING), so two pool instances on one database, or one instance replaying work after a
  * crash, change a row at most once: that guard is what makes "credited once" and "paid once"
  * hold without a coordinator.
+ *
+ * Every row read is decoded by a schema (`rows.ts`): the drivers' integers, whatever type each
+ * store returns them as, become exact bigints or numbers, a status column one of its states,
+ * and a row that does not fit is a `StoreRowInvalid` naming the table, column and value.
  */
+
+/** A share as written (the write side: no query reads a whole share back). */
 export interface ShareRow {
   readonly id: string
   readonly account: string
@@ -23,61 +30,101 @@ export interface ShareRow {
   readonly instance: string
 }
 
-export type BlockStatus = "accepted" | "confirmed" | "matured" | "orphaned"
+export const BlockStatus = Schema.Literals(["accepted", "confirmed", "matured", "orphaned"])
+export type BlockStatus = typeof BlockStatus.Type
 
-export interface BlockRow {
-  readonly hash: string
-  readonly height: number
-  readonly account: string
-  readonly worker: string
-  readonly model: string
-  readonly foundMs: number
-  readonly networkDifficulty: bigint
-  readonly status: BlockStatus
-  readonly reward: bigint | undefined
-  readonly fee: bigint | undefined
-}
+export const BlockRow = Schema.Struct({
+  hash: TextColumn,
+  height: NumberColumn,
+  account: TextColumn,
+  worker: TextColumn,
+  model: TextColumn,
+  foundMs: MillisColumn,
+  networkDifficulty: BigIntColumn,
+  status: BlockStatus,
+  reward: NullableColumn(BigIntColumn),
+  fee: NullableColumn(BigIntColumn),
+}).pipe(Schema.encodeKeys({ foundMs: "found_ms", networkDifficulty: "network_difficulty" }))
+export type BlockRow = typeof BlockRow.Type
 
-export type BatchStatus = "building" | "signed" | "published"
+export const BatchStatus = Schema.Literals(["building", "signed", "published"])
+export type BatchStatus = typeof BatchStatus.Type
 
-export interface BatchRow {
-  readonly id: bigint
-  readonly status: BatchStatus
-  readonly createdMs: number
-  readonly height: number
-  readonly txid: string | undefined
-  readonly rawTx: string | undefined
-  readonly txFee: bigint | undefined
-}
+export const BatchRow = Schema.Struct({
+  id: BigIntColumn,
+  status: BatchStatus,
+  createdMs: MillisColumn,
+  height: NumberColumn,
+  txid: NullableColumn(TextColumn),
+  rawTx: NullableColumn(TextColumn),
+  txFee: NullableColumn(BigIntColumn),
+}).pipe(Schema.encodeKeys({ createdMs: "created_ms", rawTx: "raw_tx", txFee: "tx_fee" }))
+export type BatchRow = typeof BatchRow.Type
 
-export interface PaymentRow {
-  readonly batchId: bigint
-  readonly account: string
-  readonly address: string
-  readonly amount: bigint
-}
+export const PaymentRow = Schema.Struct({
+  batchId: BigIntColumn,
+  account: TextColumn,
+  address: TextColumn,
+  amount: BigIntColumn,
+}).pipe(Schema.encodeKeys({ batchId: "batch_id" }))
+export type PaymentRow = typeof PaymentRow.Type
 
-export interface AccountTotals {
-  readonly account: string
+export const AccountTotals = Schema.Struct({
+  account: TextColumn,
   /** Credited from confirmed blocks or PPS, not yet payable (coinbase not mature). */
-  readonly immature: bigint
+  immature: BigIntColumn,
   /** Payable and not yet in a batch. */
-  readonly payable: bigint
+  payable: BigIntColumn,
   /** In a batch not yet published. */
-  readonly pending: bigint
+  pending: BigIntColumn,
   /** In a published batch. */
-  readonly paid: bigint
-}
+  paid: BigIntColumn,
+})
+export type AccountTotals = typeof AccountTotals.Type
 
 /** An account set aside from payouts: its credits stay payable and no batch takes them. */
-export interface HeldAccount {
-  readonly account: string
+export const HeldAccount = Schema.Struct({
+  account: TextColumn,
   /** The address the payment was refused for. */
-  readonly address: string
+  address: TextColumn,
   /** Why: the wallet's refusal, as it gave it. */
-  readonly reason: string
-  readonly heldMs: number
-}
+  reason: TextColumn,
+  heldMs: MillisColumn,
+}).pipe(Schema.encodeKeys({ heldMs: "held_ms" }))
+export type HeldAccount = typeof HeldAccount.Type
+
+/** One account's payment with its batch's state and transaction (the account page). */
+export const AccountPayment = Schema.Struct({
+  batchId: BigIntColumn,
+  address: TextColumn,
+  amount: BigIntColumn,
+  status: BatchStatus,
+  txid: NullableColumn(TextColumn),
+  height: NumberColumn,
+  createdMs: MillisColumn,
+  publishedMs: NullableColumn(MillisColumn),
+}).pipe(Schema.encodeKeys({ batchId: "batch_id", createdMs: "created_ms", publishedMs: "published_ms" }))
+export type AccountPayment = typeof AccountPayment.Type
+
+/** A share's work on the PPLNS walk, with its keyset cursor (`createdMs`, `seq`). */
+export const ShareWork = Schema.Struct({
+  seq: BigIntColumn,
+  account: TextColumn,
+  weight: BigIntColumn,
+  createdMs: MillisColumn,
+}).pipe(Schema.encodeKeys({ createdMs: "created_ms" }))
+export type ShareWork = typeof ShareWork.Type
+
+/** One worker's recent work: the source of hashrate figures. */
+export const WorkerWork = Schema.Struct({
+  account: TextColumn,
+  worker: TextColumn,
+  model: TextColumn,
+  weight: BigIntColumn,
+  shares: NumberColumn,
+  lastMs: MillisColumn,
+}).pipe(Schema.encodeKeys({ lastMs: "last_ms" }))
+export type WorkerWork = typeof WorkerWork.Type
 
 /** What setting a payment aside did. */
 export interface SetAside {
@@ -97,42 +144,49 @@ export interface Owed {
 /** Rows per INSERT: 8 parameters a share, under the protocol's 32,767 per statement. */
 const INSERT_CHUNK = 2000
 
-const big = (x: unknown): bigint => (typeof x === "bigint" ? x : BigInt(String(x)))
-const num = (x: unknown): number => (typeof x === "number" ? x : Number(x))
-const optBig = (x: unknown): bigint | undefined => (x === null || x === undefined ? undefined : big(x))
-const optStr = (x: unknown): string | undefined => (x === null || x === undefined ? undefined : String(x))
+// Columns are selected as they are: the row schemas decode whatever type each driver returns,
+// exactly (no cast to text needed, and none that would make ORDER BY sort "10" before "9").
+const BLOCK_COLUMNS = "hash, height, account, worker, model, found_ms, network_difficulty, status, reward, fee"
+const BATCH_COLUMNS = "id, status, created_ms, height, txid, raw_tx, tx_fee"
 
-type Row = Readonly<Record<string, unknown>>
+/** `count(*) AS n` of one table. */
+const Count = Schema.Struct({ n: NumberColumn })
+/** A counter in `meta` (its value is text). */
+const Counter = Schema.Struct({ value: BigIntColumn })
+const AccountWork = Schema.Struct({ account: TextColumn, weight: BigIntColumn })
+const AccountAmount = Schema.Struct({ account: TextColumn, amount: BigIntColumn })
+const ShareTotals = Schema.Struct({ n: NumberColumn, w: BigIntColumn })
+const LatestTime = Schema.Struct({ t: NullableColumn(MillisColumn) })
+const PaymentTotals = Schema.Struct({ n: NumberColumn, total: BigIntColumn })
+const RemovedPayment = Schema.Struct({ address: TextColumn, amount: BigIntColumn })
+const SettledShare = Schema.Struct({ account: TextColumn, weight: BigIntColumn, height: NumberColumn, networkDifficulty: BigIntColumn }).pipe(
+  Schema.encodeKeys({ networkDifficulty: "network_difficulty" }),
+)
 
-const toBlock = (r: Row): BlockRow => ({
-  hash: String(r.hash),
-  height: num(r.height),
-  account: String(r.account),
-  worker: String(r.worker),
-  model: String(r.model),
-  foundMs: num(r.found_ms),
-  networkDifficulty: big(r.network_difficulty),
-  status: String(r.status) as BlockStatus,
-  reward: optBig(r.reward),
-  fee: optBig(r.fee),
-})
-
-const toBatch = (r: Row): BatchRow => ({
-  id: big(r.id),
-  status: String(r.status) as BatchStatus,
-  createdMs: num(r.created_ms),
-  height: num(r.height),
-  txid: optStr(r.txid),
-  rawTx: optStr(r.raw_tx),
-  txFee: optBig(r.tx_fee),
-})
-
-// Selected columns cast to text: drivers differ in how they return int8 and numeric, text is exact.
-// Columns are read as text (bigints stay exact), under their own names. In ORDER BY a bare name
-// means the output column, that text: "10" < "9". Every ORDER BY over such a column names the
-// table's column (shares.seq, payout_batches.id), which sorts as the number it is.
-const BLOCK_COLUMNS = "hash, height, account, worker, model, found_ms::text AS found_ms, network_difficulty::text AS network_difficulty, status, reward::text AS reward, fee::text AS fee"
-const BATCH_COLUMNS = "id::text AS id, status, created_ms::text AS created_ms, height, txid, raw_tx, tx_fee::text AS tx_fee"
+const decodeBlocks = decodeRows("blocks", BlockRow)
+const decodeShareWork = decodeRows("shares", ShareWork)
+const decodeAccountWork = decodeRows("shares", AccountWork)
+const decodeWorkerWork = decodeRows("shares", WorkerWork)
+const decodeShareTotals = decodeRows("shares", ShareTotals)
+const decodeSettledShares = decodeRows("shares", SettledShare)
+const decodeLatestTime = decodeRows("blocks", LatestTime)
+const decodeCounter = decodeRows("meta", Counter)
+const decodeOwed = decodeRows("credits", AccountAmount)
+const decodePayments = decodeRows("payments", PaymentRow)
+const decodePaymentTotals = decodeRows("payments", PaymentTotals)
+const decodeRemovedPayment = decodeRows("payments", RemovedPayment)
+const decodeAccountPayments = decodeRows("payments joined with payout_batches", AccountPayment)
+const decodeHeldAccounts = decodeRows("held_accounts", HeldAccount)
+const decodeAccountTotals = decodeRows("credits joined with payout_batches", AccountTotals)
+const decodeBatches = decodeRows("payout_batches", BatchRow)
+const firstCount = (table: string) => {
+  const decode = decodeRows(table, Count)
+  return (rows: ReadonlyArray<unknown>) => decode(rows).pipe(Effect.map((decoded) => decoded[0]?.n ?? 0))
+}
+const sharesCount = firstCount("shares")
+const blocksCount = firstCount("blocks")
+const batchesCount = firstCount("payout_batches")
+const paymentsCount = firstCount("payments")
 
 export const makePoolStore = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -165,30 +219,28 @@ export const makePoolStore = Effect.gen(function* () {
    */
   const sharesBefore = (untilMs: number, after: { readonly createdMs: number; readonly seq: bigint } | undefined, limit: number) =>
     (after === undefined
-      ? sql`SELECT seq::text AS seq, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
+      ? sql`SELECT seq, account, weight, created_ms FROM shares
             WHERE created_ms <= ${untilMs} ORDER BY shares.created_ms DESC, shares.seq DESC LIMIT ${limit}`
-      : sql`SELECT seq::text AS seq, account, weight::text AS weight, created_ms::text AS created_ms FROM shares
+      : sql`SELECT seq, account, weight, created_ms FROM shares
             WHERE created_ms <= ${untilMs} AND (created_ms < ${after.createdMs} OR (created_ms = ${after.createdMs} AND seq < ${after.seq.toString()}))
             ORDER BY shares.created_ms DESC, shares.seq DESC LIMIT ${limit}`
-    ).pipe(Effect.map((rows) => rows.map((r) => ({ seq: big(r.seq), account: String(r.account), weight: big(r.weight), createdMs: num(r.created_ms) }))))
+    ).pipe(Effect.flatMap(decodeShareWork))
 
   /** Per-account work of shares in (fromMs, toMs]. */
   const workBetween = (fromMs: number, toMs: number) =>
-    sql`SELECT account, sum(weight)::text AS weight FROM shares WHERE created_ms > ${fromMs} AND created_ms <= ${toMs} GROUP BY account`.pipe(
-      Effect.map((rows) => new Map(rows.map((r) => [String(r.account), big(r.weight)] as const))),
+    sql`SELECT account, sum(weight) AS weight FROM shares WHERE created_ms > ${fromMs} AND created_ms <= ${toMs} GROUP BY account`.pipe(
+      Effect.flatMap(decodeAccountWork),
+      Effect.map((rows) => new Map(rows.map((r) => [r.account, r.weight] as const))),
     )
 
   /** Per-(account, worker) work since `fromMs`: the source of hashrate figures. */
   const workSince = (fromMs: number) =>
-    sql`SELECT account, worker, model, sum(weight)::text AS weight, count(*)::text AS shares, max(created_ms)::text AS last_ms
-        FROM shares WHERE created_ms > ${fromMs} GROUP BY account, worker, model`.pipe(
-      Effect.map((rows) =>
-        rows.map((r) => ({ account: String(r.account), worker: String(r.worker), model: String(r.model), weight: big(r.weight), shares: num(r.shares), lastMs: num(r.last_ms) })),
-      ),
-    )
+    sql`SELECT account, worker, model, sum(weight) AS weight, count(*) AS shares, max(created_ms) AS last_ms
+        FROM shares WHERE created_ms > ${fromMs} GROUP BY account, worker, model`.pipe(Effect.flatMap(decodeWorkerWork))
 
-  const shareCount = sql`SELECT count(*)::text AS n, coalesce(sum(weight), 0)::text AS w FROM shares`.pipe(
-    Effect.map((rows) => ({ shares: num(rows[0]?.n ?? 0), weight: big(rows[0]?.w ?? 0) })),
+  const shareCount = sql`SELECT count(*) AS n, coalesce(sum(weight), 0) AS w FROM shares`.pipe(
+    Effect.flatMap(decodeShareTotals),
+    Effect.map((rows) => ({ shares: rows[0]?.n ?? 0, weight: rows[0]?.w ?? 0n })),
   )
 
   /** A found block, with the share that found it (if given) in the same transaction. */
@@ -210,14 +262,15 @@ export const makePoolStore = Effect.gen(function* () {
     })} ON CONFLICT (hash) DO NOTHING`.pipe(Effect.asVoid)
 
   const blocksWithStatus = (statuses: ReadonlyArray<BlockStatus>) =>
-    sql.unsafe<Row>(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE status IN (${statuses.map((_, i) => `$${i + 1}`).join(", ")}) ORDER BY height, hash`, statuses).pipe(
-      Effect.map((rows) => rows.map(toBlock)),
+    sql.unsafe(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE status IN (${statuses.map((_, i) => `$${i + 1}`).join(", ")}) ORDER BY height, hash`, statuses).pipe(
+      Effect.flatMap(decodeBlocks),
     )
 
   /** The found time of the pool's latest non-orphaned block before `foundMs` (proportional rounds). */
   const previousBlockTime = (foundMs: number) =>
-    sql`SELECT max(found_ms)::text AS t FROM blocks WHERE found_ms < ${foundMs} AND status <> 'orphaned'`.pipe(
-      Effect.map((rows) => (rows[0]?.t === null || rows[0]?.t === undefined ? undefined : num(rows[0].t))),
+    sql`SELECT max(found_ms) AS t FROM blocks WHERE found_ms < ${foundMs} AND status <> 'orphaned'`.pipe(
+      Effect.flatMap(decodeLatestTime),
+      Effect.map((rows) => rows[0]?.t),
     )
 
   /**
@@ -267,15 +320,15 @@ export const makePoolStore = Effect.gen(function* () {
   const createBatch = (minimum: bigint, feeAccount: string, addressOf: (account: string) => string, height: number, nowMs: number) =>
     sql.withTransaction(
       Effect.gen(function* () {
-        const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_batch' FOR UPDATE`
+        const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_batch' FOR UPDATE`.pipe(Effect.flatMap(decodeCounter))
         const open = yield* sql`SELECT id FROM payout_batches WHERE status IN ('building', 'signed') LIMIT 1`
         if (open.length > 0) return undefined
-        const owed = yield* sql`SELECT account, sum(amount)::text AS amount FROM credits
+        const owed = yield* sql`SELECT account, sum(amount) AS amount FROM credits
             WHERE payable AND batch_id IS NULL AND account NOT IN (SELECT account FROM held_accounts)
-            GROUP BY account ORDER BY account COLLATE "C"`
-        const due = owed.map((r) => ({ account: String(r.account), amount: big(r.amount) })).filter((o) => o.amount > 0n && (o.amount >= minimum || o.account === feeAccount))
+            GROUP BY account ORDER BY account COLLATE "C"`.pipe(Effect.flatMap(decodeOwed))
+        const due: ReadonlyArray<Owed> = owed.filter((o) => o.amount > 0n && (o.amount >= minimum || o.account === feeAccount))
         if (due.length === 0) return undefined
-        const id = big(counter[0]?.value ?? 1)
+        const id = counter[0]?.value ?? 1n
         yield* sql`UPDATE meta SET value = ${(id + 1n).toString()} WHERE key = 'next_batch'`
         yield* sql`INSERT INTO payout_batches ${sql.insert({ id: id.toString(), status: "building", created_ms: nowMs, height })}`
         // In chunks: the Postgres protocol counts a statement's parameters in 16 bits.
@@ -298,15 +351,12 @@ export const makePoolStore = Effect.gen(function* () {
   const settlePps = (valueOf: (share: { readonly weight: bigint; readonly height: number; readonly networkDifficulty: bigint }) => bigint, tip: number, matureHeight: number, nowMs: number) =>
     sql.withTransaction(
       Effect.gen(function* () {
-        const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_pps' FOR UPDATE`
+        const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_pps' FOR UPDATE`.pipe(Effect.flatMap(decodeCounter))
         const settled = yield* sql`UPDATE shares SET pps_settled = true WHERE NOT pps_settled
-            RETURNING account, weight::text AS weight, height, network_difficulty::text AS network_difficulty`
+            RETURNING account, weight, height, network_difficulty`.pipe(Effect.flatMap(decodeSettledShares))
         const owed = new Map<string, bigint>()
-        for (const r of settled) {
-          const value = valueOf({ weight: big(r.weight), height: num(r.height), networkDifficulty: big(r.network_difficulty) })
-          owed.set(String(r.account), (owed.get(String(r.account)) ?? 0n) + value)
-        }
-        const n = big(counter[0]?.value ?? 1)
+        for (const share of settled) owed.set(share.account, (owed.get(share.account) ?? 0n) + valueOf(share))
+        const n = counter[0]?.value ?? 1n
         const rows = [...owed].filter(([, amount]) => amount > 0n).map(([account, amount]) => ({ source: `pps:${n}`, account, amount: amount.toString(), created_ms: nowMs, mature_height: matureHeight }))
         for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
           const chunk = many(rows.slice(i, i + INSERT_CHUNK))
@@ -318,16 +368,16 @@ export const makePoolStore = Effect.gen(function* () {
       }),
     )
 
-  const openBatches = sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches WHERE status IN ('building', 'signed') ORDER BY payout_batches.id`).pipe(
-    Effect.map((rows) => rows.map(toBatch)),
+  const openBatches = sql.unsafe(`SELECT ${BATCH_COLUMNS} FROM payout_batches WHERE status IN ('building', 'signed') ORDER BY payout_batches.id`).pipe(
+    Effect.flatMap(decodeBatches),
   )
 
   const batches = (limit: number) =>
-    sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY payout_batches.id DESC LIMIT $1`, [limit]).pipe(Effect.map((rows) => rows.map(toBatch)))
+    sql.unsafe(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY payout_batches.id DESC LIMIT $1`, [limit]).pipe(Effect.flatMap(decodeBatches))
 
   const paymentsOf = (batchId: bigint) =>
-    sql`SELECT batch_id::text AS batch_id, account, address, amount::text AS amount FROM payments WHERE batch_id = ${batchId.toString()} ORDER BY account COLLATE "C"`.pipe(
-      Effect.map((rows) => rows.map((r): PaymentRow => ({ batchId: big(r.batch_id), account: String(r.account), address: String(r.address), amount: big(r.amount) }))),
+    sql`SELECT batch_id, account, address, amount FROM payments WHERE batch_id = ${batchId.toString()} ORDER BY account COLLATE "C"`.pipe(
+      Effect.flatMap(decodePayments),
     )
 
   // ---- read-only pages for the web UI and API (offset pagination, newest first)
@@ -335,48 +385,32 @@ export const makePoolStore = Effect.gen(function* () {
   /** The pool's blocks, newest first; only `account`'s when given. */
   const blocksPage = (limit: number, offset: number, account?: string) =>
     (account === undefined
-      ? sql.unsafe<Row>(`SELECT ${BLOCK_COLUMNS} FROM blocks ORDER BY height DESC, hash LIMIT $1 OFFSET $2`, [limit, offset])
-      : sql.unsafe<Row>(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE account = $1 ORDER BY height DESC, hash LIMIT $2 OFFSET $3`, [account, limit, offset])
-    ).pipe(Effect.map((rows) => rows.map(toBlock)))
+      ? sql.unsafe(`SELECT ${BLOCK_COLUMNS} FROM blocks ORDER BY height DESC, hash LIMIT $1 OFFSET $2`, [limit, offset])
+      : sql.unsafe(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE account = $1 ORDER BY height DESC, hash LIMIT $2 OFFSET $3`, [account, limit, offset])
+    ).pipe(Effect.flatMap(decodeBlocks))
 
   const blockCount = (account?: string) =>
-    (account === undefined ? sql`SELECT count(*)::text AS n FROM blocks` : sql`SELECT count(*)::text AS n FROM blocks WHERE account = ${account}`).pipe(
-      Effect.map((rows) => num(rows[0]?.n ?? 0)),
-    )
+    (account === undefined ? sql`SELECT count(*) AS n FROM blocks` : sql`SELECT count(*) AS n FROM blocks WHERE account = ${account}`).pipe(Effect.flatMap(blocksCount))
 
   const batchesPage = (limit: number, offset: number) =>
-    sql.unsafe<Row>(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY payout_batches.id DESC LIMIT $1 OFFSET $2`, [limit, offset]).pipe(Effect.map((rows) => rows.map(toBatch)))
+    sql.unsafe(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY payout_batches.id DESC LIMIT $1 OFFSET $2`, [limit, offset]).pipe(Effect.flatMap(decodeBatches))
 
-  const batchCount = sql`SELECT count(*)::text AS n FROM payout_batches`.pipe(Effect.map((rows) => num(rows[0]?.n ?? 0)))
+  const batchCount = sql`SELECT count(*) AS n FROM payout_batches`.pipe(Effect.flatMap(batchesCount))
 
   /** One account's payments with their batch's state and transaction, newest first. */
   const accountPayments = (account: string, limit: number, offset: number) =>
-    sql`SELECT p.batch_id::text AS batch_id, p.address, p.amount::text AS amount, b.status, b.txid, b.height, b.created_ms::text AS created_ms, b.published_ms::text AS published_ms
+    sql`SELECT p.batch_id, p.address, p.amount, b.status, b.txid, b.height, b.created_ms, b.published_ms
         FROM payments p JOIN payout_batches b ON b.id = p.batch_id WHERE p.account = ${account}
-        ORDER BY p.batch_id DESC LIMIT ${limit} OFFSET ${offset}`.pipe(
-      Effect.map((rows) =>
-        rows.map((r) => ({
-          batchId: big(r.batch_id),
-          address: String(r.address),
-          amount: big(r.amount),
-          status: String(r.status) as BatchStatus,
-          txid: optStr(r.txid),
-          height: num(r.height),
-          createdMs: num(r.created_ms),
-          publishedMs: r.published_ms === null || r.published_ms === undefined ? undefined : num(r.published_ms),
-        })),
-      ),
-    )
+        ORDER BY p.batch_id DESC LIMIT ${limit} OFFSET ${offset}`.pipe(Effect.flatMap(decodeAccountPayments))
 
   const accountPaymentCount = (account: string) =>
-    sql`SELECT count(*)::text AS n FROM payments WHERE account = ${account}`.pipe(Effect.map((rows) => num(rows[0]?.n ?? 0)))
+    sql`SELECT count(*) AS n FROM payments WHERE account = ${account}`.pipe(Effect.flatMap(paymentsCount))
 
   /** Rows per table: what a restore must reproduce. */
   const rowCounts = Effect.gen(function* () {
     const counts: Record<string, number> = {}
     for (const table of ["shares", "blocks", "payout_batches", "payments", "credits", "held_accounts"]) {
-      const rows = yield* sql.unsafe<Row>(`SELECT count(*)::text AS n FROM ${table}`)
-      counts[table] = num(rows[0]?.n ?? 0)
+      counts[table] = yield* sql.unsafe(`SELECT count(*) AS n FROM ${table}`).pipe(Effect.flatMap(firstCount(table)))
     }
     return counts
   })
@@ -393,9 +427,11 @@ export const makePoolStore = Effect.gen(function* () {
       Effect.gen(function* () {
         const locked = yield* sql`SELECT id FROM payout_batches WHERE id = ${id.toString()} AND status = 'building' FOR UPDATE`
         if (locked.length === 0) return false
-        const current = yield* sql`SELECT count(*)::text AS n, coalesce(sum(amount), 0)::text AS total FROM payments WHERE batch_id = ${id.toString()}`
+        const current = yield* sql`SELECT count(*) AS n, coalesce(sum(amount), 0) AS total FROM payments WHERE batch_id = ${id.toString()}`.pipe(
+          Effect.flatMap(decodePaymentTotals),
+        )
         const builtTotal = builtFrom.reduce((sum, p) => sum + p.amount, 0n)
-        if (num(current[0]?.n ?? 0) !== builtFrom.length || big(current[0]?.total ?? 0) !== builtTotal) return false
+        if ((current[0]?.n ?? 0) !== builtFrom.length || (current[0]?.total ?? 0n) !== builtTotal) return false
         const won = yield* sql`UPDATE payout_batches SET status = 'signed', txid = ${txid}, raw_tx = ${rawTx}, tx_fee = ${txFee.toString()}
             WHERE id = ${id.toString()} AND status = 'building' RETURNING id`
         return won.length === 1
@@ -416,22 +452,22 @@ export const makePoolStore = Effect.gen(function* () {
         const id = batchId.toString()
         const locked = yield* sql`SELECT id FROM payout_batches WHERE id = ${id} AND status = 'building' FOR UPDATE`
         if (locked.length === 0) return undefined
-        const removed = yield* sql`DELETE FROM payments WHERE batch_id = ${id} AND account = ${account} RETURNING address, amount::text AS amount`
+        const removed = yield* sql`DELETE FROM payments WHERE batch_id = ${id} AND account = ${account} RETURNING address, amount`.pipe(
+          Effect.flatMap(decodeRemovedPayment),
+        )
         const payment = removed[0]
         if (payment === undefined) return undefined
         yield* sql`UPDATE credits SET batch_id = NULL WHERE batch_id = ${id} AND account = ${account}`
-        yield* sql`INSERT INTO held_accounts ${sql.insert({ account, address: String(payment.address), reason, held_ms: nowMs })} ON CONFLICT (account) DO NOTHING`
-        const left = yield* sql`SELECT count(*)::text AS n FROM payments WHERE batch_id = ${id}`
-        const batchDropped = num(left[0]?.n ?? 0) === 0
+        yield* sql`INSERT INTO held_accounts ${sql.insert({ account, address: payment.address, reason, held_ms: nowMs })} ON CONFLICT (account) DO NOTHING`
+        const left = yield* sql`SELECT count(*) AS n FROM payments WHERE batch_id = ${id}`.pipe(Effect.flatMap(paymentsCount))
+        const batchDropped = left === 0
         if (batchDropped) yield* sql`DELETE FROM payout_batches WHERE id = ${id} AND status = 'building'`
-        return { address: String(payment.address), amount: big(payment.amount), batchDropped } satisfies SetAside
+        return { address: payment.address, amount: payment.amount, batchDropped } satisfies SetAside
       }),
     )
 
   /** Accounts set aside from payouts, by account. */
-  const heldAccounts = sql`SELECT account, address, reason, held_ms::text AS held_ms FROM held_accounts ORDER BY account COLLATE "C"`.pipe(
-    Effect.map((rows) => rows.map((r): HeldAccount => ({ account: String(r.account), address: String(r.address), reason: String(r.reason), heldMs: num(r.held_ms) }))),
-  )
+  const heldAccounts = sql`SELECT account, address, reason, held_ms FROM held_accounts ORDER BY account COLLATE "C"`.pipe(Effect.flatMap(decodeHeldAccounts))
 
   /** An operator's release of a held account: the next batch pays it again. False when it was not held. */
   const releaseHeldAccount = (account: string) =>
@@ -443,15 +479,11 @@ export const makePoolStore = Effect.gen(function* () {
     )
 
   const accountTotals = sql`SELECT c.account,
-        coalesce(sum(c.amount) FILTER (WHERE NOT c.payable), 0)::text AS immature,
-        coalesce(sum(c.amount) FILTER (WHERE c.payable AND c.batch_id IS NULL), 0)::text AS payable,
-        coalesce(sum(c.amount) FILTER (WHERE b.status IN ('building', 'signed')), 0)::text AS pending,
-        coalesce(sum(c.amount) FILTER (WHERE b.status = 'published'), 0)::text AS paid
-      FROM credits c LEFT JOIN payout_batches b ON b.id = c.batch_id GROUP BY c.account ORDER BY c.account COLLATE "C"`.pipe(
-    Effect.map((rows) =>
-      rows.map((r): AccountTotals => ({ account: String(r.account), immature: big(r.immature), payable: big(r.payable), pending: big(r.pending), paid: big(r.paid) })),
-    ),
-  )
+        coalesce(sum(c.amount) FILTER (WHERE NOT c.payable), 0) AS immature,
+        coalesce(sum(c.amount) FILTER (WHERE c.payable AND c.batch_id IS NULL), 0) AS payable,
+        coalesce(sum(c.amount) FILTER (WHERE b.status IN ('building', 'signed')), 0) AS pending,
+        coalesce(sum(c.amount) FILTER (WHERE b.status = 'published'), 0) AS paid
+      FROM credits c LEFT JOIN payout_batches b ON b.id = c.batch_id GROUP BY c.account ORDER BY c.account COLLATE "C"`.pipe(Effect.flatMap(decodeAccountTotals))
 
   return {
     sql,
@@ -501,4 +533,7 @@ export class PoolStore extends Context.Service<PoolStore, PoolStoreShape>()("dcr
 
 export const poolStoreLayer: Layer.Layer<PoolStore, never, SqlClient.SqlClient> = Layer.effect(PoolStore, makePoolStore)
 
-export type StoreError = SqlError
+/** What a store query fails with: the database's error, or a row its schema refused. */
+export type StoreError = SqlError | StoreRowInvalid
+
+export { StoreRowInvalid }

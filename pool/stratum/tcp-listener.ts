@@ -16,7 +16,7 @@ export const tcpListenerLayer = (options: TcpListenerOptions): Layer.Layer<Strat
     StratumListener,
     Effect.gen(function* () {
       const server = yield* NodeSocketServer.make({ host: options.host, port: options.port, backlog: options.backlog ?? 4096 }).pipe(
-        Effect.mapError((e) => new ListenerError({ reason: `cannot listen on ${options.host}:${options.port}: ${String(e.reason.cause)}` })),
+        Effect.mapError((e) => new ListenerError({ reason: `cannot listen on ${options.host}:${options.port}: ${String(e.reason.cause)}`, cause: e })),
       )
       // The server's close waits for every connection to end; on shutdown, end them first
       // (finalizers run last-added first) rather than hang on a miner that stays connected.
@@ -41,7 +41,7 @@ export const tcpListenerLayer = (options: TcpListenerOptions): Layer.Layer<Strat
                 )
               }),
             )
-            .pipe(Effect.mapError((e) => new ListenerError({ reason: String(e.reason.cause) }))),
+            .pipe(Effect.mapError((e) => new ListenerError({ reason: String(e.reason.cause), cause: e }))),
       })
     }),
   )
