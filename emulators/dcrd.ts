@@ -15,7 +15,7 @@ import type { SimRandom } from "./random.ts"
 
 // ---- the difficulty scale ------------------------------------------------------------------
 
-export interface SimulatedNetworkOptions {
+interface SimulatedNetworkOptions {
   /** The easiest target, compact (default simnet's 0x207fffff: difficulty 1 costs about 2 real hashes). */
   readonly powLimitBits?: number
   /**
@@ -72,7 +72,7 @@ export const simulatedNetwork = (base: NetworkParams, options: SimulatedNetworkO
 }
 
 /** Real hashes expected per block at `bits`: 2^256 / (target + 1). A float: it only drives draws. */
-export const expectedHashesAt = (bits: number): number => Number(calcWork(bits))
+const expectedHashesAt = (bits: number): number => Number(calcWork(bits))
 
 /**
  * The compact bits at which `nominalHashrate` (H/s, in the units miners are rated in) finds a
@@ -97,10 +97,10 @@ export const bitsForHashrate = (network: NetworkParams, nominalHashrate: number,
 // ---- what the simulated dcrd is made of ----------------------------------------------------
 
 /** Who found a block: the pool (through `submitWork`) or the rest of the network. */
-export type BlockFinder = "pool" | "network"
+type BlockFinder = "pool" | "network"
 
 /** A block the simulated node has seen (main chain or not). */
-export interface SimBlock {
+interface SimBlock {
   /** Display (byte-reversed) hex, as dcrd prints it. */
   readonly hash: string
   readonly height: number
@@ -206,7 +206,7 @@ export const describeSimDcrdEvent = (e: SimDcrdEvent): string => {
   }
 }
 
-export interface SimDcrdCounts {
+interface SimDcrdCounts {
   /** Blocks the pool found that the node announced (orphans included). */
   readonly poolBlocks: number
   /** Blocks the rest of the network found that the node announced (orphans included). */
@@ -223,14 +223,14 @@ export interface SimDcrdCounts {
 }
 
 /** The network could not build a block on the tip. */
-export class SimChainStalled extends Data.TaggedError("SimChainStalled")<{ readonly height: number; readonly reason: string }> {
+class SimChainStalled extends Data.TaggedError("SimChainStalled")<{ readonly height: number; readonly reason: string }> {
   override get message(): string {
     return `simulated network cannot extend the chain at height ${this.height}: ${this.reason}; give the stakers more tickets or more online voters`
   }
 }
 
 /** A reorganisation deeper than the stake model keeps undo data for. */
-export class ReorgTooDeep extends Data.TaggedError("ReorgTooDeep")<{ readonly depth: number; readonly possible: number }> {
+class ReorgTooDeep extends Data.TaggedError("ReorgTooDeep")<{ readonly depth: number; readonly possible: number }> {
   override get message(): string {
     return `cannot reorganise ${this.depth} blocks: only the last ${this.possible} can be disconnected; raise maxReorgDepth or reorganise fewer blocks`
   }

@@ -40,7 +40,7 @@ export type MinerEvent =
   | { readonly _tag: "Answered"; readonly miner: string; readonly jobId: string; readonly hash: string; readonly accepted: boolean; readonly error: string | undefined }
   | { readonly _tag: "Zombie"; readonly miner: string }
 
-export interface MinerOptions {
+interface MinerOptions {
   /** A name for logs (unique per run): `d9-3`. */
   readonly name: string
   readonly profile: MinerProfile

@@ -53,15 +53,15 @@ const UNLOCK_SECONDS = 60
 
 // ---- Decred transactions: just enough to compute the txid ---------------------------------------
 
-export class TxDecodeError extends Data.TaggedError("TxDecodeError")<{ readonly message: string }> {}
+class TxDecodeError extends Data.TaggedError("TxDecodeError")<{ readonly message: string }> {}
 
-export interface TxOutput {
+interface TxOutput {
   readonly value: bigint
   readonly scriptVersion: number
   readonly pkScript: Uint8Array
 }
 
-export interface DecodedTx {
+interface DecodedTx {
   readonly version: number
   /** The no-witness serialization (serialization type 1 in the version's upper 16 bits): what TxHash hashes. */
   readonly prefix: Uint8Array
@@ -194,7 +194,7 @@ export const replaceOutputs = (bytes: Uint8Array, tx: DecodedTx, outputs: Readon
 }
 
 /** dcrd's `MsgTx.TxHash`: BLAKE-256 of the no-witness serialization, shown byte-reversed. */
-export const txidOf = (tx: DecodedTx): string => hashToDisplay(blake256Hash(tx.prefix))
+const txidOf = (tx: DecodedTx): string => hashToDisplay(blake256Hash(tx.prefix))
 
 /** The txid of a serialized transaction (hex), as dcrd and dcrwallet print it. */
 export const decredTxid = (rawHex: string): Result.Result<string, TxDecodeError> => {
@@ -253,7 +253,7 @@ export const makeDcrwalletCall = (endpoint: Omit<JsonRpcEndpoint, "certificate">
  * The live `PayoutWallet` over dcrwallet's HTTP POST JSON-RPC, posting through `post`.
  * Bodies are written by hand so amounts go out as exact decimal literals.
  */
-export const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): PayoutWallet["Service"] => {
+const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): PayoutWallet["Service"] => {
   const account = options.account ?? "default"
   const call = makeDcrwalletCall(options, post, EXACT_KEYS)
 

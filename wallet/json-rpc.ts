@@ -25,7 +25,7 @@ export type HttpPost = (
 ) => Promise<{ readonly status: number; text(): Promise<string> }>
 
 /** The server answered the call with a JSON-RPC error: its code and message, as it sent them. */
-export class JsonRpcRefused extends Data.TaggedError("JsonRpcRefused")<{
+class JsonRpcRefused extends Data.TaggedError("JsonRpcRefused")<{
   /** Who was asked ("dcrd", "dcrwallet", a wallet's name): the messages say it. */
   readonly server: string
   readonly method: string
@@ -38,7 +38,7 @@ export class JsonRpcRefused extends Data.TaggedError("JsonRpcRefused")<{
 }
 
 /** The server could not be asked: refused connection, wrong certificate or credentials, timeout, a reply that is no JSON-RPC reply. */
-export class JsonRpcUnavailable extends Data.TaggedError("JsonRpcUnavailable")<{
+class JsonRpcUnavailable extends Data.TaggedError("JsonRpcUnavailable")<{
   readonly server: string
   readonly url: string
   readonly method: string
@@ -116,7 +116,7 @@ const describeFailure = (url: string, error: unknown): string => {
  */
 export type JsonRpcCall = (method: string, params?: ReadonlyArray<unknown>, exactKeys?: ReadonlySet<string>) => Effect.Effect<unknown, JsonRpcFailure>
 
-export interface JsonRpcClientOptions {
+interface JsonRpcClientOptions {
   /** Who is asked, for messages: "dcrd", "dcrwallet". */
   readonly server: string
   /** Keys whose numbers always come back as text (see parseJsonExact). */

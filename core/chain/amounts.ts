@@ -9,10 +9,10 @@ export const ATOMS_PER_DCR = 100_000_000n
 /** Decred's supply cap, 21 million DCR: no amount can be larger. */
 export const MAX_ATOMS = 21_000_000n * ATOMS_PER_DCR
 /** Decimal places of a DCR amount: 1 atom = 0.00000001 DCR. */
-export const DCR_DECIMAL_PLACES = 8
+const DCR_DECIMAL_PLACES = 8
 
 /** Why an amount in DCR was refused; `problem` is the reason alone, `message` names the value (and `field`). */
-export class DcrAmountError extends Data.TaggedError("DcrAmountError")<{
+class DcrAmountError extends Data.TaggedError("DcrAmountError")<{
   /** What the amount is (a flag, an RPC field), when the caller named it. */
   readonly field: string | undefined
   readonly kind: "not-an-amount" | "negative" | "too-many-decimals" | "too-large"
@@ -25,7 +25,7 @@ const refuse = (field: string | undefined, subject: string, kind: DcrAmountError
   Result.fail(new DcrAmountError({ field, kind, problem, message: `${field === undefined ? "" : `${field}: `}${subject} ${problem}` }))
 
 /** A non-negative decimal, exactly: digits / 10^scale, the fraction's trailing zeros dropped. */
-export interface ExactDecimal {
+interface ExactDecimal {
   readonly digits: bigint
   readonly scale: number
 }

@@ -2,7 +2,7 @@ import { feeOf, splitProportionally, type Allocation } from "./amounts.ts"
 import { MINING_ADDRESS_ACCOUNT, type PayoutScheme } from "./schemes.ts"
 
 /** What a confirmed block credits: the pool's fee, and each account's part of the rest. */
-export interface BlockCredits {
+interface BlockCredits {
   /** The pool's fee in atoms (0 in solo-pool mode and under PPS). */
   readonly fee: bigint
   /**

@@ -30,12 +30,11 @@ export interface StoreAccountingOptions {
   readonly hashesPerUnitDifficulty?: bigint | undefined
 }
 
-/** What the accounting did since it started, for tests and the simulator's summary. */
+/**
+ * Share commits since the accounting started, for tests and the simulator's summary (what
+ * blocks and payouts did is in the store and in the metrics).
+ */
 export interface StoreAccountingCounters {
   shareBatches: number
   sharesWritten: number
-  storeRetries: number
-  blocksCredited: number
-  blocksOrphaned: number
-  batchesPublished: number
 }

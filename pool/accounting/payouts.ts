@@ -6,7 +6,7 @@ import { CrashPoints } from "../ops/crash-points.ts"
 import { currentPoolMetrics } from "../ops/metrics.ts"
 import { PoolStore, type BatchRow, type PaymentRow } from "../store/store.ts"
 import { isolated } from "./isolated.ts"
-import type { StoreAccountingCounters, StoreAccountingOptions } from "./options.ts"
+import type { StoreAccountingOptions } from "./options.ts"
 
 /**
  * The payout pipeline: batches of what is payable, each stored as a signed transaction before it
@@ -15,7 +15,6 @@ import type { StoreAccountingCounters, StoreAccountingOptions } from "./options.
  */
 export const makePayouts = (
   options: Pick<StoreAccountingOptions, "scheme" | "minimumPayout" | "feeAddress" | "payoutFeeFrom">,
-  counters: StoreAccountingCounters,
 ) =>
   Effect.gen(function* () {
     const store = yield* PoolStore
@@ -95,7 +94,6 @@ export const makePayouts = (
         yield* crash.at("payout:after-publish")
         const now = yield* Clock.currentTimeMillis
         if (yield* store.markPublished(batch.id, now)) {
-          counters.batchesPublished++
           // The payments are read again only for a batch signed before a restart.
           metrics.payouts.inc()
           for (const p of payments ?? (yield* store.paymentsOf(batch.id).pipe(Effect.orElseSucceed(() => [])))) metrics.payoutAtoms.incExact(p.amount)

@@ -9,7 +9,7 @@ import { CrashPoints } from "../ops/crash-points.ts"
 import { currentPoolMetrics } from "../ops/metrics.ts"
 import { PoolStore, type BlockRow } from "../store/store.ts"
 import { isolated } from "./isolated.ts"
-import type { StoreAccountingCounters, StoreAccountingOptions } from "./options.ts"
+import type { StoreAccountingOptions } from "./options.ts"
 
 /** How many blocks below the tip a block still out of the main chain waits before it counts as orphaned. */
 const ORPHAN_DEPTH = 6
@@ -22,7 +22,6 @@ const ORPHAN_DEPTH = 6
  */
 export const makeSettlement = (
   options: Pick<StoreAccountingOptions, "network" | "scheme" | "feeBasisPoints" | "coinbaseMaturity">,
-  counters: StoreAccountingCounters,
   /** Returns once every share accepted before it is committed (see the share committer). */
   commitBarrier: Effect.Effect<void>,
 ) =>
@@ -124,7 +123,6 @@ export const makeSettlement = (
             const credits = yield* blockCredits(block, reward)
             const fee = credits.find((c) => c.account === POOL_FEE_ACCOUNT)?.amount ?? 0n
             if (yield* store.confirmBlock(block.hash, reward, fee, credits, now)) {
-              counters.blocksCredited++
               metrics.blocks.confirmed.inc()
               yield* Effect.logInfo(`block ${block.hash} at height ${block.height} confirmed: ${reward} atoms shared among ${credits.length} accounts`)
             }
@@ -132,7 +130,6 @@ export const makeSettlement = (
             status = "confirmed"
           } else if (!inChain && tip >= block.height + ORPHAN_DEPTH) {
             if (yield* store.orphanBlock(block.hash, now)) {
-              counters.blocksOrphaned++
               metrics.blocks.orphaned.inc()
               yield* Effect.logWarning(`block ${block.hash} at height ${block.height} orphaned; it earned nothing`)
             }
@@ -142,7 +139,6 @@ export const makeSettlement = (
         if (!inChain) {
           // A reorg deeper than one block took a confirmed block: its credits go, unpaid.
           if (yield* store.orphanBlock(block.hash, now)) {
-            counters.blocksOrphaned++
             metrics.blocks.orphaned.inc()
             yield* Effect.logWarning(`confirmed block ${block.hash} at height ${block.height} left the main chain; its credits are reversed`)
           }

@@ -53,7 +53,7 @@ export const makeShareCommitter = (
      */
     const writeShares = (rows: ReadonlyArray<ShareRow>): Effect.Effect<void, Effect.Error<ReturnType<typeof store.insertShares>>> =>
       store.insertShares(rows).pipe(
-        Effect.tapError((e) => Effect.sync(() => counters.storeRetries++).pipe(Effect.andThen(Effect.logWarning(`shares not written yet, retrying: ${e.message}`)))),
+        Effect.tapError((e) => Effect.logWarning(`shares not written yet, retrying: ${e.message}`)),
         Effect.retry(outageRetry),
         Effect.catchDefect((defect) =>
           rows.length === 1

@@ -10,7 +10,7 @@ import { makePayouts } from "./payouts.ts"
 import { makeSettlement } from "./settlement.ts"
 import { makeShareCommitter, outageRetry, shareRow } from "./share-committer.ts"
 
-export type { StoreAccountingCounters, StoreAccountingOptions } from "./options.ts"
+export type { StoreAccountingOptions } from "./options.ts"
 
 /**
  * Accounting on the pool's database, assembled from its parts: the share committer (group
@@ -26,13 +26,13 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const metrics = yield* currentPoolMetrics
     const supervisor = yield* currentTaskSupervisor
     const toRow = shareRow(options.instance)
-    const counters: StoreAccountingCounters = { shareBatches: 0, sharesWritten: 0, storeRetries: 0, blocksCredited: 0, blocksOrphaned: 0, batchesPublished: 0 }
+    const counters: StoreAccountingCounters = { shareBatches: 0, sharesWritten: 0 }
     // Every part counts into the same metrics, whether or not the pool provided a set.
     const sameMetrics = Effect.provideService(PoolMetrics, metrics)
 
     const { recordShares, commitBarrier } = yield* makeShareCommitter(options, counters).pipe(sameMetrics)
-    const settlement = yield* makeSettlement(options, counters, commitBarrier).pipe(sameMetrics)
-    const payouts = yield* makePayouts(options, counters).pipe(sameMetrics)
+    const settlement = yield* makeSettlement(options, commitBarrier).pipe(sameMetrics)
+    const payouts = yield* makePayouts(options).pipe(sameMetrics)
 
     /** One settlement pass; failures (store, node, wallet down) are logged and retried on the next tip. */
     const settle = (tip: number) =>

@@ -22,9 +22,7 @@ export interface ApiContext {
   readonly stratumPort: number
 }
 
-/** Hashrates are measured over the last ten minutes, or the pool's lifetime while shorter. */
-export const HASHRATE_WINDOW_MS = 10 * 60_000
-export const MAX_PAGE = 500
+const MAX_PAGE = 500
 const DEFAULT_PAGE = 50
 
 // ---- response schemas (the OpenAPI document is generated from these) ----------------------------
@@ -49,7 +47,7 @@ const pageOf = <S extends Schema.Top>(item: S) =>
     offset: Count,
   })
 
-export const ErrorReply = Schema.Struct({ error: Schema.String })
+const ErrorReply = Schema.Struct({ error: Schema.String })
 
 const PoolInfo = Schema.Struct({
   designation: Schema.String,
@@ -169,27 +167,27 @@ export const LiveEvent = Schema.Struct({
 
 // ---- routes --------------------------------------------------------------------------------------
 
-export interface Params {
+interface Params {
   readonly path: Readonly<Record<string, string>>
   readonly query: URLSearchParams
 }
 
 /** A refusal a handler gives once it looked (a bad page, no such account): `{error}`, a 400 or a 404. */
-export interface Refusal {
+interface Refusal {
   readonly status: 400 | 404
   readonly body: typeof ErrorReply.Type
 }
 
 /** What a route's handler answers: a body of its response schema's type (200; /api/health 503 too), or a refusal. */
-export type Reply<A> = { readonly status: 200 | 503; readonly body: A } | Refusal
+type Reply<A> = { readonly status: 200 | 503; readonly body: A } | Refusal
 
 /** A reply as it goes on the wire: the status and the JSON its schema encoded. */
-export interface EncodedReply {
+interface EncodedReply {
   readonly status: number
   readonly json: string
 }
 
-export interface ApiRoute {
+interface ApiRoute {
   readonly path: string
   readonly summary: string
   readonly response: Schema.Codec<unknown, unknown>
@@ -247,7 +245,7 @@ const bad = (message: string): Refusal => ({ status: 400, body: { error: message
 const WHOLE_NUMBER = /^[0-9]{1,15}$/
 
 /** `limit` (1 to 500, default 50) and `offset` (default 0), the same on every list. */
-export const pageParams = (query: URLSearchParams): { readonly limit: number; readonly offset: number } | string => {
+const pageParams = (query: URLSearchParams): { readonly limit: number; readonly offset: number } | string => {
   const limitText = query.get("limit")
   const offsetText = query.get("offset")
   const limit = limitText === null ? DEFAULT_PAGE : WHOLE_NUMBER.test(limitText) ? Number(limitText) : Number.NaN
@@ -263,7 +261,7 @@ export const pageParams = (query: URLSearchParams): { readonly limit: number; re
 // internals and blames the server for the client's input.
 
 /** The longest query value the API reads (a page number is 15 digits at most). */
-export const MAX_QUERY_VALUE = 100
+const MAX_QUERY_VALUE = 100
 
 /** C0 and C1 control characters (NUL, newline, escape...): in no address, number or name. */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/
@@ -302,7 +300,7 @@ const acceptedQuery = (route: ApiRoute): ReadonlyArray<string> => (route.paginat
  * percent-encoded, without control characters and at most MAX_QUERY_VALUE characters; or why not.
  * An unknown parameter is refused rather than ignored, so `?limt=5` is not silently a page of 50.
  */
-export const queryOf = (route: ApiRoute, search: string): URLSearchParams | string => {
+const queryOf = (route: ApiRoute, search: string): URLSearchParams | string => {
   const accepted = acceptedQuery(route)
   const query = new URLSearchParams()
   for (const pair of search.replace(/^\?/, "").split("&")) {
@@ -362,7 +360,7 @@ const clientsOf = (ctx: ApiContext, account?: string) =>
   )
 
 /** The next reward's split per account, largest first, from the scheme's own window. */
-export const quotasOf = (live: PoolLiveState) =>
+const quotasOf = (live: PoolLiveState) =>
   Effect.gen(function* () {
     const work = live.work()
     const weights = work === undefined ? undefined : yield* live.nextRewardWeights(difficultyOfTarget(live.network.powLimit, work.networkTarget))

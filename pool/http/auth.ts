@@ -120,7 +120,7 @@ export const makeSessions = (options: { readonly lifetimeMs: number; readonly ca
   }
 }
 
-export type Sessions = ReturnType<typeof makeSessions>
+type Sessions = ReturnType<typeof makeSessions>
 
 /** Compares a submitted CSRF token with the session's in constant time. */
 export const csrfMatches = (session: WebSession, given: string | null | undefined): boolean => {
@@ -182,8 +182,6 @@ export const makeTrustedDevices = (password: PasswordHash, options: { readonly l
     lifetimeMs: options.lifetimeMs,
   }
 }
-
-export type TrustedDevices = ReturnType<typeof makeTrustedDevices>
 
 /** Sent only to /admin/... (the login form and the backup), never readable by script. */
 export const deviceCookie = (value: string, lifetimeMs: number, secure: boolean): string =>

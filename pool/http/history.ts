@@ -4,14 +4,14 @@ import type { PoolLiveState } from "../pool.ts"
 import { CrashPoints } from "../ops/crash-points.ts"
 
 /** One periodic reading of the pool's and the network's hashrate (hashes per second). */
-export interface HashrateSample {
+interface HashrateSample {
   readonly timeMs: number
   readonly pool: number
   readonly network: number
   readonly accounts: ReadonlyMap<string, number>
 }
 
-export interface HashrateHistoryOptions {
+interface HashrateHistoryOptions {
   /** Time between samples. */
   readonly intervalMillis: number
   /** Samples kept; older ones are dropped (a day of 5-minute samples is 288). */

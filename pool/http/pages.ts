@@ -9,12 +9,12 @@ import { USERNAME_FORMAT } from "./api.ts"
  */
 
 /** Escapes text for HTML element content and double-quoted attributes. */
-export const html = (text: string | number): string =>
+const html = (text: string | number): string =>
   String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 
-export type PageName = "overview" | "connect" | "account" | "admin"
+type PageName = "overview" | "connect" | "account" | "admin"
 
-export interface PageFrame {
+interface PageFrame {
   readonly designation: string
   readonly network: string
   readonly page: PageName
@@ -31,7 +31,7 @@ const NAV: ReadonlyArray<readonly [PageName, string, string]> = [
   ["admin", "/admin", "Admin"],
 ]
 
-export const layout = (frame: PageFrame, body: string): string => {
+const layout = (frame: PageFrame, body: string): string => {
   const data = Object.entries(frame.data ?? {})
     .map(([k, v]) => ` data-${k}="${html(v)}"`)
     .join("")
@@ -67,7 +67,7 @@ ${body}
 const card = (id: string, label: string, value: string, hint = "", kind = "") =>
   `<div class="card${kind === "" ? "" : ` ${kind}`}"><div class="label">${html(label)}</div><div class="value" id="${id}">${html(value)}</div>${hint === "" ? "" : `<div class="hint">${html(hint)}</div>`}</div>`
 
-export interface OverviewFigures {
+interface OverviewFigures {
   readonly network: string
   readonly mode: string
   readonly scheme: string
@@ -87,7 +87,7 @@ const healthCard = (problems: ReadonlyArray<string>) =>
     problems.length === 0 ? "every task runs; dcrd, the wallet and the store answer" : problems.map(html).join("<br>")
   }</div></div>`
 
-export const formatHashrate = (h: number | null): string => {
+const formatHashrate = (h: number | null): string => {
   if (h === null) return "–"
   const units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"]
   let i = 0
@@ -98,7 +98,7 @@ export const formatHashrate = (h: number | null): string => {
   return `${h.toFixed(h >= 100 || i === 0 ? 0 : 2)} ${units[i]}`
 }
 
-export const schemeLabel = (scheme: string): string =>
+const schemeLabel = (scheme: string): string =>
   ({ pplns: "PPLNS", "pplns-time": "PPLNS (time window)", proportional: "Proportional", pps: "PPS", solo: "Solo" })[scheme] ?? scheme
 
 export const overviewPage = (frame: Omit<PageFrame, "page" | "title">, f: OverviewFigures): string =>

@@ -96,7 +96,7 @@ export interface AdminHttpOptions {
   readonly metrics?: MetricsRegistry | undefined
 }
 
-export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{
+class AdminHttpError extends Data.TaggedError("AdminHttpError")<{
   readonly reason: string
   /** The underlying error (a listen failure's EADDRINUSE, say), kept whole for the log. */
   readonly cause?: unknown
@@ -107,12 +107,12 @@ export class AdminHttpError extends Data.TaggedError("AdminHttpError")<{
 }
 
 /** Per client: generous for pages and the API, strict for password guesses. */
-export const DEFAULT_REQUEST_LIMIT: RateLimit = { burst: 240, perSecond: 40 }
-export const DEFAULT_LOGIN_LIMIT: RateLimit = { burst: 5, perSecond: 1 / 12 }
+const DEFAULT_REQUEST_LIMIT: RateLimit = { burst: 240, perSecond: 40 }
+const DEFAULT_LOGIN_LIMIT: RateLimit = { burst: 5, perSecond: 1 / 12 }
 /** Every client without a trusted-device cookie together: at most 720 guesses an hour at the admin password. */
-export const DEFAULT_ACCOUNT_LOGIN_LIMIT: RateLimit = { burst: 20, perSecond: 1 / 5 }
+const DEFAULT_ACCOUNT_LOGIN_LIMIT: RateLimit = { burst: 20, perSecond: 1 / 5 }
 /** Per trusted device: the same as a client's, on a bucket no one else's guesses drain. */
-export const DEFAULT_DEVICE_LOGIN_LIMIT: RateLimit = DEFAULT_LOGIN_LIMIT
+const DEFAULT_DEVICE_LOGIN_LIMIT: RateLimit = DEFAULT_LOGIN_LIMIT
 /** How long a browser stays trusted after its last successful admin login. */
 const TRUSTED_DEVICE_LIFETIME_MS = 30 * 24 * 3600_000
 /** The key of the one account logins are for (the bucket shared by every untrusted client). */

@@ -14,7 +14,7 @@ import { isPasswordHash, parsePasswordHash } from "../http/auth.ts"
 
 // ---- per-network defaults (the one table) --------------------------------------------------------
 
-export interface NetworkDefaults {
+interface NetworkDefaults {
   /** Stratum port miners connect to; dcrpool uses 5550 on every network. */
   readonly minerPort: number
   /** dcrd's JSON-RPC port (dcrd `params.go`). */
@@ -32,18 +32,18 @@ export const NETWORK_DEFAULTS: { readonly [K in NetworkName]: NetworkDefaults } 
 
 // ---- value types -----------------------------------------------------------------------------------
 
-export const DEBUG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const
-export type DebugLevel = (typeof DEBUG_LEVELS)[number]
+const DEBUG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const
+type DebugLevel = (typeof DEBUG_LEVELS)[number]
 
-export const PAYMENT_METHODS = ["pplns", "pps", "proportional", "pplns-time"] as const
-export type PaymentMethod = (typeof PAYMENT_METHODS)[number]
+const PAYMENT_METHODS = ["pplns", "pps", "proportional", "pplns-time"] as const
+type PaymentMethod = (typeof PAYMENT_METHODS)[number]
 
 const isDebugLevel = Schema.is(Schema.Literals(DEBUG_LEVELS))
 const isPaymentMethod = Schema.is(Schema.Literals(PAYMENT_METHODS))
 const isNetwork = Schema.is(Schema.Literals(NETWORK_NAMES))
 const isPayoutFeeSource = Schema.is(Schema.Literals(PAYOUT_FEE_SOURCES))
 
-export interface HostPort {
+interface HostPort {
   readonly host: string
   readonly port: number
 }
@@ -52,10 +52,10 @@ export interface HostPort {
 export const formatHostPort = (hp: HostPort): string => (hp.host.includes(":") ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`)
 
 /** Pool fee bounds in basis points: dcrpool's 0.002 to 0.05. */
-export const MIN_POOL_FEE_BASIS_POINTS = 20
-export const MAX_POOL_FEE_BASIS_POINTS = 500
-export const MIN_LASTN_PERIOD_MS = 60_000
-export const MIN_MAX_GEN_TIME_MS = 2_000
+const MIN_POOL_FEE_BASIS_POINTS = 20
+const MAX_POOL_FEE_BASIS_POINTS = 500
+const MIN_LASTN_PERIOD_MS = 60_000
+const MIN_MAX_GEN_TIME_MS = 2_000
 
 // ---- options ---------------------------------------------------------------------------------------
 
@@ -101,7 +101,7 @@ export const OPTION_NAMES = [
   "postgresdbname",
   "instance",
 ] as const
-export type OptionName = (typeof OPTION_NAMES)[number]
+type OptionName = (typeof OPTION_NAMES)[number]
 
 interface DefaultsContext {
   readonly net: NetworkName
@@ -298,12 +298,12 @@ const RENAMED: Readonly<Record<string, readonly [OptionName, string]>> = {
  * DCRFORGE_ variables that are not pool options (test and benchmark knobs); they are ignored
  * rather than refused as unknown options.
  */
-export const NON_OPTION_ENV_VARS: ReadonlyArray<string> = ["DCRFORGE_VECTORS", "DCRFORGE_LOAD_MINERS", "DCRFORGE_LOAD_SECONDS"]
+const NON_OPTION_ENV_VARS: ReadonlyArray<string> = ["DCRFORGE_VECTORS", "DCRFORGE_LOAD_MINERS", "DCRFORGE_LOAD_SECONDS"]
 
 /** True when argv asks for the option list (`--help`, `-h`): print describeOptions() instead of loading. */
 export const wantsHelp = (argv: ReadonlyArray<string>): boolean => argv.some((a) => a === "--help" || a === "-h")
 
-export const ENV_PREFIX = "DCRFORGE_"
+const ENV_PREFIX = "DCRFORGE_"
 export const envName = (name: OptionName): string => `${ENV_PREFIX}${name.toUpperCase()}`
 
 const isOptionName = (s: string): s is OptionName => (OPTION_NAMES as ReadonlyArray<string>).includes(s)
@@ -369,7 +369,7 @@ export interface PoolConfig {
 
 // ---- errors ------------------------------------------------------------------------------------------
 
-export type ConfigProblem =
+type ConfigProblem =
   | "unknown-option"
   | "bad-argument"
   | "bad-file-line"
@@ -560,7 +560,7 @@ const levenshtein = (a: string, b: string): number => {
 }
 
 /** The known option nearest to an unknown name (a dcrpool rename first). */
-export const closestOption = (name: string): OptionName => {
+const closestOption = (name: string): OptionName => {
   const renamed = RENAMED[name]
   if (renamed !== undefined) return renamed[0]
   let best: OptionName = OPTION_NAMES[0]
@@ -726,7 +726,7 @@ const parseFile = (text: string, path: string): Result.Result<RawValues, ConfigE
 
 // ---- loading -------------------------------------------------------------------------------------------
 
-export interface ConfigInput {
+interface ConfigInput {
   readonly argv: ReadonlyArray<string>
   readonly env: Readonly<Record<string, string | undefined>>
   /** The file's text, or undefined when it does not exist or cannot be read. */

@@ -204,17 +204,6 @@ export class MetricsRegistry {
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-/**
- * Answers `GET /metrics` on Node's HTTP server. Unauthenticated, as Prometheus scrapes are: the
- * figures are the pool's public totals (no addresses, no workers); bind the HTTP server to a
- * private address or filter the path at a proxy to keep them in.
- */
-export const serveMetrics = (registry: MetricsRegistry, res: ServerResponse): void =>
-  void Effect.runPromise(registry.render).then(
-    (body) => res.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" }).end(body),
-    () => res.writeHead(500, { "content-type": "text/plain" }).end("metrics could not be rendered\n"),
-  )
-
 // ---- the pool's metric set
 
 /** Every reason a share is refused, as the session reports it. */

@@ -14,7 +14,7 @@ import { SqlError, UniqueViolation, SerializationError, DeadlockError, UnknownEr
  * Postgres server. PGlite has one connection, so a semaphore gives a transaction the
  * connection for its whole length (other queries wait), as Effect's SQLite clients do.
  */
-export interface PgliteOptions {
+interface PgliteOptions {
   /** Directory of the database files; undefined keeps it in memory (tests). */
   readonly dataDir: string | undefined
 }
@@ -97,7 +97,7 @@ const lockDataDir = (dir: string) =>
   )
 
 /** Opens (creating if needed) the embedded database; closed with the scope. */
-export const makePglite = (options: PgliteOptions) =>
+const makePglite = (options: PgliteOptions) =>
   Effect.gen(function* () {
     if (options.dataDir !== undefined) yield* lockDataDir(options.dataDir)
     const db = yield* Effect.acquireRelease(

@@ -102,7 +102,7 @@ const heldAccounts = Effect.gen(function* () {
   )`
 })
 
-export const migrations = Migrator.fromRecord({
+const migrations = Migrator.fromRecord({
   "0001_initial": initial,
   "0002_held_accounts": heldAccounts,
 })

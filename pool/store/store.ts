@@ -30,8 +30,8 @@ export interface ShareRow {
   readonly instance: string
 }
 
-export const BlockStatus = Schema.Literals(["accepted", "confirmed", "matured", "orphaned"])
-export type BlockStatus = typeof BlockStatus.Type
+const BlockStatus = Schema.Literals(["accepted", "confirmed", "matured", "orphaned"])
+type BlockStatus = typeof BlockStatus.Type
 
 export const BlockRow = Schema.Struct({
   hash: TextColumn,
@@ -47,8 +47,8 @@ export const BlockRow = Schema.Struct({
 }).pipe(Schema.encodeKeys({ foundMs: "found_ms", networkDifficulty: "network_difficulty" }))
 export type BlockRow = typeof BlockRow.Type
 
-export const BatchStatus = Schema.Literals(["building", "signed", "published"])
-export type BatchStatus = typeof BatchStatus.Type
+const BatchStatus = Schema.Literals(["building", "signed", "published"])
+type BatchStatus = typeof BatchStatus.Type
 
 export const BatchRow = Schema.Struct({
   id: BigIntColumn,
@@ -69,7 +69,7 @@ export const PaymentRow = Schema.Struct({
 }).pipe(Schema.encodeKeys({ batchId: "batch_id" }))
 export type PaymentRow = typeof PaymentRow.Type
 
-export const AccountTotals = Schema.Struct({
+const AccountTotals = Schema.Struct({
   account: TextColumn,
   /** Credited from confirmed blocks or PPS, not yet payable (coinbase not mature). */
   immature: BigIntColumn,
@@ -80,10 +80,10 @@ export const AccountTotals = Schema.Struct({
   /** In a published batch. */
   paid: BigIntColumn,
 })
-export type AccountTotals = typeof AccountTotals.Type
+type AccountTotals = typeof AccountTotals.Type
 
 /** An account set aside from payouts: its credits stay payable and no batch takes them. */
-export const HeldAccount = Schema.Struct({
+const HeldAccount = Schema.Struct({
   account: TextColumn,
   /** The address the payment was refused for. */
   address: TextColumn,
@@ -91,10 +91,10 @@ export const HeldAccount = Schema.Struct({
   reason: TextColumn,
   heldMs: MillisColumn,
 }).pipe(Schema.encodeKeys({ heldMs: "held_ms" }))
-export type HeldAccount = typeof HeldAccount.Type
+type HeldAccount = typeof HeldAccount.Type
 
 /** One account's payment with its batch's state and transaction (the account page). */
-export const AccountPayment = Schema.Struct({
+const AccountPayment = Schema.Struct({
   batchId: BigIntColumn,
   address: TextColumn,
   amount: BigIntColumn,
@@ -104,19 +104,19 @@ export const AccountPayment = Schema.Struct({
   createdMs: MillisColumn,
   publishedMs: NullableColumn(MillisColumn),
 }).pipe(Schema.encodeKeys({ batchId: "batch_id", createdMs: "created_ms", publishedMs: "published_ms" }))
-export type AccountPayment = typeof AccountPayment.Type
+type AccountPayment = typeof AccountPayment.Type
 
 /** A share's work on the PPLNS walk, with its keyset cursor (`createdMs`, `seq`). */
-export const ShareWork = Schema.Struct({
+const ShareWork = Schema.Struct({
   seq: BigIntColumn,
   account: TextColumn,
   weight: BigIntColumn,
   createdMs: MillisColumn,
 }).pipe(Schema.encodeKeys({ createdMs: "created_ms" }))
-export type ShareWork = typeof ShareWork.Type
+type ShareWork = typeof ShareWork.Type
 
 /** One worker's recent work: the source of hashrate figures. */
-export const WorkerWork = Schema.Struct({
+const WorkerWork = Schema.Struct({
   account: TextColumn,
   worker: TextColumn,
   model: TextColumn,
@@ -124,10 +124,10 @@ export const WorkerWork = Schema.Struct({
   shares: NumberColumn,
   lastMs: MillisColumn,
 }).pipe(Schema.encodeKeys({ lastMs: "last_ms" }))
-export type WorkerWork = typeof WorkerWork.Type
+type WorkerWork = typeof WorkerWork.Type
 
 /** What setting a payment aside did. */
-export interface SetAside {
+interface SetAside {
   readonly address: string
   /** The payment's amount: back to payable. */
   readonly amount: bigint
@@ -136,7 +136,7 @@ export interface SetAside {
 }
 
 /** One credited pay-out candidate: an account's payable sum. */
-export interface Owed {
+interface Owed {
   readonly account: string
   readonly amount: bigint
 }
@@ -188,7 +188,7 @@ const blocksCount = firstCount("blocks")
 const batchesCount = firstCount("payout_batches")
 const paymentsCount = firstCount("payments")
 
-export const makePoolStore = Effect.gen(function* () {
+const makePoolStore = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
 
   /** Rows for `sql.insert`, which needs at least one. */
@@ -532,8 +532,5 @@ export type PoolStoreShape = Effect.Success<typeof makePoolStore>
 export class PoolStore extends Context.Service<PoolStore, PoolStoreShape>()("dcrforge/PoolStore") {}
 
 export const poolStoreLayer: Layer.Layer<PoolStore, never, SqlClient.SqlClient> = Layer.effect(PoolStore, makePoolStore)
-
-/** What a store query fails with: the database's error, or a row its schema refused. */
-export type StoreError = SqlError | StoreRowInvalid
 
 export { StoreRowInvalid }

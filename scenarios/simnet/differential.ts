@@ -46,7 +46,7 @@ export class SimnetRpcError extends Data.TaggedError("SimnetRpcError")<{
 }> {}
 
 /** What a call of the tooling can fail with: the client's failures, or a reply it cannot use. */
-export type SimnetCallFailure = SimnetRpcError | JsonRpcFailure
+type SimnetCallFailure = SimnetRpcError | JsonRpcFailure
 
 /** A JSON-RPC endpoint as the tooling has it (the harness's dcrd, a wallet of a suite's own), with a 30 s timeout. */
 export const simnetEndpoint = (url: string, user: string, password: string, certificate?: string): JsonRpcEndpoint => ({
@@ -66,7 +66,7 @@ export const decodeResult = <S extends Schema.Top>(method: string, schema: S, va
 }
 
 /** Atoms of a DCR amount as dcrd writes it (kept as text by the client's `parseJsonExact`). */
-export const atomsOf = (value: string | number, field: string): bigint => Result.getOrThrow(dcrToAtoms(value, field))
+const atomsOf = (value: string | number, field: string): bigint => Result.getOrThrow(dcrToAtoms(value, field))
 
 // ---- dcrd's blocks ---------------------------------------------------------------------------------
 
@@ -184,7 +184,7 @@ const chainBlockOf = (headerBytes: Uint8Array, block: VerboseBlock): ChainBlock 
 }
 
 /** dcrd's block at `height`: its 180 header bytes and its verbose form with transactions. */
-export const fetchChainBlock = (dcrd: JsonRpcCall, height: number): Effect.Effect<ChainBlock, SimnetCallFailure> =>
+const fetchChainBlock = (dcrd: JsonRpcCall, height: number): Effect.Effect<ChainBlock, SimnetCallFailure> =>
   Effect.gen(function* () {
     const hash = yield* decodeResult("getblockhash", Schema.String, yield* dcrd("getblockhash", [height]))
     const headerHex = yield* decodeResult("getblockheader", Schema.String, yield* dcrd("getblockheader", [hash, false]))
@@ -207,7 +207,7 @@ interface TipFacts {
 const StakeDifficulty = Schema.Struct({ current: Amount, next: Amount })
 const LiveTickets = Schema.Struct({ tickets: Schema.NullOr(Schema.Array(Schema.String)) })
 
-export const fetchTipFacts = (dcrd: JsonRpcCall, winners: ReadonlyArray<string> | undefined): Effect.Effect<TipFacts, SimnetCallFailure> =>
+const fetchTipFacts = (dcrd: JsonRpcCall, winners: ReadonlyArray<string> | undefined): Effect.Effect<TipFacts, SimnetCallFailure> =>
   Effect.gen(function* () {
     const sdiff = yield* decodeResult("getstakedifficulty", StakeDifficulty, yield* dcrd("getstakedifficulty"))
     const live = yield* decodeResult("livetickets", LiveTickets, yield* dcrd("livetickets"))
@@ -543,16 +543,3 @@ export const followChain = (
     found.push(...diff.compareTip(yield* fetchTipFacts(dcrd, announced)))
     return found
   })
-
-/** Reads dcrd's blocks from our tip + 1 to `height` into the differential, comparing each. */
-export const catchUp = (dcrd: JsonRpcCall, diff: ChainDifferential, height: number): Effect.Effect<ReadonlyArray<Mismatch>, SimnetCallFailure> =>
-  Effect.gen(function* () {
-    const found: Array<Mismatch> = []
-    while (diff.height < height) {
-      const block = yield* fetchChainBlock(dcrd, diff.height + 1)
-      found.push(...diff.connect(block))
-      if (found.some((m) => m.quantity === "stake-rules")) break
-    }
-    return found
-  })
-

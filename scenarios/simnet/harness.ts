@@ -89,7 +89,7 @@ class HarnessTimeout extends Data.TaggedError("HarnessTimeout")<{ readonly waiti
 
 type SimnetError = SimnetRpcError | NotEnoughVotes | DaemonFailed | HarnessTimeout
 
-export interface RpcClient {
+interface RpcClient {
   /** One JSON-RPC call; fractional number literals, and every one under `exactKeys`, come back as their source text (amounts). */
   readonly call: (method: string, params?: ReadonlyArray<unknown>, exactKeys?: ReadonlySet<string>) => Effect.Effect<unknown, SimnetRpcError>
   readonly callAs: <A>(schema: Schema.Codec<A, unknown>, method: string, params?: ReadonlyArray<unknown>) => Effect.Effect<A, SimnetRpcError>
