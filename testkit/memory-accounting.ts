@@ -1,6 +1,5 @@
 import { Effect, Layer } from "effect"
-import type { AcceptedWork } from "../pool/accepted-work.ts"
-import { Accounting } from "../pool/accounting/port.ts"
+import { Accounting, type AcceptedWork } from "../pool/accounting/port.ts"
 import type { AcceptedShare } from "../pool/stratum/session.ts"
 
 /**

@@ -26,6 +26,9 @@ export const shareTarget = (powLimit: bigint, difficulty: bigint): bigint => (po
 /** The difficulty (DIFFICULTY_SCALE units) of a target, the network's included: powLimit / target. */
 export const difficultyOfTarget = (powLimit: bigint, target: bigint): bigint => (powLimit * DIFFICULTY_SCALE) / target
 
+/** A target's difficulty as a plain number, for figures shown to people (metrics, charts), never for money. */
+export const difficultyNumberOfTarget = (powLimit: bigint, target: bigint): number => Number(difficultyOfTarget(powLimit, target)) / Number(DIFFICULTY_SCALE)
+
 /** The share target a miner derives from a whole difficulty: the proof-of-work limit divided by it. */
 export const minerShareTarget = (powLimit: bigint, wholeDifficulty: bigint): bigint => powLimit / wholeDifficulty
 

@@ -1,6 +1,29 @@
 import { Context, Effect } from "effect"
-import type { AcceptedWork } from "../accepted-work.ts"
+import type { MinerModel } from "../../core/stratum/profiles.ts"
 import type { AcceptedShare } from "../stratum/session.ts"
+
+/**
+ * A block the pool mined and dcrd accepted, as the mining path hands it to accounting. What
+ * becomes of it (confirmed, orphaned, matured) is settlement's to find out, from the chain.
+ */
+export interface AcceptedWork {
+  /** Display hex of the block hash (BLAKE-256 in every era: the PoW hash is not the block's id). */
+  readonly hash: string
+  readonly height: number
+  readonly account: string
+  readonly worker: string
+  readonly model: MinerModel
+  /** Milliseconds, pool clock. */
+  readonly foundAt: number
+  /** The network difficulty it was mined at, in DIFFICULTY_SCALE units (what PPLNS windows scale by). */
+  readonly networkDifficulty: bigint
+  /**
+   * The share that found it, stored with the block in one transaction (a block goes to dcrd
+   * before its share is committed, so its window must not depend on the share committer).
+   * Undefined only for blocks reported by hand (tests).
+   */
+  readonly findingShare: AcceptedShare | undefined
+}
 
 /**
  * Where the mining path hands its results: accepted shares, the pool's blocks dcrd accepted, and

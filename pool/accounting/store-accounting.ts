@@ -1,5 +1,5 @@
 import { Clock, Effect, Queue } from "effect"
-import { DIFFICULTY_SCALE } from "../../core/stratum/difficulty.ts"
+import { DIFFICULTY_SCALE, hashesPerUnitDifficulty } from "../../core/stratum/difficulty.ts"
 import { Accounting } from "./port.ts"
 import { CrashPoints } from "../ops/crash-points.ts"
 import { currentPoolMetrics, PoolMetrics } from "../ops/metrics.ts"
@@ -91,7 +91,7 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const hashrates = (windowMs: number) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const perUnit = Number(options.hashesPerUnitDifficulty ?? (1n << 256n) / (options.network.powLimit + 1n)) / Number(DIFFICULTY_SCALE)
+        const perUnit = Number(options.hashesPerUnitDifficulty ?? hashesPerUnitDifficulty(options.network.powLimit)) / Number(DIFFICULTY_SCALE)
         const rate = (weight: bigint) => (Number(weight) * perUnit) / (windowMs / 1000)
         const clients = (yield* store.workSince(now - windowMs)).map((c) => ({ ...c, hashesPerSecond: rate(c.weight) }))
         const accounts = new Map<string, number>()

@@ -1,17 +1,12 @@
 import { Effect, Result, Schema, SchemaTransformation } from "effect"
 import { difficultyOfTarget } from "../../core/stratum/difficulty.ts"
 import { decodeAddress, MAX_ADDRESS_LENGTH } from "../../core/chain/address.ts"
-import type { PowHashAlgorithm } from "../../core/chain/hash.ts"
-import type { NetworkParams } from "../../core/chain/params.ts"
 import { POOL_FEE_ACCOUNT } from "../../core/payout/ledger.ts"
-import type { PayoutScheme } from "../../core/payout/schemes.ts"
 import { cannotMineReason, MINER_PROFILES, userAgentOf } from "../../core/stratum/profiles.ts"
-import type { ServerCounters } from "../stratum/server.ts"
 import { PoolStore, type BlockRow } from "../store/store.ts"
 import { networkHashrate, type HashrateHistory } from "./history.ts"
 import { HealthReport } from "../ops/health.ts"
 import type { PoolLiveState } from "../pool.ts"
-import type { TaskSupervisorShape } from "../ops/supervisor.ts"
 
 /** What the API serves beside the live state: the pool's name and the hashrate history. */
 export interface ApiContext {

@@ -120,8 +120,6 @@ export const makeSessions = (options: { readonly lifetimeMs: number; readonly ca
   }
 }
 
-type Sessions = ReturnType<typeof makeSessions>
-
 /** Compares a submitted CSRF token with the session's in constant time. */
 export const csrfMatches = (session: WebSession, given: string | null | undefined): boolean => {
   if (given === null || given === undefined) return false

@@ -1,5 +1,5 @@
 import { Cause, Clock, Effect, Schedule } from "effect"
-import { DIFFICULTY_SCALE, difficultyOfTarget } from "../../core/stratum/difficulty.ts"
+import { difficultyNumberOfTarget } from "../../core/stratum/difficulty.ts"
 import type { PoolLiveState } from "../pool.ts"
 import { CrashPoints } from "../ops/crash-points.ts"
 
@@ -29,7 +29,7 @@ interface HashrateHistoryOptions {
 export const networkHashrate = (live: PoolLiveState): number | undefined => {
   const work = live.work()
   if (work === undefined) return undefined
-  const difficulty = Number(difficultyOfTarget(live.network.powLimit, work.networkTarget)) / Number(DIFFICULTY_SCALE)
+  const difficulty = difficultyNumberOfTarget(live.network.powLimit, work.networkTarget)
   return (difficulty * Number(live.hashesPerUnitDifficulty)) / live.network.targetTimePerBlock
 }
 

@@ -1,8 +1,7 @@
 import { Clock, Context, Effect, Layer, Option } from "effect"
-import { DIFFICULTY_SCALE, difficultyOfTarget } from "../../core/stratum/difficulty.ts"
+import { difficultyNumberOfTarget } from "../../core/stratum/difficulty.ts"
 import { ChainRpc } from "../../core/services/chain.ts"
 import { PayoutWallet } from "../../core/services/wallet.ts"
-import type { ServerResponse } from "node:http"
 import type { SessionLog } from "../stratum/session.ts"
 
 /**
@@ -403,7 +402,7 @@ export const watchPool = (
     Effect.sync(() => {
       const job = pool.currentJob()
       // Six decimals survive the bigint division; difficulty is far above 2^53 only on paper.
-      return job === undefined ? [] : [{ labels: [], value: Number(difficultyOfTarget(pool.powLimit, job.networkTarget)) / Number(DIFFICULTY_SCALE) }]
+      return job === undefined ? [] : [{ labels: [], value: difficultyNumberOfTarget(pool.powLimit, job.networkTarget) }]
     }),
   )
   metrics.hashrate.from(

@@ -1,6 +1,5 @@
 import { Array as Arr, Context, Effect, Layer, Schema } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
-import type { SqlError } from "effect/sql/SqlError"
 import type { Allocation } from "../../core/payout/amounts.ts"
 import { BigIntColumn, decodeRows, MillisColumn, NullableColumn, NumberColumn, StoreRowInvalid, TextColumn } from "./rows.ts"
 
@@ -183,7 +182,6 @@ const firstCount = (table: string) => {
   const decode = decodeRows(table, Count)
   return (rows: ReadonlyArray<unknown>) => decode(rows).pipe(Effect.map((decoded) => decoded[0]?.n ?? 0))
 }
-const sharesCount = firstCount("shares")
 const blocksCount = firstCount("blocks")
 const batchesCount = firstCount("payout_batches")
 const paymentsCount = firstCount("payments")

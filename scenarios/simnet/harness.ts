@@ -56,7 +56,7 @@ import { defaultDcrdTimeouts, type DcrdOptions } from "../../pool/dcrd-client.ts
 import { dcrToAtoms, atomsToDcr } from "../../core/chain/amounts.ts"
 import type { DcrwalletOptions } from "../../wallet/dcrwallet-rpc.ts"
 import { JsonLiteral, makeJsonRpcCall, makeTrustingPost } from "../../wallet/json-rpc.ts"
-import { SimnetNode, type Daemon, type DaemonFailed, type DaemonSpec, type SimnetNodeError } from "./node.ts"
+import { SimnetNode, type Daemon, type DaemonFailed, type DaemonSpec } from "./node.ts"
 
 export const STAKE_VALIDATION_HEIGHT = SIMNET.stakeValidationHeight
 const COINBASE_MATURITY = SIMNET.coinbaseMaturity
