@@ -154,7 +154,10 @@ describe("simulated dcrd", () => {
       const log: Array<SimDcrdEvent> = []
       const sim = yield* startSim({
         bootstrapHeight: 200,
-        stakers: [{ owner: "alice", canVote: always }, { owner: "bob", canVote: always }],
+        stakers: [
+          { owner: "alice", canVote: always },
+          { owner: "bob", canVote: always },
+        ],
         voteDelayMillis: { min: 100, max: 900 },
         log: (e) => log.push(e),
       })
@@ -330,7 +333,13 @@ describe("simulated dcrd", () => {
 
   it.effect("coinbaseValue is the work subsidy of the block's voters and split; unknown hashes and heights are errors", () =>
     Effect.gen(function* () {
-      const sim = yield* startSim({ bootstrapHeight: 200, stakers: [{ owner: "a", canVote: (h) => h % 3 !== 0 }, { owner: "b", canVote: always }] })
+      const sim = yield* startSim({
+        bootstrapHeight: 200,
+        stakers: [
+          { owner: "a", canVote: (h) => h % 3 !== 0 },
+          { owner: "b", canVote: always },
+        ],
+      })
       for (const height of [1, 2, 100, 143, 144, 150, 199, 200]) {
         const block = sim.blockAt(height)!
         const voters = Result.getOrThrow(decodeHeader(block.header)).voters
@@ -352,13 +361,7 @@ describe("simulated dcrd", () => {
       yield* sim.reorg(2)
       yield* settle
       expect(sim.height()).toBe(171)
-      expect(events.filter((e) => e._tag !== "Work").map((e) => e._tag)).toEqual([
-        "BlockDisconnected",
-        "BlockDisconnected",
-        "BlockConnected",
-        "BlockConnected",
-        "BlockConnected",
-      ])
+      expect(events.filter((e) => e._tag !== "Work").map((e) => e._tag)).toEqual(["BlockDisconnected", "BlockDisconnected", "BlockConnected", "BlockConnected", "BlockConnected"])
       for (const hash of replaced) expect(sim.block(hash)?.onMainChain).toBe(false)
       expect((yield* Effect.flip(sim.reorg(100)))._tag).toBe("ReorgTooDeep")
     }),
@@ -393,7 +396,7 @@ describe("simulated dcrd", () => {
             random: new SimRandom(seed),
             bootstrapHeight: 150,
             networkHashrate: 1_000,
-                stakers: [
+            stakers: [
               { owner: "a", canVote: (h) => h % 4 !== 0 },
               { owner: "b", canVote: always },
             ],

@@ -296,11 +296,7 @@ export interface SimDcrd {
   /** Adds or replaces a staker (owners not known vote whenever called). */
   setStaker(staker: SimStaker): void
   /** Ticket purchases into the mempool at the current price; dcrd's refusal otherwise. */
-  buyTickets(
-    owner: string,
-    count: number,
-    options?: { readonly expiry?: number; readonly fee?: bigint },
-  ): Effect.Effect<ReadonlyArray<Ticket>, TicketRejected>
+  buyTickets(owner: string, count: number, options?: { readonly expiry?: number; readonly fee?: bigint }): Effect.Effect<ReadonlyArray<Ticket>, TicketRejected>
   /** dcrd down: every call fails with ChainUnavailable and notifications are lost until it is back. */
   setOffline(offline: boolean): Effect.Effect<void>
   /** The websocket drops: calls fail and notifications are lost until `Reconnected`, `forMillis` later. */
@@ -345,8 +341,7 @@ const TICKET_SIZE = 300
 const TEMPLATE_EXPIRY_BLOCKS = 3
 
 /** dcrd's `getblock` answer for a hash it does not know (ErrRPCBlockNotFound). */
-const blockNotFound = (method: string, hash: string) =>
-  new ChainRpcError({ method, code: -5, reason: `No information available about block ${hash}` })
+const blockNotFound = (method: string, hash: string) => new ChainRpcError({ method, code: -5, reason: `No information available about block ${hash}` })
 
 /**
  * The synchronous heart of the simulated node: the chain, the stake model, templates, votes in
@@ -728,7 +723,9 @@ class SimNode {
           break
         }
         if (redraws >= MAX_REDRAWS) {
-          throw new RangeError(`bootstrap stalled at height ${h}: no version of block ${h - 1} of ${MAX_REDRAWS} drawn had ${this.minVotes} winners whose owners can vote; make more stakers' canVote true`)
+          throw new RangeError(
+            `bootstrap stalled at height ${h}: no version of block ${h - 1} of ${MAX_REDRAWS} drawn had ${this.minVotes} winners whose owners can vote; make more stakers' canVote true`,
+          )
         }
         const parent = this.detach()
         this.forget(parent)
@@ -994,9 +991,7 @@ class SimNode {
   /** dcrd's getwork submission: true when the block joined the chain, false with a logged reason otherwise. */
   submit(data: Uint8Array): Result.Result<boolean, ChainRpcError> {
     if (data.length !== GETWORK_DATA_BYTES) {
-      return Result.fail(
-        new ChainRpcError({ method: "getwork", code: -8, reason: `Argument must be a hexadecimal string with length ${GETWORK_DATA_BYTES * 2} (not ${data.length * 2})` }),
-      )
+      return Result.fail(new ChainRpcError({ method: "getwork", code: -8, reason: `Argument must be a hexadecimal string with length ${GETWORK_DATA_BYTES * 2} (not ${data.length * 2})` }))
     }
     const headerBytes = data.slice(0, HEADER_BYTES)
     const decoded = decodeHeader(headerBytes)
@@ -1112,12 +1107,10 @@ class SimNode {
 }
 
 /** A commitment to the block's stake transactions (dcrd's stake root commits to them too). */
-const stakeRootOf = (content: StakeContent): Uint8Array =>
-  blake256Hash(new TextEncoder().encode(`${content.tickets.join(",")}|${content.votes.join(",")}|${content.revocations.join(",")}`))
+const stakeRootOf = (content: StakeContent): Uint8Array => blake256Hash(new TextEncoder().encode(`${content.tickets.join(",")}|${content.votes.join(",")}|${content.revocations.join(",")}`))
 
 /** A plausible serialized size: a coinbase and the stake transactions. */
-const blockSizeOf = (content: StakeContent): number =>
-  1_000 + TICKET_SIZE * content.tickets.length + 350 * content.votes.length + 250 * content.revocations.length
+const blockSizeOf = (content: StakeContent): number => 1_000 + TICKET_SIZE * content.tickets.length + 350 * content.votes.length + 250 * content.revocations.length
 
 // ---- the Effect shell ----------------------------------------------------------------------
 
@@ -1132,18 +1125,20 @@ export const makeSimDcrd = (options: SimDcrdOptions): Effect.Effect<SimDcrd, nev
     const scope = yield* Effect.scope
     const clock = yield* Clock.clockWith(Effect.succeed)
     const events = yield* Queue.unbounded<ChainEvent>()
-    const node = yield* Effect.sync(() => new SimNode(options, () => clock.currentTimeMillisUnsafe(), (e) => void Queue.offerUnsafe(events, e)))
+    const node = yield* Effect.sync(
+      () =>
+        new SimNode(
+          options,
+          () => clock.currentTimeMillisUnsafe(),
+          (e) => void Queue.offerUnsafe(events, e),
+        ),
+    )
 
     // Timers run in their own fibers in the node's scope; startImmediately registers each sleep
     // in the order the node queued it, which is the order TestClock wakes equal deadlines.
-    const startTimers: Effect.Effect<void> = Effect.suspend(() =>
-      Effect.forEach(node.takeTimers(), (t) => Effect.forkIn(runTimer(t), scope, { startImmediately: true }), { discard: true }),
-    )
+    const startTimers: Effect.Effect<void> = Effect.suspend(() => Effect.forEach(node.takeTimers(), (t) => Effect.forkIn(runTimer(t), scope, { startImmediately: true }), { discard: true }))
     function runTimer(timer: Timer): Effect.Effect<void> {
-      return Effect.sleep(timer.delayMillis).pipe(
-        Effect.andThen(Effect.sync(timer.fire)),
-        Effect.andThen(startTimers),
-      )
+      return Effect.sleep(timer.delayMillis).pipe(Effect.andThen(Effect.sync(timer.fire)), Effect.andThen(startTimers))
     }
     /** Runs a transition, then starts the timers it queued. */
     const act = <A>(f: () => A): Effect.Effect<A> => Effect.sync(f).pipe(Effect.tap(() => startTimers))

@@ -84,11 +84,7 @@ export interface SimWallet {
   /** Coinbase value of the pool's main-chain blocks that are not spendable yet. */
   immatureCoinbase(): bigint
   /** Buys tickets for `owner` at the current price through the simulated dcrd's mempool. */
-  purchaseTickets(
-    owner: string,
-    count: number,
-    options?: { readonly maxPrice?: bigint; readonly expiry?: number },
-  ): Effect.Effect<ReadonlyArray<Ticket>, TicketPurchaseRefused>
+  purchaseTickets(owner: string, count: number, options?: { readonly maxPrice?: bigint; readonly expiry?: number }): Effect.Effect<ReadonlyArray<Ticket>, TicketPurchaseRefused>
   /** The owner's stake record (dcrwallet's getstakeinfo counts come from it). */
   stakeTotals(owner: string): OwnerTotals
 }
@@ -120,8 +116,7 @@ export const makeSimWallet = (options: SimWalletOptions): Effect.Effect<SimWalle
     const faults: SimWalletFaults = { offline: false, loseNextPublishReply: false, failNextBuild: false }
     let builds = 0
     const log = (event: SimWalletEvent) => options.log?.(event)
-    const unavailable = (method: string) =>
-      Effect.fail(new WalletUnavailable({ method, reason: "the simulated dcrwallet is offline" }))
+    const unavailable = (method: string) => Effect.fail(new WalletUnavailable({ method, reason: "the simulated dcrwallet is offline" }))
 
     const maturedCoinbase = (): bigint => {
       // dcrd lets a coinbase be spent by a block at least CoinbaseMaturity above it.
@@ -232,11 +227,7 @@ export const makeSimWallet = (options: SimWalletOptions): Effect.Effect<SimWalle
 
     const service = PayoutWallet.of({ build, publish, status })
 
-    const purchaseTickets = (
-      owner: string,
-      count: number,
-      opts: { readonly maxPrice?: bigint; readonly expiry?: number } = {},
-    ): Effect.Effect<ReadonlyArray<Ticket>, TicketPurchaseRefused> =>
+    const purchaseTickets = (owner: string, count: number, opts: { readonly maxPrice?: bigint; readonly expiry?: number } = {}): Effect.Effect<ReadonlyArray<Ticket>, TicketPurchaseRefused> =>
       Effect.suspend(() => {
         const price = dcrd.model.nextStakeDifficulty()
         if (opts.maxPrice !== undefined && price > opts.maxPrice) {
@@ -245,9 +236,7 @@ export const makeSimWallet = (options: SimWalletOptions): Effect.Effect<SimWalle
           )
         }
         const expiry = opts.expiry
-        return dcrd
-          .buyTickets(owner, count, expiry === undefined ? {} : { expiry })
-          .pipe(Effect.mapError((e) => new TicketPurchaseRefused({ reason: e.reason, message: e.message })))
+        return dcrd.buyTickets(owner, count, expiry === undefined ? {} : { expiry }).pipe(Effect.mapError((e) => new TicketPurchaseRefused({ reason: e.reason, message: e.message })))
       })
 
     const wallet: SimWallet = {

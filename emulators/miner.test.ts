@@ -18,9 +18,24 @@ interface Request {
 }
 
 const JOB_HEADER = encodeHeader({
-  version: 10, prevBlock: new Uint8Array(32).fill(1), merkleRoot: new Uint8Array(32).fill(7), stakeRoot: new Uint8Array(32).fill(8),
-  voteBits: 1, finalState: new Uint8Array(6), voters: 5, freshStake: 0, revocations: 0, poolSize: 100, bits: 0x1d00ffff,
-  sbits: 20000n, height: 300, size: 1000, timestamp: 1_767_225_600, nonce: 0, extraData: new Uint8Array(32), stakeVersion: 10,
+  version: 10,
+  prevBlock: new Uint8Array(32).fill(1),
+  merkleRoot: new Uint8Array(32).fill(7),
+  stakeRoot: new Uint8Array(32).fill(8),
+  voteBits: 1,
+  finalState: new Uint8Array(6),
+  voters: 5,
+  freshStake: 0,
+  revocations: 0,
+  poolSize: 100,
+  bits: 0x1d00ffff,
+  sbits: 20000n,
+  height: 300,
+  size: 1000,
+  timestamp: 1_767_225_600,
+  nonce: 0,
+  extraData: new Uint8Array(32),
+  stakeVersion: 10,
 })
 
 /**

@@ -91,9 +91,7 @@ export const runMiner = (options: MinerOptions, stats: MinerStats = newMinerStat
     const reconnect = options.reconnectSeconds ?? { min: 2, max: 10 }
     const emit = (event: MinerEvent) => options.onEvent?.(event)
     for (;;) {
-      const outcome = yield* Effect.scoped(oneConnection(options, stats, emit)).pipe(
-        Effect.catch((e: Socket.SocketError) => Effect.succeed({ reason: e.message, refused: false, storm: false })),
-      )
+      const outcome = yield* Effect.scoped(oneConnection(options, stats, emit)).pipe(Effect.catch((e: Socket.SocketError) => Effect.succeed({ reason: e.message, refused: false, storm: false })))
       emit({ _tag: "Disconnected", miner: options.name, reason: outcome.reason })
       const seconds = outcome.storm ? random.next() * 0.5 : reconnect.min + random.next() * (reconnect.max - reconnect.min)
       // A pool that refused the device (wrong proof of work) will refuse again: firmware backs off long.
@@ -234,11 +232,7 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
           }
         }
       }
-    }).pipe(
-      Effect.catch((e: Socket.SocketError) =>
-        end({ reason: e.reason._tag === "SocketCloseError" ? "pool closed the connection" : e.message, refused: false, storm: false }),
-      ),
-    )
+    }).pipe(Effect.catch((e: Socket.SocketError) => end({ reason: e.reason._tag === "SocketCloseError" ? "pool closed the connection" : e.message, refused: false, storm: false })))
 
     const submitOne = (current: MinerJob, target: bigint) =>
       Effect.gen(function* () {
@@ -326,10 +320,7 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
     }
     if (quirks.reconnectStorm !== undefined) {
       const mean = quirks.reconnectStorm.meanSecondsBetween
-      yield* Effect.forkIn(
-        Effect.andThen(Effect.sleep(Math.round(random.exponential(mean) * 1000)), end({ reason: "reconnect storm", refused: false, storm: true })),
-        scope,
-      )
+      yield* Effect.forkIn(Effect.andThen(Effect.sleep(Math.round(random.exponential(mean) * 1000)), end({ reason: "reconnect storm", refused: false, storm: true })), scope)
     }
     if (quirks.zombieAfterSeconds !== undefined) {
       yield* Effect.forkIn(

@@ -74,8 +74,7 @@ const stepUntil = (done: () => boolean, limitMillis: number) =>
     return yield* Clock.currentTimeMillis
   })
 
-const network = (seed: number, faults: NetworkFaults = {}, events: Array<NetworkEvent> = []) =>
-  makeMemoryNetwork({ random: new SimRandom(seed), faults, log: (e) => events.push(e) })
+const network = (seed: number, faults: NetworkFaults = {}, events: Array<NetworkEvent> = []) => makeMemoryNetwork({ random: new SimRandom(seed), faults, log: (e) => events.push(e) })
 
 const lines = (count: number) => Array.from({ length: count }, (_, i) => `{"id":${i},"method":"mining.submit","params":["w.${i}","${"ab".repeat(i % 7)}"]}\n`)
 

@@ -138,8 +138,7 @@ const EPHEMERAL_PORT_COUNT = 28232
 const socketCloseError = (code: number) => new Socket.SocketError({ reason: new Socket.SocketCloseError({ code }) })
 const socketReadError = (message: string) => new Socket.SocketError({ reason: new Socket.SocketReadError({ cause: new Error(message) }) })
 const socketWriteError = (message: string) => new Socket.SocketError({ reason: new Socket.SocketWriteError({ cause: new Error(message) }) })
-const socketOpenError = (kind: "Unknown" | "Timeout", message: string) =>
-  new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind, cause: new Error(message) }) })
+const socketOpenError = (kind: "Unknown" | "Timeout", message: string) => new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind, cause: new Error(message) }) })
 
 const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
   let size = 0
@@ -402,10 +401,12 @@ export const makeMemoryNetwork = (options: MemoryNetworkOptions): Effect.Effect<
                   () => Effect.sync(() => tearDown(end)),
                 ),
           // Releasing the writer half-closes, as NodeSocket's `end()` does.
-          writer: Effect.acquireRelease(Effect.sync(() => writer), () =>
-            Effect.sync(() => {
-              if (!end.tornDown) endWrites(end)
-            }),
+          writer: Effect.acquireRelease(
+            Effect.sync(() => writer),
+            () =>
+              Effect.sync(() => {
+                if (!end.tornDown) endWrites(end)
+              }),
           ),
         }),
         inbox: [],
@@ -458,8 +459,7 @@ export const makeMemoryNetwork = (options: MemoryNetworkOptions): Effect.Effect<
               return writeNow(typeof chunk === "string" ? encoder.encode(chunk) : chunk.slice())
             }),
           ),
-        writeAll: (chunks) =>
-          end.readerOpen.whenOpen(Effect.suspend(() => writeNow(concat(chunks.map((c) => (typeof c === "string" ? encoder.encode(c) : c)))))),
+        writeAll: (chunks) => end.readerOpen.whenOpen(Effect.suspend(() => writeNow(concat(chunks.map((c) => (typeof c === "string" ? encoder.encode(c) : c)))))),
       }
       return end
     }
@@ -491,11 +491,7 @@ export const makeMemoryNetwork = (options: MemoryNetworkOptions): Effect.Effect<
       Effect.suspend(() => {
         counters.refused++
         log({ _tag: "Refused", connection: id, host, reason })
-        return Effect.fail(
-          reason === "timeout"
-            ? socketOpenError("Timeout", `connect ETIMEDOUT ${address} from ${host}`)
-            : socketOpenError("Unknown", `connect ECONNREFUSED ${address} from ${host}`),
-        )
+        return Effect.fail(reason === "timeout" ? socketOpenError("Timeout", `connect ETIMEDOUT ${address} from ${host}`) : socketOpenError("Unknown", `connect ECONNREFUSED ${address} from ${host}`))
       })
 
     const dial: Dial = (host) =>
@@ -555,9 +551,9 @@ export const makeMemoryNetwork = (options: MemoryNetworkOptions): Effect.Effect<
           // Connections the kernel completed but nobody accepted are reset when the listener closes.
           for (const connection of yield* Queue.clear(accepted)) resetConnection(connection)
         })
-        return yield* Effect.forever(
-          Effect.flatMap(Queue.take(accepted), (connection) => Effect.forkScoped(serve(connection, handler), { startImmediately: true })),
-        ).pipe(Effect.ensuring(stopListening))
+        return yield* Effect.forever(Effect.flatMap(Queue.take(accepted), (connection) => Effect.forkScoped(serve(connection, handler), { startImmediately: true }))).pipe(
+          Effect.ensuring(stopListening),
+        )
       }).pipe(Effect.scoped)
 
     const listener = StratumListener.of({ address, port, run })

@@ -77,10 +77,7 @@ const withClient = <A>(opts: DcrdOptions, body: (chain: ChainRpc["Service"]) => 
     Effect.gen(function* () {
       const chain = yield* ChainRpc
       return yield* body(chain)
-    }).pipe(
-      Effect.provide(dcrdChainLayer(opts).pipe(Layer.provide(globalWebSocketLayer))),
-      Effect.provideService(References.MinimumLogLevel, "Error"),
-    ),
+    }).pipe(Effect.provide(dcrdChainLayer(opts).pipe(Layer.provide(globalWebSocketLayer))), Effect.provideService(References.MinimumLogLevel, "Error")),
   )
 
 /** Retries `effect` until it succeeds (the client connects in the background). */
@@ -132,7 +129,7 @@ describe("dcrd websocket client (msw)", () => {
       ["40".repeat(32)]: { hash: "40".repeat(32), height: 40, rawtx: [coinbase([6.4, 0, 57.6]), coinbase([1])] },
       ["01".repeat(32)]: { hash: "01".repeat(32), height: 1, rawtx: [coinbase([100000, 0, 200000])] },
     }
-    const dcrd = fakeDcrd((r) => (r.method === "getblock" ? blocks[String(r.params[0])] ?? { error: { code: -5, message: "Block not found" } } : standardAnswers(r)))
+    const dcrd = fakeDcrd((r) => (r.method === "getblock" ? (blocks[String(r.params[0])] ?? { error: { code: -5, message: "Block not found" } }) : standardAnswers(r)))
     server.use(dcrd.handler)
     await withClient(options(), (chain) =>
       Effect.gen(function* () {
@@ -197,8 +194,29 @@ describe("dcrd websocket client (real TLS socket)", () => {
   it("trusts exactly dcrd's certificate and sends basic auth in the handshake", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dcrforge-tls-"))
     const make = (name: string) => {
-      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", join(dir, `${name}.key`), "-out", join(dir, `${name}.cert`)], { stdio: "ignore" })
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-days",
+          "1",
+          "-subj",
+          "/CN=localhost",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1,DNS:localhost",
+          "-keyout",
+          join(dir, `${name}.key`),
+          "-out",
+          join(dir, `${name}.cert`),
+        ],
+        { stdio: "ignore" },
+      )
       return { key: readFileSync(join(dir, `${name}.key`), "utf8"), cert: readFileSync(join(dir, `${name}.cert`), "utf8") }
     }
     const rpc = make("rpc")
@@ -221,10 +239,7 @@ describe("dcrd websocket client (real TLS socket)", () => {
       Effect.runPromise(
         Effect.gen(function* () {
           return yield* body(yield* ChainRpc)
-        }).pipe(
-          Effect.provide(dcrdChainLayer(options({ url })).pipe(Layer.provide(dcrdWebSocketLayer(certificate)))),
-          Effect.provideService(References.MinimumLogLevel, "Error"),
-        ),
+        }).pipe(Effect.provide(dcrdChainLayer(options({ url })).pipe(Layer.provide(dcrdWebSocketLayer(certificate)))), Effect.provideService(References.MinimumLogLevel, "Error")),
       )
     try {
       await run(rpc.cert, (chain) => Effect.map(eventually(chain.getWork), (w) => expect(toHex(w.data)).toBe(workData)))

@@ -97,9 +97,9 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
           const id = ++nextId
           const answer = yield* Deferred.make<unknown, ChainFailure>()
           pending.set(id, { method, answer })
-          yield* w.write(JSON.stringify({ jsonrpc: "1.0", id, method, params })).pipe(
-            Effect.catch((cause) => Deferred.fail(answer, new ChainUnavailable({ method, reason: "connection lost while sending", cause }))),
-          )
+          yield* w
+            .write(JSON.stringify({ jsonrpc: "1.0", id, method, params }))
+            .pipe(Effect.catch((cause) => Deferred.fail(answer, new ChainUnavailable({ method, reason: "connection lost while sending", cause }))))
           return yield* Deferred.await(answer).pipe(
             Effect.timeoutOrElse({
               duration: options.requestTimeoutMillis,
@@ -134,12 +134,14 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
           if (event !== undefined) yield* Queue.offer(events, event)
         })
 
-      const requireResult = <A>(method: string, schema: Schema.Codec<A, unknown>) => (value: unknown) => {
-        const decoded = Schema.decodeUnknownResult(schema)(value)
-        return Result.isSuccess(decoded)
-          ? Effect.succeed(decoded.success)
-          : Effect.fail(new ChainRpcError({ method, code: -1, reason: `unexpected reply shape: ${JSON.stringify(value).slice(0, 120)}` }))
-      }
+      const requireResult =
+        <A>(method: string, schema: Schema.Codec<A, unknown>) =>
+        (value: unknown) => {
+          const decoded = Schema.decodeUnknownResult(schema)(value)
+          return Result.isSuccess(decoded)
+            ? Effect.succeed(decoded.success)
+            : Effect.fail(new ChainRpcError({ method, code: -1, reason: `unexpected reply shape: ${JSON.stringify(value).slice(0, 120)}` }))
+        }
       /** One connection's life: dial, subscribe, read until it drops. */
       const session = (reconnected: boolean) =>
         Effect.gen(function* () {
@@ -167,9 +169,7 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
         let everConnected = false
         for (;;) {
           const started = yield* Clock.currentTimeMillis
-          const exit = yield* Effect.exit(
-            session(everConnected).pipe(Effect.onExit(() => Effect.sync(() => (writer = undefined)))),
-          )
+          const exit = yield* Effect.exit(session(everConnected).pipe(Effect.onExit(() => Effect.sync(() => (writer = undefined)))))
           yield* failPending("connection to dcrd lost")
           const lasted = (yield* Clock.currentTimeMillis) - started
           // A connection that held for a while resets the backoff; one that failed at once grows it.
@@ -193,10 +193,7 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
             return work === undefined ? Effect.fail(new ChainRpcError({ method: "getwork", code: -1, reason: "work data or target of the wrong length" })) : Effect.succeed(work)
           }),
         ),
-        submitWork: (data) =>
-          call("getwork", [toHex(data)]).pipe(
-            Effect.flatMap(requireResult("getwork", Schema.Boolean)),
-          ),
+        submitWork: (data) => call("getwork", [toHex(data)]).pipe(Effect.flatMap(requireResult("getwork", Schema.Boolean))),
         getBestBlock: call("getbestblock", []).pipe(Effect.flatMap(requireResult("getbestblock", BestBlockResult))),
         getBlockHash: (height) => call("getblockhash", [height]).pipe(Effect.flatMap(requireResult("getblockhash", Schema.String))),
         coinbaseValue: (hash) =>

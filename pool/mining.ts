@@ -112,9 +112,7 @@ export const runMining = (options: MiningOptions) =>
         const height = heightOf(work.data)
         const padded = detectPadding(work.data.subarray(HEADER_BYTES))
         if (padded !== undefined && padded !== powAlgorithmAt(activations, height) && chainSays?.pow !== padded) {
-          yield* Effect.logWarning(
-            `dcrd mines height ${height} with ${padded} although ${options.session.network.name}'s agenda table says otherwise (an agenda voted on this chain): following dcrd`,
-          )
+          yield* Effect.logWarning(`dcrd mines height ${height} with ${padded} although ${options.session.network.name}'s agenda table says otherwise (an agenda voted on this chain): following dcrd`)
         }
         chainSays = padded === undefined ? undefined : { height, pow: padded }
         const { job, broadcast } = jobs.addWork(work.data.subarray(0, HEADER_BYTES), work.reason)
@@ -179,10 +177,7 @@ export const runMining = (options: MiningOptions) =>
     // The chain client queues notifications from the moment it connects, so none is lost
     // between this subscription and the first getwork; a restart resumes with the event after
     // the one that failed.
-    yield* supervisor.supervise(
-      "chain-events",
-      Effect.suspend(() => (eventLoopRuns++ === 0 ? Effect.void : resync)).pipe(Effect.andThen(Stream.runForEach(chain.events, onEvent))),
-    )
+    yield* supervisor.supervise("chain-events", Effect.suspend(() => (eventLoopRuns++ === 0 ? Effect.void : resync)).pipe(Effect.andThen(Stream.runForEach(chain.events, onEvent))))
     yield* fetchWork
     yield* supervisor.supervise("job-roller", Effect.forever(Effect.andThen(Effect.sleep(`${options.rollTimestampSeconds} seconds`), rollTimestamps)))
     // The listener: a failure (the port taken, the socket closed under it) restarts it.

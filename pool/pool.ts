@@ -30,10 +30,13 @@ export interface PoolLiveState {
   readonly work: () => { readonly height: number; readonly networkTarget: bigint; readonly pow: PowHashAlgorithm } | undefined
   /** Hashes difficulty 1 stands for (the sessions' unit; scaled in simulations). */
   readonly hashesPerUnitDifficulty: bigint
-  readonly hashrates: (windowMs: number) => Effect.Effect<{
-    readonly clients: ReadonlyArray<{ readonly account: string; readonly worker: string; readonly model: string; readonly hashesPerSecond: number; readonly lastMs: number }>
-    readonly accounts: ReadonlyMap<string, number>
-  }, unknown>
+  readonly hashrates: (windowMs: number) => Effect.Effect<
+    {
+      readonly clients: ReadonlyArray<{ readonly account: string; readonly worker: string; readonly model: string; readonly hashesPerSecond: number; readonly lastMs: number }>
+      readonly accounts: ReadonlyMap<string, number>
+    },
+    unknown
+  >
   /** Each account's work in the next block's split (the scheme's own window); undefined for PPS and solo. */
   readonly nextRewardWeights: (networkDifficulty: bigint) => Effect.Effect<ReadonlyMap<string, bigint> | undefined, unknown>
   /** The pool's long-running tasks (the web server's run under it too). */
@@ -73,12 +76,7 @@ export const runPool = (options: PoolOptions) =>
     const chain = timedChainRpc(rawChain, metrics, clock)
     const wallet = timedPayoutWallet(rawWallet, metrics, clock)
     const instrumented = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      effect.pipe(
-        Effect.provideService(PoolMetrics, metrics),
-        Effect.provideService(TaskSupervisor, tasks),
-        Effect.provideService(ChainRpc, chain),
-        Effect.provideService(PayoutWallet, wallet),
-      )
+      effect.pipe(Effect.provideService(PoolMetrics, metrics), Effect.provideService(TaskSupervisor, tasks), Effect.provideService(ChainRpc, chain), Effect.provideService(PayoutWallet, wallet))
     const mode = options.accounting.scheme.kind === "solo" ? "solo" : "pool"
     // Share difficulty between 2^-32 and 2^64 of the network's unit; vardiff picks within.
     const vardiff = { ...defaultVardiffConfig(1n, DIFFICULTY_SCALE << 64n), targetSeconds: options.vardiffTargetSeconds }
@@ -86,10 +84,7 @@ export const runPool = (options: PoolOptions) =>
     // Hashrates are reported in the same hashes the sessions size difficulties by.
     const accounting = yield* makeStoreAccounting({ hashesPerUnitDifficulty: session.hashesPerUnitDifficulty, ...options.accounting }).pipe(instrumented)
     const limits = { ...defaultServerLimits, maxConnectionsPerHost: options.maxConnectionsPerHost, ...options.limits }
-    const mining = yield* runMining({ session, limits, rollTimestampSeconds: options.rollTimestampSeconds ?? 30 }).pipe(
-      Effect.provideService(Accounting, accounting.accounting),
-      instrumented,
-    )
+    const mining = yield* runMining({ session, limits, rollTimestampSeconds: options.rollTimestampSeconds ?? 30 }).pipe(Effect.provideService(Accounting, accounting.accounting), instrumented)
     watchPool(metrics, { powLimit: options.network.powLimit, currentJob: () => mining.jobs.current, hashrates: accounting.hashrates })
     const live: PoolLiveState = {
       network: options.network,

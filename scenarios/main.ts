@@ -24,7 +24,13 @@ import { buildWorld, type WorldOptions } from "./sim/world.ts"
 const usage = "usage: ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR] [--adminpass PASS]"
 
 const parseArgs = (args: ReadonlyArray<string>) => {
-  const o: { stratum: number; http: number; seed: number; datadir: string; adminpass: string | undefined } = { stratum: 5550, http: 8080, seed: 1, datadir: join(".cache", "demo"), adminpass: undefined }
+  const o: { stratum: number; http: number; seed: number; datadir: string; adminpass: string | undefined } = {
+    stratum: 5550,
+    http: 8080,
+    seed: 1,
+    datadir: join(".cache", "demo"),
+    adminpass: undefined,
+  }
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]]
     if (value === undefined) return `${flag ?? ""} needs a value\n${usage}`
@@ -124,6 +130,11 @@ const main = (args: ReadonlyArray<string>) =>
 
 NodeRuntime.runMain(
   main(process.argv.slice(2)).pipe(
-    Effect.catch((e) => Effect.andThen(Console.error(typeof e === "string" ? e : e.message), Effect.sync(() => process.exit(typeof e === "string" ? 2 : 1)))),
+    Effect.catch((e) =>
+      Effect.andThen(
+        Console.error(typeof e === "string" ? e : e.message),
+        Effect.sync(() => process.exit(typeof e === "string" ? 2 : 1)),
+      ),
+    ),
   ),
 )

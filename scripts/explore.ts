@@ -290,10 +290,13 @@ const runRound = (lane: Lane, workers: number): Promise<boolean> => {
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", output, output], detached: true })
   closeSync(output)
   running.add(child)
-  const untilDeadline = setTimeout(() => {
-    stoppedAtDeadline = true
-    stop(child)
-  }, Math.max(0, deadline - Date.now()))
+  const untilDeadline = setTimeout(
+    () => {
+      stoppedAtDeadline = true
+      stop(child)
+    },
+    Math.max(0, deadline - Date.now()),
+  )
   const roundStart = Date.now()
   return new Promise((resolve) => {
     child.on("exit", () => {
@@ -352,7 +355,9 @@ const explore = async (lane: Lane, workers: number) => {
 const summary = () => {
   const minutes = (Date.now() - started) / 60_000
   const rows = [...tallies.values()].sort((a, b) => a.file.localeCompare(b.file) || a.fullName.localeCompare(b.fullName))
-  console.log(`\nexplore summary: ${minutes.toFixed(1)} minutes${interrupted ? " (interrupted)" : stoppedAtDeadline ? " (rounds under way at the deadline were stopped)" : ""}, ${lanes.map((l) => `${l.rounds} ${l.name} round${l.rounds === 1 ? "" : "s"}`).join(", ")}`)
+  console.log(
+    `\nexplore summary: ${minutes.toFixed(1)} minutes${interrupted ? " (interrupted)" : stoppedAtDeadline ? " (rounds under way at the deadline were stopped)" : ""}, ${lanes.map((l) => `${l.rounds} ${l.name} round${l.rounds === 1 ? "" : "s"}`).join(", ")}`,
+  )
   console.log("  seeds   cases  failed  property")
   for (const t of rows) console.log(`${String(t.seeds).padStart(7)} ${String(t.cases).padStart(7)} ${String(t.failures).padStart(7)}  ${t.file} > ${t.fullName}`)
   const seeds = rows.reduce((s, t) => s + t.seeds, 0)

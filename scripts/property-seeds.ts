@@ -75,10 +75,7 @@ export const corpusEntriesFor = (corpus: ReadonlyArray<CorpusEntry>, test: TestI
   corpus.filter((e) => (e.property === test.name || e.property === test.fullName) && (e.file === undefined || e.file === test.file))
 
 /** How this process picks fast-check seeds. */
-type SeedMode =
-  | { readonly kind: "fixed"; readonly seeds: ReadonlyArray<number> }
-  | { readonly kind: "explore" }
-  | { readonly kind: "replay"; readonly seed: number; readonly path?: string }
+type SeedMode = { readonly kind: "fixed"; readonly seeds: ReadonlyArray<number> } | { readonly kind: "explore" } | { readonly kind: "replay"; readonly seed: number; readonly path?: string }
 
 const flagSet = (value: string | undefined) => value !== undefined && value !== "" && value !== "0" && value !== "false"
 

@@ -25,9 +25,7 @@ console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed, $
 
 const ci = process.env["CI"]
 if (ci !== undefined && ci !== "" && ci !== "false" && ci !== "0" && skipped > 0) {
-  const names = report.testResults.flatMap((file) =>
-    file.assertionResults.filter((a) => a.status !== "passed" && a.status !== "failed").map((a) => `  ${a.fullName}`),
-  )
+  const names = report.testResults.flatMap((file) => file.assertionResults.filter((a) => a.status !== "passed" && a.status !== "failed").map((a) => `  ${a.fullName}`))
   console.error(`CI may not skip tests; these did not run:\n${names.join("\n")}`)
   process.exitCode = 1
 }

@@ -85,9 +85,7 @@ export const makeMemoryWallet = (options: { readonly fee?: bigint; readonly netw
         }
       }),
     status: (txid) =>
-      faults.offline
-        ? unavailable("gettransaction")
-        : Effect.succeed(published.some((p) => p.txid === txid) ? { _tag: "Known" as const, confirmations: 0 } : { _tag: "Unknown" as const }),
+      faults.offline ? unavailable("gettransaction") : Effect.succeed(published.some((p) => p.txid === txid) ? { _tag: "Known" as const, confirmations: 0 } : { _tag: "Unknown" as const }),
   })
 
   /** What every published transaction paid each address, summed. */

@@ -120,6 +120,12 @@ export const makeMiniNode = (network: NetworkParams, bits: number, startHeight =
       setOffline: (value: boolean) => Effect.sync(() => void (offline = value)),
       powAt,
       /** Connects this many blocks of other miners (to mature the pool's coinbases). */
-      externalBlocks: (count: number) => Effect.suspend(() => Effect.repeat(Effect.suspend(() => connect(template)), { times: count - 1 })),
+      externalBlocks: (count: number) =>
+        Effect.suspend(() =>
+          Effect.repeat(
+            Effect.suspend(() => connect(template)),
+            { times: count - 1 },
+          ),
+        ),
     }
   })

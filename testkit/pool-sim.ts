@@ -107,9 +107,7 @@ export const simulatePool = (o: SimOptions): SimResult => {
     add(totals, miner.account, 0n, miner.shareDifficulty)
     roundWork += miner.shareDifficulty
     if (random() < Number(miner.shareDifficulty) / Dn) {
-      Result.getOrThrow(
-        engine.blockFound({ hash: `b${blocks}`, height: blocks + 1, reward: o.reward, networkDifficulty: D, time: share.time, finder: miner.account }),
-      )
+      Result.getOrThrow(engine.blockFound({ hash: `b${blocks}`, height: blocks + 1, reward: o.reward, networkDifficulty: D, time: share.time, finder: miner.account }))
       // Credits of this block (or PPS accruals up to it) count in the block's batch.
       for (const e of engine.ledger.entries.slice(ledgerSeen)) {
         const credits = e.kind === "block-credited" || e.kind === "pps-accrued" ? e.credits : []

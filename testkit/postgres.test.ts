@@ -13,8 +13,7 @@ const server = "skip" in pg ? undefined : pg
 
 afterAll(() => server?.stop())
 
-const withSql = <A, E>(body: Effect.Effect<A, E, SqlClient.SqlClient>): Promise<A> =>
-  Effect.runPromise(body.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(server!.url) })), Effect.scoped))
+const withSql = <A, E>(body: Effect.Effect<A, E, SqlClient.SqlClient>): Promise<A> => Effect.runPromise(body.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(server!.url) })), Effect.scoped))
 
 describe.skipIf(server === undefined)(`PostgreSQL for tests${"skip" in pg ? ` (skipped: ${pg.skip})` : ""}`, () => {
   it("connects to a real server", async () => {

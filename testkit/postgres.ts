@@ -177,15 +177,10 @@ const freePort = (): Promise<number> =>
 
 const run = (engine: Engine, cwd: string, file: string, args: ReadonlyArray<string>): Promise<string> =>
   new Promise((resolve, reject) => {
-    execFile(
-      join(engine.bin, file),
-      args,
-      { cwd, timeout: 120_000, env: { ...process.env, LC_ALL: "C" }, ...(engine.as ?? {}) },
-      (error, stdout, stderr) => {
-        if (error === null) resolve(stdout)
-        else reject(new Error(`${file} ${args.join(" ")} failed: ${error.message}\n${stdout}${stderr}`.trim()))
-      },
-    )
+    execFile(join(engine.bin, file), args, { cwd, timeout: 120_000, env: { ...process.env, LC_ALL: "C" }, ...(engine.as ?? {}) }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout)
+      else reject(new Error(`${file} ${args.join(" ")} failed: ${error.message}\n${stdout}${stderr}`.trim()))
+    })
   })
 
 const tail = (path: string): string => {
@@ -206,8 +201,7 @@ const startCluster = async (engine: Engine): Promise<{ url: string; stop: () => 
 
   // Synchronous so it also runs from a process "exit" handler, should a suite never call stop.
   const stopNow = (): void => {
-    if (existsSync(join(data, "postmaster.pid")))
-      spawnSync(join(engine.bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"], { cwd: dir, stdio: "ignore", ...(engine.as ?? {}) })
+    if (existsSync(join(data, "postmaster.pid"))) spawnSync(join(engine.bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"], { cwd: dir, stdio: "ignore", ...(engine.as ?? {}) })
     rmSync(dir, { recursive: true, force: true })
   }
   process.once("exit", stopNow)

@@ -25,12 +25,7 @@ export const arbitraryPlan = (maxBlocksAfterSvh: number): fc.Arbitrary<HistoryPl
     blocksAfterSvh: fc.integer({ min: 20, max: maxBlocksAfterSvh }),
     purchases: fc.array(
       fc.array(
-        fc.tuple(
-          fc.integer({ min: 0, max: OWNERS.length - 1 }),
-          fc.integer({ min: 0, max: 50_000 }),
-          fc.integer({ min: 200, max: 600 }),
-          fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 12 })),
-        ),
+        fc.tuple(fc.integer({ min: 0, max: OWNERS.length - 1 }), fc.integer({ min: 0, max: 50_000 }), fc.integer({ min: 200, max: 600 }), fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 12 }))),
         { maxLength: 30 },
       ),
       { minLength: 1, maxLength: 24 },
@@ -118,7 +113,7 @@ export const playHistory = (params: NetworkParams, plan: HistoryPlan, activation
       for (const [o, fee, size, expiry] of [...early, ...scheduled]) {
         const owner = OWNERS[o]!
         // Odd fees buy split tickets (three commitments), so that returns have remainders to place.
-        const shares = fee % 2 === 1 ? [fee % 7 + 1, 3, 11] : [1]
+        const shares = fee % 2 === 1 ? [(fee % 7) + 1, 3, 11] : [1]
         const purchase = driver.purchase(owner, BigInt(fee), size, expiry === 0 ? 0 : height + expiry, shares)
         const accepted = model.submitTicket(purchase)
         if (Result.isSuccess(accepted)) offered.set(accepted.success.id, { owner, height })

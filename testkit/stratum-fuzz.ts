@@ -150,14 +150,24 @@ const idText = fc.oneof(
   fc.constantFrom("null", "-0", "1.0", "1e999", "-1e999", "9007199254740993", "0.1", "true", "[]", "{}", "[1]", '{"a":1}'),
 )
 const METHODS = ["mining.subscribe", "mining.authorize", "mining.submit", "mining.extranonce.subscribe", "mining.configure", "mining.suggest_difficulty", "__proto__", "constructor", "toString", ""]
-const methodText = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...METHODS).map((m) => JSON.stringify(m)) }, awkwardString.map((s) => JSON.stringify(s)), jsonish.map((v) => JSON.stringify(v)))
+const methodText = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...METHODS).map((m) => JSON.stringify(m)) },
+  awkwardString.map((s) => JSON.stringify(s)),
+  jsonish.map((v) => JSON.stringify(v)),
+)
 const userAgents = [...new Set(MINER_PROFILES.map(userAgentOf))]
 /** Params shaped like each method's, with awkward values, or anything at all. */
 const paramsText = fc
   .oneof(
     fc.array(jsonish, { maxLength: 6 }),
     fc.tuple(fc.oneof(fc.constantFrom(...userAgents), awkwardString), awkwardString),
-    fc.tuple(fc.oneof(awkwardString, awkwardString.map((w) => `${SIMNET_ADDRESS}.${w}`)), awkwardString),
+    fc.tuple(
+      fc.oneof(
+        awkwardString,
+        awkwardString.map((w) => `${SIMNET_ADDRESS}.${w}`),
+      ),
+      awkwardString,
+    ),
     fc.tuple(awkwardString, hex(20), hex(32), hex(10), hex(10)),
     jsonish,
   )
@@ -169,7 +179,13 @@ const requestText = fc
     id: fc.option(idText, { freq: 6 }),
     method: fc.option(methodText, { freq: 8 }),
     params: fc.option(paramsText, { freq: 6 }),
-    extra: fc.array(fc.tuple(fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 8 })), jsonish.map((v) => JSON.stringify(v))), { maxLength: 2 }),
+    extra: fc.array(
+      fc.tuple(
+        fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 8 })),
+        jsonish.map((v) => JSON.stringify(v)),
+      ),
+      { maxLength: 2 },
+    ),
     rotate: fc.nat(5),
   })
   .map(({ id, method, params, extra, rotate }) => {
@@ -226,9 +242,7 @@ const arbitraryPiece = (maxLineBytes: number): fc.Arbitrary<FuzzPiece> =>
   fc.oneof(
     {
       weight: 10,
-      arbitrary: fc
-        .tuple(arbitraryLineText(maxLineBytes), fc.constantFrom("\n", "\n", "\r\n"))
-        .map(([text, end]): FuzzPiece => ({ kind: "bytes", bytes: utf8.encode(text + end) })),
+      arbitrary: fc.tuple(arbitraryLineText(maxLineBytes), fc.constantFrom("\n", "\n", "\r\n")).map(([text, end]): FuzzPiece => ({ kind: "bytes", bytes: utf8.encode(text + end) })),
     },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes): FuzzPiece => ({ kind: "bytes", bytes })) },
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n): FuzzPiece => ({ kind: "bytes", bytes: new Uint8Array(n).fill(10) })) },
@@ -284,8 +298,7 @@ export const budgetRuleOf = (pool: ObservedPool): BudgetRule => ({
  * protocol (core/stratum/protocol.ts: finite ids only, so the line is refused as no request),
  * after which this rule holds unchanged.
  */
-const idOf = (request: StratumRequest | undefined): StratumRequest["id"] =>
-  request === undefined || (typeof request.id === "number" && !Number.isFinite(request.id)) ? null : request.id
+const idOf = (request: StratumRequest | undefined): StratumRequest["id"] => (request === undefined || (typeof request.id === "number" && !Number.isFinite(request.id)) ? null : request.id)
 
 /**
  * The answers a stream of bytes must get, in order, and the budget its lines cost (blank lines
@@ -494,7 +507,8 @@ export const violationsOf = (conversation: Conversation, rule: BudgetRule): Arra
     // As dcrpool answers: a refused submit or authorize is `false` (its miner quits on null),
     // any other refusal `null`.
     const refusalResult = want.request?.method === "mining.submit" || want.request?.method === "mining.authorize" ? false : null
-    if (error !== null && want.request !== undefined && result !== refusalResult) problems.push(`${where} refuses ${want.request.method} with result ${JSON.stringify(result)}, wanted ${String(refusalResult)}: ${text}`)
+    if (error !== null && want.request !== undefined && result !== refusalResult)
+      problems.push(`${where} refuses ${want.request.method} with result ${JSON.stringify(result)}, wanted ${String(refusalResult)}: ${text}`)
     if (throttled && !mayThrottle) problems.push(`${where} is throttled after ${totalCost} messages, within the burst of ${rule.messageBurst}: ${text}`)
     const method = want.request?.method
     if (method === "mining.subscribe" || method === "mining.authorize") identityChanged = true
@@ -506,9 +520,11 @@ export const violationsOf = (conversation: Conversation, rule: BudgetRule): Arra
   if (conversation.answers.length < expected.length) {
     const next = expected[conversation.answers.length]!
     if (!conversation.closed) problems.push(`no answer to line ${next.line} (${JSON.stringify(next.text.slice(0, 120))}): ${conversation.stoppedBecause ?? "?"}`)
-    else if (!mayFlood) problems.push(`closed before answering line ${next.line} (${JSON.stringify(next.text.slice(0, 120))}), after only ${totalCost} messages (a flood is over ${3 * rule.messageBurst})`)
+    else if (!mayFlood)
+      problems.push(`closed before answering line ${next.line} (${JSON.stringify(next.text.slice(0, 120))}), after only ${totalCost} messages (a flood is over ${3 * rule.messageBurst})`)
   }
-  if (mustFlood && !conversation.closed && !overflowed) problems.push(`still open after ${totalCost} messages in ${conversation.seconds.toFixed(2)} s (a flood is over ${3 * rule.messageBurst} + ${rule.messagesPerSecond}/s)`)
+  if (mustFlood && !conversation.closed && !overflowed)
+    problems.push(`still open after ${totalCost} messages in ${conversation.seconds.toFixed(2)} s (a flood is over ${3 * rule.messageBurst} + ${rule.messagesPerSecond}/s)`)
   for (const n of conversation.notifications) {
     let json: unknown
     try {

@@ -21,9 +21,7 @@ interface AutoBuyerContext {
   readonly spendable: bigint
 }
 
-type AutoBuyDecision =
-  | { readonly buy: number; readonly expiry: number }
-  | { readonly buy: 0; readonly skipped: "window-ends-soon" | "price-above-max" | "balance-at-or-below-maintain" }
+type AutoBuyDecision = { readonly buy: number; readonly expiry: number } | { readonly buy: 0; readonly skipped: "window-ends-soon" | "price-above-max" | "balance-at-or-below-maintain" }
 
 /**
  * What the automatic buyer does when a block connects, following dcrwallet's ticket buyer:

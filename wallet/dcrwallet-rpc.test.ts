@@ -122,8 +122,29 @@ describe("Decred txid (dcrd MsgTx.TxHash)", () => {
 
 const tlsDir = mkdtempSync(join(tmpdir(), "dcrforge-wallet-tls-"))
 const makeCert = (name: string) => {
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", join(tlsDir, `${name}.key`), "-out", join(tlsDir, `${name}.cert`)], { stdio: "ignore" })
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-keyout",
+      join(tlsDir, `${name}.key`),
+      "-out",
+      join(tlsDir, `${name}.cert`),
+    ],
+    { stdio: "ignore" },
+  )
   return { key: readFileSync(join(tlsDir, `${name}.key`), "utf8"), cert: readFileSync(join(tlsDir, `${name}.cert`), "utf8") }
 }
 
@@ -159,9 +180,10 @@ beforeAll(async () => {
         res.writeHead(answer.http, { "Content-Type": "text/plain" }).end(answer.body)
         return
       }
-      const reply = "result" in answer
-        ? `{"jsonrpc":"1.0","result":${answer.result},"error":null,"id":${request.id}}`
-        : `{"jsonrpc":"1.0","result":null,"error":${JSON.stringify(answer.error)},"id":${request.id}}`
+      const reply =
+        "result" in answer
+          ? `{"jsonrpc":"1.0","result":${answer.result},"error":null,"id":${request.id}}`
+          : `{"jsonrpc":"1.0","result":null,"error":${JSON.stringify(answer.error)},"id":${request.id}}`
       res.writeHead(200, { "Content-Type": "application/json" }).end(reply)
     })
   })
@@ -182,7 +204,7 @@ const options = (overrides: Partial<DcrwalletOptions> = {}): DcrwalletOptions =>
   user: "walletuser",
   password: Redacted.make("walletpass"),
   certificate: wallet.rpc.cert,
-  passphrase: Redacted.make("unlock \"me\""),
+  passphrase: Redacted.make('unlock "me"'),
   account: "payouts",
   requestTimeoutMillis: 2_000,
   network: SIMNET,
@@ -252,65 +274,67 @@ interface FakeWalletOptions {
  * a change output; change unless it is dust; -6 "insufficient balance" when they cannot) at
  * the rate asked for, signrawtransaction filling in the signatures, getbalance.
  */
-const fakeDcrwallet = (o: FakeWalletOptions) => (method: string, params: ReadonlyArray<unknown>): Answer => {
-  switch (method) {
-    case "walletpassphrase":
-      return { result: "null" }
-    case "getwalletfee":
-      return { result: dcrAmountLiteral(RELAY_FEE) }
-    case "createrawtransaction": {
-      const amounts = Object.entries(params[1] as Record<string, number>)
-      const outputs = amounts.map(([address, dcr]) => {
-        const decoded = Result.getOrThrow(decodeAddress(address, SIMNET))
-        return { value: BigInt(Math.round(dcr * 1e8)), script: p2pkhScript(decoded.payload) }
-      })
-      return { result: JSON.stringify(serializeTx(0, outputs, false)) }
-    }
-    case "fundrawtransaction": {
-      const unsigned = Result.getOrThrow(decodeTx(Buffer.from(params[0] as string, "hex")))
-      const feeRate = (params[2] as { feerate?: number } | undefined)?.feerate
-      const rate = feeRate === undefined ? RELAY_FEE : BigInt(Math.round(feeRate * 1e8))
-      const target = unsigned.outputs.reduce((s, x) => s + x.value, 0n)
-      const scripts = [...unsigned.outputs.map((x) => x.pkScript.length), changeScript.length]
-      const feeFor = (inputCount: number) => feeForBytes(rate, transactionBytes(new Array<number>(Math.max(inputCount, 1)).fill(P2PKH_SIG_SCRIPT_BYTES), scripts))
-      const inputs: Array<bigint> = []
-      let total = 0n
-      for (const utxo of o.utxos) {
-        if (inputs.length > 0 && total >= target + feeFor(inputs.length)) break
-        inputs.push(utxo)
-        total += utxo
+const fakeDcrwallet =
+  (o: FakeWalletOptions) =>
+  (method: string, params: ReadonlyArray<unknown>): Answer => {
+    switch (method) {
+      case "walletpassphrase":
+        return { result: "null" }
+      case "getwalletfee":
+        return { result: dcrAmountLiteral(RELAY_FEE) }
+      case "createrawtransaction": {
+        const amounts = Object.entries(params[1] as Record<string, number>)
+        const outputs = amounts.map(([address, dcr]) => {
+          const decoded = Result.getOrThrow(decodeAddress(address, SIMNET))
+          return { value: BigInt(Math.round(dcr * 1e8)), script: p2pkhScript(decoded.payload) }
+        })
+        return { result: JSON.stringify(serializeTx(0, outputs, false)) }
       }
-      const fee = feeFor(inputs.length)
-      if (total < target + fee) return { error: { code: -6, message: "wallet.NewUnsignedTransaction:\n\ttxauthor.NewUnsignedTransaction: insufficient balance" } }
-      const change = total - target - fee
-      const outputs = unsigned.outputs.map((x) => ({ value: x.value, script: x.pkScript }))
-      if (change !== 0n && !isDust(change, changeScript.length, rate)) outputs.push({ value: change, script: changeScript })
-      const hex = serializeTx(inputs, outputs, false)
-      return { result: `{"hex":${JSON.stringify(hex)},"fee":${dcrAmountLiteral(total - outputs.reduce((s, x) => s + x.value, 0n))}}` }
-    }
-    case "signrawtransaction": {
-      // Fills each input's empty signature script; the rest stays as it was.
-      const bytes = Buffer.from(params[0] as string, "hex")
-      const tx = Result.getOrThrow(decodeTx(bytes))
-      const witnessStart = bytes.length - (1 + 17 * tx.inputCount)
-      const parts: Array<Uint8Array> = [bytes.subarray(0, witnessStart + 1)]
-      for (let i = 0; i < tx.inputCount; i++) {
-        const at = witnessStart + 1 + 17 * i
-        parts.push(bytes.subarray(at, at + 16), le(BigInt(o.sigScriptBytes ?? 107), 1), Buffer.alloc(o.sigScriptBytes ?? 107, 0x42))
+      case "fundrawtransaction": {
+        const unsigned = Result.getOrThrow(decodeTx(Buffer.from(params[0] as string, "hex")))
+        const feeRate = (params[2] as { feerate?: number } | undefined)?.feerate
+        const rate = feeRate === undefined ? RELAY_FEE : BigInt(Math.round(feeRate * 1e8))
+        const target = unsigned.outputs.reduce((s, x) => s + x.value, 0n)
+        const scripts = [...unsigned.outputs.map((x) => x.pkScript.length), changeScript.length]
+        const feeFor = (inputCount: number) => feeForBytes(rate, transactionBytes(new Array<number>(Math.max(inputCount, 1)).fill(P2PKH_SIG_SCRIPT_BYTES), scripts))
+        const inputs: Array<bigint> = []
+        let total = 0n
+        for (const utxo of o.utxos) {
+          if (inputs.length > 0 && total >= target + feeFor(inputs.length)) break
+          inputs.push(utxo)
+          total += utxo
+        }
+        const fee = feeFor(inputs.length)
+        if (total < target + fee) return { error: { code: -6, message: "wallet.NewUnsignedTransaction:\n\ttxauthor.NewUnsignedTransaction: insufficient balance" } }
+        const change = total - target - fee
+        const outputs = unsigned.outputs.map((x) => ({ value: x.value, script: x.pkScript }))
+        if (change !== 0n && !isDust(change, changeScript.length, rate)) outputs.push({ value: change, script: changeScript })
+        const hex = serializeTx(inputs, outputs, false)
+        return { result: `{"hex":${JSON.stringify(hex)},"fee":${dcrAmountLiteral(total - outputs.reduce((s, x) => s + x.value, 0n))}}` }
       }
-      const signed = toHex(Buffer.concat(parts))
-      return { result: `{"hex":${JSON.stringify(o.tamper?.(signed) ?? signed)},"complete":true}` }
-    }
-    case "getbalance": {
-      const spendable = o.utxos.reduce((s, x) => s + x, 0n)
-      return {
-        result: `{"balances":[{"accountname":"payouts","immaturecoinbaserewards":${dcrAmountLiteral(o.immature ?? 0n)},"immaturestakegeneration":0,"lockedbytickets":0,"spendable":${dcrAmountLiteral(spendable)},"total":${dcrAmountLiteral(spendable + (o.immature ?? 0n))},"unconfirmed":0,"votingauthority":0}],"blockhash":"00"}`,
+      case "signrawtransaction": {
+        // Fills each input's empty signature script; the rest stays as it was.
+        const bytes = Buffer.from(params[0] as string, "hex")
+        const tx = Result.getOrThrow(decodeTx(bytes))
+        const witnessStart = bytes.length - (1 + 17 * tx.inputCount)
+        const parts: Array<Uint8Array> = [bytes.subarray(0, witnessStart + 1)]
+        for (let i = 0; i < tx.inputCount; i++) {
+          const at = witnessStart + 1 + 17 * i
+          parts.push(bytes.subarray(at, at + 16), le(BigInt(o.sigScriptBytes ?? 107), 1), Buffer.alloc(o.sigScriptBytes ?? 107, 0x42))
+        }
+        const signed = toHex(Buffer.concat(parts))
+        return { result: `{"hex":${JSON.stringify(o.tamper?.(signed) ?? signed)},"complete":true}` }
       }
+      case "getbalance": {
+        const spendable = o.utxos.reduce((s, x) => s + x, 0n)
+        return {
+          result: `{"balances":[{"accountname":"payouts","immaturecoinbaserewards":${dcrAmountLiteral(o.immature ?? 0n)},"immaturestakegeneration":0,"lockedbytickets":0,"spendable":${dcrAmountLiteral(spendable)},"total":${dcrAmountLiteral(spendable + (o.immature ?? 0n))},"unconfirmed":0,"votingauthority":0}],"blockhash":"00"}`,
+        }
+      }
+      default:
+        return { error: { code: -32601, message: "Method not found" } }
     }
-    default:
-      return { error: { code: -32601, message: "Method not found" } }
   }
-}
 
 /** What a built payout's transaction pays, per script, its inputs, fee and size. */
 const paidBy = (payout: SignedPayout) => {
@@ -344,13 +368,23 @@ const build = (request: PayoutRequest, o: Partial<DcrwalletOptions> = {}) => wit
 
 describe("dcrwallet JSON-RPC client: build", () => {
   it("sums outputs per address, keeping first-seen order", () => {
-    expect([...sumByAddress(payouts)]).toEqual([[addressA, 300_000_000n], [addressB, 5n]])
+    expect([...sumByAddress(payouts)]).toEqual([
+      [addressA, 300_000_000n],
+      [addressB, 5n],
+    ])
   })
 
   it("unlocks, asks the relay fee, creates with exact amounts, funds from the account at fee rate 0, takes the fee out of the named output and signs", async () => {
     wallet.answer = fakeDcrwallet({ utxos: [payoutsSum] })
     const payout = valueOf(await build({ outputs: payouts, ...OUTPUT_A() }))
-    const unsigned = serializeTx(0, [{ value: 300_000_000n, script: p2pkhScript(hashA) }, { value: 5n, script: p2pkhScript(hashB) }], false)
+    const unsigned = serializeTx(
+      0,
+      [
+        { value: 300_000_000n, script: p2pkhScript(hashA) },
+        { value: 5n, script: p2pkhScript(hashB) },
+      ],
+      false,
+    )
     expect(wallet.requests.map((r) => [r.method, r.paramsText])).toEqual([
       ["walletpassphrase", `["unlock \\"me\\"",60]`],
       ["getwalletfee", "[]"],
@@ -391,7 +425,15 @@ describe("dcrwallet JSON-RPC client: build", () => {
     wallet.answer = fakeDcrwallet({ utxos: [batchSum] })
     const payout = valueOf(await build({ outputs: batch, feePaidBy: byMiners }))
     const fee = feeForBytes(RELAY_FEE, transactionBytes([P2PKH_SIG_SCRIPT_BYTES], [25, 25, 25]))
-    const shares = new Map(splitProportionally(fee, new Map([[addressA, 300_000_000n], [addressB, 100_000_001n]])).map((s) => [s.account, s.amount]))
+    const shares = new Map(
+      splitProportionally(
+        fee,
+        new Map([
+          [addressA, 300_000_000n],
+          [addressB, 100_000_001n],
+        ]),
+      ).map((s) => [s.account, s.amount]),
+    )
     const paid = paidBy(payout)
     expect(payout.fee).toBe(fee)
     expect(paid.fee).toBe(fee)
@@ -496,8 +538,7 @@ describe("dcrwallet JSON-RPC client: build", () => {
     expect(wallet.requests).toHaveLength(0)
     // A wallet that refuses an address the client took: its -5 names it, so it is typed too.
     const answer = fakeDcrwallet({ utxos: [batchSum] })
-    wallet.answer = (method, params) =>
-      method === "createrawtransaction" ? { error: { code: -5, message: `Address "${addressB}": failed to decode address` } } : answer(method, params)
+    wallet.answer = (method, params) => (method === "createrawtransaction" ? { error: { code: -5, message: `Address "${addressB}": failed to decode address` } } : answer(method, params))
     expect(failureOf(await build({ outputs: batch, feePaidBy: byPoolFee }))).toMatchObject({ _tag: "PayoutAddressRefused", address: addressB, reason: "dcrwallet: failed to decode address" })
     // One that names no output of the payout stays the wallet's own error.
     wallet.answer = (method, params) => (method === "createrawtransaction" ? { error: { code: -5, message: "Invalid type: *stdaddr.AddressPubKeyEd25519V0" } } : answer(method, params))
@@ -555,16 +596,13 @@ describe("dcrwallet JSON-RPC client: publish and status", () => {
 
   it("succeeds when a refused transaction is one the wallet has seen mined", async () => {
     wallet.answer = (method) =>
-      method === "sendrawtransaction"
-        ? { error: { code: -4, message: "dcrd.PublishTransactions: orphan transaction" } }
-        : { result: `{"amount":0,"confirmations":7,"txid":"${payout.txid}"}` }
+      method === "sendrawtransaction" ? { error: { code: -4, message: "dcrd.PublishTransactions: orphan transaction" } } : { result: `{"amount":0,"confirmations":7,"txid":"${payout.txid}"}` }
     valueOf(await withWallet(options(), (w) => w.publish(payout)))
     expect(wallet.requests.map((r) => r.method)).toEqual(["sendrawtransaction", "gettransaction"])
   })
 
   it("fails with the send's error when the wallet does not have it mined", async () => {
-    wallet.answer = (method) =>
-      method === "sendrawtransaction" ? { error: { code: -4, message: "high fees" } } : { error: { code: -5, message: "no information for transaction" } }
+    wallet.answer = (method) => (method === "sendrawtransaction" ? { error: { code: -4, message: "high fees" } } : { error: { code: -5, message: "no information for transaction" } })
     expect(failureOf(await withWallet(options(), (w) => w.publish(payout)))).toMatchObject({ _tag: "WalletRpcError", method: "sendrawtransaction", code: -4 })
   })
 

@@ -261,9 +261,7 @@ const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): PayoutWallet[
 
   const resultOf = <A>(method: string, schema: Schema.Codec<A, unknown>, value: unknown) => {
     const decoded = Schema.decodeUnknownResult(schema)(value)
-    return Result.isSuccess(decoded)
-      ? Effect.succeed(decoded.success)
-      : Effect.fail(unusable(method, `unexpected reply shape: ${JSON.stringify(value)?.slice(0, 120)}`))
+    return Result.isSuccess(decoded) ? Effect.succeed(decoded.success) : Effect.fail(unusable(method, `unexpected reply shape: ${JSON.stringify(value)?.slice(0, 120)}`))
   }
 
   /** Refuses what dcrwallet would refuse, before unlocking anything. */
@@ -323,7 +321,9 @@ const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): PayoutWallet[
   const decoded = (method: string, hex: string) => {
     const bytes = fromHex(hex, "transaction")
     const tx = Result.isSuccess(bytes) ? decodeTx(bytes.success) : Result.fail(new TxDecodeError({ message: bytes.failure.message }))
-    return Result.isSuccess(tx) && Result.isSuccess(bytes) ? Effect.succeed({ hex, bytes: bytes.success, tx: tx.success }) : Effect.fail(unusable(method, Result.isFailure(tx) ? tx.failure.message : "undecodable"))
+    return Result.isSuccess(tx) && Result.isSuccess(bytes)
+      ? Effect.succeed({ hex, bytes: bytes.success, tx: tx.success })
+      : Effect.fail(unusable(method, Result.isFailure(tx) ? tx.failure.message : "undecodable"))
   }
 
   /** dcrwallet's relay fee rate in atoms per kB: what it prices a transaction at and calls dust by. */
@@ -469,9 +469,7 @@ const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): PayoutWallet[
           ? Effect.succeed<unknown>(payout.txid)
           : Effect.flatMap(status(payout.txid), (s) => (s._tag === "Known" && s.confirmations > 0 ? Effect.succeed<unknown>(payout.txid) : Effect.fail(e))),
       ),
-      Effect.flatMap((sent) =>
-        sent === payout.txid ? Effect.void : Effect.fail(unusable("sendrawtransaction", `the wallet sent it as ${JSON.stringify(sent)}, not as ${payout.txid}`)),
-      ),
+      Effect.flatMap((sent) => (sent === payout.txid ? Effect.void : Effect.fail(unusable("sendrawtransaction", `the wallet sent it as ${JSON.stringify(sent)}, not as ${payout.txid}`)))),
     )
 
   return PayoutWallet.of({ build, publish, status })
@@ -479,4 +477,7 @@ const makeDcrwallet = (options: DcrwalletOptions, post: HttpPost): PayoutWallet[
 
 /** The live `PayoutWallet`: trusts only `certificate` when given, and closes its connections with the layer. */
 export const dcrwalletLayer = (options: DcrwalletOptions): Layer.Layer<PayoutWallet> =>
-  Layer.effect(PayoutWallet, Effect.map(trustingPost(options.certificate), (post) => makeDcrwallet(options, post)))
+  Layer.effect(
+    PayoutWallet,
+    Effect.map(trustingPost(options.certificate), (post) => makeDcrwallet(options, post)),
+  )

@@ -66,7 +66,9 @@ export const purchaseTicketParams = (request: PurchaseTicketRequest): Array<stri
 }
 
 const basisPointsToPercent = (bp: number): string => {
-  const fraction = String(bp % 100).padStart(2, "0").replace(/0+$/, "")
+  const fraction = String(bp % 100)
+    .padStart(2, "0")
+    .replace(/0+$/, "")
   return `${Math.floor(bp / 100)}${fraction === "" ? "" : "." + fraction}`
 }
 
@@ -109,7 +111,13 @@ export const makeDcrwalletStaking = (options: StakingWalletOptions, post: HttpPo
   }
 
   const purchaseTickets = (request: PurchaseTicketRequest) =>
-    Effect.flatMap(call("purchaseticket", purchaseTicketParams(request).map((p) => new JsonLiteral(p))), (r) => resultOf("purchaseticket", Hashes, r))
+    Effect.flatMap(
+      call(
+        "purchaseticket",
+        purchaseTicketParams(request).map((p) => new JsonLiteral(p)),
+      ),
+      (r) => resultOf("purchaseticket", Hashes, r),
+    )
 
   const stakeInfo = Effect.gen(function* () {
     const r = yield* resultOf("getstakeinfo", StakeInfoReply, yield* call("getstakeinfo", []))
@@ -136,13 +144,14 @@ export const makeDcrwalletStaking = (options: StakingWalletOptions, post: HttpPo
     } satisfies StakeInfo
   })
 
-  const tickets = Effect.flatMap(call("gettickets", [true]), (r) =>
-    Effect.map(resultOf("gettickets", TicketsReply, r), (t) => t.hashes ?? []),
-  )
+  const tickets = Effect.flatMap(call("gettickets", [true]), (r) => Effect.map(resultOf("gettickets", TicketsReply, r), (t) => t.hashes ?? []))
 
   return StakingWallet.of({ purchaseTickets, stakeInfo, tickets })
 }
 
 /** The live `StakingWallet`: trusts only `certificate` when given, and closes its connections with the layer. */
 export const dcrwalletStakingLayer = (options: StakingWalletOptions): Layer.Layer<StakingWallet> =>
-  Layer.effect(StakingWallet, Effect.map(trustingPost(options.certificate), (post) => makeDcrwalletStaking(options, post)))
+  Layer.effect(
+    StakingWallet,
+    Effect.map(trustingPost(options.certificate), (post) => makeDcrwalletStaking(options, post)),
+  )

@@ -52,8 +52,7 @@ describe("JSON-RPC 1.0 to dcrd and dcrwallet", () => {
   })
 
   it("says what to check when the server cannot be asked: credentials, a reply that is not JSON-RPC, another request's reply, no answer, no connection", async () => {
-    const failure = async (reply: Parameters<typeof fakeServer>[0]) =>
-      failureOf(await run(makeJsonRpcCall(ENDPOINT, fakeServer(reply).post, { server: "dcrd" })("getbestblock")))
+    const failure = async (reply: Parameters<typeof fakeServer>[0]) => failureOf(await run(makeJsonRpcCall(ENDPOINT, fakeServer(reply).post, { server: "dcrd" })("getbestblock")))
     const unauthorized = await failure(() => ({ status: 401, text: "" }))
     expect(unauthorized).toMatchObject({ _tag: "JsonRpcUnavailable", method: "getbestblock" })
     expect(unauthorized.message).toBe(

@@ -196,4 +196,3 @@ export const trustingPost = (certificate: string | undefined): Effect.Effect<Htt
 /** A JSON-RPC caller for `endpoint`, trusting only its certificate; its connections close with the scope. */
 export const jsonRpcClient = (endpoint: JsonRpcEndpoint, options: JsonRpcClientOptions): Effect.Effect<JsonRpcCall, never, Scope.Scope> =>
   Effect.map(trustingPost(endpoint.certificate), (post) => makeJsonRpcCall(endpoint, post, options))
-

@@ -35,13 +35,13 @@ describe("purchaseticket arguments", () => {
   it("refuses bad arguments with a message naming the argument", () => {
     expect(messageOf(parse(["default"], "2016"))).toBe("spendlimit is required in the 2016 form")
     expect(messageOf(parse(["default", 1, 1, "DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu"], "2016"))).toContain(
-      "ticketaddress: \"DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu\" is a mainnet address, but this is simnet",
+      'ticketaddress: "DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu" is a mainnet address, but this is simnet',
     )
     expect(messageOf(parse(["default", 1, 1, "", 1, "", 5], "2016"))).toBe("poolfees given without a pooladdress")
     expect(messageOf(parse(["default", 1, 1, "", 1, SIMNET_P2SH], "2016"))).toContain("poolfees is required")
     expect(messageOf(parse(["default", 1, 0], "current"))).toContain("numtickets must be a whole number of at least 1")
     expect(messageOf(parse(["default", 999999, 1, SIMNET_ADDR, 5, "", 0, 0, "", false], "current"))).toContain("is this the 2016 form?")
-    expect(messageOf(parse([42], "current"))).toBe('fromaccount must be a string, got 42')
+    expect(messageOf(parse([42], "current"))).toBe("fromaccount must be a string, got 42")
   })
 })
 
@@ -50,9 +50,7 @@ describe("pricing a purchase", () => {
 
   it("refuses a price above the spend limit", () => {
     const req = Result.getOrThrow(parse(["default", 0.019, 1, "", 1], "2016"))
-    expect(messageOf(planTicketPurchase(req, ctx, "me"))).toBe(
-      "the ticket price 0.02 DCR is above the spend limit 0.019 DCR; raise spendlimit or wait for a lower price",
-    )
+    expect(messageOf(planTicketPurchase(req, ctx, "me"))).toBe("the ticket price 0.02 DCR is above the spend limit 0.019 DCR; raise spendlimit or wait for a lower price")
     const ok = Result.getOrThrow(parse(["default", 0.02, 1, "", 1], "2016"))
     expect(Result.isSuccess(planTicketPurchase(ok, ctx, "me"))).toBe(true)
   })
@@ -77,13 +75,23 @@ describe("pricing a purchase", () => {
     const req = Result.getOrThrow(parse(["default", 1, 1, "", 1, SIMNET_P2SH, 7.5], "2016"))
     const plan = Result.getOrThrow(planTicketPurchase(req, ctx, "me"))
     expect(plan.votingAddress).toBe(SIMNET_P2SH)
-    const [user, pool] = voteReturns(plan.commitments.map((c) => c.amount), ctx.price, ctx.voteSubsidy)
+    const [user, pool] = voteReturns(
+      plan.commitments.map((c) => c.amount),
+      ctx.price,
+      ctx.voteSubsidy,
+    )
     expect(pool! - (ctx.voteSubsidy * 750n) / 10_000n).toBeLessThanOrEqual(0n)
     expect((ctx.voteSubsidy * 750n) / 10_000n - pool!).toBeLessThan(2n)
     expect(user! + pool!).toBeLessThanOrEqual(ctx.price + ctx.voteSubsidy)
     // Solo: the whole return goes back to the buyer.
     const solo = Result.getOrThrow(planTicketPurchase(Result.getOrThrow(parse(["default", 1, 1], "2016")), ctx, "me"))
-    expect(voteReturns(solo.commitments.map((c) => c.amount), ctx.price, ctx.voteSubsidy)).toEqual([ctx.price + ctx.voteSubsidy])
+    expect(
+      voteReturns(
+        solo.commitments.map((c) => c.amount),
+        ctx.price,
+        ctx.voteSubsidy,
+      ),
+    ).toEqual([ctx.price + ctx.voteSubsidy])
   })
 
   it("turns a plan into purchases the stake model takes", () => {

@@ -43,9 +43,7 @@ const absent = (v: unknown) => v === undefined || v === null
 const text = (params: ReadonlyArray<unknown>, i: number, field: string, required: boolean) => {
   const v = params[i]
   if (absent(v)) {
-    return required
-      ? Result.fail(new InvalidArgument({ field, message: `${field} is required` }))
-      : Result.succeed(undefined as string | undefined)
+    return required ? Result.fail(new InvalidArgument({ field, message: `${field} is required` })) : Result.succeed(undefined as string | undefined)
   }
   if (typeof v !== "string") return Result.fail(new InvalidArgument({ field, message: `${field} must be a string, got ${JSON.stringify(v)}` }))
   return Result.succeed(v as string | undefined)
@@ -61,8 +59,7 @@ const integer = (params: ReadonlyArray<unknown>, i: number, field: string, fallb
 }
 
 /** An amount in DCR (a JSON number or a decimal string) to atoms, exactly; `field` names it when it is refused. */
-const amount = (value: unknown, field: string): Result.Result<bigint, InvalidArgument> =>
-  Result.mapError(dcrToAtoms(value, field), (e) => new InvalidArgument({ field, message: e.message }))
+const amount = (value: unknown, field: string): Result.Result<bigint, InvalidArgument> => Result.mapError(dcrToAtoms(value, field), (e) => new InvalidArgument({ field, message: e.message }))
 
 /**
  * A percentage (e.g. a stake pool's 7.5) in basis points (750), exactly, from its decimal
@@ -78,28 +75,18 @@ export const percentToBasisPoints = (value: unknown, field: string): Result.Resu
   return Result.succeed(bp)
 }
 
-const address = (
-  value: string | undefined,
-  field: string,
-  params: NetworkParams,
-): Result.Result<DecodedAddress | undefined, InvalidArgument> => {
+const address = (value: string | undefined, field: string, params: NetworkParams): Result.Result<DecodedAddress | undefined, InvalidArgument> => {
   if (value === undefined || value === "") return Result.succeed(undefined)
   return Result.mapError(decodeAddress(value, params), (e) => new InvalidArgument({ field, message: `${field}: ${e.message}` }))
 }
 
 /** Reads `purchaseticket` params in the given form, checking every value, addresses included. */
-export const parsePurchaseTicket = (
-  params: ReadonlyArray<unknown>,
-  form: PurchaseTicketForm,
-  network: NetworkParams,
-): Result.Result<PurchaseTicketRequest, InvalidArgument> =>
+export const parsePurchaseTicket = (params: ReadonlyArray<unknown>, form: PurchaseTicketForm, network: NetworkParams): Result.Result<PurchaseTicketRequest, InvalidArgument> =>
   Result.gen(function* () {
     const account = (yield* text(params, 0, "fromaccount", true))!
     if (form === "current") {
       if (params.length > 6) {
-        return yield* Result.fail(
-          new InvalidArgument({ field: "params", message: `purchaseticket takes at most 6 params in its current form, got ${params.length}: is this the 2016 form?` }),
-        )
+        return yield* Result.fail(new InvalidArgument({ field: "params", message: `purchaseticket takes at most 6 params in its current form, got ${params.length}: is this the 2016 form?` }))
       }
       return {
         form,
@@ -174,11 +161,7 @@ interface PurchasePlan {
  * requested tickets as the balance allows. A 2016 stake pool's fee is a commitment sized so
  * that its share of a vote's returns is its fee percentage of the vote subsidy.
  */
-export const planTicketPurchase = (
-  request: PurchaseTicketRequest,
-  ctx: PurchaseContext,
-  owner: string,
-): Result.Result<PurchasePlan, PurchaseRefused> => {
+export const planTicketPurchase = (request: PurchaseTicketRequest, ctx: PurchaseContext, owner: string): Result.Result<PurchasePlan, PurchaseRefused> => {
   if (request.spendLimit !== undefined && ctx.price > request.spendLimit) {
     return Result.fail(
       new PurchaseRefused({
@@ -211,8 +194,7 @@ export const planTicketPurchase = (
   let commitments: Array<TicketCommitment> = [{ address: owner, amount: total }]
   if (request.pool !== undefined) {
     // poolShare / total * (price + subsidy) = fee% * subsidy
-    const poolShare =
-      (BigInt(request.pool.feeBasisPoints) * ctx.voteSubsidy * total) / (10_000n * (ctx.price + ctx.voteSubsidy))
+    const poolShare = (BigInt(request.pool.feeBasisPoints) * ctx.voteSubsidy * total) / (10_000n * (ctx.price + ctx.voteSubsidy))
     commitments = [
       { address: owner, amount: total - poolShare },
       { address: request.pool.address.address, amount: poolShare },
@@ -230,12 +212,7 @@ export const planTicketPurchase = (
 }
 
 /** The plan's tickets as purchases the stake model (or a simulated wallet) takes. */
-export const planToPurchases = (
-  plan: PurchasePlan,
-  owner: string,
-  nextHash: () => Uint8Array,
-  size = 298,
-): Array<TicketPurchase> =>
+export const planToPurchases = (plan: PurchasePlan, owner: string, nextHash: () => Uint8Array, size = 298): Array<TicketPurchase> =>
   Array.from({ length: plan.count }, () => ({
     hash: nextHash(),
     owner,

@@ -9,7 +9,10 @@ import { arbitraryPlan, OWNERS, playHistory } from "../testkit/stake-history.ts"
 import { stakeInfoFor, stakeInfoInconsistencies } from "./stakeinfo.ts"
 
 describe("getstakeinfo from the stake state", () => {
-  for (const [params, runs] of [[SIMNET, 15], [MAINNET, 3]] as const) {
+  for (const [params, runs] of [
+    [SIMNET, 15],
+    [MAINNET, 3],
+  ] as const) {
     it(`property: on ${params.name}, every wallet's stake info adds up after any history`, () => {
       fc.assert(
         fc.property(arbitraryPlan(150), (plan) => {

@@ -13,9 +13,7 @@ export type VotingArrangement =
       readonly feeBasisPoints: number
     }
 
-export const canVote = (arrangement: VotingArrangement, height: number): boolean =>
-  arrangement.kind === "solo" ? arrangement.online(height) : arrangement.servers.some((up) => up(height))
+export const canVote = (arrangement: VotingArrangement, height: number): boolean => (arrangement.kind === "solo" ? arrangement.online(height) : arrangement.servers.some((up) => up(height)))
 
 /** A voting service's fee for one ticket, in atoms (rounded down). */
-export const votingServiceFee = (feeBasisPoints: number, voteSubsidy: bigint): bigint =>
-  (BigInt(feeBasisPoints) * voteSubsidy) / 10_000n
+export const votingServiceFee = (feeBasisPoints: number, voteSubsidy: bigint): bigint => (BigInt(feeBasisPoints) * voteSubsidy) / 10_000n

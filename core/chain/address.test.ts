@@ -50,17 +50,12 @@ describe("valid addresses on every network", () => {
   it("property: every kind on every network round-trips through encode and decode", () => {
     const kinds = ["p2pkh-ecdsa-secp256k1", "p2pkh-ed25519", "p2pkh-schnorr-secp256k1", "p2sh"] as const
     fc.assert(
-      fc.property(
-        fc.constantFrom(...Object.values(NETWORKS)),
-        fc.constantFrom(...kinds),
-        fc.uint8Array({ minLength: 20, maxLength: 20 }),
-        (params, kind, payload) => {
-          const address = encodeAddress(kind, payload, params)
-          const decoded = Result.getOrThrow(decodeAddress(address, params))
-          expect(decoded.kind).toBe(kind)
-          expect(toHex(decoded.payload)).toBe(toHex(payload))
-        },
-      ),
+      fc.property(fc.constantFrom(...Object.values(NETWORKS)), fc.constantFrom(...kinds), fc.uint8Array({ minLength: 20, maxLength: 20 }), (params, kind, payload) => {
+        const address = encodeAddress(kind, payload, params)
+        const decoded = Result.getOrThrow(decodeAddress(address, params))
+        expect(decoded.kind).toBe(kind)
+        expect(toHex(decoded.payload)).toBe(toHex(payload))
+      }),
     )
   })
 })
@@ -68,9 +63,7 @@ describe("valid addresses on every network", () => {
 describe("invalid addresses say what is wrong", () => {
   it("another network's address, naming both networks", () => {
     const r = decodeAddress("DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu", NETWORKS.testnet3)
-    expect(Result.isFailure(r) && r.failure.message).toBe(
-      '"DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu" is a mainnet address, but this is testnet3: use a testnet3 address',
-    )
+    expect(Result.isFailure(r) && r.failure.message).toBe('"DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu" is a mainnet address, but this is testnet3: use a testnet3 address')
     for (const [network, address] of VALID) {
       for (const other of Object.keys(NETWORKS) as Array<NetworkName>) {
         if (other !== network) expect(problemOf(address, other)).toBe("wrong-network")

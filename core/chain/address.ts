@@ -7,14 +7,7 @@ import { blake256Hash } from "./hash.ts"
 import { NETWORKS, type AddressPrefixes, type NetworkName, type NetworkParams } from "./params.ts"
 
 /** The standard version-0 address kinds (dcrd `txscript/stdaddr`). */
-export type AddressKind =
-  | "p2pkh-ecdsa-secp256k1"
-  | "p2pkh-ed25519"
-  | "p2pkh-schnorr-secp256k1"
-  | "p2sh"
-  | "p2pk-ecdsa-secp256k1"
-  | "p2pk-ed25519"
-  | "p2pk-schnorr-secp256k1"
+export type AddressKind = "p2pkh-ecdsa-secp256k1" | "p2pkh-ed25519" | "p2pkh-schnorr-secp256k1" | "p2sh" | "p2pk-ecdsa-secp256k1" | "p2pk-ed25519" | "p2pk-schnorr-secp256k1"
 
 export interface DecodedAddress {
   readonly address: string
@@ -38,9 +31,7 @@ const KIND_BY_PREFIX_FIELD: ReadonlyArray<readonly [keyof AddressPrefixes, Prefi
   ["privateKey", "private-key"],
 ]
 
-const lookupPrefix = (
-  prefix: number,
-): { readonly network: NetworkName; readonly kind: PrefixKind } | undefined => {
+const lookupPrefix = (prefix: number): { readonly network: NetworkName; readonly kind: PrefixKind } | undefined => {
   for (const params of Object.values(NETWORKS)) {
     for (const [field, kind] of KIND_BY_PREFIX_FIELD) {
       if (params.addressPrefixes[field] === prefix) return { network: params.name, kind }
@@ -51,8 +42,7 @@ const lookupPrefix = (
 
 const checksum = (data: Uint8Array): Uint8Array => blake256Hash(blake256Hash(data)).subarray(0, 4)
 
-const fail = (address: string, problem: AddressProblem, message: string) =>
-  Result.fail(new AddressError({ address, problem, message }))
+const fail = (address: string, problem: AddressProblem, message: string) => Result.fail(new AddressError({ address, problem, message }))
 
 // A p2pk payload is a type byte and a 32-byte key. The type byte holds the signature type
 // (0 ECDSA secp256k1, 1 Ed25519, 2 Schnorr secp256k1) and, for secp256k1, the Y-oddness
@@ -83,10 +73,7 @@ const p2pkKeyProblem = (kind: AddressKind, payload: Uint8Array): string | undefi
  * has, a prefix no network uses, another network's address, a private key pasted by mistake, or
  * a public key that is no point.
  */
-export const decodeAddress = (
-  address: string,
-  params: NetworkParams,
-): Result.Result<DecodedAddress, AddressError> => {
+export const decodeAddress = (address: string, params: NetworkParams): Result.Result<DecodedAddress, AddressError> => {
   if (address.length === 0) return fail(address, "empty", "the address is empty")
   if (address.length > MAX_ADDRESS_LENGTH) {
     return fail(address, "too-long", `an address is at most ${MAX_ADDRESS_LENGTH} characters, got ${address.length}`)
@@ -108,41 +95,21 @@ export const decodeAddress = (
   const payload = body.slice(2)
   const found = lookupPrefix(prefix)
   if (found === undefined) {
-    return fail(
-      address,
-      "unknown-prefix",
-      `"${address}" has prefix 0x${prefix.toString(16).padStart(4, "0")}, which no Decred network uses`,
-    )
+    return fail(address, "unknown-prefix", `"${address}" has prefix 0x${prefix.toString(16).padStart(4, "0")}, which no Decred network uses`)
   }
   if (found.kind === "private-key") {
-    return fail(
-      address,
-      "unknown-prefix",
-      `"${address}" is a ${found.network} private key, not an address: never paste a private key; use an address`,
-    )
+    return fail(address, "unknown-prefix", `"${address}" is a ${found.network} private key, not an address: never paste a private key; use an address`)
   }
   if (found.network !== params.name) {
-    return fail(
-      address,
-      "wrong-network",
-      `"${address}" is a ${found.network} address, but this is ${params.name}: use a ${params.name} address`,
-    )
+    return fail(address, "wrong-network", `"${address}" is a ${found.network} address, but this is ${params.name}: use a ${params.name} address`)
   }
   const expected = found.kind === "p2pk" ? 33 : 20
   if (payload.length !== expected) {
-    return fail(
-      address,
-      "bad-length",
-      `"${address}" carries ${payload.length} bytes where a ${found.kind} address carries ${expected}`,
-    )
+    return fail(address, "bad-length", `"${address}" carries ${payload.length} bytes where a ${found.kind} address carries ${expected}`)
   }
   const kind = found.kind === "p2pk" ? p2pkKind(payload[0]!) : found.kind
   if (kind === undefined) {
-    return fail(
-      address,
-      "bad-public-key",
-      `"${address}" holds a public key of unknown type 0x${payload[0]!.toString(16).padStart(2, "0")}`,
-    )
+    return fail(address, "bad-public-key", `"${address}" holds a public key of unknown type 0x${payload[0]!.toString(16).padStart(2, "0")}`)
   }
   if (kind.startsWith("p2pk-")) {
     const problem = p2pkKeyProblem(kind, payload)

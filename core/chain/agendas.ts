@@ -32,11 +32,7 @@ export type AgendaId = (typeof AGENDA_IDS)[number]
  *   the parameters. Until someone says so, the old rules apply.
  * - `not-deployed`: the network has no such deployment; the old rules apply for ever.
  */
-export type AgendaState =
-  | { readonly kind: "forced" }
-  | { readonly kind: "active"; readonly sinceHeight: number }
-  | { readonly kind: "vote-required" }
-  | { readonly kind: "not-deployed" }
+export type AgendaState = { readonly kind: "forced" } | { readonly kind: "active"; readonly sinceHeight: number } | { readonly kind: "vote-required" } | { readonly kind: "not-deployed" }
 
 export type AgendaTable = { readonly [K in AgendaId]: AgendaState }
 

@@ -44,8 +44,7 @@ export const parseDecimal = (text: string): ExactDecimal | undefined => {
 }
 
 /** The decimal in units of 10^-places (basis points: 4, atoms: 8), or undefined when it has more places than that. */
-export const decimalInUnits = (d: ExactDecimal, places: number): bigint | undefined =>
-  d.scale > places ? undefined : d.digits * 10n ** BigInt(places - d.scale)
+export const decimalInUnits = (d: ExactDecimal, places: number): bigint | undefined => (d.scale > places ? undefined : d.digits * 10n ** BigInt(places - d.scale))
 
 /**
  * The text of a JSON number (or a decimal with an exponent) rewritten without its exponent,
@@ -68,12 +67,7 @@ const withoutExponent = (text: string): string | undefined => {
   return point >= digits.length ? digits + "0".repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`
 }
 
-const atomsOfText = (
-  text: string,
-  read: (text: string) => ExactDecimal | undefined,
-  field: string | undefined,
-  expected: string,
-): Result.Result<bigint, DcrAmountError> => {
+const atomsOfText = (text: string, read: (text: string) => ExactDecimal | undefined, field: string | undefined, expected: string): Result.Result<bigint, DcrAmountError> => {
   const decimal = read(text)
   if (decimal === undefined) {
     return text.startsWith("-") && read(text.slice(1)) !== undefined
@@ -90,8 +84,7 @@ const atomsOfText = (
  * An amount in DCR as people type it (a flag, a config file): digits with an optional decimal
  * point, at most 8 decimal places, at most 21 million DCR; to atoms, exactly.
  */
-export const parseDcr = (text: string, field?: string): Result.Result<bigint, DcrAmountError> =>
-  atomsOfText(text, parseDecimal, field, "digits with an optional decimal point")
+export const parseDcr = (text: string, field?: string): Result.Result<bigint, DcrAmountError> => atomsOfText(text, parseDecimal, field, "digits with an optional decimal point")
 
 const parseJsonDecimal = (text: string): ExactDecimal | undefined => {
   const plain = withoutExponent(text)

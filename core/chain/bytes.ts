@@ -38,15 +38,9 @@ const nibble = (code: number): number => {
  * many bytes is an error: the wire formats here are fixed-size, and a wrong
  * length is the most common way a miner or a config gets them wrong.
  */
-export const fromHex = (
-  hex: string,
-  field: string,
-  expectedBytes?: number,
-): Result.Result<Uint8Array, HexDecodeError> => {
+export const fromHex = (hex: string, field: string, expectedBytes?: number): Result.Result<Uint8Array, HexDecodeError> => {
   if (hex.length % 2 !== 0) {
-    return Result.fail(
-      new HexDecodeError({ field, message: `${field}: hex has an odd number of digits (${hex.length})` }),
-    )
+    return Result.fail(new HexDecodeError({ field, message: `${field}: hex has an odd number of digits (${hex.length})` }))
   }
   const length = hex.length / 2
   if (expectedBytes !== undefined && length !== expectedBytes) {
@@ -62,9 +56,7 @@ export const fromHex = (
     const hi = nibble(hex.charCodeAt(2 * i))
     const lo = nibble(hex.charCodeAt(2 * i + 1))
     if (hi < 0 || lo < 0) {
-      return Result.fail(
-        new HexDecodeError({ field, message: `${field}: not hex at position ${2 * i + (hi < 0 ? 0 : 1)}` }),
-      )
+      return Result.fail(new HexDecodeError({ field, message: `${field}: not hex at position ${2 * i + (hi < 0 ? 0 : 1)}` }))
     }
     out[i] = (hi << 4) | lo
   }

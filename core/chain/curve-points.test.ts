@@ -62,7 +62,11 @@ describe("secp256k1 keys as dcrd's ParsePubKey reads a compressed key", () => {
         const key = Uint8Array.of(odd ? 3 : 2, ...x)
         let openssl: bigint | undefined
         try {
-          openssl = big(Buffer.from(ECDH.convertKey(key, "secp256k1", undefined, "hex", "uncompressed") as string, "hex").subarray(33).toString("hex"))
+          openssl = big(
+            Buffer.from(ECDH.convertKey(key, "secp256k1", undefined, "hex", "uncompressed") as string, "hex")
+              .subarray(33)
+              .toString("hex"),
+          )
         } catch {
           openssl = undefined
         }
@@ -134,7 +138,7 @@ describe("Ed25519 keys as dcrd's edwards.ParsePubKey reads them", () => {
         if (Result.isSuccess(decoded)) {
           const { x, y: dy } = decoded.success
           expect(dy).toBe(y)
-          expect(((-x * x + dy * dy - 1n - ED25519_D * x * x * dy * dy) % p + p) % p).toBe(0n)
+          expect((((-x * x + dy * dy - 1n - ED25519_D * x * x * dy * dy) % p) + p) % p).toBe(0n)
           expect((x & 1n) === 1n).toBe(sign)
           expect(x < p).toBe(true)
         }

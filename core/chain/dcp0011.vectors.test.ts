@@ -20,9 +20,7 @@ const dir = findVectors("dcp-0011")
 /** JSON with integers beyond 2^53 kept exact (the ASERT vectors use uint64 heights). */
 const parseJsonExact = (text: string): unknown =>
   JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
-    typeof value === "number" && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source)
-      ? BigInt(context.source)
-      : value,
+    typeof value === "number" && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value,
   )
 
 const int = (v: unknown): bigint => {
@@ -36,8 +34,7 @@ const str = (v: unknown): string => {
   return v
 }
 /** Field lookup that ignores case, as Go's JSON decoder does (one published vector spells it "extradata"). */
-const field = (t: Record<string, unknown>, name: string): unknown =>
-  t[name] ?? Object.entries(t).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1]
+const field = (t: Record<string, unknown>, name: string): unknown => t[name] ?? Object.entries(t).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1]
 const hash = (display: unknown) => Result.getOrThrow(hashFromDisplay(str(display)))
 const bytesOf = (hex: unknown) => Uint8Array.from(Buffer.from(str(hex), "hex"))
 

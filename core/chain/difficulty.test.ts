@@ -1,14 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { chainActivations } from "./agendas.ts"
-import {
-  blake3AnchorHeight,
-  calcAsertBits,
-  nextBlake256Bits,
-  nextWorkBits,
-  powAlgorithmAt,
-  type BlockTime,
-} from "./difficulty.ts"
+import { blake3AnchorHeight, calcAsertBits, nextBlake256Bits, nextWorkBits, powAlgorithmAt, type BlockTime } from "./difficulty.ts"
 import { MAINNET, REGNET, SIMNET, TESTNET3, type NetworkParams } from "./params.ts"
 import { bigToCompact, compactToBig } from "./targets.ts"
 
@@ -56,30 +49,23 @@ describe("ASERT through the chain view", () => {
     expect(nextWorkBits(SIMNET, a, blocks[19]!, at(blocks), 0)).toBe(SIMNET.workDiffV2Blake3StartBits)
     // Six seconds (one half-life) ahead of schedule: the target halves.
     const fast = chain(20, SIMNET.powLimitBits, (h) => (h === 1 ? 1 : h <= 7 ? 0 : 1))
-    expect(compactToBig(nextWorkBits(SIMNET, a, fast[19]!, at(fast), 0))).toBe(
-      compactToBig(bigToCompact(compactToBig(SIMNET.workDiffV2Blake3StartBits) >> 1n)),
-    )
+    expect(compactToBig(nextWorkBits(SIMNET, a, fast[19]!, at(fast), 0))).toBe(compactToBig(bigToCompact(compactToBig(SIMNET.workDiffV2Blake3StartBits) >> 1n)))
   })
 
   it("property: ASERT is monotone: a later parent timestamp never gives a harder target", () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 100000 }),
-        fc.integer({ min: -500000, max: 500000 }),
-        fc.integer({ min: 0, max: 1000 }),
-        (heightDelta, timeDelta, later) => {
-          const base = {
-            startDiffBits: MAINNET.workDiffV2Blake3StartBits,
-            powLimit: MAINNET.powLimit,
-            targetSecsPerBlock: MAINNET.targetTimePerBlock,
-            heightDelta: BigInt(heightDelta),
-            halfLifeSecs: MAINNET.workDiffV2HalfLifeSecs,
-          }
-          const a = compactToBig(calcAsertBits({ ...base, timeDelta: BigInt(timeDelta) }))
-          const b = compactToBig(calcAsertBits({ ...base, timeDelta: BigInt(timeDelta + later) }))
-          expect(b).toBeGreaterThanOrEqual(a)
-        },
-      ),
+      fc.property(fc.integer({ min: 0, max: 100000 }), fc.integer({ min: -500000, max: 500000 }), fc.integer({ min: 0, max: 1000 }), (heightDelta, timeDelta, later) => {
+        const base = {
+          startDiffBits: MAINNET.workDiffV2Blake3StartBits,
+          powLimit: MAINNET.powLimit,
+          targetSecsPerBlock: MAINNET.targetTimePerBlock,
+          heightDelta: BigInt(heightDelta),
+          halfLifeSecs: MAINNET.workDiffV2HalfLifeSecs,
+        }
+        const a = compactToBig(calcAsertBits({ ...base, timeDelta: BigInt(timeDelta) }))
+        const b = compactToBig(calcAsertBits({ ...base, timeDelta: BigInt(timeDelta + later) }))
+        expect(b).toBeGreaterThanOrEqual(a)
+      }),
       { numRuns: 500 },
     )
   })
@@ -111,9 +97,7 @@ describe("legacy BLAKE-256 difficulty (dcrd calcNextBlake256Diff)", () => {
     // Windows (newest first) weigh 2^4, 2^3, 2^2, 2^1; the newest took 4 s instead of 8 s.
     const blocks = chain(81, start, (h) => (h > 71 ? (h % 2 === 0 ? 1 : 0) : 1))
     const expected = ((((1n << 31n) * 16n + (1n << 32n) * (8n + 4n + 2n)) / 30n) * compactToBig(start)) >> 32n
-    expect(compactToBig(nextBlake256Bits(REGNET, blocks[79]!, at(blocks), 0))).toBe(
-      compactToBig(bigToCompact(expected)),
-    )
+    expect(compactToBig(nextBlake256Bits(REGNET, blocks[79]!, at(blocks), 0))).toBe(compactToBig(bigToCompact(expected)))
   })
 
   it("moves at most a factor of 4 per retarget, and never above the pow limit", () => {

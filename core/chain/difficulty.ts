@@ -4,8 +4,7 @@ import type { NetworkParams } from "./params.ts"
 import { bigToCompact, compactToBig } from "./targets.ts"
 
 /** Which hash proves work for the block at `height`: BLAKE3 once DCP-0011 is active. */
-export const powAlgorithmAt = (activations: AgendaActivations, height: number): PowHashAlgorithm =>
-  isAgendaActive(activations, "blake3pow", height) ? "blake3" : "blake256"
+export const powAlgorithmAt = (activations: AgendaActivations, height: number): PowHashAlgorithm => (isAgendaActive(activations, "blake3pow", height) ? "blake3" : "blake256")
 
 interface AsertInput {
   readonly startDiffBits: number
@@ -102,8 +101,7 @@ const nextBlake3Bits = (params: NetworkParams, parent: BlockTime, anchor: BlockT
 const TESTNET_MAX_DIFF_SHIFT = 6n
 const TESTNET3_MAX_DIFF_ACTIVATION_HEIGHT = 962928
 
-const testnetMinTarget = (params: NetworkParams): bigint | undefined =>
-  params.name === "testnet3" ? params.powLimit >> TESTNET_MAX_DIFF_SHIFT : undefined
+const testnetMinTarget = (params: NetworkParams): bigint | undefined => (params.name === "testnet3" ? params.powLimit >> TESTNET_MAX_DIFF_SHIFT : undefined)
 
 const testnetMinTargetBits = (params: NetworkParams): number | undefined => {
   const t = testnetMinTarget(params)
@@ -118,18 +116,10 @@ type AncestorAt = (height: number) => BlockTime
  * workDiffWindowSize blocks to a weighted average of the last workDiffWindows
  * windows' timespans (newer windows weigh more), limited to a factor of 4 either way.
  */
-export const nextBlake256Bits = (
-  params: NetworkParams,
-  parent: BlockTime,
-  ancestorAt: AncestorAt,
-  newBlockTime: number,
-): number => {
+export const nextBlake256Bits = (params: NetworkParams, parent: BlockTime, ancestorAt: AncestorAt, newBlockTime: number): number => {
   const nextHeight = parent.height + 1
   if (nextHeight % params.workDiffWindowSize !== 0) {
-    if (
-      params.reduceMinDifficulty &&
-      (params.name !== "testnet3" || nextHeight < TESTNET3_MAX_DIFF_ACTIVATION_HEIGHT)
-    ) {
+    if (params.reduceMinDifficulty && (params.name !== "testnet3" || nextHeight < TESTNET3_MAX_DIFF_ACTIVATION_HEIGHT)) {
       if (newBlockTime > parent.timestamp + params.minDiffReductionTime) return params.powLimitBits
       return previousNonMinimumBits(params, parent, ancestorAt)
     }
@@ -191,13 +181,7 @@ const previousNonMinimumBits = (params: NetworkParams, start: BlockTime, ancesto
  * Bits required of the block after `parent`, by whichever algorithm the chain's
  * agendas select for that height.
  */
-export const nextWorkBits = (
-  params: NetworkParams,
-  activations: AgendaActivations,
-  parent: BlockTime,
-  ancestorAt: AncestorAt,
-  newBlockTime: number,
-): number => {
+export const nextWorkBits = (params: NetworkParams, activations: AgendaActivations, parent: BlockTime, ancestorAt: AncestorAt, newBlockTime: number): number => {
   const nextHeight = parent.height + 1
   if (powAlgorithmAt(activations, nextHeight) === "blake3") {
     const anchorHeight = blake3AnchorHeight(params, activations)

@@ -21,15 +21,7 @@ export class GetworkDecodeError extends Data.TaggedError("GetworkDecodeError")<{
 }> {}
 
 /** Why an address string was refused. */
-export type AddressProblem =
-  | "empty"
-  | "too-long"
-  | "not-base58"
-  | "bad-length"
-  | "bad-checksum"
-  | "unknown-prefix"
-  | "wrong-network"
-  | "bad-public-key"
+export type AddressProblem = "empty" | "too-long" | "not-base58" | "bad-length" | "bad-checksum" | "unknown-prefix" | "wrong-network" | "bad-public-key"
 
 /** A Decred address that does not decode or does not belong to the expected network. */
 export class AddressError extends Data.TaggedError("AddressError")<{

@@ -3,14 +3,7 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { arbitraryHeader } from "../../testkit/arbitraries.ts"
 import { toHex } from "./bytes.ts"
-import {
-  decodeGetworkData,
-  decodeGetworkDataHex,
-  detectPadding,
-  encodeGetworkData,
-  encodeGetworkDataHex,
-  GETWORK_DATA_BYTES,
-} from "./getwork.ts"
+import { decodeGetworkData, decodeGetworkDataHex, detectPadding, encodeGetworkData, encodeGetworkDataHex, GETWORK_DATA_BYTES } from "./getwork.ts"
 import { encodeHeader } from "./header.ts"
 import { NETWORKS } from "./params.ts"
 
@@ -53,9 +46,7 @@ describe("getwork data", () => {
 
   it("refuses wrong lengths with the sizes in the message", () => {
     const short = decodeGetworkDataHex("00".repeat(180))
-    expect(Result.isFailure(short) && short.failure.message).toBe(
-      "getwork data: expected 192 bytes (384 hex digits), got 180 bytes",
-    )
+    expect(Result.isFailure(short) && short.failure.message).toBe("getwork data: expected 192 bytes (384 hex digits), got 180 bytes")
     const long = decodeGetworkData(new Uint8Array(193))
     expect(Result.isFailure(long) && long.failure._tag).toBe("GetworkDecodeError")
   })

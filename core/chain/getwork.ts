@@ -17,8 +17,7 @@ const BLAKE256_PADDING = Uint8Array.from([0x80, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0x
 /** BLAKE3 needs no pre-padding; dcrd sends twelve zero bytes to keep the 192-byte size. */
 const BLAKE3_PADDING = new Uint8Array(GETWORK_DATA_BYTES - HEADER_BYTES)
 
-const paddingFor = (algorithm: PowHashAlgorithm): Uint8Array =>
-  algorithm === "blake3" ? BLAKE3_PADDING : BLAKE256_PADDING
+const paddingFor = (algorithm: PowHashAlgorithm): Uint8Array => (algorithm === "blake3" ? BLAKE3_PADDING : BLAKE256_PADDING)
 
 interface GetworkData {
   /** The 180 header bytes as sent (a copy). */
@@ -39,12 +38,10 @@ export const encodeGetworkData = (headerBytes: Uint8Array, padding: PowHashAlgor
   return out
 }
 
-export const encodeGetworkDataHex = (headerBytes: Uint8Array, padding: PowHashAlgorithm): string =>
-  toHex(encodeGetworkData(headerBytes, padding))
+export const encodeGetworkDataHex = (headerBytes: Uint8Array, padding: PowHashAlgorithm): string => toHex(encodeGetworkData(headerBytes, padding))
 
 /** Which era a 12-byte padding belongs to, if either. */
-export const detectPadding = (padding: Uint8Array): PowHashAlgorithm | undefined =>
-  bytesEqual(padding, BLAKE3_PADDING) ? "blake3" : bytesEqual(padding, BLAKE256_PADDING) ? "blake256" : undefined
+export const detectPadding = (padding: Uint8Array): PowHashAlgorithm | undefined => (bytesEqual(padding, BLAKE3_PADDING) ? "blake3" : bytesEqual(padding, BLAKE256_PADDING) ? "blake256" : undefined)
 
 /** Decodes getwork `data` bytes; the padding must be one of the two known ones. */
 export const decodeGetworkData = (data: Uint8Array): Result.Result<GetworkData, GetworkDecodeError> => {
@@ -72,9 +69,6 @@ export const decodeGetworkData = (data: Uint8Array): Result.Result<GetworkData, 
 
 export const decodeGetworkDataHex = (hex: string): Result.Result<GetworkData, GetworkDecodeError> =>
   Result.flatMap(
-    Result.mapError(
-      fromHex(hex, "getwork data", GETWORK_DATA_BYTES),
-      (e) => new GetworkDecodeError({ message: e.message }),
-    ),
+    Result.mapError(fromHex(hex, "getwork data", GETWORK_DATA_BYTES), (e) => new GetworkDecodeError({ message: e.message })),
     decodeGetworkData,
   )

@@ -22,8 +22,7 @@ describe("BLAKE-256 (14 rounds) known answers", () => {
 })
 
 describe("BLAKE3 known answers", () => {
-  it("hashes the empty input", () =>
-    expect(toHex(blake3Hash(ascii("")))).toBe("af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"))
+  it("hashes the empty input", () => expect(toHex(blake3Hash(ascii("")))).toBe("af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"))
 })
 
 describe("genesis headers of every network (real headers, public hashes)", () => {

@@ -13,8 +13,7 @@ export const blake256Hash = (data: Uint8Array): Uint8Array => blake256(data)
 /** BLAKE3 with a 32-byte output: the proof-of-work hash since DCP-0011. */
 export const blake3Hash = (data: Uint8Array): Uint8Array => blake3(data)
 
-export const powHashWith = (algorithm: PowHashAlgorithm, data: Uint8Array): Uint8Array =>
-  algorithm === "blake3" ? blake3(data) : blake256(data)
+export const powHashWith = (algorithm: PowHashAlgorithm, data: Uint8Array): Uint8Array => (algorithm === "blake3" ? blake3(data) : blake256(data))
 
 /**
  * Hex as people and RPCs show a hash: the 32 stored bytes reversed, so the
@@ -23,5 +22,4 @@ export const powHashWith = (algorithm: PowHashAlgorithm, data: Uint8Array): Uint
 export const hashToDisplay = (hash: Uint8Array): string => toHex(reversed(hash))
 
 /** Parses a displayed (byte-reversed) hash into its stored, internal byte order. */
-export const hashFromDisplay = (hex: string, field = "hash"): Result.Result<Uint8Array, HexDecodeError> =>
-  Result.map(fromHex(hex, field, 32), reversed)
+export const hashFromDisplay = (hex: string, field = "hash"): Result.Result<Uint8Array, HexDecodeError> => Result.map(fromHex(hex, field, 32), reversed)

@@ -117,9 +117,7 @@ export const encodeHeader = (h: BlockHeader): Uint8Array => {
 /** Decodes the first 180 bytes; anything but exactly 180 bytes is refused. */
 export const decodeHeader = (bytes: Uint8Array): Result.Result<BlockHeader, HeaderDecodeError> => {
   if (bytes.length !== HEADER_BYTES) {
-    return Result.fail(
-      new HeaderDecodeError({ message: `a block header is ${HEADER_BYTES} bytes, got ${bytes.length}` }),
-    )
+    return Result.fail(new HeaderDecodeError({ message: `a block header is ${HEADER_BYTES} bytes, got ${bytes.length}` }))
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const slice = (at: number, length: number) => bytes.slice(at, at + length)
@@ -157,5 +155,4 @@ export const blockHash = (headerBytes: Uint8Array): Uint8Array => blake256Hash(h
 export const blockHashDisplay = (headerBytes: Uint8Array): string => hashToDisplay(blake256Hash(headerBytes))
 
 /** The proof-of-work hash: BLAKE3 under DCP-0011, BLAKE-256 before (then equal to the block hash). */
-export const powHash = (headerBytes: Uint8Array, algorithm: PowHashAlgorithm): Uint8Array =>
-  powHashWith(algorithm, headerBytes)
+export const powHash = (headerBytes: Uint8Array, algorithm: PowHashAlgorithm): Uint8Array => powHashWith(algorithm, headerBytes)

@@ -1,10 +1,4 @@
-import {
-  type AgendaTable,
-  MAINNET_AGENDAS,
-  REGNET_AGENDAS,
-  SIMNET_AGENDAS,
-  TESTNET3_AGENDAS,
-} from "./agendas.ts"
+import { type AgendaTable, MAINNET_AGENDAS, REGNET_AGENDAS, SIMNET_AGENDAS, TESTNET3_AGENDAS } from "./agendas.ts"
 
 export const NETWORK_NAMES = ["mainnet", "testnet3", "simnet", "regnet"] as const
 export type NetworkName = (typeof NETWORK_NAMES)[number]

@@ -33,8 +33,9 @@ export const makeHeaderHasher = (algorithm: PowHashAlgorithm, prefixSource: Uint
   return {
     algorithm,
     hash: (header) => {
-      if (header.length !== HEADER_BYTES) throw new RangeError(`expected a ${HEADER_BYTES}-byte header, got ${header.length}`)
-      // The two objects are of the same class; the union only hides that from the checker.
+      if (header.length !== HEADER_BYTES)
+        throw new RangeError(`expected a ${HEADER_BYTES}-byte header, got ${header.length}`)
+        // The two objects are of the same class; the union only hides that from the checker.
       ;(midstate as _BLAKE256)._cloneInto(work as _BLAKE256)
       work.update(header.subarray(MIDSTATE_PREFIX_BYTES))
       const out = new Uint8Array(32)

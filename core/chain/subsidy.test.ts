@@ -2,15 +2,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { chainActivations } from "./agendas.ts"
 import { MAINNET, REGNET, SIMNET } from "./params.ts"
-import {
-  blockSubsidies,
-  fullBlockSubsidy,
-  subsidySplitAt,
-  treasurySubsidy,
-  voteSubsidy,
-  workSubsidy,
-  type SubsidySplit,
-} from "./subsidy.ts"
+import { blockSubsidies, fullBlockSubsidy, subsidySplitAt, treasurySubsidy, voteSubsidy, workSubsidy, type SubsidySplit } from "./subsidy.ts"
 
 describe("subsidy on mainnet (values of the live chain's consensus)", () => {
   // [height, voters, split, full, work, one vote (of that height), treasury without the treasury agenda]

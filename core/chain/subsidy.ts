@@ -31,11 +31,7 @@ const proportions = (params: NetworkParams, split: SubsidySplit): Proportions =>
 
 /** The split that governs the block at `height` on a chain with these activations. */
 export const subsidySplitAt = (activations: AgendaActivations, height: number): SubsidySplit =>
-  isAgendaActive(activations, "changesubsidysplitr2", height)
-    ? "dcp0012"
-    : isAgendaActive(activations, "changesubsidysplit", height)
-      ? "dcp0010"
-      : "original"
+  isAgendaActive(activations, "changesubsidysplitr2", height) ? "dcp0012" : isAgendaActive(activations, "changesubsidysplit", height) ? "dcp0010" : "original"
 
 // Subsidy per reduction interval, computed once per network and extended on demand:
 // the value depends on every earlier interval's truncation, so it is built in order.
@@ -95,13 +91,7 @@ export const voteSubsidy = (params: NetworkParams, votedOnHeight: number, split:
  * The treasury's share of the block at `height`. Before the treasury agenda it is scaled
  * by voters like the work subsidy; after it, it is not. Zero with too few votes.
  */
-export const treasurySubsidy = (
-  params: NetworkParams,
-  height: number,
-  voters: number,
-  treasuryActive: boolean,
-  split: SubsidySplit,
-): bigint => {
+export const treasurySubsidy = (params: NetworkParams, height: number, voters: number, treasuryActive: boolean, split: SubsidySplit): bigint => {
   if (height <= 1) return 0n
   const svh = params.stakeValidationHeight
   if (height >= svh && voters < minimumVotesRequired(params)) return 0n
@@ -121,12 +111,7 @@ interface BlockSubsidies {
 }
 
 /** Everything a block at `height` with `voters` votes pays, under the chain's agendas. */
-export const blockSubsidies = (
-  params: NetworkParams,
-  activations: AgendaActivations,
-  height: number,
-  voters: number,
-): BlockSubsidies => {
+export const blockSubsidies = (params: NetworkParams, activations: AgendaActivations, height: number, voters: number): BlockSubsidies => {
   const split = subsidySplitAt(activations, height)
   return {
     split,

@@ -4,17 +4,7 @@ import { describe, expect, it } from "vitest"
 import { arbitraryTarget } from "../../testkit/arbitraries.ts"
 import { hexToBytes, reversed } from "./bytes.ts"
 import { MAINNET, SIMNET } from "./params.ts"
-import {
-  bigToCompact,
-  calcWork,
-  compactToBig,
-  difficultyRatio,
-  hashMeetsTarget,
-  hashToBig,
-  ratioToDecimal,
-  targetFromLEHex,
-  targetToLEHex,
-} from "./targets.ts"
+import { bigToCompact, calcWork, compactToBig, difficultyRatio, hashMeetsTarget, hashToBig, ratioToDecimal, targetFromLEHex, targetToLEHex } from "./targets.ts"
 
 describe("compact bits", () => {
   it("decodes known values", () => {
@@ -77,7 +67,7 @@ describe("work and difficulty", () => {
     expect(ratioToDecimal(r, 8)).toBe("32767.74999809")
     // DCP-0011's mainnet start bits 0x1b00a5a6: 0xffff * 2^16 / 0xa5a6 = 101280.5206...
     expect(difficultyRatio(compactToBig(0x1b00a5a6), MAINNET.powLimitBits)).toEqual({
-      numerator: 0xffffn << 16n >> 1n,
+      numerator: (0xffffn << 16n) >> 1n,
       denominator: 0xa5a6n >> 1n,
     })
     expect(ratioToDecimal(difficultyRatio(compactToBig(0x1b00a5a6), MAINNET.powLimitBits), 4)).toBe("101280.5207")

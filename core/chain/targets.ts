@@ -14,8 +14,7 @@ export const compactToBig = (compact: number): bigint => {
   const mantissa = compact & MANTISSA_MASK
   const negative = (compact & SIGN_BIT) !== 0
   const exponent = compact >>> 24
-  const n =
-    exponent <= 3 ? BigInt(mantissa >>> (8 * (3 - exponent))) : BigInt(mantissa) << BigInt(8 * (exponent - 3))
+  const n = exponent <= 3 ? BigInt(mantissa >>> (8 * (3 - exponent))) : BigInt(mantissa) << BigInt(8 * (exponent - 3))
   return negative ? -n : n
 }
 
@@ -30,10 +29,7 @@ export const bigToCompact = (n: bigint): number => {
   if (n === 0n) return 0
   const magnitude = n < 0n ? -n : n
   let exponent = byteLength(magnitude)
-  let mantissa =
-    exponent <= 3
-      ? Number(magnitude & 0xffffffffn) << (8 * (3 - exponent))
-      : Number((magnitude >> BigInt(8 * (exponent - 3))) & 0xffffffffn)
+  let mantissa = exponent <= 3 ? Number(magnitude & 0xffffffffn) << (8 * (3 - exponent)) : Number((magnitude >> BigInt(8 * (exponent - 3))) & 0xffffffffn)
   // A set bit 23 would read back as a sign: move one byte into the exponent instead.
   if ((mantissa & SIGN_BIT) !== 0) {
     mantissa >>>= 8
@@ -119,5 +115,4 @@ export const difficultyRatio = (target: bigint, powLimitBits: number): Ratio => 
 /** getwork's `target`: the 32-byte target as little-endian hex. */
 export const targetToLEHex = (target: bigint): string => toHex(writeUintLE(target, 32))
 
-export const targetFromLEHex = (hex: string, field = "target"): Result.Result<bigint, HexDecodeError> =>
-  Result.map(fromHex(hex, field, 32), readUintLE)
+export const targetFromLEHex = (hex: string, field = "target"): Result.Result<bigint, HexDecodeError> => Result.map(fromHex(hex, field, 32), readUintLE)

@@ -35,13 +35,30 @@ describe("splitting an amount", () => {
 
   it("gives the leftover atoms to the largest fractions, ties to the smaller account id", () => {
     // 10 atoms over three equal weights: 3 each, the odd atom to "a".
-    expect(splitProportionally(10n, new Map([["c", 1n], ["a", 1n], ["b", 1n]]))).toEqual([
+    expect(
+      splitProportionally(
+        10n,
+        new Map([
+          ["c", 1n],
+          ["a", 1n],
+          ["b", 1n],
+        ]),
+      ),
+    ).toEqual([
       { account: "a", amount: 4n },
       { account: "b", amount: 3n },
       { account: "c", amount: 3n },
     ])
     // 100 atoms, weights 2:1 => 66.67 and 33.33: the larger fraction (.67) gets the atom.
-    expect(splitProportionally(100n, new Map([["x", 2n], ["y", 1n]]))).toEqual([
+    expect(
+      splitProportionally(
+        100n,
+        new Map([
+          ["x", 2n],
+          ["y", 1n],
+        ]),
+      ),
+    ).toEqual([
       { account: "x", amount: 67n },
       { account: "y", amount: 33n },
     ])

@@ -62,4 +62,3 @@ export const splitProportionally = (total: bigint, weights: ReadonlyMap<string, 
 }
 
 export const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-

@@ -51,7 +51,10 @@ describe("a block's credits", () => {
         fc.pre(total > 0n)
         const block = creditsFor(scheme, reward, fee, finder, weights)
         const net = reward - feeOf(reward, fee)
-        const accounts = [...weights].filter(([, w]) => w > 0n).map(([a]) => a).sort()
+        const accounts = [...weights]
+          .filter(([, w]) => w > 0n)
+          .map(([a]) => a)
+          .sort()
         expect(block.credits.map((c) => c.account)).toEqual(accounts)
         const remainders = block.credits.map((c) => {
           const exact = net * weights.get(c.account)!

@@ -27,7 +27,10 @@ type Event =
   | { readonly kind: "payout"; readonly txFee: number }
 
 const eventArb: fc.Arbitrary<Event> = fc.oneof(
-  { weight: 12, arbitrary: fc.record({ kind: fc.constant("share" as const), account: fc.integer({ min: 0, max: 4 }), difficulty: fc.integer({ min: 1, max: 60 }), gap: fc.integer({ min: 0, max: 20_000 }) }) },
+  {
+    weight: 12,
+    arbitrary: fc.record({ kind: fc.constant("share" as const), account: fc.integer({ min: 0, max: 4 }), difficulty: fc.integer({ min: 1, max: 60 }), gap: fc.integer({ min: 0, max: 20_000 }) }),
+  },
   { weight: 2, arbitrary: fc.constant({ kind: "block" as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("orphan" as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("mature" as const), pick: fc.nat() }) },
@@ -110,47 +113,55 @@ describe("payout engine properties", () => {
 
   it("no double payment: orphaned credits are never paid, and nobody is ever paid more than their matured credits", () => {
     fc.assert(
-      fc.property(schemeArb.filter((s) => s.kind !== "pps"), fc.array(eventArb, { maxLength: 300, size: "large" }), (scheme, events) => {
-        const { engine } = play(config(scheme), events)
-        const matured = new Set(engine.ledger.entries.filter((e) => e.kind === "block-matured").map((e) => (e as { block: string }).block))
-        const earned = new Map<string, bigint>()
-        for (const e of engine.ledger.entries) {
-          if (e.kind !== "block-credited" || !matured.has(e.block)) continue
-          for (const c of e.credits) earned.set(c.account, (earned.get(c.account) ?? 0n) + c.amount)
-          earned.set(POOL_FEE_ACCOUNT, (earned.get(POOL_FEE_ACCOUNT) ?? 0n) + e.fee)
-        }
-        const paidOut = new Map<string, bigint>()
-        for (const e of engine.ledger.entries) {
-          if (e.kind !== "payout") continue
-          for (const p of e.payments) paidOut.set(p.account, (paidOut.get(p.account) ?? 0n) + p.amount)
-          for (const f of e.txFeeShares) paidOut.set(f.account, (paidOut.get(f.account) ?? 0n) + f.amount)
-        }
-        for (const [account, paid] of paidOut) expect(paid).toBeLessThanOrEqual(earned.get(account) ?? 0n)
-        // Paying out twice in a row: the second batch has nothing left to pay.
-        Result.getOrThrow(engine.payout(0n))
-        expect(Result.getOrThrow(engine.payout(0n))).toBeUndefined()
-      }),
+      fc.property(
+        schemeArb.filter((s) => s.kind !== "pps"),
+        fc.array(eventArb, { maxLength: 300, size: "large" }),
+        (scheme, events) => {
+          const { engine } = play(config(scheme), events)
+          const matured = new Set(engine.ledger.entries.filter((e) => e.kind === "block-matured").map((e) => (e as { block: string }).block))
+          const earned = new Map<string, bigint>()
+          for (const e of engine.ledger.entries) {
+            if (e.kind !== "block-credited" || !matured.has(e.block)) continue
+            for (const c of e.credits) earned.set(c.account, (earned.get(c.account) ?? 0n) + c.amount)
+            earned.set(POOL_FEE_ACCOUNT, (earned.get(POOL_FEE_ACCOUNT) ?? 0n) + e.fee)
+          }
+          const paidOut = new Map<string, bigint>()
+          for (const e of engine.ledger.entries) {
+            if (e.kind !== "payout") continue
+            for (const p of e.payments) paidOut.set(p.account, (paidOut.get(p.account) ?? 0n) + p.amount)
+            for (const f of e.txFeeShares) paidOut.set(f.account, (paidOut.get(f.account) ?? 0n) + f.amount)
+          }
+          for (const [account, paid] of paidOut) expect(paid).toBeLessThanOrEqual(earned.get(account) ?? 0n)
+          // Paying out twice in a row: the second batch has nothing left to pay.
+          Result.getOrThrow(engine.payout(0n))
+          expect(Result.getOrThrow(engine.payout(0n))).toBeUndefined()
+        },
+      ),
       { numRuns: 300 },
     )
   })
 
   it("minimum payout: balances below it wait for a later batch, never forfeited", () => {
     fc.assert(
-      fc.property(schemeArb.filter((s) => s.kind !== "pps"), fc.array(eventArb, { maxLength: 300, size: "large" }), (scheme, events) => {
-        const { engine } = play(config(scheme), events)
-        for (const e of engine.ledger.entries) {
-          if (e.kind !== "payout") continue
-          for (const p of e.payments) {
-            if (p.account === POOL_FEE_ACCOUNT) continue
-            const fee = e.txFeeShares.find((f) => f.account === p.account)?.amount ?? 0n
-            expect(p.amount + fee).toBeGreaterThanOrEqual(config(scheme).minimumPayout)
+      fc.property(
+        schemeArb.filter((s) => s.kind !== "pps"),
+        fc.array(eventArb, { maxLength: 300, size: "large" }),
+        (scheme, events) => {
+          const { engine } = play(config(scheme), events)
+          for (const e of engine.ledger.entries) {
+            if (e.kind !== "payout") continue
+            for (const p of e.payments) {
+              if (p.account === POOL_FEE_ACCOUNT) continue
+              const fee = e.txFeeShares.find((f) => f.account === p.account)?.amount ?? 0n
+              expect(p.amount + fee).toBeGreaterThanOrEqual(config(scheme).minimumPayout)
+            }
           }
-        }
-        for (const a of engine.ledger.accounts()) {
-          const b = engine.ledger.balance(a)
-          if (a !== PPS_RESERVE_ACCOUNT) expect(b.available).toBeGreaterThanOrEqual(0n)
-        }
-      }),
+          for (const a of engine.ledger.accounts()) {
+            const b = engine.ledger.balance(a)
+            if (a !== PPS_RESERVE_ACCOUNT) expect(b.available).toBeGreaterThanOrEqual(0n)
+          }
+        },
+      ),
       { numRuns: 200 },
     )
   })
@@ -171,7 +182,10 @@ describe("payout engine properties", () => {
     fc.assert(
       fc.property(
         fc.constantFrom<PayoutScheme>({ kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } }, { kind: "proportional" }, { kind: "pplns-time", periodMs: 60_000 }),
-        fc.array(eventArb.filter((e) => e.kind === "share" || e.kind === "block"), { maxLength: 250, size: "large" }),
+        fc.array(
+          eventArb.filter((e) => e.kind === "share" || e.kind === "block"),
+          { maxLength: 250, size: "large" },
+        ),
         fc.integer({ min: 2, max: 5 }),
         (scheme, events, k) => {
           const one = play(config(scheme), events).engine

@@ -112,9 +112,7 @@ export class PayoutEngine {
   payout(txFee: bigint): Result.Result<LedgerEntry | undefined, LedgerRejected> {
     this.flushPps()
     const special = new Set([POOL_FEE_ACCOUNT, PPS_RESERVE_ACCOUNT, MINING_ADDRESS_ACCOUNT])
-    let due = this.ledger
-      .accounts()
-      .filter((a) => !special.has(a) && this.ledger.balance(a).available >= this.config.minimumPayout)
+    let due = this.ledger.accounts().filter((a) => !special.has(a) && this.ledger.balance(a).available >= this.config.minimumPayout)
     for (;;) {
       if (due.length === 0) return Result.succeed(undefined)
       const weights = new Map(due.map((a) => [a, this.ledger.balance(a).available]))
@@ -138,9 +136,7 @@ export class PayoutEngine {
 
   private flushPps(): void {
     if (this.ppsPending.size === 0) return
-    const credits = [...this.ppsPending.entries()]
-      .map(([account, amount]) => ({ account, amount }))
-      .sort((a, b) => compareIds(a.account, b.account))
+    const credits = [...this.ppsPending.entries()].map(([account, amount]) => ({ account, amount })).sort((a, b) => compareIds(a.account, b.account))
     this.ppsPending.clear()
     Result.getOrThrow(this.ledger.append({ kind: "pps-accrued", throughPosition: this.log.end, credits }))
   }

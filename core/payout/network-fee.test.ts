@@ -2,17 +2,7 @@ import fc from "fast-check"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { PayoutFeeUnpayable } from "../services/wallet.ts"
-import {
-  dustLimit,
-  feeForBytes,
-  isDust,
-  P2PKH_SCRIPT_BYTES,
-  P2PKH_SIG_SCRIPT_BYTES,
-  P2SH_SCRIPT_BYTES,
-  poolPayoutRequest,
-  takeNetworkFee,
-  transactionBytes,
-} from "./network-fee.ts"
+import { dustLimit, feeForBytes, isDust, P2PKH_SCRIPT_BYTES, P2PKH_SIG_SCRIPT_BYTES, P2SH_SCRIPT_BYTES, poolPayoutRequest, takeNetworkFee, transactionBytes } from "./network-fee.ts"
 
 /** dcrwallet's default relay fee: 0.0001 DCR/kB. */
 const RATE = 10_000n
@@ -109,14 +99,31 @@ describe("taking the network fee out of the outputs", () => {
   })
 
   it("refuses to leave a payer below its dust limit, saying which, by how much and what to do", () => {
-    const r = takeNetworkFee(new Map([["fee", 8_000n], ["alice", 1_000_000n]]), { _tag: "Output", address: "fee" }, 2530n, dust)
+    const r = takeNetworkFee(
+      new Map([
+        ["fee", 8_000n],
+        ["alice", 1_000_000n],
+      ]),
+      { _tag: "Output", address: "fee" },
+      2530n,
+      dust,
+    )
     const e = Result.isFailure(r) ? r.failure : undefined
     expect(e).toBeInstanceOf(PayoutFeeUnpayable)
     expect(e?.short).toEqual({ address: "fee", amount: 8_000n, share: 2530n, minimum: 6030n })
     expect(e?.message).toBe(
       "the 8000-atom output to fee cannot pay 2530 atoms of the payout's 2530-atom network fee: 5470 atoms would be left, and the network relays no output under 6030 atoms to that address (dust); take the fee from the miners' outputs pro rata instead (the pool's --payoutfeefrom=miners), or let the pool fee grow in a later batch",
     )
-    const proRata = takeNetworkFee(new Map([["fee", 8_000n], ["alice", 100_000n], ["bob", 6_050n]]), { _tag: "ProRata", exempt: ["fee"] }, 25_300n, dust)
+    const proRata = takeNetworkFee(
+      new Map([
+        ["fee", 8_000n],
+        ["alice", 100_000n],
+        ["bob", 6_050n],
+      ]),
+      { _tag: "ProRata", exempt: ["fee"] },
+      25_300n,
+      dust,
+    )
     expect(Result.isFailure(proRata) && proRata.failure.short?.address).toBe("bob")
     expect(Result.isFailure(proRata) && proRata.failure.message).toContain("raise the minimum payout (the pool's --minpayment)")
   })

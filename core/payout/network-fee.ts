@@ -51,8 +51,7 @@ export const feeForBytes = (ratePerKb: bigint, bytes: number): bigint => {
  * own size and that of an average P2PKH input spending it, 165 bytes) is more than a third of
  * its value at the relay fee rate. dcrd refuses to relay a transaction with a dust output.
  */
-export const isDust = (amount: bigint, pkScriptBytes: number, ratePerKb: bigint): boolean =>
-  (amount * 1000n) / (3n * BigInt(outputBytes(pkScriptBytes) + 165)) < ratePerKb
+export const isDust = (amount: bigint, pkScriptBytes: number, ratePerKb: bigint): boolean => (amount * 1000n) / (3n * BigInt(outputBytes(pkScriptBytes) + 165)) < ratePerKb
 
 /** The smallest amount that is not dust to a script of this size: 6030 atoms to a P2PKH address at 0.0001 DCR/kB. */
 export const dustLimit = (pkScriptBytes: number, ratePerKb: bigint): bigint => {

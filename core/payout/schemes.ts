@@ -54,8 +54,7 @@ interface BlockShare {
 export const MINING_ADDRESS_ACCOUNT = "node:mining-address"
 
 /** PPLNS window size: X x D in difficulty units, rounded down. */
-export const pplnsWindowUnits = (windowMultiple: Ratio, networkDifficulty: bigint): bigint =>
-  (windowMultiple.numerator * networkDifficulty) / windowMultiple.denominator
+export const pplnsWindowUnits = (windowMultiple: Ratio, networkDifficulty: bigint): bigint => (windowMultiple.numerator * networkDifficulty) / windowMultiple.denominator
 
 /**
  * Shares a block's reward by a scheme. `previousBlockEnd` is the log position where the
@@ -63,13 +62,7 @@ export const pplnsWindowUnits = (windowMultiple: Ratio, networkDifficulty: bigin
  * (a new pool), the reward is shared over what there is; hop-proofness holds once the pool has
  * X x D units of history. PPS blocks credit nobody here: the reward goes to the reserve.
  */
-export const shareBlock = (
-  scheme: PayoutScheme,
-  log: ShareLog,
-  block: FoundBlock,
-  feeBasisPoints: number,
-  previousBlockEnd: number,
-): BlockShare => {
+export const shareBlock = (scheme: PayoutScheme, log: ShareLog, block: FoundBlock, feeBasisPoints: number, previousBlockEnd: number): BlockShare => {
   const fee = feeOf(block.reward, feeBasisPoints)
   const net = block.reward - fee
   switch (scheme.kind) {

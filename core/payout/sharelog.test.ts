@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest"
 import { pplnsWindowByWalking } from "./schemes.ts"
 import { ShareLog, type Share } from "./sharelog.ts"
 
-const sharesArb = fc.array(
-  fc.record({ account: fc.constantFrom("a", "b", "c", "d"), weight: fc.bigInt({ min: 1n, max: 1000n }), gap: fc.integer({ min: 0, max: 5000 }) }),
-  { minLength: 1, maxLength: 120 },
-)
+const sharesArb = fc.array(fc.record({ account: fc.constantFrom("a", "b", "c", "d"), weight: fc.bigInt({ min: 1n, max: 1000n }), gap: fc.integer({ min: 0, max: 5000 }) }), {
+  minLength: 1,
+  maxLength: 120,
+})
 
 const build = (spec: ReadonlyArray<{ account: string; weight: bigint; gap: number }>) => {
   let time = 0

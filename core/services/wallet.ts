@@ -50,9 +50,7 @@ export interface PayoutRequest {
 }
 
 /** What the wallet knows about a transaction the pool built. */
-export type PayoutTxStatus =
-  | { readonly _tag: "Unknown" }
-  | { readonly _tag: "Known"; readonly confirmations: number }
+export type PayoutTxStatus = { readonly _tag: "Unknown" } | { readonly _tag: "Known"; readonly confirmations: number }
 
 /** The wallet answered with an error (locked, insufficient funds, rejected tx); a refused address is `PayoutAddressRefused`. */
 export class WalletRpcError extends Data.TaggedError("WalletRpcError")<{

@@ -34,28 +34,64 @@ describe("stake difficulty (DCP-0001) on mainnet, dcrd's scenarios", () => {
   it("stays at the minimum before coinbases mature and with half demand", () => {
     expect(priceAfter([[143, 0, min]])).toBe(min)
     expect(priceAfter([[255, 20, min]])).toBe(min)
-    expect(priceAfter([[256, 0, min], [3919, 10, min]])).toBe(min)
+    expect(
+      priceAfter([
+        [256, 0, min],
+        [3919, 10, min],
+      ]),
+    ).toBe(min)
   })
   it("16th and 17th retargets at 100% demand", () => {
-    expect(priceAfter([[256, 0, min], [2046, 20, min]])).toBe(min)
-    expect(priceAfter([[256, 0, min], [2047, 20, min]])).toBe(208418769n)
-    expect(priceAfter([[256, 0, min], [2047, 20, min], [143, 20, 208418769n]])).toBe(208418769n)
-    expect(priceAfter([[256, 0, min], [2047, 20, min], [144, 20, 208418769n]])).toBe(231326567n)
+    expect(
+      priceAfter([
+        [256, 0, min],
+        [2046, 20, min],
+      ]),
+    ).toBe(min)
+    expect(
+      priceAfter([
+        [256, 0, min],
+        [2047, 20, min],
+      ]),
+    ).toBe(208418769n)
+    expect(
+      priceAfter([
+        [256, 0, min],
+        [2047, 20, min],
+        [143, 20, 208418769n],
+      ]),
+    ).toBe(208418769n)
+    expect(
+      priceAfter([
+        [256, 0, min],
+        [2047, 20, min],
+        [144, 20, 208418769n],
+      ]),
+    ).toBe(231326567n)
   })
   it("24th retarget with varying demand", () => {
-    const runs: Array<readonly [number, number, bigint]> = [[256, 0, min], [31, 20, min]]
+    const runs: Array<readonly [number, number, bigint]> = [
+      [256, 0, min],
+      [31, 20, min],
+    ]
     for (let i = 0; i < 18; i++) runs.push([144, i % 2 === 0 ? 10 : 20, min])
     runs.push([144, 9, 201743368n], [144, 20, 201093236n], [144, 8, 222625877n], [144, 20, 242331291n])
     expect(priceAfter(runs)).toBe(291317641n)
   })
   it("29th and 31st retargets, rising then waning demand", () => {
-    const prices = [208418769n, 231326567n, 272451490n, 339388424n, 445827839n, 615949254n, 892862990n,
-      1354989669n, 2148473276n, 3552797658n, 6116808441n, 10947547379n, 20338554623n]
+    const prices = [208418769n, 231326567n, 272451490n, 339388424n, 445827839n, 615949254n, 892862990n, 1354989669n, 2148473276n, 3552797658n, 6116808441n, 10947547379n, 20338554623n]
     const rising: Array<readonly [number, number, bigint]> = [[256, 0, min], [2047, 20, min], ...prices.map((p) => [144, 20, p] as const)]
     expect(priceAfter(rising)).toBe(22097687698n)
-    const waning: Array<readonly [number, number, bigint]> = [[256, 0, min], [2047, 20, min],
+    const waning: Array<readonly [number, number, bigint]> = [
+      [256, 0, min],
+      [2047, 20, min],
       ...prices.slice(0, 10).map((p) => [144, 20, p] as const),
-      [144, 13, 6116808441n], [144, 0, 10645659768n], [144, 0, 18046712136n], [144, 0, 22097687698n], [144, 0, 22152524112n]]
+      [144, 13, 6116808441n],
+      [144, 0, 10645659768n],
+      [144, 0, 18046712136n],
+      [144, 0, 22097687698n],
+      [144, 0, 22152524112n],
+    ]
     expect(priceAfter(waning)).toBe(22207360526n)
   })
 })

@@ -34,13 +34,7 @@ export const estimateSupply = (params: NetworkParams, height: number): bigint =>
  * and immature tickets and target = TicketsPerBlock * (TicketPoolSize + TicketMaturity),
  * clamped to [MinimumStakeDiff, estimated supply / TicketPoolSize].
  */
-const calcNextStakeDiffV2 = (
-  params: NetworkParams,
-  nextHeight: number,
-  curDiff: bigint,
-  prevPoolSizeAll: bigint,
-  curPoolSizeAll: bigint,
-): bigint => {
+const calcNextStakeDiffV2 = (params: NetworkParams, nextHeight: number, curDiff: bigint, prevPoolSizeAll: bigint, curPoolSizeAll: bigint): bigint => {
   const target = BigInt(params.ticketsPerBlock * (params.ticketPoolSize + params.ticketMaturity))
   let next = (curDiff * curPoolSizeAll * curPoolSizeAll) / prevPoolSizeAll / target
   const maximum = estimateSupply(params, nextHeight) / BigInt(params.ticketPoolSize)
@@ -70,8 +64,7 @@ export const nextStakeDifficulty = (params: NetworkParams, parentHeight: number,
   const prevRetargetHeight = nextHeight - params.stakeDiffWindowSize - 1
   let prevPoolSizeAll = 0n
   if (prevRetargetHeight >= 0) {
-    prevPoolSizeAll =
-      BigInt(history(prevRetargetHeight).poolSize) + purchasedIn(history, prevRetargetHeight, params.ticketMaturity)
+    prevPoolSizeAll = BigInt(history(prevRetargetHeight).poolSize) + purchasedIn(history, prevRetargetHeight, params.ticketMaturity)
   }
   if (prevPoolSizeAll === 0n) return parent.sbits
   const curPoolSizeAll = BigInt(parent.poolSize) + purchasedIn(history, parentHeight, params.ticketMaturity)

@@ -120,17 +120,12 @@ export class StakeChainDriver {
     let parentEvents: ReadonlyArray<StakeEvent> | undefined
     const minimum = Math.floor(params.ticketsPerBlock / 2) + 1
     for (;;) {
-      const votes =
-        height >= params.stakeValidationHeight
-          ? model.nextWinners.filter((id) => this.isOnline(model.ticket(id)!.purchase.owner, height))
-          : []
+      const votes = height >= params.stakeValidationHeight ? model.nextWinners.filter((id) => this.isOnline(model.ticket(id)!.purchase.owner, height)) : []
       if (height < params.stakeValidationHeight || votes.length >= minimum) {
         const content = {
           tickets: model.selectTickets(),
           votes,
-          revocations: model.autoRevocations
-            ? []
-            : model.unrevokedTickets().filter((id) => this.isOnline(model.ticket(id)!.purchase.owner, height)),
+          revocations: model.autoRevocations ? [] : model.unrevokedTickets().filter((id) => this.isOnline(model.ticket(id)!.purchase.owner, height)),
         }
         const events = Result.getOrThrow(model.connectBlock(this.buildBlock(content)))
         this.lastBlock = content
@@ -138,9 +133,7 @@ export class StakeChainDriver {
       }
       // Too few voters for any child of this parent: replace the parent with another draw.
       if (remines >= this.maxRemines || this.lastBlock === undefined || model.disconnectableBlocks === 0) {
-        throw new ChainStalled(
-          `chain stalled at height ${height}: ${votes.length} of ${model.nextWinners.length} winners online after ${remines} re-mined parents`,
-        )
+        throw new ChainStalled(`chain stalled at height ${height}: ${votes.length} of ${model.nextWinners.length} winners online after ${remines} re-mined parents`)
       }
       model.disconnectBlock()
       parentEvents = Result.getOrThrow(model.connectBlock(this.buildBlock(this.lastBlock)))

@@ -1,11 +1,6 @@
 import { Data } from "effect"
 
-export type TicketRejection =
-  | "duplicate"
-  | "price-below-stake-difficulty"
-  | "commitments-do-not-add-up"
-  | "bad-amount"
-  | "expired"
+export type TicketRejection = "duplicate" | "price-below-stake-difficulty" | "commitments-do-not-add-up" | "bad-amount" | "expired"
 
 /** A ticket purchase the mempool refuses. */
 export class TicketRejected extends Data.TaggedError("TicketRejected")<{

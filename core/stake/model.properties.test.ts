@@ -59,9 +59,7 @@ for (const [params, runs, maxAfterSvh] of networks) {
             expect(mined.size).toBeLessThanOrEqual(params.maxFreshStakePerBlock)
             const minedTickets = b.mempoolBefore.filter((t) => mined.has(t.id))
             expect(minedTickets.length).toBe(mined.size)
-            const waiting = b.mempoolBefore.filter(
-              (t) => !mined.has(t.id) && t.purchase.price >= b.sdiff && (t.purchase.expiry === 0 || b.height < t.purchase.expiry),
-            )
+            const waiting = b.mempoolBefore.filter((t) => !mined.has(t.id) && t.purchase.price >= b.sdiff && (t.purchase.expiry === 0 || b.height < t.purchase.expiry))
             // A block leaves an eligible ticket waiting only when it is full...
             if (waiting.length > 0) expect(mined.size).toBe(params.maxFreshStakePerBlock)
             // ...and never for a lower-paying one (or, at the same rate, a later arrival).

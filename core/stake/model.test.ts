@@ -73,8 +73,7 @@ describe("blocks the rules refuse", () => {
     mineTo(c, SIMNET.stakeValidationHeight - 1)
     const winners = c.model.nextWinners
     const reason = (r: ReturnType<typeof c.model.connectBlock>) => (Result.isFailure(r) ? r.failure.reason : "accepted")
-    const block = (votes: ReadonlyArray<string>, tickets: ReadonlyArray<string> = []) =>
-      c.driver.buildBlock({ tickets, votes, revocations: [] })
+    const block = (votes: ReadonlyArray<string>, tickets: ReadonlyArray<string> = []) => c.driver.buildBlock({ tickets, votes, revocations: [] })
     expect(reason(c.model.connectBlock(block(winners.slice(0, 2))))).toBe("not-enough-votes")
     const someLive = [...c.model.liveTickets()].find((id) => !winners.includes(id))!
     expect(reason(c.model.connectBlock(block([...winners.slice(0, 3), someLive])))).toBe("vote-not-a-winner")
@@ -119,8 +118,7 @@ describe("before automatic revocations (DCP-0009)", () => {
   it("a missed ticket stays missed until its owner is online to revoke it, then returns its price", () => {
     const activations = chainActivations(SIMNET.agendas, { autorevocations: 1_000_000 })
     // alice is offline from SVH to SVH + 40.
-    const away = (owner: string, height: number) =>
-      !(owner === "alice" && height >= SIMNET.stakeValidationHeight && height < SIMNET.stakeValidationHeight + 40)
+    const away = (owner: string, height: number) => !(owner === "alice" && height >= SIMNET.stakeValidationHeight && height < SIMNET.stakeValidationHeight + 40)
     const c = freshChain(activations, away)
     const events = mineTo(c, SIMNET.stakeValidationHeight + 80)
     const missed = events.filter((e) => e._tag === "TicketMissed")
@@ -142,7 +140,17 @@ describe("history runner", () => {
     const plan = { seed: "det", blocksAfterSvh: 60, purchases: [[[1, 999, 300, 0] as const]], offlinePercent: [10, 0, 20, 0, 5] }
     const a = playHistory(SIMNET, plan)
     const b = playHistory(SIMNET, plan)
-    expect(JSON.stringify(a.blocks.map((x) => x.events), bigintJson)).toBe(JSON.stringify(b.blocks.map((x) => x.events), bigintJson))
+    expect(
+      JSON.stringify(
+        a.blocks.map((x) => x.events),
+        bigintJson,
+      ),
+    ).toBe(
+      JSON.stringify(
+        b.blocks.map((x) => x.events),
+        bigintJson,
+      ),
+    )
   })
 })
 
@@ -156,13 +164,19 @@ const snapshot = (m: StakeModel) => ({
   sdiff: m.nextStakeDifficulty(),
   totals: m.totals,
   tickets: [...m.allTickets()].map((t) => ({ ...t, purchase: t.id })),
-  mempool: m.mempoolTickets().map((t) => t.id).sort(),
+  mempool: m
+    .mempoolTickets()
+    .map((t) => t.id)
+    .sort(),
 })
 
 /** The tip block's content, rebuilt from the model's records of it. */
 const lastContent = (m: StakeModel) => {
   const h = m.height
-  const tickets = [...m.allTickets()].filter((t) => t.minedAt === h).sort((a, b) => a.sequence - b.sequence).map((t) => t.id)
+  const tickets = [...m.allTickets()]
+    .filter((t) => t.minedAt === h)
+    .sort((a, b) => a.sequence - b.sequence)
+    .map((t) => t.id)
   const votes = [...m.allTickets()].filter((t) => t.status === "voted" && t.spentAt === h).map((t) => t.id)
   return { header: m.tipHeaderBytes, tickets, votes, revocations: [] }
 }

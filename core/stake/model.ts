@@ -13,16 +13,7 @@ import { revocationReturns, voteReturns } from "./returns.ts"
 /** Where a ticket is in its life. `voted`, `revoked` and `dropped` are the ends. */
 type TicketStatus = "mempool" | "immature" | "live" | "voted" | "missed" | "expired" | "revoked" | "dropped"
 
-export const TICKET_STATUSES: ReadonlyArray<TicketStatus> = [
-  "mempool",
-  "immature",
-  "live",
-  "voted",
-  "missed",
-  "expired",
-  "revoked",
-  "dropped",
-]
+export const TICKET_STATUSES: ReadonlyArray<TicketStatus> = ["mempool", "immature", "live", "voted", "missed", "expired", "revoked", "dropped"]
 
 /** Why the mempool let a ticket go without it being mined. */
 type DropReason =
@@ -209,9 +200,7 @@ export class StakeModel {
 
   constructor(params: NetworkParams, activations: AgendaActivations, options: StakeModelOptions = {}) {
     if (!isAgendaActive(activations, "sdiffalgorithm", 1)) {
-      throw new RangeError(
-        `${params.name}: the stake model implements DCP-0001 stake difficulty only; give it activations with sdiffalgorithm active from block 1`,
-      )
+      throw new RangeError(`${params.name}: the stake model implements DCP-0001 stake difficulty only; give it activations with sdiffalgorithm active from block 1`)
     }
     this.params = params
     this.activations = activations
@@ -309,8 +298,7 @@ export class StakeModel {
   /** Offers a purchase to the mempool; it must pay at least the next block's ticket price. */
   submitTicket(purchase: TicketPurchase): Result.Result<Ticket, TicketRejected> {
     const id = toHex(purchase.hash)
-    const reject = (reason: TicketRejected["reason"], message: string) =>
-      Result.fail(new TicketRejected({ ticket: id, reason, message: `ticket ${id}: ${message}` }))
+    const reject = (reason: TicketRejected["reason"], message: string) => Result.fail(new TicketRejected({ ticket: id, reason, message: `ticket ${id}: ${message}` }))
     if (purchase.hash.length !== 32) return reject("bad-amount", `a ticket hash is 32 bytes, got ${purchase.hash.length}`)
     if (this.tickets.has(id)) return reject("duplicate", "already known")
     if (purchase.price <= 0n || purchase.fee < 0n || !(purchase.size > 0)) {
@@ -318,10 +306,7 @@ export class StakeModel {
     }
     const committed = purchase.commitments.reduce((sum, c) => sum + c.amount, 0n)
     if (purchase.commitments.length === 0 || purchase.commitments.some((c) => c.amount < 0n) || committed !== purchase.price + purchase.fee) {
-      return reject(
-        "commitments-do-not-add-up",
-        `commitments add up to ${committed} atoms; they must add up to price + fee = ${purchase.price + purchase.fee}`,
-      )
+      return reject("commitments-do-not-add-up", `commitments add up to ${committed} atoms; they must add up to price + fee = ${purchase.price + purchase.fee}`)
     }
     const required = this.nextStakeDifficulty()
     if (purchase.price < required) {
@@ -363,9 +348,7 @@ export class StakeModel {
   selectTickets(): Array<string> {
     const required = this.nextStakeDifficulty()
     const nextHeight = this.tipHeight + 1
-    const eligible = [...this.mempool.values()].filter(
-      (t) => t.purchase.price >= required && (t.purchase.expiry === 0 || nextHeight < t.purchase.expiry),
-    )
+    const eligible = [...this.mempool.values()].filter((t) => t.purchase.price >= required && (t.purchase.expiry === 0 || nextHeight < t.purchase.expiry))
     eligible.sort(byFeeRateThenAge)
     return eligible.slice(0, this.params.maxFreshStakePerBlock).map((t) => t.id)
   }
@@ -566,8 +549,7 @@ export class StakeModel {
   /** The decoded header of a block that passes every stake rule, or why it does not. */
   private validate(block: StakeBlock, height: number): BlockHeader | BlockRejected {
     const params = this.params
-    const reject = (reason: BlockRejected["reason"], message: string) =>
-      new BlockRejected({ height, reason, message: `block ${height}: ${message}` })
+    const reject = (reason: BlockRejected["reason"], message: string) => new BlockRejected({ height, reason, message: `block ${height}: ${message}` })
     if (block.header.length !== HEADER_BYTES) return reject("bad-header", `header is ${block.header.length} bytes, not 180`)
     const decoded = decodeHeader(block.header)
     if (Result.isFailure(decoded)) return reject("bad-header", decoded.failure.message)

@@ -4,10 +4,7 @@ import { hexPrefix, OrderedSet } from "./ordered-set.ts"
 
 describe("OrderedSet", () => {
   it("property: behaves as a sorted array under any sequence of adds and deletes, whatever the chunk size", () => {
-    const op = fc.oneof(
-      fc.record({ kind: fc.constant("add" as const), key: fc.string({ maxLength: 3 }) }),
-      fc.record({ kind: fc.constant("delete" as const), key: fc.string({ maxLength: 3 }) }),
-    )
+    const op = fc.oneof(fc.record({ kind: fc.constant("add" as const), key: fc.string({ maxLength: 3 }) }), fc.record({ kind: fc.constant("delete" as const), key: fc.string({ maxLength: 3 }) }))
     fc.assert(
       fc.property(fc.array(op, { maxLength: 300 }), fc.constantFrom(1, 2, 4, 256), (ops, chunk) => {
         const set = new OrderedSet({ chunk })
@@ -38,9 +35,7 @@ describe("OrderedSet", () => {
       fc.property(fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 200 }), fc.constantFrom(2, 256), (hashes, chunk) => {
         const set = new OrderedSet({ chunk, prefix: hexPrefix })
         for (const h of hashes) set.add(Buffer.from(h).toString("hex"))
-        const byBytes = [...new Set(hashes.map((h) => Buffer.from(h).toString("hex")))].sort((a, b) =>
-          Buffer.compare(Buffer.from(a, "hex"), Buffer.from(b, "hex")),
-        )
+        const byBytes = [...new Set(hashes.map((h) => Buffer.from(h).toString("hex")))].sort((a, b) => Buffer.compare(Buffer.from(a, "hex"), Buffer.from(b, "hex")))
         expect([...set]).toEqual(byBytes)
         byBytes.forEach((k, i) => expect(set.at(i)).toBe(k))
       }),

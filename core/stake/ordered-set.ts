@@ -26,10 +26,7 @@ interface OrderedSetOptions {
 }
 
 /** The first three UTF-16 code units: orders like any string. */
-const codeUnitPrefix = (key: string): number =>
-  (key.length > 0 ? key.charCodeAt(0) * 2 ** 32 : 0) +
-  (key.length > 1 ? key.charCodeAt(1) * 2 ** 16 : 0) +
-  (key.length > 2 ? key.charCodeAt(2) : 0)
+const codeUnitPrefix = (key: string): number => (key.length > 0 ? key.charCodeAt(0) * 2 ** 32 : 0) + (key.length > 1 ? key.charCodeAt(1) * 2 ** 16 : 0) + (key.length > 2 ? key.charCodeAt(2) : 0)
 
 /** The first 12 hex digits (48 bits) of a lower-case hex key. */
 export const hexPrefix = (key: string): number => parseInt(key.substring(0, 12).padEnd(12, "0"), 16)

@@ -1,16 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MAINNET, SIMNET } from "../chain/params.ts"
-import {
-  DIFFICULTY_SCALE,
-  difficultyForHashes,
-  difficultyOfTarget,
-  expectedHashesAtDifficulty,
-  expectedHashesForTarget,
-  hashesPerUnitDifficulty,
-  minerShareTarget,
-  shareTarget,
-} from "./difficulty.ts"
+import { DIFFICULTY_SCALE, difficultyForHashes, difficultyOfTarget, expectedHashesAtDifficulty, expectedHashesForTarget, hashesPerUnitDifficulty, minerShareTarget, shareTarget } from "./difficulty.ts"
 
 describe("the stratum difficulty unit", () => {
   it("difficulty 1 is the proof-of-work limit: 2^32 hashes on mainnet, 2 on simnet", () => {

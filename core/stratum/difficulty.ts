@@ -39,8 +39,7 @@ export const expectedHashesForTarget = (target: bigint): number => 2 ** 256 / Nu
  * Expected hashes for a share at `difficulty` (DIFFICULTY_SCALE units) when difficulty 1 takes
  * `hashesPerUnit`; a float, for rates shown or compared, never for money.
  */
-export const expectedHashesAtDifficulty = (difficulty: bigint, hashesPerUnit: bigint): number =>
-  (Number(difficulty) / Number(DIFFICULTY_SCALE)) * Number(hashesPerUnit)
+export const expectedHashesAtDifficulty = (difficulty: bigint, hashesPerUnit: bigint): number => (Number(difficulty) / Number(DIFFICULTY_SCALE)) * Number(hashesPerUnit)
 
 /** The difficulty (DIFFICULTY_SCALE units, rounded down) at which a share takes `hashes` on average. */
 export const difficultyForHashes = (hashes: bigint, hashesPerUnit: bigint): bigint => (hashes * DIFFICULTY_SCALE) / hashesPerUnit

@@ -1,15 +1,6 @@
 import type { PowHashAlgorithm } from "../chain/hash.ts"
 
-export type MinerModel =
-  | "cpuminer"
-  | "cpuminer-blake256"
-  | "gominer"
-  | "nicehash"
-  | "innosilicon-d9"
-  | "antminer-dr3"
-  | "antminer-dr5"
-  | "whatsminer-d1"
-  | "obelisk-dcr1"
+export type MinerModel = "cpuminer" | "cpuminer-blake256" | "gominer" | "nicehash" | "innosilicon-d9" | "antminer-dr3" | "antminer-dr5" | "whatsminer-d1" | "obelisk-dcr1"
 
 /**
  * How a miner model speaks stratum to a Decred pool. One table drives the pool's session codec
@@ -158,15 +149,12 @@ export const identifyMiner = (userAgent: string, active?: PowHashAlgorithm): Min
   const m = SEMVER.exec(userAgent)
   if (m === null) return undefined
   const [, name, major, minor] = m
-  const named = MINER_PROFILES.filter(
-    (p) => p.userAgent.kind === "semver" && p.userAgent.name === name && p.userAgent.major === Number(major) && Number(minor) <= p.userAgent.maxMinor,
-  )
+  const named = MINER_PROFILES.filter((p) => p.userAgent.kind === "semver" && p.userAgent.name === name && p.userAgent.major === Number(major) && Number(minor) <= p.userAgent.maxMinor)
   return named.find((p) => p.pow === active) ?? named[0]
 }
 
 /** The user agent a model's emulator sends. */
-export const userAgentOf = (profile: MinerProfile): string =>
-  profile.userAgent.kind === "exact" ? profile.userAgent.value : profile.userAgent.example
+export const userAgentOf = (profile: MinerProfile): string => (profile.userAgent.kind === "exact" ? profile.userAgent.value : profile.userAgent.example)
 
 /** Why a model cannot mine a chain whose active proof of work is `active`, or undefined if it can. */
 export const cannotMineReason = (profile: MinerProfile, active: PowHashAlgorithm): string | undefined => {

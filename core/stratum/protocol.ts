@@ -62,14 +62,10 @@ const parseJson = (line: string, maxBytes: number): Result.Result<unknown, Strat
 /** What a pool reads: one line, one request. */
 export const decodeRequestLine = (line: string, maxBytes = MAX_LINE_BYTES): Result.Result<StratumRequest, StratumError> =>
   Result.flatMap(parseJson(line, maxBytes), (json) =>
-    Result.mapError(decodeRequest(json), () =>
-      stratumError(StratumErrorCode.other, 'not a stratum request: expected {"id", "method": string, "params": array}'),
-    ),
+    Result.mapError(decodeRequest(json), () => stratumError(StratumErrorCode.other, 'not a stratum request: expected {"id", "method": string, "params": array}')),
   )
 
-type MinerLine =
-  | { readonly kind: "response"; readonly message: StratumResponse }
-  | { readonly kind: "request"; readonly message: StratumRequest }
+type MinerLine = { readonly kind: "response"; readonly message: StratumResponse } | { readonly kind: "request"; readonly message: StratumRequest }
 
 /** What a miner reads: a reply (has `result`) or a notification (has `method`). */
 export const decodeMinerLine = (line: string, maxBytes = MAX_LINE_BYTES): Result.Result<MinerLine, StratumError> =>
@@ -81,8 +77,7 @@ export const decodeMinerLine = (line: string, maxBytes = MAX_LINE_BYTES): Result
     return Result.fail(stratumError(StratumErrorCode.other, "neither a stratum reply nor a notification"))
   })
 
-export const encodeRequest = (id: number | string | null, method: string, params: ReadonlyArray<unknown>): string =>
-  JSON.stringify({ id, method, params })
+export const encodeRequest = (id: number | string | null, method: string, params: ReadonlyArray<unknown>): string => JSON.stringify({ id, method, params })
 
 // Replies keep the reference pool's key order (id, error, result): parsers do not care, people
 // comparing the two pools' traffic line by line do.
@@ -96,23 +91,20 @@ export const encodeResult = (id: number | string | null, result: unknown): strin
  * CPU miner requires: it reads the result as a boolean and quits on anything else (a `null`
  * result is a broken pool to it), while decred-gominer reads `false` and `null` alike.
  */
-export const encodeRefusal = (id: number | string | null, error: StratumError): string =>
-  JSON.stringify({ id, error: [error.code, error.message, null], result: false })
+export const encodeRefusal = (id: number | string | null, error: StratumError): string => JSON.stringify({ id, error: [error.code, error.message, null], result: false })
 
 /**
  * A request that could not be served at all (a refused subscribe, an unknown method, a line that
  * is not a request): `result: null` with the error. The reference pool leaves `result` out of a
  * refused subscribe, which both Decred miners read the same as null.
  */
-export const encodeError = (id: number | string | null, error: StratumError): string =>
-  JSON.stringify({ id, error: [error.code, error.message, null], result: null })
+export const encodeError = (id: number | string | null, error: StratumError): string => JSON.stringify({ id, error: [error.code, error.message, null], result: null })
 
 /** The request methods whose refusals are `result: false` rather than `null` (see `encodeRefusal`). */
 const BOOLEAN_METHODS: ReadonlySet<string> = new Set(["mining.submit", "mining.authorize"])
 
 /** How a refusal of `method` is written: `false` for submit and authorize, `null` for the rest. */
-export const encodeRefusalFor = (method: string, id: number | string | null, error: StratumError): string =>
-  BOOLEAN_METHODS.has(method) ? encodeRefusal(id, error) : encodeError(id, error)
+export const encodeRefusalFor = (method: string, id: number | string | null, error: StratumError): string => (BOOLEAN_METHODS.has(method) ? encodeRefusal(id, error) : encodeError(id, error))
 
 /** Reads a positional string param, or says which one is missing or wrong. */
 export const stringParam = (params: ReadonlyArray<unknown>, index: number, name: string): Result.Result<string, StratumError> => {

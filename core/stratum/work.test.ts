@@ -5,17 +5,7 @@ import { toHex } from "../chain/bytes.ts"
 import { encodeHeader, HeaderOffset } from "../chain/header.ts"
 import { arbitraryHeader } from "../../testkit/arbitraries.ts"
 import { cannotMineReason, identifyMiner, MINER_PROFILES, profileOf, userAgentOf } from "./profiles.ts"
-import {
-  decodeSubmitParams,
-  encodeNotifyParams,
-  minerSolution,
-  parseNotifyParams,
-  readSetDifficulty,
-  readSubmitReply,
-  rebuildHeader,
-  subscribeExtraNonce1,
-  subscribeResult,
-} from "./work.ts"
+import { decodeSubmitParams, encodeNotifyParams, minerSolution, parseNotifyParams, readSetDifficulty, readSubmitReply, rebuildHeader, subscribeExtraNonce1, subscribeResult } from "./work.ts"
 
 describe("miner profiles: byte-level round trip", () => {
   for (const profile of MINER_PROFILES) {
@@ -78,7 +68,10 @@ describe("miner profiles: byte-level round trip", () => {
   it("subscribe replies carry each profile's extraNonce1 padding and extraNonce2 size", () => {
     const en1 = Uint8Array.of(1, 2, 3, 4)
     expect(subscribeResult(profileOf("gominer"), en1, "mn01020304")).toEqual([
-      [["mining.set_difficulty", "mn01020304"], ["mining.notify", "mn01020304"]],
+      [
+        ["mining.set_difficulty", "mn01020304"],
+        ["mining.notify", "mn01020304"],
+      ],
       "01020304",
       4,
     ])

@@ -23,8 +23,7 @@ const swapWords = (b: Uint8Array): Uint8Array => {
 }
 
 /** The extraNonce1 a subscribe reply carries for a profile: zero padding, then the connection's bytes. */
-export const subscribeExtraNonce1 = (profile: MinerProfile, extraNonce1: Uint8Array): string =>
-  "00".repeat(profile.extraNonce.en1PaddingBytes) + toHex(extraNonce1)
+export const subscribeExtraNonce1 = (profile: MinerProfile, extraNonce1: Uint8Array): string => "00".repeat(profile.extraNonce.en1PaddingBytes) + toHex(extraNonce1)
 
 /** The `mining.subscribe` result: subscriptions, extraNonce1 and extraNonce2 size. */
 export const subscribeResult = (profile: MinerProfile, extraNonce1: Uint8Array, notifyId: string) => [
@@ -61,9 +60,7 @@ export const encodeNotifyParams = (profile: MinerProfile, jobId: string, header:
 }
 
 const hexParam = (params: ReadonlyArray<unknown>, index: number, name: string, bytes: number): Result.Result<Uint8Array, StratumError> =>
-  Result.flatMap(stringParam(params, index, name), (s) =>
-    Result.mapError(fromHex(s, name, bytes), (e) => stratumError(StratumErrorCode.other, e.message)),
-  )
+  Result.flatMap(stringParam(params, index, name), (s) => Result.mapError(fromHex(s, name, bytes), (e) => stratumError(StratumErrorCode.other, e.message)))
 
 /** A submit's fields, decoded for a profile and checked for their sizes. */
 interface Submission {
@@ -78,9 +75,7 @@ interface Submission {
 
 /** Size of the extraNonce2 field a profile's submit carries. */
 const submitExtraNonceBytes = (profile: MinerProfile): number =>
-  profile.submit.extraNonce === "en2"
-    ? profile.extraNonce.en2Size
-    : profile.extraNonce.en2Size + (profile.extraNonce.en1PaddingBytes === 0 ? 0 : EXTRANONCE1_BYTES)
+  profile.submit.extraNonce === "en2" ? profile.extraNonce.en2Size : profile.extraNonce.en2Size + (profile.extraNonce.en1PaddingBytes === 0 ? 0 : EXTRANONCE1_BYTES)
 
 /** Reads `mining.submit` params [worker, jobId, extraNonce2, nTime, nonce] for a profile. */
 export const decodeSubmitParams = (profile: MinerProfile, params: ReadonlyArray<unknown>): Result.Result<Submission, StratumError> =>
@@ -106,12 +101,7 @@ export const decodeSubmitParams = (profile: MinerProfile, params: ReadonlyArray<
  * `en2-then-en1` profile must return this connection's extraNonce1, or its work would land in
  * another connection's nonce space.
  */
-export const rebuildHeader = (
-  profile: MinerProfile,
-  jobHeader: Uint8Array,
-  extraNonce1: Uint8Array,
-  s: Submission,
-): Result.Result<Uint8Array, StratumError> => {
+export const rebuildHeader = (profile: MinerProfile, jobHeader: Uint8Array, extraNonce1: Uint8Array, s: Submission): Result.Result<Uint8Array, StratumError> => {
   if (jobHeader.length !== HEADER_BYTES) throw new RangeError(`job header must be ${HEADER_BYTES} bytes`)
   const header = jobHeader.slice()
   // Legacy miners build 144..176 themselves from zeros; whatever the template had there is not what they hashed.
@@ -124,9 +114,7 @@ export const rebuildHeader = (
   } else {
     const tail = toHex(s.extraNonce.subarray(s.extraNonce.length - extraNonce1.length))
     if (tail !== toHex(extraNonce1)) {
-      return Result.fail(
-        stratumError(StratumErrorCode.other, `extraNonce2 must end with this connection's extraNonce1 ${toHex(extraNonce1)}, got ${tail}`),
-      )
+      return Result.fail(stratumError(StratumErrorCode.other, `extraNonce2 must end with this connection's extraNonce1 ${toHex(extraNonce1)}, got ${tail}`))
     }
     header.set(s.extraNonce, EXTRANONCE_OFFSET)
   }
@@ -218,9 +206,7 @@ export const minerSolution = (
 export const readSetDifficulty = (params: ReadonlyArray<unknown>): Result.Result<bigint, StratumError> => {
   const announced = params[0]
   if (typeof announced !== "number" || !Number.isFinite(announced) || announced < 1) {
-    return Result.fail(
-      stratumError(StratumErrorCode.other, `mining.set_difficulty must carry a whole difficulty of at least 1, got ${JSON.stringify(announced) ?? "nothing"}`),
-    )
+    return Result.fail(stratumError(StratumErrorCode.other, `mining.set_difficulty must carry a whole difficulty of at least 1, got ${JSON.stringify(announced) ?? "nothing"}`))
   }
   return Result.succeed(BigInt(Math.floor(announced)))
 }
@@ -230,9 +216,7 @@ export const readSetDifficulty = (params: ReadonlyArray<unknown>): Result.Result
  * (`false` with an error is a refused share and mining goes on); anything else, `null`
  * included, is a protocol failure it quits on.
  */
-export const readSubmitReply = (
-  reply: StratumResponse,
-): Result.Result<{ readonly accepted: boolean; readonly error: StratumResponse["error"] }, StratumError> =>
+export const readSubmitReply = (reply: StratumResponse): Result.Result<{ readonly accepted: boolean; readonly error: StratumResponse["error"] }, StratumError> =>
   typeof reply.result === "boolean"
     ? Result.succeed({ accepted: reply.result, error: reply.error })
     : Result.fail(stratumError(StratumErrorCode.other, `mining.submit reply must have a boolean result, got ${JSON.stringify(reply.result) ?? "none"}`))

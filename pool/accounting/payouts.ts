@@ -13,9 +13,7 @@ import type { StoreAccountingOptions } from "./options.ts"
  * is sent and reconciled by txid afterwards, so a crash anywhere neither loses nor repeats a
  * payment. An address the wallet refuses costs only its own account, which is held.
  */
-export const makePayouts = (
-  options: Pick<StoreAccountingOptions, "scheme" | "minimumPayout" | "feeAddress" | "payoutFeeFrom">,
-) =>
+export const makePayouts = (options: Pick<StoreAccountingOptions, "scheme" | "minimumPayout" | "feeAddress" | "payoutFeeFrom">) =>
   Effect.gen(function* () {
     const store = yield* PoolStore
     const wallet = yield* PayoutWallet

@@ -101,8 +101,7 @@ export const makeSettlement = (
       })
 
     /** Is `hash` the main chain's block at `height`? */
-    const inMainChain = (block: BlockRow, tip: number) =>
-      block.height > tip ? Effect.succeed(false) : chain.getBlockHash(block.height).pipe(Effect.map((h) => h === block.hash))
+    const inMainChain = (block: BlockRow, tip: number) => (block.height > tip ? Effect.succeed(false) : chain.getBlockHash(block.height).pipe(Effect.map((h) => h === block.hash)))
 
     const settleBlocks = (tip: number) =>
       Effect.gen(function* () {

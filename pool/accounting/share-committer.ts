@@ -9,17 +9,19 @@ import type { StoreAccountingCounters, StoreAccountingOptions } from "./options.
 /** Retries a store or node call that failed for lack of it: 0.1 s doubling to 5 s, forever. */
 export const outageRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.spaced("5 seconds")])
 
-export const shareRow = (instance: string) => (s: AcceptedShare): ShareRow => ({
-  id: `${instance}:${s.id}`,
-  account: s.account,
-  worker: s.worker,
-  model: s.model,
-  weight: s.difficulty,
-  createdMs: s.time,
-  height: s.height,
-  networkDifficulty: s.networkDifficulty,
-  instance,
-})
+export const shareRow =
+  (instance: string) =>
+  (s: AcceptedShare): ShareRow => ({
+    id: `${instance}:${s.id}`,
+    account: s.account,
+    worker: s.worker,
+    model: s.model,
+    weight: s.difficulty,
+    createdMs: s.time,
+    height: s.height,
+    networkDifficulty: s.networkDifficulty,
+    instance,
+  })
 
 /**
  * Shares are group-committed: each submit waits for the transaction that holds its share (a few
@@ -27,10 +29,7 @@ export const shareRow = (instance: string) => (s: AcceptedShare): ShareRow => ({
  * only after it, so a share the miner was told about survives any crash. Starts the committer
  * under the pool's supervisor.
  */
-export const makeShareCommitter = (
-  options: Pick<StoreAccountingOptions, "instance" | "maxShareBatch" | "shareCommitLingerMillis">,
-  counters: StoreAccountingCounters,
-) =>
+export const makeShareCommitter = (options: Pick<StoreAccountingOptions, "instance" | "maxShareBatch" | "shareCommitLingerMillis">, counters: StoreAccountingCounters) =>
   Effect.gen(function* () {
     const store = yield* PoolStore
     const crash = yield* CrashPoints

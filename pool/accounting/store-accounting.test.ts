@@ -207,7 +207,13 @@ for (const kind of stores) {
             )
             const log = new ShareLog()
             for (const s of shares) log.append({ id: s.id, account: s.account, weight: s.difficulty, time: s.time })
-            const expected = shareBlock(PPLNS, log, { hash: "b", height: 1, reward: COINBASE, networkDifficulty: networkDifficulty * DIFFICULTY_SCALE, time, logEnd: shares.length, finder: SS.A }, 100, 0)
+            const expected = shareBlock(
+              PPLNS,
+              log,
+              { hash: "b", height: 1, reward: COINBASE, networkDifficulty: networkDifficulty * DIFFICULTY_SCALE, time, logEnd: shares.length, finder: SS.A },
+              100,
+              0,
+            )
             const want = new Map(expected.credits.filter((c) => c.amount > 0n).map((c) => [c.account, c.amount]))
             want.set(POOL_FEE_ACCOUNT, expected.fee)
             expect(new Map(got.map((t) => [t.account, t.immature]))).toEqual(want)
@@ -248,7 +254,15 @@ for (const kind of stores) {
           yield* Effect.forkScoped(accounting.recordShares([share(1, SS.MinerOne, 20n * DIFFICULTY_SCALE, 5000), share(2, SS.MinerTwo, 10n * DIFFICULTY_SCALE, 5001), finding]))
           yield* env.node.externalBlock
           const header = env.node.chain[env.node.chain.length - 1]!
-          const work = { hash: hashToDisplay(blockHash(header)), height: 100 + env.node.chain.length, account: SS.Finder, worker: "rig", model: "cpuminer" as const, foundAt: 5003, networkDifficulty: 100n * DIFFICULTY_SCALE }
+          const work = {
+            hash: hashToDisplay(blockHash(header)),
+            height: 100 + env.node.chain.length,
+            account: SS.Finder,
+            worker: "rig",
+            model: "cpuminer" as const,
+            foundAt: 5003,
+            networkDifficulty: 100n * DIFFICULTY_SCALE,
+          }
           yield* accounting.blockAccepted({ ...work, findingShare: finding })
           const sharesWithBlock = (yield* store.shareCount).shares
           yield* env.node.externalBlock
@@ -557,12 +571,25 @@ for (const kind of stores) {
           yield* poolBlock(env, first.accounting, SS.MinerOne, 5002, 100n * DIFFICULTY_SCALE)
           yield* env.node.externalBlocks(MATURITY + 2)
           yield* first.settle(tipHeight(env))
-          const afterKill = { batches: (yield* store.batches(10)).map((b) => b.status), held: (yield* store.heldAccounts).map((h) => h.account), payments: (yield* store.paymentsOf(1n)).map((p) => p.account), published: env.wallet.published.length }
+          const afterKill = {
+            batches: (yield* store.batches(10)).map((b) => b.status),
+            held: (yield* store.heldAccounts).map((h) => h.account),
+            payments: (yield* store.paymentsOf(1n)).map((p) => p.account),
+            published: env.wallet.published.length,
+          }
           // The restarted pool: nothing in memory, the same database.
           const second = yield* makeStoreAccounting(options(PPLNS, { instance: "b" }))
           yield* second.settle(tipHeight(env))
           yield* second.settle(tipHeight(env))
-          return { afterKill, totals: yield* store.accountTotals, batches: (yield* store.batches(10)).map((b) => b.status), held: (yield* store.heldAccounts).map((h) => h.account), paid: env.wallet.paidTo(), published: env.wallet.published.length, refused: [...env.wallet.refused] }
+          return {
+            afterKill,
+            totals: yield* store.accountTotals,
+            batches: (yield* store.batches(10)).map((b) => b.status),
+            held: (yield* store.heldAccounts).map((h) => h.account),
+            paid: env.wallet.paidTo(),
+            published: env.wallet.published.length,
+            refused: [...env.wallet.refused],
+          }
         }).pipe(Effect.provide(logs.layer)),
       )
       expect(result.afterKill).toEqual({ batches: ["building"], held: [P2PK], payments: [SS.MinerOne, SS.MinerTwo, POOL_FEE_ACCOUNT].sort(), published: 0 })
@@ -597,7 +624,14 @@ for (const kind of stores) {
           const released = [yield* store.releaseHeldAccount(SS.Big), yield* store.releaseHeldAccount(SS.Big)]
           yield* settle(tipHeight(env))
           yield* settle(tipHeight(env))
-          return { whileHeld, released, totals: yield* store.accountTotals, held: yield* store.heldAccounts, batches: (yield* store.batches(10)).map((b) => [b.id, b.status]), paid: env.wallet.paidTo() }
+          return {
+            whileHeld,
+            released,
+            totals: yield* store.accountTotals,
+            held: yield* store.heldAccounts,
+            batches: (yield* store.batches(10)).map((b) => [b.id, b.status]),
+            paid: env.wallet.paidTo(),
+          }
         }),
       )
       expect(result.whileHeld.batches).toEqual([])
@@ -672,26 +706,40 @@ describe.skipIf("skip" in pg)("two pool instances on one PostgreSQL database", (
       yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
       const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
       const wallet = makeMemoryWallet({ network: SIMNET })
-      const pools = yield* Effect.forEach(Array.from({ length: instances }, (_, i) => i), (i) =>
-        Effect.gen(function* () {
-          const context = yield* Layer.build(
-            Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))),
-          )
-          if (i === 0) yield* migrate.pipe(Effect.provideContext(context))
-          const acc = yield* makeStoreAccounting(options(PPLNS, { instance: `i${i}` })).pipe(Effect.provideContext(context))
-          return { context, ...acc }
-        }),
+      const pools = yield* Effect.forEach(
+        Array.from({ length: instances }, (_, i) => i),
+        (i) =>
+          Effect.gen(function* () {
+            const context = yield* Layer.build(Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))))
+            if (i === 0) yield* migrate.pipe(Effect.provideContext(context))
+            const acc = yield* makeStoreAccounting(options(PPLNS, { instance: `i${i}` })).pipe(Effect.provideContext(context))
+            return { context, ...acc }
+          }),
       )
       // Each instance gets its own miners' shares, all instances submitting at once.
       yield* Effect.forEach(
         pools,
-        (p, i) => Effect.forEach(workload.filter((_, n) => n % instances === i), (s) => p.recordShares([s]), { concurrency: 20, discard: true }),
+        (p, i) =>
+          Effect.forEach(
+            workload.filter((_, n) => n % instances === i),
+            (s) => p.recordShares([s]),
+            { concurrency: 20, discard: true },
+          ),
         { concurrency: "unbounded", discard: true },
       )
       for (const [b, at] of foundAt.entries()) {
         yield* node.externalBlock
         const header = node.chain[node.chain.length - 1]!
-        const work = { hash: hashToDisplay(blockHash(header)), height: 100 + node.chain.length, account: SS_MINERS[b]!, worker: "rig", model: "cpuminer" as const, foundAt: at, networkDifficulty: 300n * DIFFICULTY_SCALE, findingShare: undefined }
+        const work = {
+          hash: hashToDisplay(blockHash(header)),
+          height: 100 + node.chain.length,
+          account: SS_MINERS[b]!,
+          worker: "rig",
+          model: "cpuminer" as const,
+          foundAt: at,
+          networkDifficulty: 300n * DIFFICULTY_SCALE,
+          findingShare: undefined,
+        }
         // Every instance reports every block: duplicates must not matter.
         yield* Effect.forEach(pools, (p) => p.accounting.blockAccepted(work), { concurrency: "unbounded", discard: true })
       }

@@ -226,10 +226,7 @@ const route = <T, E>(
   const encode = encodeJson(spec.response)
   return {
     ...rest,
-    serve: (ctx, params) =>
-      Effect.flatMap(handle(ctx, params), (reply) =>
-        Effect.map(refused(reply) ? encodeErrorReply(reply.body) : encode(reply.body), (json) => ({ status: reply.status, json })),
-      ),
+    serve: (ctx, params) => Effect.flatMap(handle(ctx, params), (reply) => Effect.map(refused(reply) ? encodeErrorReply(reply.body) : encode(reply.body), (json) => ({ status: reply.status, json }))),
   }
 }
 
@@ -434,8 +431,7 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
     path: "/api/hashrate",
     summary: "Pool and network hashrate over time (periodic samples kept in memory)",
     response: HashrateSeries,
-    handle: (ctx) =>
-      Effect.succeed(ok({ points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, pool: Math.round(s.pool), network: Math.round(s.network) })) })),
+    handle: (ctx) => Effect.succeed(ok({ points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, pool: Math.round(s.pool), network: Math.round(s.network) })) })),
   }),
   route({
     path: "/api/blocks",
@@ -551,8 +547,7 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
     path: "/api/accounts/{address}/hashrate",
     summary: "This account's hashrate over time",
     response: AccountHashrateSeries,
-    handle: (ctx, { path }) =>
-      Effect.succeed(ok({ points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, hashesPerSecond: Math.round(s.accounts.get(path.address!) ?? 0) })) })),
+    handle: (ctx, { path }) => Effect.succeed(ok({ points: ctx.history.samples().map((s) => ({ timeMs: s.timeMs, hashesPerSecond: Math.round(s.accounts.get(path.address!) ?? 0) })) })),
   }),
   route({
     path: "/api/payouts",
@@ -688,7 +683,10 @@ export const openApiDocument = (designation: string) => {
     paths[route.path] = {
       get: {
         summary: route.summary,
-        operationId: route.path.replace(/^\/api\//, "").replace(/[{}]/g, "").replace(/[/.]/g, "_"),
+        operationId: route.path
+          .replace(/^\/api\//, "")
+          .replace(/[{}]/g, "")
+          .replace(/[/.]/g, "_"),
         parameters: [...pathParameters, ...(route.paginated ? pageParameters : [])],
         ...(route.admin ? { security: [{ adminSession: [] }] } : {}),
         responses,
@@ -700,7 +698,8 @@ export const openApiDocument = (designation: string) => {
     info: {
       title: `${designation} (dcrforge pool) API`,
       version: "1",
-      description: "Read-only JSON for the pool's web UI and scripts. Lists take limit and offset and answer {items, total, limit, offset}. Amounts are atoms as decimal strings. Rate-limited per client (429 with Retry-After).",
+      description:
+        "Read-only JSON for the pool's web UI and scripts. Lists take limit and offset and answer {items, total, limit, offset}. Amounts are atoms as decimal strings. Rate-limited per client (429 with Retry-After).",
     },
     paths,
     components: {

@@ -59,9 +59,7 @@ export const adminPasswordHash = (configured: Redacted.Redacted<string>): Passwo
  */
 export const verifyPassword = (hash: PasswordHash, given: string): Promise<boolean> =>
   new Promise((resolve) => {
-    scrypt(given, hash.salt, hash.key.length, { N: hash.N, r: hash.r, p: hash.p, maxmem: 128 * hash.N * hash.r * 2 }, (error, key) =>
-      resolve(error === null && timingSafeEqual(key, hash.key)),
-    )
+    scrypt(given, hash.salt, hash.key.length, { N: hash.N, r: hash.r, p: hash.p, maxmem: 128 * hash.N * hash.r * 2 }, (error, key) => resolve(error === null && timingSafeEqual(key, hash.key)))
   })
 
 // ---- sessions ----------------------------------------------------------------------------------

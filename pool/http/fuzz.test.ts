@@ -64,12 +64,38 @@ const target = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("*", "//", "/api//pool", "/api/pool/", "http://pool/api/pool", "/%2e%2e/%2e%2e/etc/passwd", "/api/../admin", `/${"a".repeat(9000)}`) },
 )
 const queryPairs = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom("limit", "offset", "window", "since", "limit[]", "__proto__"), pathSegment), fc.oneof(fc.constantFrom("0", "1", "500", "501", "-1", "1.5", "1e3", "99999999999999999999", ""), pathSegment)), { maxLength: 4 })
+  .array(
+    fc.tuple(
+      fc.oneof(fc.constantFrom("limit", "offset", "window", "since", "limit[]", "__proto__"), pathSegment),
+      fc.oneof(fc.constantFrom("0", "1", "500", "501", "-1", "1.5", "1e3", "99999999999999999999", ""), pathSegment),
+    ),
+    { maxLength: 4 },
+  )
   .map((pairs) => (pairs.length === 0 ? "" : `?${pairs.map(([k, v]) => `${k}=${v}`).join("&")}`))
 const query = fc.oneof({ weight: 2, arbitrary: fc.constant("") }, queryPairs)
 const header = fc.oneof(
-  fc.constantFrom("Cookie: dcrforge_session=abc; dcrforge_session=def", "Cookie: =;;=;", "Content-Type: application/x-www-form-urlencoded", "Content-Type: application/json", "Authorization: Basic YWRtaW46Z3Vlc3M=", "Authorization: Basic !!!", "Authorization: Bearer x", "If-None-Match: *", "X-Forwarded-For: 1.2.3.4, 5.6.7.8", "X-Forwarded-Proto: https", "Accept: text/event-stream", "Origin: http://evil.example", "Expect: 100-continue", `X-Long: ${"x".repeat(10_000)}`),
-  fc.tuple(fc.stringMatching(/^[A-Za-z-]{1,12}$/), fc.string({ maxLength: 20 }).map((v) => v.replace(/[\r\n]/g, " "))).map(([k, v]) => `${k}: ${v}`),
+  fc.constantFrom(
+    "Cookie: dcrforge_session=abc; dcrforge_session=def",
+    "Cookie: =;;=;",
+    "Content-Type: application/x-www-form-urlencoded",
+    "Content-Type: application/json",
+    "Authorization: Basic YWRtaW46Z3Vlc3M=",
+    "Authorization: Basic !!!",
+    "Authorization: Bearer x",
+    "If-None-Match: *",
+    "X-Forwarded-For: 1.2.3.4, 5.6.7.8",
+    "X-Forwarded-Proto: https",
+    "Accept: text/event-stream",
+    "Origin: http://evil.example",
+    "Expect: 100-continue",
+    `X-Long: ${"x".repeat(10_000)}`,
+  ),
+  fc
+    .tuple(
+      fc.stringMatching(/^[A-Za-z-]{1,12}$/),
+      fc.string({ maxLength: 20 }).map((v) => v.replace(/[\r\n]/g, " ")),
+    )
+    .map(([k, v]) => `${k}: ${v}`),
 )
 // CONNECT is left out: Node's HTTP server, given no 'connect' handler, closes such a connection
 // without an answer (its documented rule), which is all a pool's web server owes a proxy request.

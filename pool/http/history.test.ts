@@ -19,7 +19,13 @@ const liveWith = (windows: Array<number>, hasWork = true): PoolLiveState => ({
   hashrates: (windowMs) =>
     Effect.sync(() => {
       windows.push(windowMs)
-      return { clients: [], accounts: new Map([["SsA", 100], ["SsB", 50]]) }
+      return {
+        clients: [],
+        accounts: new Map([
+          ["SsA", 100],
+          ["SsB", 50],
+        ]),
+      }
     }),
   nextRewardWeights: () => Effect.succeed(undefined),
   tasks: makeTaskSupervisor(makePoolMetrics()),

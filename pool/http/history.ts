@@ -66,9 +66,7 @@ export const makeHashrateHistory = (live: PoolLiveState, options: HashrateHistor
     return {
       samples: (): ReadonlyArray<HashrateSample> => ring,
       /** The window hashrates are measured over now: the full window, or the pool's lifetime while shorter (at least the minimum). */
-      windowMillis: Effect.map(Clock.currentTimeMillis, (now) =>
-        Math.min(options.windowMillis, Math.max(now - startedMs, Math.min(options.minWindowMillis ?? 30_000, options.windowMillis))),
-      ),
+      windowMillis: Effect.map(Clock.currentTimeMillis, (now) => Math.min(options.windowMillis, Math.max(now - startedMs, Math.min(options.minWindowMillis ?? 30_000, options.windowMillis)))),
     }
   })
 

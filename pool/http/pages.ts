@@ -9,8 +9,7 @@ import { USERNAME_FORMAT } from "./api.ts"
  */
 
 /** Escapes text for HTML element content and double-quoted attributes. */
-const html = (text: string | number): string =>
-  String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+const html = (text: string | number): string => String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 
 type PageName = "overview" | "connect" | "account" | "admin"
 
@@ -98,8 +97,7 @@ const formatHashrate = (h: number | null): string => {
   return `${h.toFixed(h >= 100 || i === 0 ? 0 : 2)} ${units[i]}`
 }
 
-const schemeLabel = (scheme: string): string =>
-  ({ pplns: "PPLNS", "pplns-time": "PPLNS (time window)", proportional: "Proportional", pps: "PPS", solo: "Solo" })[scheme] ?? scheme
+const schemeLabel = (scheme: string): string => ({ pplns: "PPLNS", "pplns-time": "PPLNS (time window)", proportional: "Proportional", pps: "PPS", solo: "Solo" })[scheme] ?? scheme
 
 export const overviewPage = (frame: Omit<PageFrame, "page" | "title">, f: OverviewFigures): string =>
   layout(
@@ -136,10 +134,7 @@ ${card("network-name", "Network", f.network)}
 export const connectPage = (frame: Omit<PageFrame, "page" | "title">, c: { readonly host: string; readonly port: number; readonly pow: PowHashAlgorithm | undefined }): string => {
   const rows = MINER_PROFILES.map((p) => {
     const reason = c.pow === undefined ? undefined : cannotMineReason(p, c.pow)
-    const note =
-      p.pow === "blake3"
-        ? "Identifies itself by user agent; difficulty is set per connection (vardiff)."
-        : "Legacy BLAKE-256 ASIC, identified by its firmware's user agent."
+    const note = p.pow === "blake3" ? "Identifies itself by user agent; difficulty is set per connection (vardiff)." : "Legacy BLAKE-256 ASIC, identified by its firmware's user agent."
     return `<tr class="${reason === undefined ? "usable" : "ruled-out"}" data-model="${html(p.model)}">
   <td><strong>${html(p.displayName)}</strong>${reason === undefined ? "" : `<div class="why">${html(reason)}</div>`}</td>
   <td><span class="pill ${p.pow}">${p.pow === "blake3" ? "BLAKE3" : "BLAKE-256"}</span></td>

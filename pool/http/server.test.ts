@@ -37,7 +37,13 @@ const live: PoolLiveState = {
   work: () => ({ height: 120, networkTarget: SIMNET.powLimit / 4n, pow: "blake3" }),
   hashesPerUnitDifficulty: 2n,
   hashrates: () => Effect.succeed({ clients: [{ account: ALICE, worker: "w", model: "gominer", hashesPerSecond: 1234.4, lastMs: 5 }], accounts: new Map([[ALICE, 1234.4]]) }),
-  nextRewardWeights: () => Effect.succeed(new Map([[ALICE, 3n], [BOB, 1n]])),
+  nextRewardWeights: () =>
+    Effect.succeed(
+      new Map([
+        [ALICE, 3n],
+        [BOB, 1n],
+      ]),
+    ),
   tasks: makeTaskSupervisor(makePoolMetrics()),
   health: Effect.succeed({ ok: true, checkedMs: 0, components: { dcrd: { ok: true, detail: "" }, wallet: { ok: true, detail: "" }, store: { ok: true, detail: "" } }, tasks: [] }),
 }
@@ -61,13 +67,9 @@ const withServer = <A>(
       yield* store.insertShares([share])
       yield* store.insertBlock({ hash: "ab".repeat(32), height: 119, account: ALICE, worker: "w", model: "gominer", foundMs: 2, networkDifficulty: 9n }, 3)
       const serve = serveAdminHttp({ host: "127.0.0.1", port: 0, adminPassword: undefined, live, ...options })
-      const { port } = yield* (extra.store === undefined ? serve : Effect.provideService(serve, PoolStore, extra.store(store)))
+      const { port } = yield* extra.store === undefined ? serve : Effect.provideService(serve, PoolStore, extra.store(store))
       return yield* Effect.promise(() => body(`http://127.0.0.1:${port}`))
-    }).pipe(
-      Effect.scoped,
-      Effect.provide(storeLayer()),
-      (effect) => (extra.logs === undefined ? effect : Effect.provide(effect, capturedLogs(extra.logs))),
-    ),
+    }).pipe(Effect.scoped, Effect.provide(storeLayer()), (effect) => (extra.logs === undefined ? effect : Effect.provide(effect, capturedLogs(extra.logs)))),
   )
 
 interface OpenApiDocument {
@@ -130,12 +132,24 @@ describe("JSON API", () => {
     expect(replies.accounts.status).toBe(200)
     expect(replies.blocks.body).toMatchObject({ total: 1, limit: 5, offset: 0, items: [{ height: 119, status: "accepted", reward: null }] })
     expect(replies.blocksPast.body).toMatchObject({ total: 1, offset: 1, items: [] })
-    expect(replies.quotas.body).toMatchObject({ applies: true, total: 2, items: [{ account: ALICE, fraction: 0.75 }, { account: BOB, fraction: 0.25 }] })
+    expect(replies.quotas.body).toMatchObject({
+      applies: true,
+      total: 2,
+      items: [
+        { account: ALICE, fraction: 0.75 },
+        { account: BOB, fraction: 0.25 },
+      ],
+    })
     expect(replies.account.body).toMatchObject({ account: ALICE, blocksFound: 1, quota: 0.75, clients: [{ worker: "w", model: "gominer" }] })
     expect(replies.unknownAccount.status).toBe(404)
     const models = replies.miners.body.models as ReadonlyArray<{ model: string; usable: boolean }>
     // A BLAKE3 chain rules the BLAKE-256 ASICs out.
-    expect(models.filter((m) => !m.usable).map((m) => m.model).sort()).toEqual(["antminer-dr3", "antminer-dr5", "cpuminer-blake256", "innosilicon-d9", "obelisk-dcr1", "whatsminer-d1"])
+    expect(
+      models
+        .filter((m) => !m.usable)
+        .map((m) => m.model)
+        .sort(),
+    ).toEqual(["antminer-dr3", "antminer-dr5", "cpuminer-blake256", "innosilicon-d9", "obelisk-dcr1", "whatsminer-d1"])
     expect(replies.badLimit.status).toBe(400)
     expect(String(replies.badLimit.body.error)).toContain("limit must be a whole number from 1 to 500")
     expect(replies.badOffset.status).toBe(400)
@@ -151,7 +165,12 @@ describe("JSON API", () => {
       const page = await fetch(`${base}/admin`)
       const cookie = page.headers.get("set-cookie")!.split(";")[0]!
       const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!
-      const login = await fetch(`${base}/admin/login`, { method: "POST", redirect: "manual", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: `csrf=${csrf}&password=pw` })
+      const login = await fetch(`${base}/admin/login`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+        body: `csrf=${csrf}&password=pw`,
+      })
       const admin = login.headers.get("set-cookie")!.split(";")[0]!
       const replies: Array<{ path: string; status: number; type: string; text: string }> = []
       for (const path of Object.keys(doc.paths)) {
@@ -283,7 +302,14 @@ describe("web UI behind a proxy, over TLS, under load", () => {
         const other = (await get("198.51.100.2")).status
         const limited = await get("198.51.100.1")
         const login = await get("198.51.100.3", "/admin")
-        return { statuses, other, retryAfter: limited.headers.get("retry-after"), body: await limited.json(), cookie: login.headers.get("set-cookie") ?? "", hsts: login.headers.get("strict-transport-security") }
+        return {
+          statuses,
+          other,
+          retryAfter: limited.headers.get("retry-after"),
+          body: await limited.json(),
+          cookie: login.headers.get("set-cookie") ?? "",
+          hsts: login.headers.get("strict-transport-security"),
+        }
       })
     const trusted = await run(true)
     expect(trusted.statuses).toEqual([200, 200, 200, 429])
@@ -301,34 +327,54 @@ describe("web UI behind a proxy, over TLS, under load", () => {
 
   const openssl = spawnSync("openssl", ["version"]).status === 0
   if (!openssl && process.env.CI === "true") throw new Error("openssl is needed to make the TLS test's certificate (Debian's openssl package)")
-  it.skipIf(!openssl)("serves HTTPS from a certificate and key, with a Secure session cookie", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dcrforge-tls-"))
-    const made = spawnSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-      "-keyout", join(dir, "gui.key"), "-out", join(dir, "gui.cert"),
-    ])
-    expect(made.status, made.stderr.toString()).toBe(0)
-    const cert = readFileSync(join(dir, "gui.cert"), "utf8")
-    const key = readFileSync(join(dir, "gui.key"), "utf8")
-    const reply = await withServer({ tls: { cert, key }, adminPassword: Redacted.make("pw") }, (base) =>
-      new Promise<{ status: number; cookie: string; hsts: string | undefined; protocol: string }>((resolve, reject) => {
-        const url = new URL(`${base}/admin`)
-        const req = httpsRequest({ host: url.hostname, port: url.port, path: url.pathname, ca: cert }, (res) => {
-          res.resume()
-          const socket = res.socket as TLSSocket
-          resolve({ status: res.statusCode ?? 0, cookie: String(res.headers["set-cookie"] ?? ""), hsts: res.headers["strict-transport-security"], protocol: socket.getProtocol() ?? "" })
-        })
-        req.on("error", reject)
-        req.end()
-      }),
-    )
-    rmSync(dir, { recursive: true, force: true })
-    expect(reply.status).toBe(200)
-    expect(reply.cookie).toContain("; Secure")
-    expect(reply.hsts).toBe("max-age=31536000")
-    expect(reply.protocol).toMatch(/^TLSv1\.[23]$/)
-  }, 60_000)
+  it.skipIf(!openssl)(
+    "serves HTTPS from a certificate and key, with a Secure session cookie",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "dcrforge-tls-"))
+      const made = spawnSync("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "gui.key"),
+        "-out",
+        join(dir, "gui.cert"),
+      ])
+      expect(made.status, made.stderr.toString()).toBe(0)
+      const cert = readFileSync(join(dir, "gui.cert"), "utf8")
+      const key = readFileSync(join(dir, "gui.key"), "utf8")
+      const reply = await withServer(
+        { tls: { cert, key }, adminPassword: Redacted.make("pw") },
+        (base) =>
+          new Promise<{ status: number; cookie: string; hsts: string | undefined; protocol: string }>((resolve, reject) => {
+            const url = new URL(`${base}/admin`)
+            const req = httpsRequest({ host: url.hostname, port: url.port, path: url.pathname, ca: cert }, (res) => {
+              res.resume()
+              const socket = res.socket as TLSSocket
+              resolve({ status: res.statusCode ?? 0, cookie: String(res.headers["set-cookie"] ?? ""), hsts: res.headers["strict-transport-security"], protocol: socket.getProtocol() ?? "" })
+            })
+            req.on("error", reject)
+            req.end()
+          }),
+      )
+      rmSync(dir, { recursive: true, force: true })
+      expect(reply.status).toBe(200)
+      expect(reply.cookie).toContain("; Secure")
+      expect(reply.hsts).toBe("max-age=31536000")
+      expect(reply.protocol).toMatch(/^TLSv1\.[23]$/)
+    },
+    60_000,
+  )
 })
 
 describe("hostile clients", () => {
@@ -362,7 +408,22 @@ describe("hostile clients", () => {
       }
     })
     const error = (reply: { text: string }) => (JSON.parse(reply.text) as { error: string }).error
-    const refused = [replies.nul, ...replies.nulBelow, replies.badEscape, replies.notUtf8, replies.overLong, replies.notAddress, replies.otherNetwork, replies.limitNul, replies.limitBadEscape, replies.limitExponent, replies.limitTwice, replies.misspelt, replies.queryOnPlainRoute, replies.offsetOverLong]
+    const refused = [
+      replies.nul,
+      ...replies.nulBelow,
+      replies.badEscape,
+      replies.notUtf8,
+      replies.overLong,
+      replies.notAddress,
+      replies.otherNetwork,
+      replies.limitNul,
+      replies.limitBadEscape,
+      replies.limitExponent,
+      replies.limitTwice,
+      replies.misspelt,
+      replies.queryOnPlainRoute,
+      replies.offsetOverLong,
+    ]
     for (const reply of refused) {
       expect(reply.status, reply.path).toBe(400)
       expect(reply.type, reply.path).toBe("application/json")
@@ -413,7 +474,10 @@ describe("hostile clients", () => {
     expect(replies[3]!.text).toContain("The pool&#39;s database did not answer; see the pool&#39;s log.")
     // The operator still learns what happened: each failure logged with the request and the cause.
     for (const request of ["GET /api/blocks", `GET /api/accounts/${ALICE}`, "GET /api/pool", "GET /"]) {
-      expect(logs.some((line) => line.startsWith(`${request} failed; answered 503`) && line.includes(secret)), request).toBe(true)
+      expect(
+        logs.some((line) => line.startsWith(`${request} failed; answered 503`) && line.includes(secret)),
+        request,
+      ).toBe(true)
     }
   }, 60_000)
 
@@ -512,16 +576,13 @@ describe("hostile clients", () => {
 
   it("admin login: once the guessing stops, the admin on a new browser gets in after the Retry-After backoff", async () => {
     const nat = "198.51.100.8"
-    const r = await withServer(
-      { trustProxy: true, adminPassword: Redacted.make(hashPassword("correct horse")), rateLimits: { logins: { burst: 2, perSecond: 0.5 } } },
-      async (base) => {
-        // At once, so all three reach the throttle before a slow (loaded) machine refills it.
-        const guesses = await Promise.all(["a", "b", "c"].map((guess) => login(base, nat, guess)))
-        const wait = Math.max(...guesses.map((g) => Number(g.retryAfter ?? 0)))
-        await new Promise((resolve) => setTimeout(resolve, wait * 1000))
-        return { guesses: guesses.map((g) => g.status).sort(), wait, admin: await login(base, nat, "correct horse") }
-      },
-    )
+    const r = await withServer({ trustProxy: true, adminPassword: Redacted.make(hashPassword("correct horse")), rateLimits: { logins: { burst: 2, perSecond: 0.5 } } }, async (base) => {
+      // At once, so all three reach the throttle before a slow (loaded) machine refills it.
+      const guesses = await Promise.all(["a", "b", "c"].map((guess) => login(base, nat, guess)))
+      const wait = Math.max(...guesses.map((g) => Number(g.retryAfter ?? 0)))
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000))
+      return { guesses: guesses.map((g) => g.status).sort(), wait, admin: await login(base, nat, "correct horse") }
+    })
     expect(r.guesses).toEqual([401, 401, 429])
     expect(r.wait).toBeGreaterThan(0)
     expect(r.wait).toBeLessThanOrEqual(2)

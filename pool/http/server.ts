@@ -222,8 +222,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     /** JSON already encoded through its schema (a route's reply, or ErrorReply by `sendError`). */
     const sendJson = (res: ServerResponse, status: number, json: string, headers: Record<string, string> = {}) => send(res, status, "application/json", json, headers)
     const sendError = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) => sendJson(res, status, errorJson(message), headers)
-    const sendHtml = (res: ServerResponse, status: number, body: string, headers: Record<string, string | ReadonlyArray<string>> = {}) =>
-      send(res, status, "text/html; charset=utf-8", body, headers)
+    const sendHtml = (res: ServerResponse, status: number, body: string, headers: Record<string, string | ReadonlyArray<string>> = {}) => send(res, status, "text/html; charset=utf-8", body, headers)
     const frame = (csrf?: string) => ({ designation, network: live?.network.name ?? "", csrf })
     /** The generic 503, as a page or as JSON: never the failure's own text (that is logged). */
     const unavailable = (res: ServerResponse, html: boolean) => {
@@ -277,7 +276,9 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       const client = clientOf(req)
       const open = streamsByClient.get(client) ?? 0
       if (open >= maxStreamsPerClient) {
-        return sendError(res, 429, `${open} live-update streams are open from your address already (at most ${maxStreamsPerClient}): close other tabs of this pool, then reload`, { "retry-after": "30" })
+        return sendError(res, 429, `${open} live-update streams are open from your address already (at most ${maxStreamsPerClient}): close other tabs of this pool, then reload`, {
+          "retry-after": "30",
+        })
       }
       if (streams.size >= maxStreams) return sendError(res, 503, "too many live-update streams open; reload later")
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" })
@@ -309,7 +310,15 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       }).pipe(Effect.catch((error) => Effect.logWarning("live update skipped; the next tick tries again", Cause.fail(error))))
       yield* api.live.tasks.supervise("live-updates", Effect.repeat(tick, Schedule.spaced("1 second")))
       // A comment line now and then keeps proxies from closing an idle stream.
-      yield* api.live.tasks.supervise("live-keepalive", Effect.repeat(Effect.sync(() => { for (const res of streams) res.write(": keep-alive\n\n") }), Schedule.spaced("20 seconds")))
+      yield* api.live.tasks.supervise(
+        "live-keepalive",
+        Effect.repeat(
+          Effect.sync(() => {
+            for (const res of streams) res.write(": keep-alive\n\n")
+          }),
+          Schedule.spaced("20 seconds"),
+        ),
+      )
     }
 
     // ---- pages
@@ -352,7 +361,8 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       } catch {
         return sendHtml(res, 400, errorPage(frame(), 400, "That is not an address."))
       }
-      const problem = live === undefined ? (/^[A-Za-z0-9:]{1,100}$/.test(address) ? undefined : "That is not an address: payout addresses are letters and digits.") : accountInputError(live, address, "That address")
+      const problem =
+        live === undefined ? (/^[A-Za-z0-9:]{1,100}$/.test(address) ? undefined : "That is not an address: payout addresses are letters and digits.") : accountInputError(live, address, "That address")
       if (problem !== undefined) return sendHtml(res, 400, errorPage(frame(), 400, problem))
       sendHtml(res, 200, accountPage(frame(), address))
     })
@@ -387,8 +397,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     }
     const TOO_MANY_LOGINS = "Too many admin login attempts (a browser that has logged in here before is not held up by others' attempts)"
     /** The trusted-device cookie a successful login sets (renewed at each). */
-    const trustedDeviceCookie = (req: IncomingMessage): ReadonlyArray<string> =>
-      devices === undefined ? [] : [deviceCookie(devices.issue(), devices.lifetimeMs, secureRequest(req))]
+    const trustedDeviceCookie = (req: IncomingMessage): ReadonlyArray<string> => (devices === undefined ? [] : [deviceCookie(devices.issue(), devices.lifetimeMs, secureRequest(req))])
     const login: Handler = (req, res) =>
       Effect.gen(function* () {
         if (password === undefined) return sendHtml(res, 403, loginPage(frame(), { enabled: false }))

@@ -71,7 +71,8 @@ const runCommand = (config: PoolConfig) =>
     if (!config.soloPool) {
       const walletCert = readPem(config.walletRpcCert, "walletrpccert")
       if (Result.isFailure(walletCert)) return yield* walletCert.failure
-      if (config.walletPass === undefined) return yield* new CliError({ message: "walletpass is required in pool mode (the payout wallet's passphrase, to sign payouts); set --walletpass or DCRFORGE_WALLETPASS" })
+      if (config.walletPass === undefined)
+        return yield* new CliError({ message: "walletpass is required in pool mode (the payout wallet's passphrase, to sign payouts); set --walletpass or DCRFORGE_WALLETPASS" })
       if (config.walletRpcHost === undefined) return yield* new CliError({ message: "walletrpchost is required in pool mode; set --walletrpchost=host:port" })
       walletLayer = dcrwalletLayer({
         url: `https://${formatHostPort(config.walletRpcHost)}`,
@@ -150,7 +151,10 @@ const backupCommand = (config: PoolConfig, out: string | undefined) =>
     // Written under a temporary name and renamed once synced: a backup file is whole or absent.
     const partial = `${path}.partial`
     const fd = openSync(partial, "w")
-    const counts = yield* withStore(config, backup((line) => Effect.sync(() => void writeSync(fd, `${line}\n`)))).pipe(
+    const counts = yield* withStore(
+      config,
+      backup((line) => Effect.sync(() => void writeSync(fd, `${line}\n`))),
+    ).pipe(
       Effect.ensuring(Effect.sync(() => (fsyncSync(fd), closeSync(fd)))),
       Effect.tapError(() => Effect.sync(() => rmSync(partial, { force: true }))),
     )
@@ -180,7 +184,8 @@ const statusCommand = (config: PoolConfig) =>
       yield* Console.log(`shares: ${shares.shares}`)
       for (const b of blocks) yield* Console.log(`block ${b.height} ${b.hash} ${b.status}${b.reward === undefined ? "" : ` ${atomsToDcr(b.reward)} DCR`} found by ${b.account}.${b.worker}`)
       for (const b of batches) yield* Console.log(`payout batch ${b.id} ${b.status}${b.txid === undefined ? "" : ` ${b.txid}`}`)
-      for (const t of totals) yield* Console.log(`account ${t.account}: immature ${atomsToDcr(t.immature)}, payable ${atomsToDcr(t.payable)}, pending ${atomsToDcr(t.pending)}, paid ${atomsToDcr(t.paid)} DCR`)
+      for (const t of totals)
+        yield* Console.log(`account ${t.account}: immature ${atomsToDcr(t.immature)}, payable ${atomsToDcr(t.payable)}, pending ${atomsToDcr(t.pending)}, paid ${atomsToDcr(t.paid)} DCR`)
     }),
   )
 

@@ -5,24 +5,12 @@ import { encodeAddress } from "../../core/chain/address.ts"
 import { NETWORK_NAMES, NETWORKS, type NetworkName } from "../../core/chain/params.ts"
 import { ATOMS_PER_DCR, MAX_ATOMS, atomsToDcr } from "../../core/chain/amounts.ts"
 import { hashPassword } from "../http/auth.ts"
-import {
-  type ConfigError,
-  describeOptions,
-  envName,
-  formatDuration,
-  loadConfig,
-  NETWORK_DEFAULTS,
-  OPTION_NAMES,
-  type PoolConfig,
-  parseDuration,
-  wantsHelp,
-} from "./config.ts"
+import { type ConfigError, describeOptions, envName, formatDuration, loadConfig, NETWORK_DEFAULTS, OPTION_NAMES, type PoolConfig, parseDuration, wantsHelp } from "./config.ts"
 
 const HOME = "/home/op"
 const DEFAULT_FILE = "/home/op/.dcrforge/dcrforge.conf"
 
-const addressFor = (net: NetworkName, seed = 1): string =>
-  encodeAddress("p2pkh-ecdsa-secp256k1", new Uint8Array(20).fill(seed), NETWORKS[net])
+const addressFor = (net: NetworkName, seed = 1): string => encodeAddress("p2pkh-ecdsa-secp256k1", new Uint8Array(20).fill(seed), NETWORKS[net])
 
 const SIMNET_ADDRESS = "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
 const MAINNET_ADDRESS = "DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu"
@@ -33,8 +21,7 @@ interface Sources {
   readonly files?: Readonly<Record<string, string>>
 }
 
-const load = (argv: ReadonlyArray<string>, sources: Sources = {}) =>
-  loadConfig({ argv, env: sources.env ?? {}, readFile: (p) => sources.files?.[p], home: HOME })
+const load = (argv: ReadonlyArray<string>, sources: Sources = {}) => loadConfig({ argv, env: sources.env ?? {}, readFile: (p) => sources.files?.[p], home: HOME })
 
 const ok = (argv: ReadonlyArray<string>, sources: Sources = {}): PoolConfig => {
   const r = load(argv, sources)
@@ -204,8 +191,7 @@ describe("precedence: flag > env > file > default", () => {
           files: file === undefined ? {} : { [DEFAULT_FILE]: `designation = ${file}\n` },
         })
         expect(c.designation).toBe(flag ?? env ?? file ?? "YourPoolNameHere")
-        const source =
-          flag !== undefined ? "--designation" : env !== undefined ? "env DCRFORGE_DESIGNATION" : file !== undefined ? `${DEFAULT_FILE}:1` : "default"
+        const source = flag !== undefined ? "--designation" : env !== undefined ? "env DCRFORGE_DESIGNATION" : file !== undefined ? `${DEFAULT_FILE}:1` : "default"
         expect(c.sources.designation).toBe(source)
       }),
     )
@@ -300,9 +286,7 @@ describe("the config file", () => {
     expect(e.option).toBe("configfile")
     expect(e.problem).toBe("missing-file")
     expect(e.source).toBe("--configfile")
-    expect(e.message).toBe(
-      `configfile=/etc/nope.conf (from --configfile): the file does not exist or cannot be read; create it, correct the path, or drop --configfile to use ${DEFAULT_FILE}`,
-    )
+    expect(e.message).toBe(`configfile=/etc/nope.conf (from --configfile): the file does not exist or cannot be read; create it, correct the path, or drop --configfile to use ${DEFAULT_FILE}`)
     const fromEnv = fails(REQUIRED, { env: { DCRFORGE_CONFIGFILE: "~/x.conf" } })
     expect(fromEnv.message).toContain("configfile=/home/op/x.conf (from env DCRFORGE_CONFIGFILE)")
     expect(fromEnv.message).toContain("drop DCRFORGE_CONFIGFILE")
@@ -350,9 +334,7 @@ describe("exact decimals: poolfee, minpayment, pplnswindow", () => {
   })
 
   it("poolfee out of range, finer than a basis point, or not a decimal: named with the fix", () => {
-    expect(fails([...REQUIRED, "--poolfee=0.5"]).message).toBe(
-      "poolfee=0.5 (from --poolfee): must be between 0.002 and 0.05 (0.2%-5%); set e.g. --poolfee=0.01",
-    )
+    expect(fails([...REQUIRED, "--poolfee=0.5"]).message).toBe("poolfee=0.5 (from --poolfee): must be between 0.002 and 0.05 (0.2%-5%); set e.g. --poolfee=0.01")
     expect(fails([...REQUIRED, "--poolfee=0.001"]).message).toContain("must be between 0.002 and 0.05")
     expect(fails([...REQUIRED, "--poolfee=0.00125"]).message).toContain("finer than a basis point")
     expect(fails([...REQUIRED, "--poolfee=1%"]).message).toContain('"1%" is not a fraction')
@@ -421,12 +403,8 @@ describe("durations", () => {
   it("lastnperiod at least 60s, maxgentime at least 2s, with the fix", () => {
     expect(ok([...REQUIRED, "--lastnperiod=60s"]).lastNPeriodMs).toBe(60_000)
     expect(ok([...REQUIRED, "--maxgentime=2s"]).maxGenTimeMs).toBe(2_000)
-    expect(fails([...REQUIRED, "--lastnperiod=59s"]).message).toBe(
-      "lastnperiod=59s (from --lastnperiod): must be at least 60s; set e.g. --lastnperiod=24h",
-    )
-    expect(fails([...REQUIRED, "--maxgentime=1500ms"]).message).toBe(
-      "maxgentime=1500ms (from --maxgentime): must be at least 2s; set e.g. --maxgentime=15s",
-    )
+    expect(fails([...REQUIRED, "--lastnperiod=59s"]).message).toBe("lastnperiod=59s (from --lastnperiod): must be at least 60s; set e.g. --lastnperiod=24h")
+    expect(fails([...REQUIRED, "--maxgentime=1500ms"]).message).toBe("maxgentime=1500ms (from --maxgentime): must be at least 2s; set e.g. --maxgentime=15s")
     expect(fails([...REQUIRED, "--maxgentime=15"]).message).toContain("use a number and a unit")
   })
 

@@ -126,9 +126,7 @@ interface OptionSpec {
 /** `host:port` as the help shows it: one port, or the port per network. */
 const perNetwork = (host: string, port: (d: NetworkDefaults) => number | undefined): string => {
   const ports = NETWORK_NAMES.map((n) => port(NETWORK_DEFAULTS[n]))
-  return ports.every((p) => p === ports[0])
-    ? `${host}:${ports[0]}`
-    : `${host}:<port> (${NETWORK_NAMES.map((n, i) => `${n} ${ports[i] ?? "none"}`).join(", ")})`
+  return ports.every((p) => p === ports[0]) ? `${host}:${ports[0]}` : `${host}:<port> (${NETWORK_NAMES.map((n, i) => `${n} ${ports[i] ?? "none"}`).join(", ")})`
 }
 
 const DEFAULT_APPDATA = "~/.dcrforge"
@@ -213,7 +211,7 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
   },
   walletaccount: {
     arg: "<name>",
-    help: "wallet account payments are made from (dcrpool's account 0 is \"default\")",
+    help: 'wallet account payments are made from (dcrpool\'s account 0 is "default")',
     example: "default",
     ...constant("default"),
   },
@@ -369,13 +367,7 @@ export interface PoolConfig {
 
 // ---- errors ------------------------------------------------------------------------------------------
 
-type ConfigProblem =
-  | "unknown-option"
-  | "bad-argument"
-  | "bad-file-line"
-  | "missing-file"
-  | "invalid-value"
-  | "missing-value"
+type ConfigProblem = "unknown-option" | "bad-argument" | "bad-file-line" | "missing-file" | "invalid-value" | "missing-value"
 
 /**
  * One configuration problem. The message names the option, the value and where it came from,
@@ -401,8 +393,7 @@ interface Raw {
   readonly source: Source
 }
 
-const sourceText = (s: Source): string =>
-  s.kind === "flag" ? s.flag : s.kind === "env" ? `env ${s.variable}` : s.kind === "file" ? `${s.path}:${s.line}` : "default"
+const sourceText = (s: Source): string => (s.kind === "flag" ? s.flag : s.kind === "env" ? `env ${s.variable}` : s.kind === "file" ? `${s.path}:${s.line}` : "default")
 
 const fromText = (s: Source): string => (s.kind === "default" ? "the default" : `from ${sourceText(s)}`)
 
@@ -442,8 +433,7 @@ const parseInteger = (text: string, min: number, max: number, what: string): Res
   return Result.succeed(n)
 }
 
-const nonEmpty = (text: string): Result.Result<string, string> =>
-  text === "" ? Result.fail("must not be empty") : Result.succeed(text)
+const nonEmpty = (text: string): Result.Result<string, string> => (text === "" ? Result.fail("must not be empty") : Result.succeed(text))
 
 const oneOf = <A extends string>(text: string, is: (u: unknown) => u is A, names: ReadonlyArray<string>): Result.Result<A, string> =>
   is(text) ? Result.succeed(text) : Result.fail(`must be one of ${names.join(", ")}`)
@@ -469,9 +459,7 @@ const parseHostPort = (text: string, defaultPort: number | undefined, listen: bo
   }
   if (/\s|\//.test(host)) return Result.fail(`"${host}" is not a host name or IP address`)
   if (portText === undefined) {
-    return defaultPort === undefined
-      ? Result.fail(`"${text}" has no port and there is no default: write host:port`)
-      : Result.succeed({ host, port: defaultPort })
+    return defaultPort === undefined ? Result.fail(`"${text}" has no port and there is no default: write host:port`) : Result.succeed({ host, port: defaultPort })
   }
   if (!/^\d+$/.test(portText) || Number(portText) > 65535 || (!listen && Number(portText) === 0)) {
     return Result.fail(`"${portText}" is not a port (${listen ? 0 : 1} to 65535)`)
@@ -507,7 +495,12 @@ export const formatDuration = (ms: number): string => {
   if (ms === 0) return "0s"
   let rest = ms
   let out = ""
-  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1_000], ["ms", 1]] as const) {
+  for (const [unit, size] of [
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1_000],
+    ["ms", 1],
+  ] as const) {
     const n = Math.floor(rest / size)
     if (n > 0) out += `${n}${unit}`
     rest -= n * size
@@ -539,11 +532,12 @@ const parseDcrOption = (text: string): Result.Result<bigint, string> => Result.m
 const durationAtLeast = (text: string, minMs: number, minText: string): Result.Result<number, string> =>
   Result.flatMap(parseDuration(text), (ms) => (ms < minMs ? Result.fail(`must be at least ${minText}`) : Result.succeed(ms)))
 
-const expandHome = (path: string, home: string): string =>
-  path === "~" ? home : path.startsWith("~/") ? `${home.replace(/\/+$/, "")}/${path.slice(2)}` : path
+const expandHome = (path: string, home: string): string => (path === "~" ? home : path.startsWith("~/") ? `${home.replace(/\/+$/, "")}/${path.slice(2)}` : path)
 
-const parsePath = (home: string) => (text: string): Result.Result<string, string> =>
-  Result.map(nonEmpty(text), (p) => expandHome(p, home).replace(/(.)\/+$/, "$1"))
+const parsePath =
+  (home: string) =>
+  (text: string): Result.Result<string, string> =>
+    Result.map(nonEmpty(text), (p) => expandHome(p, home).replace(/(.)\/+$/, "$1"))
 
 // ---- reading the sources -----------------------------------------------------------------------------
 
@@ -578,19 +572,12 @@ const closestOption = (name: string): OptionName => {
 const unknownOption = (written: string, name: string, source: Source, configFile: string): ConfigError => {
   const closest = closestOption(name)
   const why = RENAMED[name]?.[1]
-  const suggestion =
-    source.kind === "flag"
-      ? `--${closest}`
-      : source.kind === "env"
-        ? envName(closest)
-        : closest
+  const suggestion = source.kind === "flag" ? `--${closest}` : source.kind === "env" ? envName(closest) : closest
   return new ConfigError({
     option: written,
     problem: "unknown-option",
     source: sourceText(source),
-    message:
-      `unknown option ${written} (${fromText(source)}): ${why === undefined ? "" : `${why}; `}did you mean ${suggestion}? ` +
-      fixText(closest, source, configFile, undefined),
+    message: `unknown option ${written} (${fromText(source)}): ${why === undefined ? "" : `${why}; `}did you mean ${suggestion}? ` + fixText(closest, source, configFile, undefined),
   })
 }
 
@@ -697,9 +684,7 @@ const parseFile = (text: string, path: string): Result.Result<RawValues, ConfigE
           option: name,
           problem: "bad-file-line",
           source: sourceText(source),
-          message:
-            `${name} cannot be set in the config file (${fromText(source)}), as it locates that file: ` +
-            `set it with --${name}=<value> or ${envName(name)}, and remove line ${i + 1}`,
+          message: `${name} cannot be set in the config file (${fromText(source)}), as it locates that file: ` + `set it with --${name}=<value> or ${envName(name)}, and remove line ${i + 1}`,
         }),
       )
     }
@@ -773,8 +758,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
           problem: "missing-file",
           source: sourceText(configRaw.source),
           message:
-            `configfile=${configFile} (${fromText(configRaw.source)}): the file does not exist or cannot be read; ` +
-            `create it, correct the path, or drop ${setBy} to use ${configFileIn(appData)}`,
+            `configfile=${configFile} (${fromText(configRaw.source)}): the file does not exist or cannot be read; ` + `create it, correct the path, or drop ${setBy} to use ${configFileIn(appData)}`,
         }),
       )
     }
@@ -852,11 +836,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
     const poolFeeAddrs = (yield* optional("poolfeeaddrs", (t) => checkAddresses(t, params))) ?? []
     if (!soloPool && poolFeeAddrs.length === 0) {
       return yield* Result.fail(
-        missing(
-          "poolfeeaddrs",
-          `in pool mode (solopool=false) the pool fee is paid to these ${activeNet} addresses, ` +
-            "so at least one is required (or run a solo pool with --solopool)",
-        ),
+        missing("poolfeeaddrs", `in pool mode (solopool=false) the pool fee is paid to these ${activeNet} addresses, ` + "so at least one is required (or run a solo pool with --solopool)"),
       )
     }
     const poolFeeBasisPoints = yield* required("poolfee", parsePoolFee)
@@ -894,9 +874,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
     const postgresUser = yield* required("postgresuser", nonEmpty)
     const postgresPass = yield* optional("postgrespass", secret)
     const postgresDbName = yield* required("postgresdbname", nonEmpty)
-    const instance = yield* optional("instance", (t) =>
-      /^[A-Za-z0-9._-]{1,64}$/.test(t) ? Result.succeed(t) : Result.fail("must be 1 to 64 letters, digits, '.', '_' or '-'"),
-    )
+    const instance = yield* optional("instance", (t) => (/^[A-Za-z0-9._-]{1,64}$/.test(t) ? Result.succeed(t) : Result.fail("must be 1 to 64 letters, digits, '.', '_' or '-'")))
 
     const payoutScheme: PayoutScheme = soloPool
       ? { kind: "solo", atMiningAddress: true }

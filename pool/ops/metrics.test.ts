@@ -121,7 +121,10 @@ const parseExposition = (text: string): Parsed => {
     if (type === "counter" && !(value >= 0)) throw new Error(`negative counter: ${line}`)
     if (type === "histogram") {
       const le = labels.find(([n]) => n === "le")
-      const others = labels.filter(([n]) => n !== "le").map(([n, v]) => `${n}=${v}`).join(",")
+      const others = labels
+        .filter(([n]) => n !== "le")
+        .map(([n, v]) => `${n}=${v}`)
+        .join(",")
       const key = `${family}{${others}}`
       if (name.endsWith("_bucket")) {
         if (le === undefined) throw new Error(`bucket without le: ${line}`)
@@ -211,18 +214,18 @@ describe("metrics registry", () => {
   it("the test's reader of the format is strict: it refuses what Prometheus would", () => {
     const bad = [
       "x 1", // no newline at the end
-      "x{a=\"1\"} 1\nx{a=\"1\"} 2\n", // duplicate series
-      "x{a=\"\\q\"} 1\n", // unknown escape
+      'x{a="1"} 1\nx{a="1"} 2\n', // duplicate series
+      'x{a="\\q"} 1\n', // unknown escape
       "x{a=1} 1\n", // unquoted label value
       "x one\n", // not a number
       "# TYPE x counter\nx -1\n", // negative counter
-      "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n", // not cumulative
-      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 3\n", // count differs from +Inf
+      '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_count 1\n', // not cumulative
+      '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_count 3\n', // count differs from +Inf
       "# TYPE x gauge\nx 1\n# TYPE y gauge\ny 1\nx 2\n", // family split
       "x 1\n# TYPE x gauge\n", // TYPE after samples
     ]
     for (const text of bad) expect(() => parseExposition(JSON.parse(`"${text}"`) as string), text).toThrow()
-    expect(parseExposition("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3.5\nh_count 2\n").series.get("h_sum{}")).toBe(3.5)
+    expect(parseExposition('# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3.5\nh_count 2\n').series.get("h_sum{}")).toBe(3.5)
   })
 
   it("refuses names Prometheus would refuse, a histogram label named le, and one name with two definitions; the same definition twice is one family", () => {

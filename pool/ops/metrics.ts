@@ -117,8 +117,7 @@ const escapeLabelValue = (value: string): string => value.replace(/[\\"\n]/g, (c
 const escapeHelp = (text: string): string => text.replace(/[\\\n]/g, (c) => (c === "\\" ? "\\\\" : "\\n"))
 
 /** A sample value as Prometheus parses it (Go's ParseFloat, with +Inf, -Inf and NaN). */
-export const formatValue = (value: number): string =>
-  Number.isNaN(value) ? "NaN" : value === Number.POSITIVE_INFINITY ? "+Inf" : value === Number.NEGATIVE_INFINITY ? "-Inf" : String(value)
+export const formatValue = (value: number): string => (Number.isNaN(value) ? "NaN" : value === Number.POSITIVE_INFINITY ? "+Inf" : value === Number.NEGATIVE_INFINITY ? "-Inf" : String(value))
 
 const labelText = (names: ReadonlyArray<string>, values: ReadonlyArray<string>, extra?: string): string => {
   const parts = names.map((n, i) => `${n}="${escapeLabelValue(values[i] ?? "")}"`)
@@ -291,11 +290,10 @@ export const makePoolMetrics = (registry: MetricsRegistry = new MetricsRegistry(
     "Single items a defect stopped while the rest went on: a share batch row that could not be written, a block that could not be settled, a payout batch that could not be advanced.",
     ["kind"],
   )
-  const rpcSeconds = registry.histogram(
-    "dcrforge_rpc_duration_seconds",
-    "Duration of calls to dcrd and the payout wallet, by service and method (wallet build = create, fund and sign).",
-    ["service", "method"],
-  )
+  const rpcSeconds = registry.histogram("dcrforge_rpc_duration_seconds", "Duration of calls to dcrd and the payout wallet, by service and method (wallet build = create, fund and sign).", [
+    "service",
+    "method",
+  ])
   return {
     registry,
     connections,
@@ -336,7 +334,10 @@ export class PoolMetrics extends Context.Service<PoolMetrics, PoolMetricSet>()("
 }
 
 /** The metric set in context, or a private one. */
-export const currentPoolMetrics: Effect.Effect<PoolMetricSet> = Effect.map(Effect.serviceOption(PoolMetrics), Option.getOrElse(() => makePoolMetrics()))
+export const currentPoolMetrics: Effect.Effect<PoolMetricSet> = Effect.map(
+  Effect.serviceOption(PoolMetrics),
+  Option.getOrElse(() => makePoolMetrics()),
+)
 
 /** Times every run of `effect` into `histogram`, success or failure, by `clock`. */
 const timedBy =

@@ -83,15 +83,17 @@ describe("task supervisor", () => {
  * The production pool (runPool on the embedded store, a mini node, a memory wallet, the web
  * server) with a fault armed at one task's step. The body runs with a miner connected.
  */
-const withFaultyPool = async <A>(body: (env: {
-  readonly faults: ReturnType<typeof makeFaultPoints>
-  readonly wallet: ReturnType<typeof makeMemoryWallet>
-  readonly node: Effect.Success<ReturnType<typeof makeMiniNode>>
-  readonly httpPort: number
-  readonly stratumPort: number
-  readonly metrics: ReturnType<typeof makePoolMetrics>
-  readonly credited: () => Promise<ReadonlyMap<string, bigint>>
-}) => Promise<A>): Promise<A> => {
+const withFaultyPool = async <A>(
+  body: (env: {
+    readonly faults: ReturnType<typeof makeFaultPoints>
+    readonly wallet: ReturnType<typeof makeMemoryWallet>
+    readonly node: Effect.Success<ReturnType<typeof makeMiniNode>>
+    readonly httpPort: number
+    readonly stratumPort: number
+    readonly metrics: ReturnType<typeof makePoolMetrics>
+    readonly credited: () => Promise<ReadonlyMap<string, bigint>>
+  }) => Promise<A>,
+): Promise<A> => {
   const faults = makeFaultPoints()
   return Effect.runPromise(
     Effect.gen(function* () {
@@ -105,8 +107,7 @@ const withFaultyPool = async <A>(body: (env: {
         const stratumPort = (yield* StratumListener).port
         const http = yield* serveAdminHttp({ host: "127.0.0.1", port: 0, adminPassword: undefined, live: pool.live, history: { intervalMillis: 100, capacity: 10 } })
         const poolStore = yield* PoolStore
-        const credited = () =>
-          Effect.runPromise(Effect.map(poolStore.accountTotals, (totals) => new Map(totals.map((t) => [t.account, t.immature + t.payable + t.pending + t.paid]))))
+        const credited = () => Effect.runPromise(Effect.map(poolStore.accountTotals, (totals) => new Map(totals.map((t) => [t.account, t.immature + t.payable + t.pending + t.paid]))))
         return yield* Effect.promise(() => body({ faults, wallet, node, httpPort: http.port, stratumPort, metrics, credited }))
       }).pipe(Effect.scoped, Effect.provide(layers))
     }).pipe(Effect.provideService(References.MinimumLogLevel, "None")),
@@ -142,7 +143,11 @@ describe("a defect in one of the pool's tasks: logged, counted, restarted, and t
         faults.arm(step)
         expect((await submit(mineShare(miner).params))?.result).toBe(true)
         await Effect.runPromise(node.externalBlock)
-        await until(`the fault at ${step}`, () => metrics.taskFailures.labels(task).value, (n) => n === 1)
+        await until(
+          `the fault at ${step}`,
+          () => metrics.taskFailures.labels(task).value,
+          (n) => n === 1,
+        )
         await client.until((l) => l.includes("mining.notify")).then((l) => miner.read(l))
         // After the restart: shares, a block, and blocks on top until it is mature and paid.
         let nonce = 0
@@ -157,8 +162,16 @@ describe("a defect in one of the pool's tasks: logged, counted, restarted, and t
           await sleep(100)
           await Effect.runPromise(node.externalBlock)
         }
-        await until("the payout", () => wallet.published.length, (n) => n >= 1)
-        const report = await until("health after the restart", () => health(httpPort), (h) => h.status === 200)
+        await until(
+          "the payout",
+          () => wallet.published.length,
+          (n) => n >= 1,
+        )
+        const report = await until(
+          "health after the restart",
+          () => health(httpPort),
+          (h) => h.status === 200,
+        )
         client.close()
         return { credits: await credited(), paid: wallet.paidTo(), report: report.body, failures: metrics.taskFailures.labels(task).value }
       })
@@ -175,12 +188,25 @@ describe("a defect in one of the pool's tasks: logged, counted, restarted, and t
 
   it("GET /api/health answers 503 naming the task while one waits to restart, and 200 once it runs again", async () => {
     const seen = await withFaultyPool(async ({ faults, httpPort }) => {
-      const healthy = await until("a healthy pool", () => health(httpPort), (h) => h.status === 200)
+      const healthy = await until(
+        "a healthy pool",
+        () => health(httpPort),
+        (h) => h.status === 200,
+      )
       // The sampler fails on every run while armed: it spends its time in backoff.
       faults.arm("history:sample", Number.POSITIVE_INFINITY)
-      const failing = await until("503", () => health(httpPort), (h) => h.status === 503)
+      const failing = await until(
+        "503",
+        () => health(httpPort),
+        (h) => h.status === 503,
+      )
       faults.disarm("history:sample")
-      const recovered = await until("200 again", () => health(httpPort), (h) => h.status === 200, 40_000)
+      const recovered = await until(
+        "200 again",
+        () => health(httpPort),
+        (h) => h.status === 200,
+        40_000,
+      )
       return { healthy, failing, recovered }
     })
     expect(seen.healthy.body.ok).toBe(true)

@@ -68,7 +68,12 @@ export const backup = <E>(emit: (line: string) => Effect.Effect<void, E>) =>
           const columns = TABLES[table]
           const select = columns.map((c) => `${c}::text AS ${c}`).join(", ")
           const rows = yield* sql
-            .unsafe(`SELECT ${select} FROM ${table} ORDER BY ${PRIMARY_KEYS[table].split(",").map((c) => `${table}.${c.trim()}`).join(", ")}`)
+            .unsafe(
+              `SELECT ${select} FROM ${table} ORDER BY ${PRIMARY_KEYS[table]
+                .split(",")
+                .map((c) => `${table}.${c.trim()}`)
+                .join(", ")}`,
+            )
             .pipe(Effect.flatMap(decodeRows(table, textRowOf(columns))))
           for (const row of rows) yield* emit(JSON.stringify({ table, row: columns.map((c) => row[c] ?? null) }))
           counts[table] = rows.length
@@ -88,9 +93,7 @@ export const restore = (lines: Iterable<string>) =>
     yield* migrate
     return yield* sql.withTransaction(
       Effect.gen(function* () {
-        const existing = yield* sql`SELECT (SELECT count(*) FROM shares) + (SELECT count(*) FROM blocks) + (SELECT count(*) FROM credits) AS n`.pipe(
-          Effect.flatMap(decodeCount),
-        )
+        const existing = yield* sql`SELECT (SELECT count(*) FROM shares) + (SELECT count(*) FROM blocks) + (SELECT count(*) FROM credits) AS n`.pipe(Effect.flatMap(decodeCount))
         if ((existing[0]?.n ?? 0) > 0) {
           return yield* new RestoreError({ reason: "the database already holds pool data; restore into a new, empty database (or a new embedded data directory)" })
         }

@@ -38,18 +38,13 @@ const fail = (cause: unknown, operation: string) => new SqlError({ reason: class
 const params = (values: ReadonlyArray<unknown>): Array<unknown> => values.map((v) => (typeof v === "bigint" ? v.toString() : v))
 
 const connectionOf = (db: PGlite): Connection => {
-  const run = <A>(operation: string, f: () => Promise<A>) =>
-    Effect.tryPromise({ try: f, catch: (cause) => fail(cause, operation) })
-  const rows = (sql: string, values: ReadonlyArray<unknown>) =>
-    run("execute", () => db.query<Record<string, unknown>>(sql, params(values))).pipe(Effect.map((r) => r.rows))
-  const arrays = (sql: string, values: ReadonlyArray<unknown>) =>
-    run("execute", () => db.query<Array<unknown>>(sql, params(values), { rowMode: "array" })).pipe(Effect.map((r) => r.rows))
+  const run = <A>(operation: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => fail(cause, operation) })
+  const rows = (sql: string, values: ReadonlyArray<unknown>) => run("execute", () => db.query<Record<string, unknown>>(sql, params(values))).pipe(Effect.map((r) => r.rows))
+  const arrays = (sql: string, values: ReadonlyArray<unknown>) => run("execute", () => db.query<Array<unknown>>(sql, params(values), { rowMode: "array" })).pipe(Effect.map((r) => r.rows))
   return {
     execute: (sql, values, transform) => rows(sql, values).pipe(Effect.map((r) => (transform ? transform(r) : r))),
-    executeRaw: (sql, values) =>
-      values.length === 0 ? run("execute", () => db.exec(sql)) : run("execute", () => db.query(sql, params(values))),
-    executeStream: (sql, values, transform) =>
-      Stream.fromIterableEffect(rows(sql, values).pipe(Effect.map((r) => (transform ? transform(r) : r)))),
+    executeRaw: (sql, values) => (values.length === 0 ? run("execute", () => db.exec(sql)) : run("execute", () => db.query(sql, params(values)))),
+    executeStream: (sql, values, transform) => Stream.fromIterableEffect(rows(sql, values).pipe(Effect.map((r) => (transform ? transform(r) : r)))),
     executeValues: arrays,
     executeValuesUnprepared: arrays,
     executeUnprepared: (sql, values, transform) => rows(sql, values).pipe(Effect.map((r) => (transform ? transform(r) : r))),
@@ -90,8 +85,7 @@ const lockDataDir = (dir: string) =>
         }
         throw new Error(`cannot take the lock ${path}`)
       },
-      catch: (cause) =>
-        new SqlError({ reason: new ConnectionError({ cause, message: wordsOf(cause), operation: "connect" }) }),
+      catch: (cause) => new SqlError({ reason: new ConnectionError({ cause, message: wordsOf(cause), operation: "connect" }) }),
     }),
     (path) => Effect.sync(() => rmSync(path, { force: true })),
   )

@@ -110,6 +110,5 @@ const invalid = (table: string, rows: ReadonlyArray<unknown>, error: Schema.Sche
  */
 export const decodeRows = <T, E>(table: string, row: Schema.Codec<T, E>) => {
   const decode = Schema.decodeUnknownResult(Schema.Array(row))
-  return (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<T>, StoreRowInvalid> =>
-    Effect.fromResult(Result.mapError(decode(rows), (error) => invalid(table, rows, error)))
+  return (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<T>, StoreRowInvalid> => Effect.fromResult(Result.mapError(decode(rows), (error) => invalid(table, rows, error)))
 }

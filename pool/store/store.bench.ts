@@ -46,7 +46,17 @@ const measure = (storeName: string, layer: Layer.Layer<SqlClient.SqlClient, unkn
         coinbaseMaturity: 16,
         maxShareBatch: 4000,
       })
-      const share = (n: number): AcceptedShare => ({ id: `s${n}`, account: `SsAccount${n % 997}`, worker: `w${n % CONNECTIONS}`, difficulty: 4n * DIFFICULTY_SCALE, time: 1_000_000 + n, jobId: "j", height: 101, networkDifficulty: 1000n * DIFFICULTY_SCALE, model: "gominer" })
+      const share = (n: number): AcceptedShare => ({
+        id: `s${n}`,
+        account: `SsAccount${n % 997}`,
+        worker: `w${n % CONNECTIONS}`,
+        difficulty: 4n * DIFFICULTY_SCALE,
+        time: 1_000_000 + n,
+        jobId: "j",
+        height: 101,
+        networkDifficulty: 1000n * DIFFICULTY_SCALE,
+        model: "gominer",
+      })
       let next = 0
       const t0 = performance.now()
       yield* Effect.forEach(

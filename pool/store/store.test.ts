@@ -23,7 +23,10 @@ const stores: ReadonlyArray<{ readonly name: string; readonly layer: () => Layer
   ...("skip" in pg ? [] : [{ name: "PostgreSQL", layer: () => PgClient.layer({ url: Redacted.make(pg.url) }) }]),
 ]
 
-const decode = <T, E>(column: Schema.Codec<T, E>) => (value: unknown) => Schema.decodeUnknownResult(column)(value)
+const decode =
+  <T, E>(column: Schema.Codec<T, E>) =>
+  (value: unknown) =>
+    Schema.decodeUnknownResult(column)(value)
 
 describe("column codecs", () => {
   it("an integer column takes a bigint, a safe integer or a decimal string, exactly", () => {

@@ -194,22 +194,28 @@ const makePoolStore = Effect.gen(function* () {
 
   const insertShares = (shares: ReadonlyArray<ShareRow>) => {
     const rows = many(
-      shares.map((s): Record<string, unknown> => ({
-            id: s.id,
-            account: s.account,
-            worker: s.worker,
-            model: s.model,
-            weight: s.weight.toString(),
-            created_ms: s.createdMs,
-            height: s.height,
-        network_difficulty: s.networkDifficulty.toString(),
-        instance: s.instance,
-      })),
+      shares.map(
+        (s): Record<string, unknown> => ({
+          id: s.id,
+          account: s.account,
+          worker: s.worker,
+          model: s.model,
+          weight: s.weight.toString(),
+          created_ms: s.createdMs,
+          height: s.height,
+          network_difficulty: s.networkDifficulty.toString(),
+          instance: s.instance,
+        }),
+      ),
     )
     return rows === undefined ? Effect.void : sql`INSERT INTO shares ${rows} ON CONFLICT (id) DO NOTHING`.pipe(Effect.asVoid)
   }
   const insertSharesChunked = (shares: ReadonlyArray<ShareRow>) =>
-    Effect.forEach(Array.from({ length: Math.ceil(shares.length / INSERT_CHUNK) }, (_, i) => shares.slice(i * INSERT_CHUNK, (i + 1) * INSERT_CHUNK)), insertShares, { discard: true })
+    Effect.forEach(
+      Array.from({ length: Math.ceil(shares.length / INSERT_CHUNK) }, (_, i) => shares.slice(i * INSERT_CHUNK, (i + 1) * INSERT_CHUNK)),
+      insertShares,
+      { discard: true },
+    )
 
   /**
    * Shares at or before `untilMs`, newest first, from a keyset cursor: the PPLNS window is
@@ -243,9 +249,7 @@ const makePoolStore = Effect.gen(function* () {
 
   /** A found block, with the share that found it (if given) in the same transaction. */
   const insertBlock = (b: Omit<BlockRow, "status" | "reward" | "fee">, nowMs: number, findingShare?: ShareRow) =>
-    sql.withTransaction(
-      Effect.andThen(findingShare === undefined ? Effect.void : insertShares([findingShare]), insertBlockRow(b, nowMs)),
-    )
+    sql.withTransaction(Effect.andThen(findingShare === undefined ? Effect.void : insertShares([findingShare]), insertBlockRow(b, nowMs)))
   const insertBlockRow = (b: Omit<BlockRow, "status" | "reward" | "fee">, nowMs: number) =>
     sql`INSERT INTO blocks ${sql.insert({
       hash: b.hash,
@@ -260,9 +264,7 @@ const makePoolStore = Effect.gen(function* () {
     })} ON CONFLICT (hash) DO NOTHING`.pipe(Effect.asVoid)
 
   const blocksWithStatus = (statuses: ReadonlyArray<BlockStatus>) =>
-    sql.unsafe(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE status IN (${statuses.map((_, i) => `$${i + 1}`).join(", ")}) ORDER BY height, hash`, statuses).pipe(
-      Effect.flatMap(decodeBlocks),
-    )
+    sql.unsafe(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE status IN (${statuses.map((_, i) => `$${i + 1}`).join(", ")}) ORDER BY height, hash`, statuses).pipe(Effect.flatMap(decodeBlocks))
 
   /** The found time of the pool's latest non-orphaned block before `foundMs` (proportional rounds). */
   const previousBlockTime = (foundMs: number) =>
@@ -355,7 +357,9 @@ const makePoolStore = Effect.gen(function* () {
         const owed = new Map<string, bigint>()
         for (const share of settled) owed.set(share.account, (owed.get(share.account) ?? 0n) + valueOf(share))
         const n = counter[0]?.value ?? 1n
-        const rows = [...owed].filter(([, amount]) => amount > 0n).map(([account, amount]) => ({ source: `pps:${n}`, account, amount: amount.toString(), created_ms: nowMs, mature_height: matureHeight }))
+        const rows = [...owed]
+          .filter(([, amount]) => amount > 0n)
+          .map(([account, amount]) => ({ source: `pps:${n}`, account, amount: amount.toString(), created_ms: nowMs, mature_height: matureHeight }))
         for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
           const chunk = many(rows.slice(i, i + INSERT_CHUNK))
           if (chunk !== undefined) yield* sql`INSERT INTO credits ${chunk}`
@@ -366,17 +370,12 @@ const makePoolStore = Effect.gen(function* () {
       }),
     )
 
-  const openBatches = sql.unsafe(`SELECT ${BATCH_COLUMNS} FROM payout_batches WHERE status IN ('building', 'signed') ORDER BY payout_batches.id`).pipe(
-    Effect.flatMap(decodeBatches),
-  )
+  const openBatches = sql.unsafe(`SELECT ${BATCH_COLUMNS} FROM payout_batches WHERE status IN ('building', 'signed') ORDER BY payout_batches.id`).pipe(Effect.flatMap(decodeBatches))
 
-  const batches = (limit: number) =>
-    sql.unsafe(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY payout_batches.id DESC LIMIT $1`, [limit]).pipe(Effect.flatMap(decodeBatches))
+  const batches = (limit: number) => sql.unsafe(`SELECT ${BATCH_COLUMNS} FROM payout_batches ORDER BY payout_batches.id DESC LIMIT $1`, [limit]).pipe(Effect.flatMap(decodeBatches))
 
   const paymentsOf = (batchId: bigint) =>
-    sql`SELECT batch_id, account, address, amount FROM payments WHERE batch_id = ${batchId.toString()} ORDER BY account COLLATE "C"`.pipe(
-      Effect.flatMap(decodePayments),
-    )
+    sql`SELECT batch_id, account, address, amount FROM payments WHERE batch_id = ${batchId.toString()} ORDER BY account COLLATE "C"`.pipe(Effect.flatMap(decodePayments))
 
   // ---- read-only pages for the web UI and API (offset pagination, newest first)
 
@@ -401,8 +400,7 @@ const makePoolStore = Effect.gen(function* () {
         FROM payments p JOIN payout_batches b ON b.id = p.batch_id WHERE p.account = ${account}
         ORDER BY p.batch_id DESC LIMIT ${limit} OFFSET ${offset}`.pipe(Effect.flatMap(decodeAccountPayments))
 
-  const accountPaymentCount = (account: string) =>
-    sql`SELECT count(*) AS n FROM payments WHERE account = ${account}`.pipe(Effect.flatMap(paymentsCount))
+  const accountPaymentCount = (account: string) => sql`SELECT count(*) AS n FROM payments WHERE account = ${account}`.pipe(Effect.flatMap(paymentsCount))
 
   /** Rows per table: what a restore must reproduce. */
   const rowCounts = Effect.gen(function* () {
@@ -425,9 +423,7 @@ const makePoolStore = Effect.gen(function* () {
       Effect.gen(function* () {
         const locked = yield* sql`SELECT id FROM payout_batches WHERE id = ${id.toString()} AND status = 'building' FOR UPDATE`
         if (locked.length === 0) return false
-        const current = yield* sql`SELECT count(*) AS n, coalesce(sum(amount), 0) AS total FROM payments WHERE batch_id = ${id.toString()}`.pipe(
-          Effect.flatMap(decodePaymentTotals),
-        )
+        const current = yield* sql`SELECT count(*) AS n, coalesce(sum(amount), 0) AS total FROM payments WHERE batch_id = ${id.toString()}`.pipe(Effect.flatMap(decodePaymentTotals))
         const builtTotal = builtFrom.reduce((sum, p) => sum + p.amount, 0n)
         if ((current[0]?.n ?? 0) !== builtFrom.length || (current[0]?.total ?? 0n) !== builtTotal) return false
         const won = yield* sql`UPDATE payout_batches SET status = 'signed', txid = ${txid}, raw_tx = ${rawTx}, tx_fee = ${txFee.toString()}
@@ -450,9 +446,7 @@ const makePoolStore = Effect.gen(function* () {
         const id = batchId.toString()
         const locked = yield* sql`SELECT id FROM payout_batches WHERE id = ${id} AND status = 'building' FOR UPDATE`
         if (locked.length === 0) return undefined
-        const removed = yield* sql`DELETE FROM payments WHERE batch_id = ${id} AND account = ${account} RETURNING address, amount`.pipe(
-          Effect.flatMap(decodeRemovedPayment),
-        )
+        const removed = yield* sql`DELETE FROM payments WHERE batch_id = ${id} AND account = ${account} RETURNING address, amount`.pipe(Effect.flatMap(decodeRemovedPayment))
         const payment = removed[0]
         if (payment === undefined) return undefined
         yield* sql`UPDATE credits SET batch_id = NULL WHERE batch_id = ${id} AND account = ${account}`
@@ -468,13 +462,10 @@ const makePoolStore = Effect.gen(function* () {
   const heldAccounts = sql`SELECT account, address, reason, held_ms FROM held_accounts ORDER BY account COLLATE "C"`.pipe(Effect.flatMap(decodeHeldAccounts))
 
   /** An operator's release of a held account: the next batch pays it again. False when it was not held. */
-  const releaseHeldAccount = (account: string) =>
-    sql`DELETE FROM held_accounts WHERE account = ${account} RETURNING account`.pipe(Effect.map((rows) => rows.length === 1))
+  const releaseHeldAccount = (account: string) => sql`DELETE FROM held_accounts WHERE account = ${account} RETURNING account`.pipe(Effect.map((rows) => rows.length === 1))
 
   const markPublished = (id: bigint, nowMs: number) =>
-    sql`UPDATE payout_batches SET status = 'published', published_ms = ${nowMs} WHERE id = ${id.toString()} AND status = 'signed' RETURNING id`.pipe(
-      Effect.map((rows) => rows.length === 1),
-    )
+    sql`UPDATE payout_batches SET status = 'published', published_ms = ${nowMs} WHERE id = ${id.toString()} AND status = 'signed' RETURNING id`.pipe(Effect.map((rows) => rows.length === 1))
 
   const accountTotals = sql`SELECT c.account,
         coalesce(sum(c.amount) FILTER (WHERE NOT c.payable), 0) AS immature,
@@ -492,8 +483,7 @@ const makePoolStore = Effect.gen(function* () {
      */
     /** Answers when the database does (health). */
     ping: sql`SELECT 1`.pipe(Effect.asVoid),
-    insertShares: (shares: ReadonlyArray<ShareRow>) =>
-      shares.length <= INSERT_CHUNK ? insertShares(shares) : sql.withTransaction(insertSharesChunked(shares)),
+    insertShares: (shares: ReadonlyArray<ShareRow>) => (shares.length <= INSERT_CHUNK ? insertShares(shares) : sql.withTransaction(insertSharesChunked(shares))),
     sharesBefore,
     workBetween,
     workSince,

@@ -6,7 +6,6 @@ import { makeHeaderHasher, type HeaderHasher } from "../../core/chain/powhasher.
 import { compactToBig } from "../../core/chain/targets.ts"
 import type { WorkReason } from "../../core/services/chain.ts"
 
-
 export interface Job {
   /** Deterministic: block height and a sequence number, in hex. */
   readonly id: string

@@ -31,9 +31,24 @@ const setup = (network: NetworkParams, networkBits = 0x1d00ffff, difficulty = DI
   const work = (reason: "newparent" | "newvotes" = "newparent", bits = networkBits) => {
     if (reason === "newparent") parent++
     const header = encodeHeader({
-      version: 10, prevBlock: new Uint8Array(32).fill(parent), merkleRoot: new Uint8Array(32).fill(7), stakeRoot: new Uint8Array(32).fill(8),
-      voteBits: 1, finalState: new Uint8Array(6), voters: 5, freshStake: 0, revocations: 0, poolSize: 100, bits,
-      sbits: 20000n, height: 200 + parent, size: 1000, timestamp: 1_700_000_000, nonce: 0, extraData: new Uint8Array(32), stakeVersion: 10,
+      version: 10,
+      prevBlock: new Uint8Array(32).fill(parent),
+      merkleRoot: new Uint8Array(32).fill(7),
+      stakeRoot: new Uint8Array(32).fill(8),
+      voteBits: 1,
+      finalState: new Uint8Array(6),
+      voters: 5,
+      freshStake: 0,
+      revocations: 0,
+      poolSize: 100,
+      bits,
+      sbits: 20000n,
+      height: 200 + parent,
+      size: 1000,
+      timestamp: 1_700_000_000,
+      nonce: 0,
+      extraData: new Uint8Array(32),
+      stakeVersion: 10,
     })
     return jobs.addWork(header, reason).job
   }
@@ -51,8 +66,7 @@ const miner = (profile: MinerProfile) => {
       return out
     },
     /** Grinds nonces until the hash meets (or, with `miss`, fails) the target of the difficulty announced, as the miner reads it. */
-    solve: (network: NetworkParams, pow: "blake3" | "blake256", miss = false, start = 0) =>
-      side.solve(pow, side.shareTarget(network.powLimit), { miss, start, time: 1_700_000_010 }),
+    solve: (network: NetworkParams, pow: "blake3" | "blake256", miss = false, start = 0) => side.solve(pow, side.shareTarget(network.powLimit), { miss, start, time: 1_700_000_010 }),
     get job() {
       return side.job
     },
@@ -122,9 +136,7 @@ describe("stratum session", () => {
   it("refuses BLAKE-256 ASICs at subscribe on a BLAKE3 chain, with a message that says why", () => {
     const { session } = setup(SIMNET)
     const out = session.onLine(line(1, "mining.subscribe", ["cgminer/4.9.0"]), 0)
-    expect(reply(out)).toBe(
-      "error 20: Antminer DR3 computes BLAKE-256 only, and this chain's proof of work is BLAKE3 (DCP-0011): connect a BLAKE3 miner such as decred-gominer 2.x",
-    )
+    expect(reply(out)).toBe("error 20: Antminer DR3 computes BLAKE-256 only, and this chain's proof of work is BLAKE3 (DCP-0011): connect a BLAKE3 miner such as decred-gominer 2.x")
     expect(out.logs).toEqual([{ kind: "cannot-mine", model: "antminer-dr3" }])
   })
 
@@ -254,9 +266,24 @@ describe("stratum session: each piece of work counts once", () => {
   const activations = chainActivations(SIMNET.agendas)
   const template = (merkle: number, timestamp: number) =>
     encodeHeader({
-      version: 10, prevBlock: new Uint8Array(32).fill(9), merkleRoot: new Uint8Array(32).fill(merkle), stakeRoot: new Uint8Array(32).fill(8),
-      voteBits: 1, finalState: new Uint8Array(6), voters: 5, freshStake: 0, revocations: 0, poolSize: 100, bits: 0x1d00ffff,
-      sbits: 20000n, height: 300, size: 1000, timestamp, nonce: 0, extraData: new Uint8Array(32), stakeVersion: 10,
+      version: 10,
+      prevBlock: new Uint8Array(32).fill(9),
+      merkleRoot: new Uint8Array(32).fill(merkle),
+      stakeRoot: new Uint8Array(32).fill(8),
+      voteBits: 1,
+      finalState: new Uint8Array(6),
+      voters: 5,
+      freshStake: 0,
+      revocations: 0,
+      poolSize: 100,
+      bits: 0x1d00ffff,
+      sbits: 20000n,
+      height: 300,
+      size: 1000,
+      timestamp,
+      nonce: 0,
+      extraData: new Uint8Array(32),
+      stakeVersion: 10,
     })
   // A handful of solutions per case (small domains, so some coincide anyway), each then sent
   // under one job id or another: an nTime near some job's timestamp (before it, at it, after it).

@@ -20,16 +20,7 @@ import {
 import { encodeNotifyParams, subscribeResult } from "../../core/stratum/work.ts"
 import type { Job, JobBook } from "./jobs.ts"
 import { validateShare, type RejectReason } from "./shares.ts"
-import {
-  difficultyToWire,
-  initialDifficultyFor,
-  initialVardiff,
-  vardiffOnShare,
-  vardiffOnTick,
-  wholeDifficulty,
-  type VardiffConfig,
-  type VardiffState,
-} from "./vardiff.ts"
+import { difficultyToWire, initialDifficultyFor, initialVardiff, vardiffOnShare, vardiffOnTick, wholeDifficulty, type VardiffConfig, type VardiffState } from "./vardiff.ts"
 
 export interface SessionConfig {
   readonly network: NetworkParams

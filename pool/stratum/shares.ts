@@ -11,14 +11,7 @@ import type { Job, JobBook } from "./jobs.ts"
 /** A miner may roll the timestamp forward, within the two hours dcrd accepts ahead of now. */
 const MAX_TIME_ROLL_SECONDS = 7200
 
-export type RejectReason =
-  | "bad-params"
-  | "unknown-job"
-  | "stale-job"
-  | "bad-extranonce"
-  | "time-out-of-range"
-  | "duplicate"
-  | "low-difficulty"
+export type RejectReason = "bad-params" | "unknown-job" | "stale-job" | "bad-extranonce" | "time-out-of-range" | "duplicate" | "low-difficulty"
 
 type ShareVerdict =
   | {

@@ -36,9 +36,7 @@ export const tcpListenerLayer = (options: TcpListenerOptions): Layer.Layer<Strat
                 net?.setNoDelay(true)
                 if (net !== undefined) open.add(net)
                 const host = net?.remoteAddress ?? "unknown"
-                yield* handler({ remote: `${host}:${net?.remotePort ?? 0}`, host, socket }).pipe(
-                  Effect.ensuring(Effect.sync(() => net !== undefined && open.delete(net))),
-                )
+                yield* handler({ remote: `${host}:${net?.remotePort ?? 0}`, host, socket }).pipe(Effect.ensuring(Effect.sync(() => net !== undefined && open.delete(net))))
               }),
             )
             .pipe(Effect.mapError((e) => new ListenerError({ reason: String(e.reason.cause), cause: e }))),

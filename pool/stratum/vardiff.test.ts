@@ -2,16 +2,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { DIFFICULTY_SCALE, expectedHashesAtDifficulty } from "../../core/stratum/difficulty.ts"
 import { seededRandom } from "../../testkit/pool-sim.ts"
-import {
-  defaultVardiffConfig,
-  difficultyToWire,
-  initialDifficultyFor,
-  initialVardiff,
-  MAX_WIRE_DIFFICULTY,
-  vardiffOnShare,
-  vardiffOnTick,
-  wholeDifficulty,
-} from "./vardiff.ts"
+import { defaultVardiffConfig, difficultyToWire, initialDifficultyFor, initialVardiff, MAX_WIRE_DIFFICULTY, vardiffOnShare, vardiffOnTick, wholeDifficulty } from "./vardiff.ts"
 
 const MAINNET_HASHES_PER_DIFF = 1n << 32n // 2^(256 - bitlen(2^224 - 1))
 const SIMNET_HASHES_PER_DIFF = 2n // 2^(256 - bitlen(2^255 - 1))

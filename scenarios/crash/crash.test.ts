@@ -165,7 +165,7 @@ describe("crash safety: SIGKILL of a real pool process", () => {
     return dir
   }
 
-  const settleOnce = async (dir: string, crashAt?: string) => (await startChild("settle", dir, crashAt).exited)
+  const settleOnce = async (dir: string, crashAt?: string) => await startChild("settle", dir, crashAt).exited
 
   for (const point of ["credit:after-confirm", "payout:after-reserve", "payout:after-build", "payout:after-sign-stored", "payout:after-publish", "payout:after-published-stored"]) {
     it(`killed at ${point}: after restarts every credit is paid exactly once`, async () => {

@@ -80,7 +80,12 @@ const run = async () => {
         for (const [jobId, arrivals] of blocks.cleanArrivals) {
           const sent = blockSentAt.get(jobId)
           if (sent === undefined) continue
-          fanOut.push(percentile(arrivals.map((a) => a - sent), 99))
+          fanOut.push(
+            percentile(
+              arrivals.map((a) => a - sent),
+              99,
+            ),
+          )
           missing += count - arrivals.length
         }
         const rss = process.memoryUsage().rss / 2 ** 20

@@ -49,8 +49,7 @@ const scaleFleet = (fleet: ReadonlyArray<FleetEntry>, miners: number | undefined
   return fleet.map((f) => ({ ...f, count: Math.max(1, Math.round((f.count * miners) / total)) }))
 }
 
-const baseNetwork = (params: ScenarioParams, fallback: NetworkParams) =>
-  params.network === undefined ? fallback : params.network === "mainnet" ? MAINNET : SIMNET
+const baseNetwork = (params: ScenarioParams, fallback: NetworkParams) => (params.network === undefined ? fallback : params.network === "mainnet" ? MAINNET : SIMNET)
 
 /** Stakers buying tickets and voting: most always online, some solo wallets that go away. */
 const stakerPopulation = (count: number, offline: (index: number, height: number) => boolean, ticketsPerBlock = 1): ReadonlyArray<SimStaker> =>
@@ -171,10 +170,7 @@ export interface ScenarioSummary {
 }
 
 const summarize = (world: World, simulatedMillis: number, startHeight: number): ScenarioSummary => {
-  const totals = world.miners.reduce(
-    (t, m) => ({ accepted: t.accepted + m.stats.accepted, rejected: t.rejected + m.stats.rejected }),
-    { accepted: 0, rejected: 0 },
-  )
+  const totals = world.miners.reduce((t, m) => ({ accepted: t.accepted + m.stats.accepted, rejected: t.rejected + m.stats.rejected }), { accepted: 0, rejected: 0 })
   const network = world.dcrd.model.totals
   let paid = 0n
   for (const amount of world.wallet.paidTo().values()) paid += amount

@@ -109,11 +109,11 @@ const main = async (argv: ReadonlyArray<string>) => {
       Effect.suspend(() => {
         setupMillis = performance.now() - started
         return runScenario(world, limits, (elapsed) => {
-        const wall = performance.now()
-        if (wall - lastProgress < 1000) return
-        lastProgress = wall
-        const line = `${duration(elapsed)} simulated, height ${world.dcrd.height()}, pool blocks ${world.dcrd.counts().poolBlocks}, shares ${world.pool.accounting.counters.sharesWritten}, ${Math.round(elapsed / (wall - started))}x`
-        process.stderr.write(interactive ? `\r${line}   ` : `${line}\n`)
+          const wall = performance.now()
+          if (wall - lastProgress < 1000) return
+          lastProgress = wall
+          const line = `${duration(elapsed)} simulated, height ${world.dcrd.height()}, pool blocks ${world.dcrd.counts().poolBlocks}, shares ${world.pool.accounting.counters.sharesWritten}, ${Math.round(elapsed / (wall - started))}x`
+          process.stderr.write(interactive ? `\r${line}   ` : `${line}\n`)
         })
       }),
     ),

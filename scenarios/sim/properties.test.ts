@@ -31,11 +31,7 @@ const FILE = "scenarios/sim/properties.test.ts"
  * fast-check over worlds, stopping at the first failing world (shrinking a world would mean
  * running dozens more, a minute each), with one line in the error that replays exactly that case.
  */
-const checkScenario = async <Ts extends [unknown, ...Array<unknown>]>(
-  name: string,
-  property: fc.IAsyncPropertyWithHooks<Ts>,
-  options: { readonly numRuns?: number } = {},
-) => {
+const checkScenario = async <Ts extends [unknown, ...Array<unknown>]>(name: string, property: fc.IAsyncPropertyWithHooks<Ts>, options: { readonly numRuns?: number } = {}) => {
   const details = await fc.check(property, { numRuns: options.numRuns ?? PROPERTY_RUNS, endOnFailure: true })
   if (details.failed) {
     const replayLine = replayCommand({ file: FILE, fullName: TestRunner.getCurrentTest()?.fullTestName ?? name }, details.seed, details.counterexamplePath ?? undefined)
@@ -142,9 +138,16 @@ describe("property scenarios: PPLNS through the production pool", () => {
         const creditOf = (acct: string) => Number(outcome.credits.get(acct) ?? 0n)
         const steadyCredit = creditOf(steady1) + creditOf(steady2) + creditOf(steady3)
         expect(outcome.blocks, replay(options)).toBeGreaterThanOrEqual(250)
-        for (const [acct, rate] of [[steady1, a], [steady2, b], [steady3, 4]] as const) {
+        for (const [acct, rate] of [
+          [steady1, a],
+          [steady2, b],
+          [steady3, 4],
+        ] as const) {
           const share = creditOf(acct) / steadyCredit
-          expect(Math.abs(share - rate / steadyHashrate), `${acct} got ${share.toFixed(3)} of the steady miners' credits for ${(rate / steadyHashrate).toFixed(3)} of their hashrate; ${replay(options)}`).toBeLessThan(0.06)
+          expect(
+            Math.abs(share - rate / steadyHashrate),
+            `${acct} got ${share.toFixed(3)} of the steady miners' credits for ${(rate / steadyHashrate).toFixed(3)} of their hashrate; ${replay(options)}`,
+          ).toBeLessThan(0.06)
         }
         // Per unit of stored work, the hopper earns no more than the steady miners (PPLNS's point).
         const perWork = (acct: string) => creditOf(acct) / Number(outcome.work.byAccount.get(acct) ?? 1n)
@@ -193,9 +196,7 @@ const VOTING_SLOTS = Math.floor(VOTING_RUN_BLOCKS / VOTING_SLOT_BLOCKS)
 /** A down period: its first and last block, counted from the run's start (1 is the run's first block). */
 type Outage = readonly [first: number, last: number]
 
-const outageArbitrary = fc
-  .tuple(fc.integer({ min: 1, max: VOTING_RUN_BLOCKS }), fc.integer({ min: 1, max: 30 }))
-  .map(([first, length]): Outage => [first, first + length - 1])
+const outageArbitrary = fc.tuple(fc.integer({ min: 1, max: VOTING_RUN_BLOCKS }), fc.integer({ min: 1, max: 30 })).map(([first, length]): Outage => [first, first + length - 1])
 
 /**
  * Down periods of a voting service's two or three servers and of a solo wallet. Each server and
@@ -483,7 +484,14 @@ describe("property scenarios: proof of work by era", () => {
     await checkScenario(
       "property: on a BLAKE3 chain a legacy ASIC is refused at subscribe with a reason that names BLAKE3",
       fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(...asics), async (seed, model) => {
-        const options = world(seed, { base: SIMNET, fleet: [{ model, count: 1 }, { model: "gominer", count: 1 }], keepLog: true })
+        const options = world(seed, {
+          base: SIMNET,
+          fleet: [
+            { model, count: 1 },
+            { model: "gominer", count: 1 },
+          ],
+          keepLog: true,
+        })
         const outcome = await run(options, (w) =>
           Effect.gen(function* () {
             yield* advance({ untilMillis: 120_000, stepMillis: 200 })

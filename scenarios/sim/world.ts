@@ -86,8 +86,7 @@ export interface World {
 const SIM_EPOCH_MILLIS = 1_767_225_600_000
 
 /** A payout address of the simulated network, derived from the seed. */
-const simAddress = (network: NetworkParams, random: SimRandom): string =>
-  encodeAddress("p2pkh-ecdsa-secp256k1", random.bytes(20), network)
+const simAddress = (network: NetworkParams, random: SimRandom): string => encodeAddress("p2pkh-ecdsa-secp256k1", random.bytes(20), network)
 
 const describeMiner = (e: MinerEvent): string => {
   switch (e._tag) {
@@ -129,9 +128,7 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
     // Difficulty starts where the whole network finds a block every target interval: the rest of
     // the network plus the devices that can mine this chain's proof of work (refused ones cannot).
     const pow = powAlgorithmAt(chainActivations(rules.agendas), options.bootstrapHeight + 1)
-    const fleetHashrate = options.fleet
-      .filter((f) => cannotMineReason(profileOf(f.model), pow) === undefined)
-      .reduce((sum, f) => sum + f.count * (f.hashrate ?? profileOf(f.model).nominalHashrate), 0)
+    const fleetHashrate = options.fleet.filter((f) => cannotMineReason(profileOf(f.model), pow) === undefined).reduce((sum, f) => sum + f.count * (f.hashrate ?? profileOf(f.model).nominalHashrate), 0)
     const network = simulatedNetwork(options.base, {
       blake3: options.blake3,
       startBits: bitsForHashrate(rules, options.networkHashrate + fleetHashrate, options.hashScale),
@@ -272,9 +269,4 @@ export const withWorld = <A, E>(options: WorldOptions, body: (world: World) => E
     yield* TestClock.setTime(SIM_EPOCH_MILLIS)
     const world = yield* buildWorld(options)
     return yield* body(world)
-  }).pipe(
-    Effect.scoped,
-    Random.withSeed(options.seed),
-    Effect.provide(TestClock.layer()),
-    Effect.provideService(References.MinimumLogLevel, "Error"),
-  )
+  }).pipe(Effect.scoped, Random.withSeed(options.seed), Effect.provide(TestClock.layer()), Effect.provideService(References.MinimumLogLevel, "Error"))

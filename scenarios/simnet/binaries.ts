@@ -17,13 +17,7 @@ export const PROGRAMS = ["dcrd", "dcrwallet", "dcrctl", "gencerts", "dcrpool-min
 export type Program = (typeof PROGRAMS)[number]
 
 /** Import paths `go build` is given, one per program (the binary takes the last path element). */
-const PACKAGES: ReadonlyArray<string> = [
-  "github.com/decred/dcrd",
-  "decred.org/dcrwallet/v5",
-  "decred.org/dcrctl",
-  "github.com/decred/dcrd/cmd/gencerts",
-  "github.com/decred/dcrpool/cmd/miner",
-]
+const PACKAGES: ReadonlyArray<string> = ["github.com/decred/dcrd", "decred.org/dcrwallet/v5", "decred.org/dcrctl", "github.com/decred/dcrd/cmd/gencerts", "github.com/decred/dcrpool/cmd/miner"]
 /** What each import path's binary is called by `go build -o dir/`. */
 const BUILT_NAME: { readonly [P in Program]: string } = { dcrd: "dcrd", dcrwallet: "dcrwallet", dcrctl: "dcrctl", gencerts: "gencerts", "dcrpool-miner": "miner" }
 
@@ -65,7 +59,10 @@ const isExecutable = (path: string): boolean => {
 const findGo = Effect.suspend(() => {
   const candidates = [
     ...(process.env.DCRFORGE_GO === undefined || process.env.DCRFORGE_GO === "" ? [] : [process.env.DCRFORGE_GO]),
-    ...(process.env.PATH ?? "").split(delimiter).filter((d) => d !== "").map((d) => join(d, "go")),
+    ...(process.env.PATH ?? "")
+      .split(delimiter)
+      .filter((d) => d !== "")
+      .map((d) => join(d, "go")),
     "/usr/local/go/bin/go",
     "/usr/lib/go/bin/go",
     join(process.env.HOME ?? "/root", "go", "bin", "go"),
@@ -77,7 +74,11 @@ const findGo = Effect.suspend(() => {
 /** The cache key: the tools module's content and the platform the binaries are for. */
 const binariesKey = (): string => {
   const hash = createHash("sha256")
-  for (const f of TOOLS_FILES) hash.update(`${f}\0`).update(readFileSync(join(TOOLS, f))).update("\0")
+  for (const f of TOOLS_FILES)
+    hash
+      .update(`${f}\0`)
+      .update(readFileSync(join(TOOLS, f)))
+      .update("\0")
   hash.update(`${process.platform}/${process.arch}`)
   return hash.digest("hex").slice(0, 16)
 }
@@ -92,9 +93,7 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string, env: Nod
     child.stdout.on("data", (b: Buffer) => (output += b.toString()))
     child.stderr.on("data", (b: Buffer) => (output += b.toString()))
     child.on("error", (e) => resume(Effect.fail(new BinariesBuildFailed({ reason: `could not run ${command}: ${e.message}`, output }))))
-    child.on("exit", (code, signal) =>
-      resume(code === 0 ? Effect.succeed(output) : Effect.fail(new BinariesBuildFailed({ reason: `go build exited with ${code ?? signal}`, output }))),
-    )
+    child.on("exit", (code, signal) => resume(code === 0 ? Effect.succeed(output) : Effect.fail(new BinariesBuildFailed({ reason: `go build exited with ${code ?? signal}`, output }))))
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
@@ -126,7 +125,11 @@ const withLock = <A, E>(lockDir: string, body: Effect.Effect<A, E>): Effect.Effe
     }
   })
   const acquire: Effect.Effect<void> = Effect.flatMap(tryTake, (taken) => (taken ? Effect.void : Effect.andThen(Effect.sleep(500), acquire)))
-  return Effect.acquireUseRelease(acquire, () => body, () => Effect.sync(() => rmSync(lockDir, { recursive: true, force: true })))
+  return Effect.acquireUseRelease(
+    acquire,
+    () => body,
+    () => Effect.sync(() => rmSync(lockDir, { recursive: true, force: true })),
+  )
 }
 
 /**

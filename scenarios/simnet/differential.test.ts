@@ -4,15 +4,7 @@ import { chainActivations } from "../../core/chain/agendas.ts"
 import { SIMNET } from "../../core/chain/params.ts"
 import { jsonRpcClient } from "../../wallet/json-rpc.ts"
 import { binariesReady } from "./binaries.ts"
-import {
-  type ChainBlock,
-  ChainDifferential,
-  describeMismatch,
-  followChain,
-  listenToDcrd,
-  type Mismatch,
-  simnetEndpoint,
-} from "./differential.ts"
+import { type ChainBlock, ChainDifferential, describeMismatch, followChain, listenToDcrd, type Mismatch, simnetEndpoint } from "./differential.ts"
 import { makeSimnetHarness } from "./harness.ts"
 import { layerNative } from "./node.ts"
 import { scheduledMiner } from "./scheduled-miner.ts"
@@ -79,9 +71,7 @@ describe("simulator vs dcrd, block by block", () => {
           const original = blocks[at - 1]!
           const vote = original.votes[0]!
           const tampered: ChainBlock = { ...original, votes: [{ ...vote, subsidy: vote.subsidy + 1n }, ...original.votes.slice(1)] }
-          expect(replay.connect(tampered).map(describeMismatch)).toEqual([
-            `block ${at}: vote-subsidy: ours ${vote.subsidy}, dcrd ${vote.subsidy + 1n}`,
-          ])
+          expect(replay.connect(tampered).map(describeMismatch)).toEqual([`block ${at}: vote-subsidy: ours ${vote.subsidy}, dcrd ${vote.subsidy + 1n}`])
         }).pipe(Effect.scoped, Effect.provide(layerNative)),
       600_000,
     )

@@ -275,9 +275,7 @@ export const listenToDcrd = (endpoint: JsonRpcEndpoint): Effect.Effect<DcrdListe
           ws.send(JSON.stringify({ jsonrpc: "1.0", id: 1, method: "notifywinningtickets", params: [] }))
           ws.send(JSON.stringify({ jsonrpc: "1.0", id: 2, method: "notifywork", params: [] }))
         })
-        ws.addEventListener("error", () =>
-          resume(Effect.fail(new SimnetRpcError({ method: "notifywinningtickets", code: undefined, message: `websocket ${wsUrl} failed` }))),
-        )
+        ws.addEventListener("error", () => resume(Effect.fail(new SimnetRpcError({ method: "notifywinningtickets", code: undefined, message: `websocket ${wsUrl} failed` }))))
       }),
       (ws) => Effect.sync(() => ws.close()),
     )
@@ -299,18 +297,7 @@ export const listenToDcrd = (endpoint: JsonRpcEndpoint): Effect.Effect<DcrdListe
 
 // ---- the comparison --------------------------------------------------------------------------------
 
-type Quantity =
-  | "lottery"
-  | "stake-difficulty"
-  | "pool-size"
-  | "work-subsidy"
-  | "vote-subsidy"
-  | "treasury-subsidy"
-  | "work-bits"
-  | "revocations"
-  | "live-tickets"
-  | "pool-value"
-  | "stake-rules"
+type Quantity = "lottery" | "stake-difficulty" | "pool-size" | "work-subsidy" | "vote-subsidy" | "treasury-subsidy" | "work-bits" | "revocations" | "live-tickets" | "pool-value" | "stake-rules"
 
 export interface Mismatch {
   readonly height: number
@@ -405,9 +392,7 @@ export class ChainDifferential {
         h,
         "lottery",
         ours,
-        strangers.length === 0 && unaccounted.length === 0
-          ? ours
-          : `votes from tickets we did not draw [${sortedJoin(strangers)}]; winners neither voting nor revoked [${sortedJoin(unaccounted)}]`,
+        strangers.length === 0 && unaccounted.length === 0 ? ours : `votes from tickets we did not draw [${sortedJoin(strangers)}]; winners neither voting nor revoked [${sortedJoin(unaccounted)}]`,
       )
     }
 
@@ -521,12 +506,7 @@ export const offerMempoolTickets = (dcrd: JsonRpcCall, diff: ChainDifferential):
  * the tip tells (with dcrd's announced winners for it, when a listener is given). `blocks`
  * collects the blocks read, for callers that replay them.
  */
-export const followChain = (
-  dcrd: JsonRpcCall,
-  diff: ChainDifferential,
-  winners: DcrdListener | undefined,
-  blocks?: Array<ChainBlock>,
-): Effect.Effect<ReadonlyArray<Mismatch>, SimnetCallFailure> =>
+export const followChain = (dcrd: JsonRpcCall, diff: ChainDifferential, winners: DcrdListener | undefined, blocks?: Array<ChainBlock>): Effect.Effect<ReadonlyArray<Mismatch>, SimnetCallFailure> =>
   Effect.gen(function* () {
     const found: Array<Mismatch> = []
     const tip = yield* decodeResult("getblockcount", Schema.Number, yield* dcrd("getblockcount"))
@@ -538,8 +518,7 @@ export const followChain = (
       if (found.some((m) => m.quantity === "stake-rules")) return found
     }
     if (last === undefined) return found
-    const announced =
-      winners !== undefined && tip >= diff.params.stakeValidationHeight - 1 ? yield* winners.awaitWinners(last.hash, 5000) : undefined
+    const announced = winners !== undefined && tip >= diff.params.stakeValidationHeight - 1 ? yield* winners.awaitWinners(last.hash, 5000) : undefined
     found.push(...diff.compareTip(yield* fetchTipFacts(dcrd, announced)))
     return found
   })

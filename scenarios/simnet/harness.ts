@@ -408,7 +408,8 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       Effect.gen(function* () {
         const raw = yield* wallet.call("getbalance", [], BALANCE_KEYS)
         const decoded = Schema.decodeUnknownResult(Balance)(raw)
-        if (decoded._tag === "Failure") return yield* Effect.fail(new SimnetRpcError({ target: wallet.name, method: "getbalance", reason: `unexpected reply ${JSON.stringify(raw)}`, logFile: wallet.logFile }))
+        if (decoded._tag === "Failure")
+          return yield* Effect.fail(new SimnetRpcError({ target: wallet.name, method: "getbalance", reason: `unexpected reply ${JSON.stringify(raw)}`, logFile: wallet.logFile }))
         const atoms = dcrToAtoms(decoded.success.cumulativetotal, "cumulativetotal")
         if (atoms._tag === "Failure") return yield* Effect.fail(new SimnetRpcError({ target: wallet.name, method: "getbalance", reason: atoms.failure.message, logFile: wallet.logFile }))
         return atoms.success

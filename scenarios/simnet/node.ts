@@ -151,9 +151,7 @@ const spawnNative = (binaries: DecredBinaries, spec: DaemonSpec) =>
     })
     const stop = Effect.gen(function* () {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT")
-      yield* Deferred.await(exited).pipe(
-        Effect.timeoutOrElse({ duration: STOP_GRACE_MILLIS, orElse: () => Effect.sync(() => child.kill("SIGKILL")).pipe(Effect.andThen(Deferred.await(exited))) }),
-      )
+      yield* Deferred.await(exited).pipe(Effect.timeoutOrElse({ duration: STOP_GRACE_MILLIS, orElse: () => Effect.sync(() => child.kill("SIGKILL")).pipe(Effect.andThen(Deferred.await(exited))) }))
     })
     const daemon: Daemon = { name: spec.name, stop, exited: Deferred.await(exited), tail: Effect.sync(output.tail) }
     return { daemon, ready, exited, output }
@@ -164,10 +162,7 @@ const failed = (spec: DaemonSpec, reason: string, tail: string) => new DaemonFai
 /** Waits for the ready line, or fails if the program ends first or takes too long. */
 const awaitReady = (spec: DaemonSpec, ready: Effect.Effect<void>, exited: Effect.Effect<DaemonExit>, tail: () => string) => {
   const millis = spec.readyTimeoutMillis ?? DEFAULT_READY_MILLIS
-  return Effect.raceFirst(
-    ready.pipe(Effect.as(undefined)),
-    exited.pipe(Effect.map((e) => failed(spec, `exited (${e.code ?? e.signal}) before it was ready`, tail()))),
-  ).pipe(
+  return Effect.raceFirst(ready.pipe(Effect.as(undefined)), exited.pipe(Effect.map((e) => failed(spec, `exited (${e.code ?? e.signal}) before it was ready`, tail())))).pipe(
     Effect.timeoutOrElse({ duration: millis, orElse: () => Effect.succeed(failed(spec, `printed no line matching ${spec.ready} in ${millis} ms`, tail())) }),
     Effect.flatMap((e) => (e === undefined ? Effect.void : Effect.fail(e))),
   )
@@ -178,18 +173,14 @@ const makeNativeNode = (binaries: DecredBinaries): SimnetNode["Service"] =>
     kind: "native",
     start: (spec) =>
       Effect.acquireRelease(spawnNative(binaries, spec), ({ daemon }) => daemon.stop).pipe(
-        Effect.tap(({ ready, exited, output }) =>
-          spec.ready === undefined ? Effect.void : awaitReady(spec, Deferred.await(ready), Deferred.await(exited), output.tail),
-        ),
+        Effect.tap(({ ready, exited, output }) => (spec.ready === undefined ? Effect.void : awaitReady(spec, Deferred.await(ready), Deferred.await(exited), output.tail))),
         Effect.map(({ daemon }) => daemon),
       ),
     run: (spec) =>
       Effect.acquireUseRelease(
         spawnNative(binaries, spec),
         ({ exited, output }) =>
-          Effect.flatMap(Deferred.await(exited), (e) =>
-            e.code === 0 ? Effect.succeed(output.tail()) : Effect.fail(failed(spec, `exited with ${e.code ?? e.signal}`, output.tail())),
-          ),
+          Effect.flatMap(Deferred.await(exited), (e) => (e.code === 0 ? Effect.succeed(output.tail()) : Effect.fail(failed(spec, `exited with ${e.code ?? e.signal}`, output.tail())))),
         ({ daemon }) => daemon.stop,
       ),
   })
@@ -292,9 +283,7 @@ const makeDockerNode = (image: string): Effect.Effect<SimnetNode["Service"], Doc
             })
           })
         if (user !== undefined) container = container.withUser(user)
-        container = container.withWaitStrategy(
-          oneShot ? tc.Wait.forOneShotStartup() : spec.ready === undefined ? tc.Wait.forLogMessage(/./) : tc.Wait.forLogMessage(spec.ready),
-        )
+        container = container.withWaitStrategy(oneShot ? tc.Wait.forOneShotStartup() : spec.ready === undefined ? tc.Wait.forLogMessage(/./) : tc.Wait.forLogMessage(spec.ready))
         installExitHook()
         const started = yield* Effect.tryPromise({
           try: () => container.start(),
@@ -308,7 +297,10 @@ const makeDockerNode = (image: string): Effect.Effect<SimnetNode["Service"], Doc
       Effect.promise(() =>
         started
           .stop({ timeout: STOP_GRACE_MILLIS, remove: true })
-          .then(() => undefined, () => undefined)
+          .then(
+            () => undefined,
+            () => undefined,
+          )
           .finally(() => liveContainers.delete(started.getId())),
       )
 

@@ -109,9 +109,7 @@ export const regnetDcrd = (dir: string, miningAddress: string): Effect.Effect<Re
     })
     const endpoint = { address: `127.0.0.1:${rpcPort}`, user, password, certificate: readFileSync(join(appData, "rpc.cert"), "utf8") }
     const rpc = yield* jsonRpcClient(simnetEndpoint(`https://${endpoint.address}`, user, password, endpoint.certificate), { server: "dcrd" })
-    yield* waitUntil("dcrd's RPC server", 60, rpc("getbestblock")).pipe(
-      Effect.mapError((e) => new NodeRpcError({ method: e.method, reason: `${e.reason}\n${logTail(logFile)}` })),
-    )
+    yield* waitUntil("dcrd's RPC server", 60, rpc("getbestblock")).pipe(Effect.mapError((e) => new NodeRpcError({ method: e.method, reason: `${e.reason}\n${logTail(logFile)}` })))
     return { rpc, endpoint, logFile }
   })
 
@@ -167,13 +165,9 @@ interface PoolOnNodeOptions {
 export const poolOnNode = (options: PoolOnNodeOptions) =>
   Effect.gen(function* () {
     const submissions: Array<Submission> = []
-    const layers = Layer.mergeAll(
-      poolStoreLayer,
-      recordedDcrdLayer(options.dcrd, submissions),
-      options.wallet,
-      tcpListenerLayer({ host: "127.0.0.1", port: 0 }),
-      noCrashPoints,
-    ).pipe(Layer.provideMerge(pgliteLayer({ dataDir: join(options.dataDir, "pglite") })))
+    const layers = Layer.mergeAll(poolStoreLayer, recordedDcrdLayer(options.dcrd, submissions), options.wallet, tcpListenerLayer({ host: "127.0.0.1", port: 0 }), noCrashPoints).pipe(
+      Layer.provideMerge(pgliteLayer({ dataDir: join(options.dataDir, "pglite") })),
+    )
     const services = yield* Layer.build(layers)
     const pool = yield* runPool({
       network: options.network,

@@ -58,9 +58,8 @@ const ready = binariesReady()
 
 describe("regnet (BLAKE-256 era) on a real dcrd", () => {
   if (ready !== true && !CI) it.skip(`D9, DR3, DR5, D1 and DCR1 on a real dcrd (skipped: ${ready})`, () => undefined)
-  else it(
-    "Innosilicon D9, Antminer DR3 and DR5, Whatsminer D1 and Obelisk DCR1 find real regnet blocks through the production pool, each on one connection",
-    async () => {
+  else
+    it("Innosilicon D9, Antminer DR3 and DR5, Whatsminer D1 and Obelisk DCR1 find real regnet blocks through the production pool, each on one connection", async () => {
       const miningAddress = regnetAddress("dcrforge regnet mining address")
       let walletCalls = 0
       const refusingWallet = Layer.succeed(PayoutWallet)({
@@ -96,7 +95,11 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
           feeAddress: regnetAddress("dcrforge regnet fee"),
           shareDifficulty: SHARE_DIFFICULTY * DIFFICULTY_SCALE,
         })
-        const job = yield* waitUntil("the pool's first job", 30, Effect.sync(() => pool.mining.jobs.current))
+        const job = yield* waitUntil(
+          "the pool's first job",
+          30,
+          Effect.sync(() => pool.mining.jobs.current),
+        )
         expect(job.pow).toBe("blake256")
 
         const accounts = new Map(ASICS.map((model) => [model, regnetAddress(`dcrforge regnet miner ${model}`)]))
@@ -185,12 +188,16 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
 
         // Confirmed blocks (one block on top) are credited to the miners' accounts, exactly.
         // (Side-chain blocks stay "accepted" until 6 blocks bury them, and the tip has nothing on top.)
-        yield* waitUntil("the pool confirming every main-chain block with one on top", 30, Effect.gen(function* () {
-          for (const open of yield* poolStore.blocksWithStatus(["accepted"])) {
-            if (open.height < best.height && (yield* rpc("getblockhash", [open.height])) === open.hash) return undefined
-          }
-          return true
-        }))
+        yield* waitUntil(
+          "the pool confirming every main-chain block with one on top",
+          30,
+          Effect.gen(function* () {
+            for (const open of yield* poolStore.blocksWithStatus(["accepted"])) {
+              if (open.height < best.height && (yield* rpc("getblockhash", [open.height])) === open.hash) return undefined
+            }
+            return true
+          }),
+        )
         const credits = (yield* poolStore.sql`SELECT source, account, amount::text AS amount FROM credits`) as ReadonlyArray<{ source: string; account: string; amount: string }>
         const confirmed = yield* poolStore.blocksWithStatus(["confirmed", "matured"])
         expect(confirmed.length).toBe(best.height - 1)
@@ -228,7 +235,5 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
       })
 
       await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(layerNative), Effect.provideService(References.MinimumLogLevel, "Error")))
-    },
-    300_000,
-  )
+    }, 300_000)
 })

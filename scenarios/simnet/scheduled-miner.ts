@@ -45,8 +45,7 @@ export const scheduledMiner = (dcrd: JsonRpcCall, listener: DcrdListener, params
   const templateMillis = options.templateMillis ?? 30_000
   let anchorTime: number | undefined
 
-  const headerAt = (hash: string) =>
-    Effect.flatMap(dcrd("getblockheader", [hash, true]), (r) => decodeResult("getblockheader", VerboseHeader, r))
+  const headerAt = (hash: string) => Effect.flatMap(dcrd("getblockheader", [hash, true]), (r) => decodeResult("getblockheader", VerboseHeader, r))
 
   return Effect.gen(function* () {
     const tip = yield* decodeResult("getbestblock", BestBlock, yield* dcrd("getbestblock"))
@@ -97,7 +96,9 @@ export const scheduledMiner = (dcrd: JsonRpcCall, listener: DcrdListener, params
         }
       }
       if (Date.now() - started > templateMillis) {
-        return yield* Effect.fail(new SimnetRpcError({ method: "getwork", code: undefined, message: `no template for block ${height} in ${templateMillis} ms (last: ${lastError || "stale template"})` }))
+        return yield* Effect.fail(
+          new SimnetRpcError({ method: "getwork", code: undefined, message: `no template for block ${height} in ${templateMillis} ms (last: ${lastError || "stale template"})` }),
+        )
       }
       yield* Effect.sleep(10)
     }

@@ -65,8 +65,7 @@ let scope: Scope.Closeable | undefined
 let services: Context.Context<SimnetNode> | undefined
 let run: Run
 
-const inRun = <A, E>(effect: Effect.Effect<A, E, Scope.Scope | SimnetNode>): Promise<A> =>
-  Effect.runPromise(effect.pipe(Effect.provide(services!), Scope.provide(scope!)))
+const inRun = <A, E>(effect: Effect.Effect<A, E, Scope.Scope | SimnetNode>): Promise<A> => Effect.runPromise(effect.pipe(Effect.provide(services!), Scope.provide(scope!)))
 
 /** Follows dcrd to its tip with the differential, failing at once on any mismatch. */
 const follow = Effect.gen(function* () {
@@ -106,7 +105,10 @@ const stakeInfoAgrees = (label: string) =>
     }
     for (let attempt = 1; ; attempt++) {
       yield* offerMempoolTickets(run.dcrd, run.diff)
-      const theirs = yield* Effect.provide(StakingWallet.use((w) => w.stakeInfo), stakingWalletLayer(staker, 30_000))
+      const theirs = yield* Effect.provide(
+        StakingWallet.use((w) => w.stakeInfo),
+        stakingWalletLayer(staker, 30_000),
+      )
       const ours = stakeInfoFor(run.diff.model, STAKER)
       if (attempt < 4 && JSON.stringify(theirs, bigints) !== JSON.stringify(ours, bigints)) {
         yield* Effect.sleep(200)

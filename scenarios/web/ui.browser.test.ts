@@ -120,7 +120,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in chromium", () => {
     await withPool(async ({ world, base, query }) => {
       // Let the run earn something to show: blocks, and a payout published with its txid.
       await waitFor("a published payout", 240_000, async () => (await query((s) => s.batchesPage(5, 0))).some((b) => b.status === "published"))
-      await waitFor("two hashrate samples", 90_000, async () => (await (await fetch(`${base}/api/hashrate`)).json() as { points: Array<unknown> }).points.length >= 2)
+      await waitFor("two hashrate samples", 90_000, async () => ((await (await fetch(`${base}/api/hashrate`)).json()) as { points: Array<unknown> }).points.length >= 2)
 
       const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS })
       const problems: Array<string> = []
@@ -203,10 +203,10 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in chromium", () => {
         await admin.goto(`${base}/admin`)
         await admin.screenshot({ path: join(SCREENSHOTS, "admin-login.png"), fullPage: true })
         await admin.fill("input[name=password]", "not the password")
-        await admin.click("form[action=\"/admin/login\"] button")
+        await admin.click('form[action="/admin/login"] button')
         expect(await admin.textContent("p.error")).toContain("Wrong password")
         await admin.fill("input[name=password]", ADMIN_PASSWORD)
-        await Promise.all([admin.waitForURL(`${base}/admin`), admin.click("form[action=\"/admin/login\"] button")])
+        await Promise.all([admin.waitForURL(`${base}/admin`), admin.click('form[action="/admin/login"] button')])
         await admin.waitForSelector("#admin-clients tbody tr")
         const clientCount = (await admin.$$("#admin-clients tbody tr")).length
         expect(clientCount).toBeGreaterThan(0)
@@ -243,7 +243,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in chromium", () => {
         expect(restored.payout_batches).toBeGreaterThan(0)
 
         // Logging out ends the session: the admin page asks for the password again.
-        await Promise.all([admin.waitForURL(`${base}/`), admin.click("form[action=\"/admin/logout\"] button")])
+        await Promise.all([admin.waitForURL(`${base}/`), admin.click('form[action="/admin/logout"] button')])
         await admin.goto(`${base}/admin`)
         expect(await admin.$("input[name=password]")).not.toBeNull()
       } finally {

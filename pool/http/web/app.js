@@ -11,7 +11,10 @@
   const hashrate = (h) => {
     if (h === null || h === undefined) return "–"
     let i = 0
-    while (h >= 1000 && i < UNITS.length - 1) { h /= 1000; i++ }
+    while (h >= 1000 && i < UNITS.length - 1) {
+      h /= 1000
+      i++
+    }
     return `${h.toFixed(h >= 100 || i === 0 ? 0 : 2)} ${UNITS[i]}`
   }
   // Atoms arrive as decimal strings; BigInt keeps them exact.
@@ -110,8 +113,14 @@
         const next = el("button", { type: "button", class: "secondary" }, "Older ›")
         prev.disabled = offset === 0
         next.disabled = offset + limit >= data.total
-        prev.addEventListener("click", () => { offset = Math.max(0, offset - limit); load() })
-        next.addEventListener("click", () => { offset += limit; load() })
+        prev.addEventListener("click", () => {
+          offset = Math.max(0, offset - limit)
+          load()
+        })
+        next.addEventListener("click", () => {
+          offset += limit
+          load()
+        })
         container.append(el("div", { class: "pager" }, `${offset + 1}–${Math.min(offset + limit, data.total)} of ${data.total}`, prev, next))
       }
     }
@@ -138,8 +147,14 @@
     container.lastSeries = series
     const points = series.flatMap((s) => s.values)
     if (points.length < 2) return container.replaceChildren(el("p", { class: "empty" }, "Collecting samples… the chart starts after two."))
-    const W = Math.max(280, container.clientWidth || 800), H = 240, L = 74, R = 12, T = 12, B = 26
-    const t0 = Math.min(...points.map((p) => p[0])), t1 = Math.max(...points.map((p) => p[0]))
+    const W = Math.max(280, container.clientWidth || 800),
+      H = 240,
+      L = 74,
+      R = 12,
+      T = 12,
+      B = 26
+    const t0 = Math.min(...points.map((p) => p[0])),
+      t1 = Math.max(...points.map((p) => p[0]))
     const vmax = niceMax(Math.max(...points.map((p) => p[1])))
     const x = (t) => L + ((t - t0) / Math.max(1, t1 - t0)) * (W - L - R)
     const y = (v) => T + (1 - v / vmax) * (H - T - B)
@@ -151,7 +166,10 @@
       label.textContent = hashrate(v)
       root.append(label)
     }
-    for (const [t, anchor] of [[t0, "start"], [t1, "end"]]) {
+    for (const [t, anchor] of [
+      [t0, "start"],
+      [t1, "end"],
+    ]) {
       const label = svg("text", { x: x(t), y: H - 6, "text-anchor": anchor })
       label.textContent = new Date(t).toTimeString().slice(0, 8)
       root.append(label)
@@ -211,14 +229,19 @@
       setText("work-height", s.workHeight === null ? "–" : String(s.workHeight))
       setText("blocks-found", String(s.blocksFound))
     })
-    listeners.block.push(() => { blocks(); quotas() })
+    listeners.block.push(() => {
+      blocks()
+      quotas()
+    })
     setInterval(() => quotas(), 30000)
     // Health answers 503 with the same JSON when something is wrong: read the body either way.
     const loadHealth = async () => {
       const r = await fetch("/api/health", { headers: { accept: "application/json" }, credentials: "same-origin" })
       const h = await r.json()
       const problems = [
-        ...Object.entries(h.components).filter(([, c]) => !c.ok).map(([name, c]) => `${name}: ${c.detail}`),
+        ...Object.entries(h.components)
+          .filter(([, c]) => !c.ok)
+          .map(([name, c]) => `${name}: ${c.detail}`),
         ...h.tasks.filter((t) => t.state === "restarting").map((t) => `task ${t.name} restarting after ${t.failures} failure${t.failures === 1 ? "" : "s"}: ${t.lastFailure ?? "unknown"}`),
       ]
       const card = document.getElementById("pool-health-card")
@@ -226,7 +249,8 @@
       card?.classList.toggle("bad", problems.length > 0)
       setText("pool-health", problems.length === 0 ? "OK" : "Degraded")
       const detail = document.getElementById("pool-health-detail")
-      if (detail !== null) detail.replaceChildren(...(problems.length === 0 ? ["every task runs; dcrd, the wallet and the store answer"] : problems.flatMap((p, i) => (i === 0 ? [p] : [el("br", {}), p]))))
+      if (detail !== null)
+        detail.replaceChildren(...(problems.length === 0 ? ["every task runs; dcrd, the wallet and the store answer"] : problems.flatMap((p, i) => (i === 0 ? [p] : [el("br", {}), p]))))
     }
     setInterval(() => loadHealth().catch(() => {}), 10000)
   }
@@ -258,8 +282,15 @@
     loadChart().catch(showError(chart))
     const payments = pagedTable("account-payments")
     const blocks = pagedTable("account-blocks-table")
-    setInterval(() => { loadAccount().catch(() => {}); loadChart().catch(() => {}) }, 15000)
-    listeners.block.push(() => { loadAccount().catch(() => {}); payments(); blocks() })
+    setInterval(() => {
+      loadAccount().catch(() => {})
+      loadChart().catch(() => {})
+    }, 15000)
+    listeners.block.push(() => {
+      loadAccount().catch(() => {})
+      payments()
+      blocks()
+    })
   }
 
   if (page === "admin" && document.getElementById("admin-clients") !== null) {
