@@ -1,8 +1,5 @@
-import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:https"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { selfSignedCertificate } from "../testkit/tls.ts"
 import { WebSocketServer } from "@effect/platform-node/NodeWS"
 import { Effect, Fiber, Layer, Redacted, References, Schedule, Stream } from "effect"
 import { ws } from "msw"
@@ -192,36 +189,8 @@ describe("dcrd websocket client (msw)", () => {
 
 describe("dcrd websocket client (real TLS socket)", () => {
   it("trusts exactly dcrd's certificate and sends basic auth in the handshake", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dcrforge-tls-"))
-    const make = (name: string) => {
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=localhost",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1,DNS:localhost",
-          "-keyout",
-          join(dir, `${name}.key`),
-          "-out",
-          join(dir, `${name}.cert`),
-        ],
-        { stdio: "ignore" },
-      )
-      return { key: readFileSync(join(dir, `${name}.key`), "utf8"), cert: readFileSync(join(dir, `${name}.cert`), "utf8") }
-    }
-    const rpc = make("rpc")
-    const other = make("other")
-    rmSync(dir, { recursive: true, force: true })
+    const rpc = selfSignedCertificate()
+    const other = selfSignedCertificate()
     const https = createServer({ key: rpc.key, cert: rpc.cert })
     const authorizations: Array<string | undefined> = []
     const wss = new WebSocketServer({ server: https, path: "/ws" })

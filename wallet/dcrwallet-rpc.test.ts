@@ -1,8 +1,5 @@
-import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
 import { createServer, type Server } from "node:https"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { selfSignedCertificate } from "../testkit/tls.ts"
 import fc from "fast-check"
 import { Cause, Effect, Exit, Redacted, Result } from "effect"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
@@ -120,34 +117,6 @@ describe("Decred txid (dcrd MsgTx.TxHash)", () => {
 
 // ---- a fake dcrwallet on a real HTTPS socket ----------------------------------------------------------
 
-const tlsDir = mkdtempSync(join(tmpdir(), "dcrforge-wallet-tls-"))
-const makeCert = (name: string) => {
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout",
-      join(tlsDir, `${name}.key`),
-      "-out",
-      join(tlsDir, `${name}.cert`),
-    ],
-    { stdio: "ignore" },
-  )
-  return { key: readFileSync(join(tlsDir, `${name}.key`), "utf8"), cert: readFileSync(join(tlsDir, `${name}.cert`), "utf8") }
-}
-
 interface Recorded {
   readonly method: string
   /** The `params` array as sent, as text: amounts must be exact literals. */
@@ -160,8 +129,8 @@ type Answer = { readonly result: string } | { readonly error: { readonly code: n
 const wallet = {
   server: undefined as Server | undefined,
   url: "",
-  rpc: makeCert("rpc"),
-  other: makeCert("other"),
+  rpc: selfSignedCertificate(),
+  other: selfSignedCertificate(),
   requests: [] as Array<Recorded>,
   answer: (_method: string, _params: ReadonlyArray<unknown>): Answer => ({ result: "null" }),
 }

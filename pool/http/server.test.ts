@@ -13,10 +13,8 @@ import { API_ROUTES } from "./api.ts"
 import type { PoolLiveState } from "../pool.ts"
 import { hashPassword, makeSessions, parsePasswordHash, verifyPassword } from "./auth.ts"
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { selfSignedCertificate } from "../../testkit/tls.ts"
 import { request as httpsRequest } from "node:https"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import type { TLSSocket } from "node:tls"
 import { makePoolMetrics } from "../ops/metrics.ts"
 import { makeTaskSupervisor } from "../ops/supervisor.ts"
@@ -330,29 +328,7 @@ describe("web UI behind a proxy, over TLS, under load", () => {
   it.skipIf(!openssl)(
     "serves HTTPS from a certificate and key, with a Secure session cookie",
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), "dcrforge-tls-"))
-      const made = spawnSync("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        join(dir, "gui.key"),
-        "-out",
-        join(dir, "gui.cert"),
-      ])
-      expect(made.status, made.stderr.toString()).toBe(0)
-      const cert = readFileSync(join(dir, "gui.cert"), "utf8")
-      const key = readFileSync(join(dir, "gui.key"), "utf8")
+      const { cert, key } = selfSignedCertificate()
       const reply = await withServer(
         { tls: { cert, key }, adminPassword: Redacted.make("pw") },
         (base) =>
@@ -367,7 +343,6 @@ describe("web UI behind a proxy, over TLS, under load", () => {
             req.end()
           }),
       )
-      rmSync(dir, { recursive: true, force: true })
       expect(reply.status).toBe(200)
       expect(reply.cookie).toContain("; Secure")
       expect(reply.hsts).toBe("max-age=31536000")
