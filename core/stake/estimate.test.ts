@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import { SIMNET } from "../chain/params.ts"
 import { currentRules, OWNERS } from "../../testkit/stake-history.ts"
 import { StakeChainDriver } from "./driver.ts"
-import { estimateStakeDiff } from "./estimate.ts"
+import { estimateStakeDiff, type StakeDiffEstimate } from "./estimate.ts"
 import { StakeModel } from "./model.ts"
 
 const WINDOW = SIMNET.stakeDiffWindowSize
@@ -26,13 +26,14 @@ const chain = () => {
 describe("estimatestakediff", () => {
   it("before coinbases mature nobody can buy: every estimate is the minimum", () => {
     const { model, mineOne } = chain()
-    expect(estimateStakeDiff(model)).toEqual({
+    const atGenesis: StakeDiffEstimate = {
       min: SIMNET.minimumStakeDiff,
       max: SIMNET.minimumStakeDiff,
       expected: SIMNET.minimumStakeDiff,
       blocksLeftInWindow: WINDOW - 1,
       nextWindowStartsAt: WINDOW,
-    })
+    }
+    expect(estimateStakeDiff(model)).toEqual(atGenesis)
     while (model.height < 5) mineOne()
     expect(estimateStakeDiff(model, 20)).toMatchObject({ user: SIMNET.minimumStakeDiff, blocksLeftInWindow: 2, nextWindowStartsAt: 8 })
   })
