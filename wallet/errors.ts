@@ -8,6 +8,6 @@ export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
 
 /** A purchase that is well-formed but cannot be made now; the message says why and what would fix it. */
 export class PurchaseRefused extends Data.TaggedError("PurchaseRefused")<{
-  readonly reason: "price-above-spend-limit" | "price-above-max-price" | "insufficient-funds" | "expiry-passed"
+  readonly reason: "price-above-spend-limit" | "price-above-max-price" | "insufficient-funds" | "expiry-passed" | "not-in-current-wallet"
   readonly message: string
 }> {}

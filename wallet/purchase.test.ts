@@ -2,7 +2,7 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { MAINNET, SIMNET } from "../core/chain/params.ts"
 import { voteReturns } from "../core/stake/returns.ts"
-import { parsePurchaseTicket, percentToBasisPoints, planTicketPurchase, planToPurchases, type PurchaseContext } from "./purchase.ts"
+import { parsePurchaseTicket, percentToBasisPoints, planTicketPurchase, planToPurchases, type PurchaseContext, toCurrentForm } from "./purchase.ts"
 
 const SIMNET_ADDR = "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
 const SIMNET_P2SH = "ScrkZMau4jj7JUHUvU4YMMRRi4w1o3Wp1vY"
@@ -37,11 +37,97 @@ describe("purchaseticket arguments", () => {
     expect(messageOf(parse(["default", 1, 1, "DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu"], "2016"))).toContain(
       'ticketaddress: "DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu" is a mainnet address, but this is simnet',
     )
-    expect(messageOf(parse(["default", 1, 1, "", 1, "", 5], "2016"))).toBe("poolfees given without a pooladdress")
+    expect(messageOf(parse(["default", 1, 1, "", 1, "", 5], "2016"))).toBe('poolfees given without a pooladdress: give the pool\'s address too, or leave poolfees empty ("") to vote solo')
     expect(messageOf(parse(["default", 1, 1, "", 1, SIMNET_P2SH], "2016"))).toContain("poolfees is required")
     expect(messageOf(parse(["default", 1, 0], "current"))).toContain("numtickets must be a whole number of at least 1")
     expect(messageOf(parse(["default", 999999, 1, SIMNET_ADDR, 5, "", 0, 0, "", false], "current"))).toContain("is this the 2016 form?")
     expect(messageOf(parse([42], "current"))).toBe("fromaccount must be a string, got 42")
+  })
+})
+
+describe("the proof-of-stake guide's example", () => {
+  // purchaseticket "default" 23 1 "" 1 "" "" 1 "…": fromaccount spendlimit minconf ticketaddress
+  // numtickets pooladdress poolfees expiry comment, the places it skips filled with "".
+  const GUIDE = ["default", 23, 1, "", 1, "", "", 1, "…"]
+
+  it("parses verbatim: empty strings are not given, as dcrwallet's 2016 parser had them", () => {
+    const r = Result.getOrThrow(parse(GUIDE, "2016"))
+    expect(r).toEqual({
+      form: "2016",
+      account: "default",
+      spendLimit: 2_300_000_000n,
+      minConf: 1,
+      ticketAddress: undefined,
+      numTickets: 1,
+      pool: undefined,
+      expiry: 1,
+      comment: "…",
+    })
+  })
+
+  it("parses verbatim as a command line gives it, every value a string", () => {
+    expect(Result.getOrThrow(parse(GUIDE.map(String), "2016"))).toEqual(Result.getOrThrow(parse(GUIDE, "2016")))
+  })
+
+  it("goes to today's dcrwallet as fromaccount minconf numtickets expiry, the spend limit held here", () => {
+    const request = Result.getOrThrow(parse(GUIDE, "2016"))
+    expect(Result.getOrThrow(toCurrentForm(request, 2_300_000_000n))).toEqual({ fromAccount: "default", minConf: 1, numTickets: 1, expiry: 1 })
+    expect(messageOf(toCurrentForm(request, 2_310_000_000n))).toBe("ticket price 23.1 DCR is above your spend limit 23 DCR")
+    const refused = toCurrentForm(request, 2_300_000_001n)
+    expect(Result.isFailure(refused) && refused.failure.reason).toBe("price-above-spend-limit")
+  })
+})
+
+describe("bad purchaseticket input: a message naming the argument and the fix", () => {
+  it("an address of another network", () => {
+    const mainnet = "DsUZxxoHJSty8DCfwfartwTYbuhmVct7tJu"
+    expect(messageOf(parse(["default", 23, 1, mainnet, 1], "2016"))).toBe(`ticketaddress: "${mainnet}" is a mainnet address, but this is simnet: use a simnet address`)
+    expect(messageOf(parse(["default", 23, 1, "", 1, mainnet, 7.5], "2016"))).toBe(`pooladdress: "${mainnet}" is a mainnet address, but this is simnet: use a simnet address`)
+  })
+
+  it("a negative or non-numeric spend limit", () => {
+    const fix = "give the most one ticket may cost, in DCR (e.g. 23)"
+    expect(messageOf(parse(["default", -23], "2016"))).toMatch(new RegExp(`^spendlimit: -23 DCR is negative.*; ${fix.replace(/[()]/g, "\\$&")}$`))
+    expect(messageOf(parse(["default", "-23"], "2016"))).toContain("spendlimit: -23 DCR is negative")
+    expect(messageOf(parse(["default", "twenty"], "2016"))).toBe(`spendlimit: "twenty" is not an amount in DCR (a non-negative decimal, as JSON writes numbers); ${fix}`)
+    expect(messageOf(parse(["default", 23.123456789], "2016"))).toContain("spendlimit: ")
+  })
+
+  it("negative or non-numeric counts and heights", () => {
+    expect(messageOf(parse(["default", 23, -1], "2016"))).toBe("minconf must be a whole number of at least 0, got -1")
+    expect(messageOf(parse(["default", 23, 1, "", "-2"], "2016"))).toBe('numtickets must be a whole number of at least 1, got "-2"')
+    expect(messageOf(parse(["default", 23, 1, "", "two"], "2016"))).toBe('numtickets must be a whole number of at least 1, got "two"')
+    expect(messageOf(parse(["default", 23, 1, "", 1, "", "", "soon"], "2016"))).toBe('expiry must be a whole number of at least 1, got "soon"')
+    expect(messageOf(parse(["default", 23, 1, "", 1, SIMNET_P2SH, "-5"], "2016"))).toContain('poolfees: "-5" is not a percentage')
+  })
+})
+
+describe("toCurrentForm: what dcrwallet 2.1 no longer takes", () => {
+  it("refuses a pool address and fee, pointing to a voting service", () => {
+    const request = Result.getOrThrow(parse(["default", 23, 1, "", 1, SIMNET_P2SH, 7.5], "2016"))
+    const r = toCurrentForm(request, 100n)
+    expect(Result.isFailure(r) && r.failure.reason).toBe("not-in-current-wallet")
+    expect(messageOf(r)).toBe(
+      "pooladdress and poolfees (a 2016 stake pool) are not taken by dcrwallet 2.1: use a voting service instead, started with dcrwallet's --vsp.url and --vsp.pubkey, and leave both empty",
+    )
+  })
+
+  it("refuses a ticket address: the voting address comes from the wallet's voting account", () => {
+    const request = Result.getOrThrow(parse(["default", 23, 1, SIMNET_ADDR, 1], "2016"))
+    expect(messageOf(toCurrentForm(request, 100n))).toBe(
+      "ticketaddress is not taken by dcrwallet 2.1: the ticket's voting address comes from the wallet's voting account (or a voting service's, with dcrwallet's --vsp.url and --vsp.pubkey); leave ticketaddress empty",
+    )
+  })
+
+  it("passes the current form through, with no spend limit to hold", () => {
+    const request = Result.getOrThrow(parse(["voting", 2, 10, 300], "current"))
+    expect(Result.getOrThrow(toCurrentForm(request, 99_999_999_999n))).toEqual({ fromAccount: "voting", minConf: 2, numTickets: 10, expiry: 300 })
+    expect(Result.getOrThrow(toCurrentForm(Result.getOrThrow(parse(["default"], "current")), 1n))).toEqual({ fromAccount: "default", minConf: 1, numTickets: 1 })
+  })
+
+  it("a price equal to the spend limit is within it", () => {
+    const request = Result.getOrThrow(parse(["default", "0.3", 0, "", 4], "2016"))
+    expect(Result.getOrThrow(toCurrentForm(request, 30_000_000n))).toEqual({ fromAccount: "default", minConf: 0, numTickets: 4 })
   })
 })
 

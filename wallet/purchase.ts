@@ -38,7 +38,12 @@ export interface PurchaseTicketRequest {
   readonly comment: string | undefined
 }
 
-const absent = (v: unknown) => v === undefined || v === null
+/**
+ * Not given: missing, null, or an empty string. dcrwallet's 2016 parser skipped an empty
+ * ticketaddress or pooladdress and never read poolfees without a pool, so guides fill the
+ * places they skip with "" (`purchaseticket "default" 23 1 "" 1 "" "" 1 "…"`).
+ */
+const absent = (v: unknown) => v === undefined || v === null || v === ""
 
 const text = (params: ReadonlyArray<unknown>, i: number, field: string, required: boolean) => {
   const v = params[i]
@@ -49,17 +54,23 @@ const text = (params: ReadonlyArray<unknown>, i: number, field: string, required
   return Result.succeed(v as string | undefined)
 }
 
+/** A whole number, as a JSON number or its decimal text (what a command line gives, as dcrctl converts it). */
 const integer = (params: ReadonlyArray<unknown>, i: number, field: string, fallback: number | undefined, min: number) => {
   const v = params[i]
   if (absent(v)) return Result.succeed(fallback)
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+  const n = typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min) {
     return Result.fail(new InvalidArgument({ field, message: `${field} must be a whole number of at least ${min}, got ${JSON.stringify(v)}` }))
   }
-  return Result.succeed(v as number | undefined)
+  return Result.succeed(n as number | undefined)
 }
 
-/** An amount in DCR (a JSON number or a decimal string) to atoms, exactly; `field` names it when it is refused. */
-const amount = (value: unknown, field: string): Result.Result<bigint, InvalidArgument> => Result.mapError(dcrToAtoms(value, field), (e) => new InvalidArgument({ field, message: e.message }))
+/**
+ * An amount in DCR (a JSON number or a decimal string) to atoms, exactly; when it is refused the
+ * message names `field` and ends with `fix`.
+ */
+const amount = (value: unknown, field: string, fix: string): Result.Result<bigint, InvalidArgument> =>
+  Result.mapError(dcrToAtoms(value, field), (e) => new InvalidArgument({ field, message: `${e.message}; ${fix}` }))
 
 /**
  * A percentage (e.g. a stake pool's 7.5) in basis points (750), exactly, from its decimal
@@ -101,7 +112,7 @@ export const parsePurchaseTicket = (params: ReadonlyArray<unknown>, form: Purcha
       }
     }
     if (absent(params[1])) return yield* Result.fail(new InvalidArgument({ field: "spendlimit", message: "spendlimit is required in the 2016 form" }))
-    const spendLimit = yield* amount(params[1], "spendlimit")
+    const spendLimit = yield* amount(params[1], "spendlimit", "give the most one ticket may cost, in DCR (e.g. 23)")
     const ticketAddress = yield* address(yield* text(params, 3, "ticketaddress", false), "ticketaddress", network)
     const poolAddress = yield* address(yield* text(params, 5, "pooladdress", false), "pooladdress", network)
     let pool: StakePoolTerms | undefined
@@ -113,7 +124,7 @@ export const parsePurchaseTicket = (params: ReadonlyArray<unknown>, form: Purcha
       if (feeBasisPoints === 0) return yield* Result.fail(new InvalidArgument({ field: "poolfees", message: "poolfees must be above 0% for a stake pool" }))
       pool = { address: poolAddress, feeBasisPoints }
     } else if (!absent(params[6])) {
-      return yield* Result.fail(new InvalidArgument({ field: "poolfees", message: "poolfees given without a pooladdress" }))
+      return yield* Result.fail(new InvalidArgument({ field: "poolfees", message: `poolfees given without a pooladdress: give the pool's address too, or leave poolfees empty ("") to vote solo` }))
     }
     return {
       form,
@@ -127,6 +138,43 @@ export const parsePurchaseTicket = (params: ReadonlyArray<unknown>, form: Purcha
       comment: yield* text(params, 8, "comment", false),
     }
   })
+
+/** What today's dcrwallet (release-v2.1) `purchaseticket fromaccount [minconf] [numtickets] [expiry]` takes. */
+interface CurrentFormPurchase {
+  readonly fromAccount: string
+  readonly minConf: number
+  readonly numTickets: number
+  readonly expiry?: number | undefined
+}
+
+/**
+ * A request as today's dcrwallet takes it, enforcing here what it no longer does: the 2016
+ * spend limit is held against the current price before anything is sent; a ticket address,
+ * pool address or pool fee (dcrwallet 2.1 dropped them) is refused with what replaces it.
+ * The expiry goes through as given: dcrwallet refuses one at or below the next block's height.
+ */
+export const toCurrentForm = (request: PurchaseTicketRequest, currentPriceAtoms: bigint): Result.Result<CurrentFormPurchase, PurchaseRefused> => {
+  const notTaken = (message: string) => Result.fail(new PurchaseRefused({ reason: "not-in-current-wallet", message }))
+  if (request.pool !== undefined) {
+    return notTaken(
+      "pooladdress and poolfees (a 2016 stake pool) are not taken by dcrwallet 2.1: use a voting service instead, started with dcrwallet's --vsp.url and --vsp.pubkey, and leave both empty",
+    )
+  }
+  if (request.ticketAddress !== undefined) {
+    return notTaken(
+      "ticketaddress is not taken by dcrwallet 2.1: the ticket's voting address comes from the wallet's voting account (or a voting service's, with dcrwallet's --vsp.url and --vsp.pubkey); leave ticketaddress empty",
+    )
+  }
+  if (request.spendLimit !== undefined && currentPriceAtoms > request.spendLimit) {
+    return Result.fail(
+      new PurchaseRefused({
+        reason: "price-above-spend-limit",
+        message: `ticket price ${atomsToDcr(currentPriceAtoms)} DCR is above your spend limit ${atomsToDcr(request.spendLimit)} DCR`,
+      }),
+    )
+  }
+  return Result.succeed({ fromAccount: request.account, minConf: request.minConf, numTickets: request.numTickets, ...(request.expiry === undefined ? {} : { expiry: request.expiry }) })
+}
 
 /** What the wallet knows when it prices a purchase. */
 export interface PurchaseContext {

@@ -8,7 +8,7 @@ export interface StakeHeaderFacts {
 }
 
 /** Blocks of one branch by height, genesis included. */
-type StakeHistory = (height: number) => StakeHeaderFacts
+export type StakeHistory = (height: number) => StakeHeaderFacts
 
 /**
  * The coins in existence after `height` as DCP-0001 estimates them (dcrd `estimateSupply`):
@@ -32,9 +32,10 @@ export const estimateSupply = (params: NetworkParams, height: number): bigint =>
 /**
  * DCP-0001's next price: curDiff * curAll^2 / prevAll / target, where "all" counts live
  * and immature tickets and target = TicketsPerBlock * (TicketPoolSize + TicketMaturity),
- * clamped to [MinimumStakeDiff, estimated supply / TicketPoolSize].
+ * clamped to [MinimumStakeDiff, estimated supply / TicketPoolSize]. Shared with the estimate
+ * (`estimate.ts`), which feeds it a projected pool size instead of the tip's.
  */
-const calcNextStakeDiffV2 = (params: NetworkParams, nextHeight: number, curDiff: bigint, prevPoolSizeAll: bigint, curPoolSizeAll: bigint): bigint => {
+export const calcNextStakeDiffV2 = (params: NetworkParams, nextHeight: number, curDiff: bigint, prevPoolSizeAll: bigint, curPoolSizeAll: bigint): bigint => {
   const target = BigInt(params.ticketsPerBlock * (params.ticketPoolSize + params.ticketMaturity))
   let next = (curDiff * curPoolSizeAll * curPoolSizeAll) / prevPoolSizeAll / target
   const maximum = estimateSupply(params, nextHeight) / BigInt(params.ticketPoolSize)
@@ -43,8 +44,8 @@ const calcNextStakeDiffV2 = (params: NetworkParams, nextHeight: number, curDiff:
   return next
 }
 
-/** Tickets bought in `count` blocks ending at `height` (fewer near genesis). */
-const purchasedIn = (history: StakeHistory, height: number, count: number): bigint => {
+/** Tickets bought in `count` blocks ending at `height` (fewer near genesis; none below height 0 or for count <= 0). */
+export const purchasedIn = (history: StakeHistory, height: number, count: number): bigint => {
   let sum = 0
   for (let h = height; h >= 0 && h > height - count; h--) sum += history(h).freshStake
   return BigInt(sum)

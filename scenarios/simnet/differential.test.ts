@@ -15,6 +15,9 @@ import { scheduledMiner } from "./scheduled-miner.ts"
  * ticket buyer and votes, far enough that the first unlucky tickets expire) goes through
  * `ChainDifferential`, which compares what `core/` computes with what dcrd did, and after each
  * block what dcrd says at its tip. Any difference fails the test and names the block.
+ * Blocks after the harness's first ones are mined one at a time, so every one of them is a tip
+ * once: `estimatestakediff` (its window is 8 blocks on simnet) is compared at each, over some
+ * 57 price windows.
  */
 const CI = process.env.CI === "true"
 const END_HEIGHT = 480
@@ -25,7 +28,7 @@ describe("simulator vs dcrd, block by block", () => {
   if (native !== true && !CI) it.skip(`simnet differential (skipped: ${native})`, () => undefined)
   else
     it.live(
-      `every block to height ${END_HEIGHT} agrees: lottery winners, stake difficulty, pool size, subsidies, ASERT bits`,
+      `every block to height ${END_HEIGHT} agrees: lottery winners, stake difficulty and its estimate, pool size, subsidies, ASERT bits`,
       () =>
         Effect.gen(function* () {
           const started = yield* Clock.currentTimeMillis
@@ -39,6 +42,7 @@ describe("simulator vs dcrd, block by block", () => {
           const mismatches: Array<Mismatch> = []
 
           mismatches.push(...(yield* followChain(dcrd, diff, winners, blocks)))
+          const firstTip = diff.height
           while (diff.height < END_HEIGHT && mismatches.length === 0) {
             yield* mine
             mismatches.push(...(yield* followChain(dcrd, diff, winners, blocks)))
@@ -53,6 +57,9 @@ describe("simulator vs dcrd, block by block", () => {
           for (const q of ["work-bits", "stake-difficulty", "pool-size", "work-subsidy", "treasury-subsidy", "revocations", "stake-rules"] as const) {
             expect(checks.get(q) ?? 0, q).toBeGreaterThanOrEqual(END_HEIGHT)
           }
+          // estimatestakediff at every tip from the first: without a count, with one, and beyond the window.
+          expect(END_HEIGHT - firstTip + 1).toBeGreaterThanOrEqual(2 * SIMNET.stakeDiffWindowSize)
+          expect(checks.get("stake-difficulty-estimate") ?? 0).toBe(3 * (END_HEIGHT - firstTip + 1))
           const withVotes = END_HEIGHT - SIMNET.stakeValidationHeight + 1
           // Per block from SVH: the votes against our draw; per tip from SVH - 1: our draw against
           // dcrd's announcement, which must have come for every one of them.

@@ -15,7 +15,11 @@
  * - **subsidies**: `core/chain/subsidy` for h with the header's voters equals the coinbase's
  *   input (work), the treasurybase's input (treasury) and each vote's stakebase input;
  * - **work bits**: `core/chain/difficulty`'s ASERT for h from our record of the chain equals
- *   the header's Bits.
+ *   the header's Bits;
+ * - **stake difficulty estimate**: at each tip, `core/stake/estimate`'s min, expected and max
+ *   equal `estimatestakediff`'s, so do both answers for a ticket count that changes with the
+ *   height (0 up to all the rest of the window can take), and one ticket more than that is
+ *   refused by both.
  *
  * Then the block connects to the model, which re-checks every header stake field (FinalState
  * included) the way dcrd does; a refusal is a mismatch too. Each comparison counts as a check.
@@ -29,6 +33,7 @@ import { hashToDisplay } from "../../core/chain/hash.ts"
 import { type BlockHeader, decodeHeader } from "../../core/chain/header.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import { blockSubsidies } from "../../core/chain/subsidy.ts"
+import { estimateStakeDiff } from "../../core/stake/estimate.ts"
 import { StakeModel, type StakeEvent } from "../../core/stake/model.ts"
 import { dcrToAtoms } from "../../core/chain/amounts.ts"
 import type { JsonRpcCall, JsonRpcEndpoint, JsonRpcFailure } from "../../wallet/json-rpc.ts"
@@ -202,21 +207,61 @@ interface TipFacts {
   readonly ticketPoolValue: bigint
   /** dcrd's `winningtickets` notification for the tip, if it was heard (display txids, draw order). */
   readonly winners: ReadonlyArray<string> | undefined
+  /** `estimatestakediff` without a count, with `ticketsAsked`, and with one ticket more than the window can take. */
+  readonly estimate: StakeDiffAnswer
+  readonly ticketsAsked: number
+  readonly estimateFor: StakeDiffAnswer
+  readonly estimateBeyondWindow: StakeDiffAnswer | "refused"
+}
+
+/** `estimatestakediff`'s reply in atoms. */
+interface StakeDiffAnswer {
+  readonly min: bigint
+  readonly max: bigint
+  readonly expected: bigint
+  readonly user: bigint | undefined
 }
 
 const StakeDifficulty = Schema.Struct({ current: Amount, next: Amount })
 const LiveTickets = Schema.Struct({ tickets: Schema.NullOr(Schema.Array(Schema.String)) })
+const EstimateStakeDiff = Schema.Struct({ min: Amount, max: Amount, expected: Amount, user: Schema.optional(Amount) })
 
-const fetchTipFacts = (dcrd: JsonRpcCall, winners: ReadonlyArray<string> | undefined): Effect.Effect<TipFacts, SimnetCallFailure> =>
+/** Tickets the rest of the window after `tip` can take: the most `estimatestakediff` accepts. */
+const ticketsLeftInWindow = (params: NetworkParams, tip: number): number => (params.stakeDiffWindowSize - 1 - (tip % params.stakeDiffWindowSize)) * params.maxFreshStakePerBlock
+
+/** A count for `estimatestakediff` that varies over 0..most with the height, both ends included. */
+const ticketsToAskAt = (params: NetworkParams, tip: number): number => {
+  const most = ticketsLeftInWindow(params, tip)
+  const pick = tip % 4
+  return pick === 0 ? 0 : pick === 1 ? most : Math.floor((most * ((tip * 7) % 11)) / 10)
+}
+
+const answerOf = (reply: typeof EstimateStakeDiff.Type): StakeDiffAnswer => ({
+  min: atomsOf(reply.min, "estimatestakediff min"),
+  max: atomsOf(reply.max, "estimatestakediff max"),
+  expected: atomsOf(reply.expected, "estimatestakediff expected"),
+  user: reply.user === undefined ? undefined : atomsOf(reply.user, "estimatestakediff user"),
+})
+
+const fetchTipFacts = (dcrd: JsonRpcCall, params: NetworkParams, tip: number, winners: ReadonlyArray<string> | undefined): Effect.Effect<TipFacts, SimnetCallFailure> =>
   Effect.gen(function* () {
     const sdiff = yield* decodeResult("getstakedifficulty", StakeDifficulty, yield* dcrd("getstakedifficulty"))
     const live = yield* decodeResult("livetickets", LiveTickets, yield* dcrd("livetickets"))
     const value = yield* decodeResult("getticketpoolvalue", Amount, yield* dcrd("getticketpoolvalue"))
+    const estimate = (params: ReadonlyArray<unknown>) => Effect.flatMap(dcrd("estimatestakediff", params), (r) => Effect.map(decodeResult("estimatestakediff", EstimateStakeDiff, r), answerOf))
+    const ticketsAsked = ticketsToAskAt(params, tip)
+    // One ticket more than the window can take: dcrd answers with an error (code -32603).
+    const beyond = yield* Effect.result(estimate([ticketsLeftInWindow(params, tip) + 1]))
+    if (Result.isFailure(beyond) && beyond.failure._tag !== "JsonRpcRefused") return yield* Effect.fail(beyond.failure)
     return {
       nextStakeDifficulty: atomsOf(sdiff.next, "getstakedifficulty next"),
       liveTickets: live.tickets ?? [],
       ticketPoolValue: atomsOf(value, "getticketpoolvalue"),
       winners,
+      estimate: yield* estimate([]),
+      ticketsAsked,
+      estimateFor: yield* estimate([ticketsAsked]),
+      estimateBeyondWindow: Result.isSuccess(beyond) ? beyond.success : "refused",
     }
   })
 
@@ -297,7 +342,19 @@ export const listenToDcrd = (endpoint: JsonRpcEndpoint): Effect.Effect<DcrdListe
 
 // ---- the comparison --------------------------------------------------------------------------------
 
-type Quantity = "lottery" | "stake-difficulty" | "pool-size" | "work-subsidy" | "vote-subsidy" | "treasury-subsidy" | "work-bits" | "revocations" | "live-tickets" | "pool-value" | "stake-rules"
+type Quantity =
+  | "lottery"
+  | "stake-difficulty"
+  | "stake-difficulty-estimate"
+  | "pool-size"
+  | "work-subsidy"
+  | "vote-subsidy"
+  | "treasury-subsidy"
+  | "work-bits"
+  | "revocations"
+  | "live-tickets"
+  | "pool-value"
+  | "stake-rules"
 
 export interface Mismatch {
   readonly height: number
@@ -457,6 +514,18 @@ export class ChainDifferential {
     if (facts.winners !== undefined) {
       this.check(h, "lottery", this.model.nextWinners.map(displayOf).join(","), facts.winners.join(","))
     }
+    const ours = estimateStakeDiff(this.model)
+    this.check(h, "stake-difficulty-estimate", describeAnswer(ours), describeAnswer(facts.estimate))
+    const oursFor = estimateStakeDiff(this.model, facts.ticketsAsked)
+    this.check(h, "stake-difficulty-estimate", `user(${facts.ticketsAsked}) ${oursFor.user}`, `user(${facts.ticketsAsked}) ${facts.estimateFor.user}`)
+    const most = ours.blocksLeftInWindow * this.params.maxFreshStakePerBlock
+    const oursBeyond = Result.try(() => estimateStakeDiff(this.model, most + 1))
+    this.check(
+      h,
+      "stake-difficulty-estimate",
+      `${most + 1} tickets: ${Result.isSuccess(oursBeyond) ? describeAnswer(oursBeyond.success) : "refused"}`,
+      `${most + 1} tickets: ${facts.estimateBeyondWindow === "refused" ? "refused" : describeAnswer(facts.estimateBeyondWindow)}`,
+    )
     return this.mismatches.slice(before)
   }
 
@@ -484,6 +553,8 @@ export class ChainDifferential {
 }
 
 const hex32 = (n: number): string => n.toString(16).padStart(8, "0")
+
+const describeAnswer = (a: { readonly min: bigint; readonly max: bigint; readonly expected: bigint }): string => `min ${a.min} expected ${a.expected} max ${a.max}`
 
 /**
  * Offers dcrd's mempool tickets to our mempool, so that mempool counts (stake info) can be
@@ -519,6 +590,6 @@ export const followChain = (dcrd: JsonRpcCall, diff: ChainDifferential, winners:
     }
     if (last === undefined) return found
     const announced = winners !== undefined && tip >= diff.params.stakeValidationHeight - 1 ? yield* winners.awaitWinners(last.hash, 5000) : undefined
-    found.push(...diff.compareTip(yield* fetchTipFacts(dcrd, announced)))
+    found.push(...diff.compareTip(yield* fetchTipFacts(dcrd, diff.params, tip, announced)))
     return found
   })
