@@ -9,7 +9,7 @@ describe("stake stats (dcrdata's figures)", () => {
     [MAINNET, 7_860, 8_372],
     [TESTNET3, 1_006, 1_038],
     [SIMNET, 62, 94],
-  ])("%s.name: mean voting blocks and reward period", (params, mean, period) => {
+  ])("$0.name: mean voting blocks and reward period", (params, mean, period) => {
     expect(meanVotingBlocks(params)).toBe(mean)
     expect(rewardPeriodBlocks(params)).toBe(period)
   })

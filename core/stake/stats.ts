@@ -8,7 +8,7 @@ import type { NetworkParams } from "../chain/params.ts"
  * A ticket's chance of being drawn in one block once live: TicketsPerBlock winners among a pool
  * of TicketsPerBlock x TicketPoolSize tickets at target, i.e. 1 / TicketPoolSize.
  */
-export const drawChancePerBlock = (params: NetworkParams): number => 1 / params.ticketPoolSize
+const drawChancePerBlock = (params: NetworkParams): number => 1 / params.ticketPoolSize
 
 /**
  * Mean blocks from maturity to vote, for tickets that vote before they expire: sum over
@@ -46,5 +46,4 @@ export const expiryChance = (params: NetworkParams): number => (1 - drawChancePe
  * Ticket reward in percent per reward period, as dcrdata shows it: 100 x one vote's subsidy
  * (the next block's PoS subsidy / TicketsPerBlock) / the ticket price.
  */
-export const ticketRewardPercent = (voteSubsidyAtoms: bigint, priceAtoms: bigint): number =>
-  priceAtoms <= 0n ? 0 : (100 * Number(voteSubsidyAtoms)) / Number(priceAtoms)
+export const ticketRewardPercent = (voteSubsidyAtoms: bigint, priceAtoms: bigint): number => (priceAtoms <= 0n ? 0 : (100 * Number(voteSubsidyAtoms)) / Number(priceAtoms))

@@ -318,7 +318,7 @@ const autobuy = (cli: StakeCli, rpc: JsonRpcCall, print: (line: string) => Effec
     )
   })
 
-export const STAKE_COMMANDS = ["purchaseticket", "getstakeinfo", "tickets", "estimatestakediff", "stakestats", "autobuy"] as const
+const STAKE_COMMANDS = ["purchaseticket", "getstakeinfo", "tickets", "estimatestakediff", "stakestats", "autobuy"] as const
 
 /** Runs one command against the wallet behind `rpc`; what it prints goes to `print`. */
 export const runStakeCommand = (cli: StakeCli, rpc: JsonRpcCall, print: (text: string) => Effect.Effect<void>): Effect.Effect<void, StakeCommandFailed | StakeCliError> => {

@@ -44,7 +44,7 @@ export interface StakeCli {
 }
 
 /** Where a connection goes: the wallet's JSON-RPC URL and what to trust and send. */
-export interface WalletConnection {
+interface WalletConnection {
   readonly url: string
   readonly user: string
   readonly password: string
@@ -129,7 +129,7 @@ const splitOnce = (text: string): [string, string | undefined] => {
 }
 
 /** The file `./dcrforge run` writes with its simulated wallet's JSON-RPC endpoint. */
-export const SIM_ENDPOINT_FILE = join(".cache", "demo", "wallet-rpc.json")
+const SIM_ENDPOINT_FILE = join(".cache", "demo", "wallet-rpc.json")
 
 /**
  * Where to connect. `--sim`: the endpoint `./dcrforge run` wrote (plain HTTP on localhost).
