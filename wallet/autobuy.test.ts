@@ -22,9 +22,9 @@ const fakeWallet = (options: { readonly dropPurchaseReplies: number; readonly fa
         state.height++
         return reply(`{"hash":"h${state.height}","height":${state.height}}`)
       case "getstakedifficulty":
-        return reply(`{"currentstakedifficulty":10,"nextstakedifficulty":10}`)
-      case "getticketfee":
-        return reply("0.0001")
+        return reply(`{"current":10,"next":10}`)
+      case "walletinfo":
+        return reply(`{"unlocked":true,"txfee":0.0001}`)
       case "getbalance":
         return reply(`{"balances":[{"accountname":"default","spendable":${atomsToDcr(state.spendable)}}]}`)
       case "gettickets":

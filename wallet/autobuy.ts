@@ -125,10 +125,12 @@ export const runAutobuy = (config: AutobuyConfig, wallet: AutobuyWallet, log: (l
   })
 
 const BestBlock = Schema.Struct({ hash: Schema.String, height: Schema.Number })
-const StakeDifficulty = Schema.Struct({ nextstakedifficulty: Schema.Union([Schema.String, Schema.Number]) })
+// dcrwallet answers `{current, next}`; dcrd's names are `...stakedifficulty`: either is read.
+const StakeDifficulty = Schema.Struct({ next: Schema.optional(Schema.Union([Schema.String, Schema.Number])), nextstakedifficulty: Schema.optional(Schema.Union([Schema.String, Schema.Number])) })
 const Balance = Schema.Struct({ balances: Schema.Array(Schema.Struct({ accountname: Schema.String, spendable: Schema.Union([Schema.String, Schema.Number]) })) })
 const Tickets = Schema.Struct({ hashes: Schema.NullOr(Schema.Array(Schema.String)) })
 const Hashes = Schema.Array(Schema.String)
+const WalletInfo = Schema.Struct({ txfee: Schema.Union([Schema.String, Schema.Number]) })
 
 /** A ticket purchase's size in bytes, for its fee from the wallet's fee rate per kB. */
 const TICKET_BYTES = 298n
@@ -149,18 +151,20 @@ const atoms = (method: string, value: string | number, field: string): Effect.Ef
   return Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(unusableReply(method, value))
 }
 
-const EXACT = new Set(["nextstakedifficulty", "spendable", "ticketfee"])
+const EXACT = new Set(["next", "nextstakedifficulty", "spendable", "txfee"])
 
 /** The `AutobuyWallet` over a dcrwallet JSON-RPC caller. */
 export const rpcAutobuyWallet = (call: JsonRpcCall): AutobuyWallet => ({
   bestBlock: Effect.flatMap(call("getbestblock"), (r) => decode("getbestblock", BestBlock, r)),
   nextPrice: Effect.flatMap(call("getstakedifficulty", [], EXACT), (r) =>
-    Effect.flatMap(decode("getstakedifficulty", StakeDifficulty, r), (d) => atoms("getstakedifficulty", d.nextstakedifficulty, "nextstakedifficulty")),
+    Effect.flatMap(decode("getstakedifficulty", StakeDifficulty, r), (d) => {
+      const next = d.next ?? d.nextstakedifficulty
+      return next === undefined ? Effect.fail(unusableReply("getstakedifficulty", r)) : atoms("getstakedifficulty", next, "next")
+    }),
   ),
-  feePerTicket: Effect.flatMap(call("getticketfee", [], EXACT), (r) =>
-    typeof r === "string" || typeof r === "number"
-      ? Effect.map(atoms("getticketfee", r, "ticketfee"), (perKb) => (perKb * TICKET_BYTES + 999n) / 1000n)
-      : Effect.fail(unusableReply("getticketfee", r)),
+  // dcrwallet 2.1 has no getticketfee: its fee rate (DCR/kB) is walletinfo's txfee.
+  feePerTicket: Effect.flatMap(call("walletinfo", [], EXACT), (r) =>
+    Effect.flatMap(decode("walletinfo", WalletInfo, r), (w) => Effect.map(atoms("walletinfo", w.txfee, "txfee"), (perKb) => (perKb * TICKET_BYTES + 999n) / 1000n)),
   ),
   spendable: (account) =>
     Effect.flatMap(call("getbalance", [account, 1], EXACT), (r) =>

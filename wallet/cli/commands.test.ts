@@ -40,7 +40,7 @@ const makeCert = (name: string) => {
 }
 
 type Answer = { readonly result: string } | { readonly error: { readonly code: number; readonly message: string } }
-const STAKE_DIFFICULTY = `{"currentstakedifficulty":22.5,"nextstakedifficulty":23.1}`
+const STAKE_DIFFICULTY = `{"current":22.5,"next":23.1}`
 const wallet = {
   server: undefined as Server | undefined,
   url: "",
@@ -105,6 +105,7 @@ const stake = async (argv: ReadonlyArray<string>, options: { readonly certificat
 
 describe("./dcrforge stake purchaseticket", () => {
   it("takes the guide's 2016 example verbatim: spend limit checked against the next price, then sent in today's form", async () => {
+    // dcrd's names, as a reply passed through from dcrd has them.
     wallet.answers = answersOf({ getstakedifficulty: { result: `{"currentstakedifficulty":22.5,"nextstakedifficulty":22.9}` } })
     const r = await stake(["purchaseticket", "default", "23", "1", "", "1", "", "", "140", "my first ticket"])
     expect(r.failure).toBeUndefined()

@@ -70,7 +70,14 @@ const toAtoms = (method: string, value: string | number, field: string): Effect.
   return Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(new StakeCommandFailed({ message: `the wallet's ${method} ${field}: ${r.failure.message}` }))
 }
 
-const StakeDifficulty = Schema.Struct({ currentstakedifficulty: Amount, nextstakedifficulty: Amount })
+// dcrwallet answers `{current, next}` itself; dcrd's own reply names them
+// `currentstakedifficulty`/`nextstakedifficulty`. Either is read.
+const StakeDifficulty = Schema.Struct({
+  current: Schema.optional(Amount),
+  next: Schema.optional(Amount),
+  currentstakedifficulty: Schema.optional(Amount),
+  nextstakedifficulty: Schema.optional(Amount),
+})
 const BestBlock = Schema.Struct({ hash: Schema.String, height: Schema.Number })
 const Estimate = Schema.Struct({ min: Amount, max: Amount, expected: Amount, user: Schema.optional(Amount) })
 const Count = Schema.optional(Schema.Number)
@@ -106,7 +113,22 @@ const TicketInfo = Schema.Array(
 )
 const Transaction = Schema.Struct({ hex: Schema.String, fee: Schema.optional(Amount), confirmations: Schema.Number })
 
-const EXACT = new Set(["currentstakedifficulty", "nextstakedifficulty", "min", "max", "expected", "user", "difficulty", "totalsubsidy", "proportionlive", "proportionmissed", "cost", "fee"])
+const EXACT = new Set([
+  "current",
+  "next",
+  "currentstakedifficulty",
+  "nextstakedifficulty",
+  "min",
+  "max",
+  "expected",
+  "user",
+  "difficulty",
+  "totalsubsidy",
+  "proportionlive",
+  "proportionmissed",
+  "cost",
+  "fee",
+])
 
 // ---- the commands -------------------------------------------------------------------------
 
@@ -114,11 +136,12 @@ type Call = (method: string, params?: ReadonlyArray<unknown>) => Effect.Effect<u
 
 const prices = (call: Call) =>
   Effect.gen(function* () {
-    const d = yield* decode("getstakedifficulty", StakeDifficulty, yield* call("getstakedifficulty"))
-    return {
-      tip: yield* toAtoms("getstakedifficulty", d.currentstakedifficulty, "currentstakedifficulty"),
-      next: yield* toAtoms("getstakedifficulty", d.nextstakedifficulty, "nextstakedifficulty"),
-    }
+    const reply = yield* call("getstakedifficulty")
+    const d = yield* decode("getstakedifficulty", StakeDifficulty, reply)
+    const current = d.current ?? d.currentstakedifficulty
+    const next = d.next ?? d.nextstakedifficulty
+    if (current === undefined || next === undefined) return yield* decode("getstakedifficulty", Schema.Never, reply)
+    return { tip: yield* toAtoms("getstakedifficulty", current, "current"), next: yield* toAtoms("getstakedifficulty", next, "next") }
   })
 
 /**
