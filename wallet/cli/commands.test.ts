@@ -208,6 +208,20 @@ describe("./dcrforge stake: reading the wallet", () => {
     expect(wallet.requests.find((q) => q.method === "estimatestakediff")?.paramsText).toBe("[3]")
   })
 
+  it("tickets: status, price, fee (positive), heights and what a vote returned", async () => {
+    // A vote of two outputs: the block reference (0) and 25.12345678 DCR back.
+    const voteHex = "01000000000200000000000000000000004e5abf9500000000000000000000000000000000"
+    wallet.answers = answersOf({
+      ticketinfo: {
+        result: `[{"hash":"t1","cost":23.1,"status":"voted","blockheight":100,"vote":"v1"},{"hash":"t2","cost":23.1,"status":"unmined","blockheight":-1}]`,
+      },
+      gettransaction: { result: `{"hex":"${voteHex}","fee":-0.00002980,"confirmations":11}` },
+    })
+    const listed = JSON.parse((await stake(["tickets"])).printed) as Array<Record<string, unknown>>
+    expect(listed[0]).toMatchObject({ hash: "t1", status: "voted", price: 23.1, fee: 0.0000298, purchaseheight: 100, vote: "v1", spentheight: 120, returned: 25.12345678 })
+    expect(listed[1]).toMatchObject({ hash: "t2", status: "unmined", purchaseheight: null, spentheight: null, returned: null })
+  })
+
   it("stakestats: dcrdata's figures for the network", async () => {
     wallet.answers = answersOf({
       estimatestakediff: { result: `{"min":20.1,"max":30,"expected":24.5}` },

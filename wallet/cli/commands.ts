@@ -235,7 +235,8 @@ const tickets = (call: Call) =>
         hash: t.hash,
         status: t.status,
         price: new Atoms(yield* toAtoms("ticketinfo", t.cost, "cost")),
-        fee: purchase.fee === undefined ? null : new Atoms(-(yield* toAtoms("gettransaction", String(purchase.fee).replace(/^-/, ""), "fee"))),
+        // gettransaction reports the fee paid as a negative amount.
+        fee: purchase.fee === undefined ? null : new Atoms(yield* toAtoms("gettransaction", String(purchase.fee).replace(/^-/, ""), "fee")),
         purchaseheight: t.blockheight !== undefined && t.blockheight > 0 ? t.blockheight : null,
         vote: t.vote,
         revocation: t.revocation,
