@@ -107,10 +107,12 @@ describe("./dcrforge stake purchaseticket", () => {
   it("takes the guide's 2016 example verbatim: spend limit checked against the next price, then sent in today's form", async () => {
     // dcrd's names, as a reply passed through from dcrd has them.
     wallet.answers = answersOf({ getstakedifficulty: { result: `{"currentstakedifficulty":22.5,"nextstakedifficulty":22.9}` } })
-    const r = await stake(["purchaseticket", "default", "23", "1", "", "1", "", "", "140", "my first ticket"])
+    const r = await stake(["purchaseticket", "default", "23", "1", "", "1", "", "", "1", "my first ticket"])
     expect(r.failure).toBeUndefined()
-    expect(JSON.parse(r.printed)).toEqual(["aa11", "bb22"])
-    expect(r.requests.find((q) => q.method === "purchaseticket")?.paramsText).toBe(`["default",1,1,140,"my first ticket"]`)
+    // The guide's expiry 1 is long past: dropped with a note, as dcrwallet 2.1 would refuse it.
+    expect(r.printed).toContain("expiry 1 is already past (the next block is 131); sent without an expiry")
+    expect(JSON.parse(r.printed.slice(r.printed.indexOf("\n") + 1))).toEqual(["aa11", "bb22"])
+    expect(r.requests.find((q) => q.method === "purchaseticket")?.paramsText).toBe(`["default",1,1,null,"my first ticket"]`)
   })
 
   it("refuses a spend limit below the price, naming both, and buys nothing", async () => {
@@ -120,9 +122,15 @@ describe("./dcrforge stake purchaseticket", () => {
   })
 
   it("sends today's form as given", async () => {
-    const r = await stake(["purchaseticket", "default", "2", "3"])
+    const r = await stake(["purchaseticket", "default", "2", "3", "140"])
     expect(r.failure).toBeUndefined()
-    expect(r.requests.find((q) => q.method === "purchaseticket")?.paramsText).toBe(`["default",2,3]`)
+    expect(r.requests.find((q) => q.method === "purchaseticket")?.paramsText).toBe(`["default",2,3,140]`)
+  })
+
+  it("refuses today's form with an expiry already past, by name", async () => {
+    const r = await stake(["purchaseticket", "default", "1", "1", "131"])
+    expect(r.failure).toMatch(/expiry 131: must be a height above the next block's \(131\)/)
+    expect(r.bought).toBe(false)
   })
 
   it.each([

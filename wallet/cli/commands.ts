@@ -8,7 +8,7 @@ import { runAutobuy, rpcAutobuyWallet } from "../autobuy.ts"
 import { decodeTx } from "../dcrwallet-rpc.ts"
 import { purchaseTicketParams } from "../dcrwallet-stake.ts"
 import { JsonLiteral, type JsonRpcCall, type JsonRpcFailure } from "../json-rpc.ts"
-import { parsePurchaseTicket } from "../purchase.ts"
+import { parsePurchaseTicket, type PurchaseTicketRequest } from "../purchase.ts"
 import { StakeCliError, type StakeCli } from "./options.ts"
 import { toCurrentForm } from "./purchase-form.ts"
 
@@ -166,7 +166,27 @@ const purchaseForm = (args: ReadonlyArray<string>, forced: string | undefined): 
   return fourth !== undefined && !/^\d+$/.test(fourth) && args.length > 4 ? "2016" : "current"
 }
 
-const purchaseticket = (cli: StakeCli, call: Call) =>
+/**
+ * The expiry as today's dcrwallet takes it: a height above the next block's, or none. The guide's
+ * 2016 example passes 1, a height long past that dcrwallet refuses ("expiry height must be above
+ * next block height"); in the 2016 form such an expiry is dropped with a note, so the example
+ * buys; in today's form it is refused by name.
+ */
+const usableExpiry = (request: PurchaseTicketRequest, form: "2016" | "current", tipHeight: number, note: (text: string) => Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    if (request.expiry === undefined || request.expiry > tipHeight + 1) return request
+    if (form === "current") {
+      return yield* Effect.fail(
+        new StakeCommandFailed({
+          message: `purchaseticket expiry ${request.expiry}: must be a height above the next block's (${tipHeight + 1}), or leave it out for none; nothing was bought`,
+        }),
+      )
+    }
+    yield* note(`purchaseticket: expiry ${request.expiry} is already past (the next block is ${tipHeight + 1}); sent without an expiry`)
+    return { ...request, expiry: undefined }
+  })
+
+const purchaseticket = (cli: StakeCli, call: Call, note: (text: string) => Effect.Effect<void>) =>
   Effect.gen(function* () {
     const forced = cli.values.get("form")
     if (forced !== undefined && forced !== "2016" && forced !== "current") {
@@ -176,11 +196,13 @@ const purchaseticket = (cli: StakeCli, call: Call) =>
     const parsed = parsePurchaseTicket(cli.args.map(argValue), form, cli.network)
     if (Result.isFailure(parsed)) return yield* Effect.fail(new StakeCommandFailed({ message: `purchaseticket ${parsed.failure.message} (${form} form); nothing was bought` }))
     const price = yield* prices(call)
-    const request = toCurrentForm(parsed.success, price.next)
-    if (Result.isFailure(request)) return yield* Effect.fail(new StakeCommandFailed({ message: `purchaseticket: ${request.failure.message}; nothing was bought` }))
+    const current = toCurrentForm(parsed.success, price.next)
+    if (Result.isFailure(current)) return yield* Effect.fail(new StakeCommandFailed({ message: `purchaseticket: ${current.failure.message}; nothing was bought` }))
+    const tip = yield* decode("getbestblock", BestBlock, yield* call("getbestblock"))
+    const request = yield* usableExpiry(current.success, form, tip.height, note)
     const hashes = yield* call(
       "purchaseticket",
-      purchaseTicketParams(request.success).map((p) => new JsonLiteral(p)),
+      purchaseTicketParams(request).map((p) => new JsonLiteral(p)),
     )
     return (yield* decode("purchaseticket", Schema.Array(Schema.String), hashes)) as Out
   })
@@ -288,6 +310,7 @@ const stakestats = (cli: StakeCli, call: Call) =>
       medianvotingblocks: medianVotingBlocks(params),
       expirychancepercent: Number((expiryChance(params) * 100).toFixed(3)),
       rewardperiodblocks: rewardPeriodBlocks(params),
+      rewardperiodseconds: rewardPeriodSeconds(params),
       rewardperioddays: Number((rewardPeriodSeconds(params) / 86_400).toFixed(2)),
       votesubsidy: new Atoms(perVote),
       ticketrewardpercent: Number(ticketRewardPercent(perVote, price.next).toFixed(2)),
@@ -344,13 +367,18 @@ const autobuy = (cli: StakeCli, rpc: JsonRpcCall, print: (line: string) => Effec
 
 const STAKE_COMMANDS = ["purchaseticket", "getstakeinfo", "tickets", "estimatestakediff", "stakestats", "autobuy"] as const
 
-/** Runs one command against the wallet behind `rpc`; what it prints goes to `print`. */
-export const runStakeCommand = (cli: StakeCli, rpc: JsonRpcCall, print: (text: string) => Effect.Effect<void>): Effect.Effect<void, StakeCommandFailed | StakeCliError> => {
+/** Runs one command against the wallet behind `rpc`; what it prints goes to `print`, notes beside the output to `note`. */
+export const runStakeCommand = (
+  cli: StakeCli,
+  rpc: JsonRpcCall,
+  print: (text: string) => Effect.Effect<void>,
+  note: (text: string) => Effect.Effect<void> = print,
+): Effect.Effect<void, StakeCommandFailed | StakeCliError> => {
   const call: Call = (method, params = []) => Effect.mapError(rpc(method, params, EXACT), (e) => explain(e, cli.sim))
   const json = (value: Effect.Effect<Out, StakeCommandFailed>) => Effect.flatMap(value, (v) => print(printJson(v, cli.atoms)))
   switch (cli.command) {
     case "purchaseticket":
-      return json(purchaseticket(cli, call))
+      return json(purchaseticket(cli, call, note))
     case "getstakeinfo":
       return json(getstakeinfo(call))
     case "tickets":

@@ -61,7 +61,12 @@ const main = (argv: ReadonlyArray<string>) =>
       return yield* Effect.fail(new StakeCliError({ message: `no certificate at ${certificatePath}: give dcrwallet's rpc.cert with --rpccert (or --notls if the wallet runs without TLS)` }))
     }
     const rpc = yield* jsonRpcClient({ url, user, password: Redacted.make(password), certificate, requestTimeoutMillis: 30_000 }, { server: "dcrwallet" })
-    yield* runStakeCommand(cli, rpc, (text) => Console.log(text))
+    yield* runStakeCommand(
+      cli,
+      rpc,
+      (text) => Console.log(text),
+      (text) => Console.error(text),
+    )
   }).pipe(Effect.scoped)
 
 if (import.meta.main) {
