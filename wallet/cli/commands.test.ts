@@ -176,6 +176,19 @@ describe("./dcrforge stake: connection failures", () => {
   })
 })
 
+describe("./dcrforge stake autobuy: bad settings buy nothing", () => {
+  it.each([
+    [["--enablestakemining", "--balancetomaintain", "-5"], /--balancetomaintain: .*an amount in DCR/],
+    [["--enablestakemining", "--ticketmaxprice", "cheap"], /--ticketmaxprice: .*an amount in DCR/],
+    [["--enablestakemining", "--ticketbuyer.limit", "0"], /--ticketbuyer.limit must be a whole number of at least 1/],
+    [[], /enablestakemining=1/],
+  ])("%j", async (flags, message) => {
+    const r = await stake([...flags, "autobuy"])
+    expect(r.failure).toMatch(message)
+    expect(r.bought).toBe(false)
+  })
+})
+
 describe("./dcrforge stake: reading the wallet", () => {
   it("getstakeinfo: the guide's fields and today's, DCR exact, --atoms in atoms", async () => {
     wallet.answers = answersOf({
