@@ -29,6 +29,13 @@ describe("./dcrforge stake options (dcrctl's names)", () => {
     expect(at(["--notls", "--rpccert=/c"])).toMatchObject({ url: "http://localhost:9110", certificatePath: undefined })
   })
 
+  it("takes options after the command as well, leaving its arguments alone", () => {
+    const cli = Result.getOrThrow(parse(["--sim", "autobuy", "--dryrun", "--balancetomaintain", "100", "--ticketbuyer.limit=2"]))
+    expect(cli).toMatchObject({ command: "autobuy", args: [], dryrun: true })
+    expect(cli.values.get("ticketbuyer.limit")).toBe("2")
+    expect(Result.getOrThrow(parse(["purchaseticket", "default", "-5", "-x", "--not-an-option"])).args).toEqual(["default", "-5", "-x", "--not-an-option"])
+  })
+
   it("names what is wrong: unknown options, a missing config file, both networks, no credentials", () => {
     expect(messageOf(parse(["--rpcusr", "x"]))).toMatch(/unknown option --rpcusr/)
     expect(messageOf(parse(["-C", "/nope.conf", "getstakeinfo"]))).toMatch(/config file \/nope.conf .* does not exist/)

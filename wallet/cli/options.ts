@@ -81,7 +81,10 @@ export const parseStakeCli = (argv: ReadonlyArray<string>, home: string, readTex
   const positional: Array<string> = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
-    if (positional.length > 0 || !arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) {
+    // Options may follow the command too (`autobuy --dryrun`); after it, only `--name` of a known
+    // option is one, so that arguments such as a negative amount reach the command to be refused.
+    const knownLong = arg.startsWith("--") && (VALUE_OPTIONS.has(splitOnce(arg.slice(2))[0]) || SWITCHES.has(splitOnce(arg.slice(2))[0]))
+    if ((positional.length > 0 && !knownLong) || !arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) {
       positional.push(arg)
       continue
     }
