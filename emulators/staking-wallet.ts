@@ -20,7 +20,7 @@ export const STAKING_ACCOUNT = "default"
  * - `votingAuthority`: the ticket outputs (prices) of those tickets;
  * - `total`: spendable + immature stake generation + locked by tickets.
  */
-export interface StakingBalance {
+interface StakingBalance {
   readonly spendable: bigint
   readonly immatureStakeGeneration: bigint
   readonly lockedByTickets: bigint
@@ -29,7 +29,7 @@ export interface StakingBalance {
 }
 
 /** A purchase the wallet did not make: too little spendable for one ticket, or the mempool's refusal. */
-export class StakingPurchaseRefused extends Data.TaggedError("StakingPurchaseRefused")<{
+class StakingPurchaseRefused extends Data.TaggedError("StakingPurchaseRefused")<{
   readonly reason: "insufficient-balance" | TicketRejection
   readonly message: string
 }> {}
