@@ -1,10 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { SIMNET } from "../../core/chain/params.ts"
 import { makeSimDcrd, simulatedNetwork } from "../../emulators/dcrd.ts"
 import { serveJsonRpc } from "../../emulators/json-rpc-server.ts"
 import { SimRandom } from "../../emulators/random.ts"
+import { makeDcrwalletStaking } from "../../wallet/dcrwallet-stake.ts"
+import { makeTrustingPost } from "../../wallet/json-rpc.ts"
+import { stakeInfoFor } from "../../wallet/stakeinfo.ts"
 import { demoStakers, demoWorldOptions, startDemoStaker } from "./demo.ts"
 import { advance, withWorld } from "./world.ts"
 
@@ -78,6 +81,25 @@ describe("the main job's stakers", () => {
           const mined = ((yield* call("ticketinfo")).result as ReadonlyArray<Record<string, unknown>>).find((t) => t.hash === hash)
           expect(mined?.status).toBe("immature")
           expect(mined?.blockheight).toBeGreaterThan(0)
+
+          // The staking adapter a real dcrwallet is spoken to with reads the same stake info, exactly.
+          const { post, close } = makeTrustingPost(undefined)
+          const adapter = makeDcrwalletStaking({ url: `http://127.0.0.1:${port}`, user: "demo", password: Redacted.make("secret"), requestTimeoutMillis: 10_000 }, post)
+          expect(yield* adapter.stakeInfo).toEqual(stakeInfoFor(world.dcrd.model, staker.wallet.owner))
+          const viaAdapter = yield* adapter.purchaseTickets({
+            form: "current",
+            account: "default",
+            spendLimit: undefined,
+            minConf: 1,
+            ticketAddress: undefined,
+            numTickets: 2,
+            pool: undefined,
+            expiry: undefined,
+            comment: "from the adapter",
+          })
+          expect(viaAdapter).toHaveLength(2)
+          expect(yield* adapter.tickets).toEqual(expect.arrayContaining([...viaAdapter]))
+          yield* close
 
           expect((yield* call("nosuchmethod")).error).toEqual({ code: -32601, message: "Method not found" })
           expect((yield* call("purchaseticket", [])).error).toEqual({ code: -32600, message: "Invalid request" })
