@@ -80,6 +80,8 @@ const main = (args: ReadonlyArray<string>) =>
     const listenerContext = yield* Layer.build(listener)
     const port = Context.get(listenerContext, StratumListener).port
     const world = yield* buildWorld(demoWorldOptions(parsed.seed, parsed.datadir), Layer.succeedContext(listenerContext), tcpDial("127.0.0.1", port))
+    // Before the web server, so that what it shows of staking can name the demo staker.
+    const staker = yield* startDemoStaker(world)
     const http = yield* serveAdminHttp({
       host: "127.0.0.1",
       port: parsed.http,
@@ -90,7 +92,6 @@ const main = (args: ReadonlyArray<string>) =>
       stratumPort: port,
       history: { intervalMillis: 5_000, capacity: 720 },
     }).pipe(Effect.provideContext(world.services))
-    const staker = yield* startDemoStaker(world)
     const walletRpc = { user: WALLET_RPC_USER, password: randomBytes(12).toString("hex") }
     const { port: walletRpcPort } = yield* serveJsonRpc({ host: "127.0.0.1", port: parsed.walletrpc, ...walletRpc, handle: staker.handler })
     // What `./dcrforge stake --sim` reads to reach the demo wallet; gone again when the job stops.
