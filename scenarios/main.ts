@@ -7,26 +7,37 @@
  * every model connecting over real TCP on localhost, and the pool's HTTP API. Runs in real time
  * until stopped (Ctrl-C). Legacy BLAKE-256 ASICs are in the fleet to show how the pool refuses
  * them on a BLAKE3 chain; anyone's own BLAKE3 miner can connect to the stratum port too.
+ * Stakers buy and vote (scenarios/sim/demo.ts); the demo staker's wallet answers dcrwallet's
+ * JSON-RPC on the wallet RPC port, its address and credentials written to
+ * `<datadir>/wallet-rpc.json` for `./dcrforge stake --sim`.
  *
- *   ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR] [--adminpass PASS]
+ *   ./dcrforge run [--stratum PORT] [--http PORT] [--walletrpc PORT] [--seed N] [--datadir DIR] [--adminpass PASS]
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Context, Effect, Layer, Redacted, References, Schedule } from "effect"
-import { rmSync } from "node:fs"
+import { randomBytes } from "node:crypto"
+import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { SIMNET } from "../core/chain/params.ts"
 import { StratumListener } from "../core/services/listener.ts"
+import { serveJsonRpc } from "../emulators/json-rpc-server.ts"
 import { tcpDial } from "../emulators/network.ts"
 import { serveAdminHttp } from "../pool/http/server.ts"
 import { tcpListenerLayer } from "../pool/stratum/tcp-listener.ts"
-import { buildWorld, type WorldOptions } from "./sim/world.ts"
+import { demoWorldOptions, startDemoStaker } from "./sim/demo.ts"
+import { buildWorld } from "./sim/world.ts"
 
-const usage = "usage: ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR] [--adminpass PASS]"
+const usage = "usage: ./dcrforge run [--stratum PORT] [--http PORT] [--walletrpc PORT] [--seed N] [--datadir DIR] [--adminpass PASS]"
+
+/** dcrwallet's simnet JSON-RPC port: the demo staker's wallet answers where a simnet wallet would. */
+const WALLET_RPC_PORT = 19557
+/** The demo wallet's RPC user; its password is drawn at each start. */
+const WALLET_RPC_USER = "dcrforge"
 
 const parseArgs = (args: ReadonlyArray<string>) => {
-  const o: { stratum: number; http: number; seed: number; datadir: string; adminpass: string | undefined } = {
+  const o: { stratum: number; http: number; walletrpc: number; seed: number; datadir: string; adminpass: string | undefined } = {
     stratum: 5550,
     http: 8080,
+    walletrpc: WALLET_RPC_PORT,
     seed: 1,
     datadir: join(".cache", "demo"),
     adminpass: undefined,
@@ -38,8 +49,9 @@ const parseArgs = (args: ReadonlyArray<string>) => {
     switch (flag) {
       case "--stratum":
       case "--http":
-        if (!Number.isInteger(n) || n < 0 || n > 65535) return `${flag} must be a port number (0-65535), got ${value}`
-        o[flag === "--stratum" ? "stratum" : "http"] = n
+      case "--walletrpc":
+        if (!Number.isInteger(n) || n < 0 || n > 65535) return `${flag} must be a port number (0-65535, 0 for any free one), got ${value}`
+        o[flag === "--stratum" ? "stratum" : flag === "--http" ? "http" : "walletrpc"] = n
         break
       case "--seed":
         if (!Number.isSafeInteger(n) || n < 0) return `--seed must be a whole number, got ${value}`
@@ -58,32 +70,6 @@ const parseArgs = (args: ReadonlyArray<string>) => {
   return o
 }
 
-const options = (seed: number, dataDir: string): WorldOptions => ({
-  seed,
-  base: SIMNET,
-  blake3: "forced",
-  bootstrapHeight: SIMNET.stakeValidationHeight + 8,
-  // A gominer (5 GH/s) does a couple of real hashes a second here: shares cost next to nothing.
-  hashScale: 2e9,
-  networkHashrate: 2e10,
-  fleet: [
-    { model: "gominer", count: 4 },
-    { model: "nicehash", count: 1, hashrate: 1e10 },
-    { model: "cpuminer", count: 1, hashrate: 2e9 },
-    { model: "innosilicon-d9", count: 1 },
-    { model: "antminer-dr3", count: 1 },
-    { model: "antminer-dr5", count: 1 },
-    { model: "whatsminer-d1", count: 1 },
-    { model: "obelisk-dcr1", count: 1 },
-  ],
-  accounts: 3,
-  scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
-  feeBasisPoints: 100,
-  vardiffTargetSeconds: 5,
-  dataDir,
-  shareCommitLingerMillis: 0,
-})
-
 const main = (args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const parsed = parseArgs(args)
@@ -93,7 +79,9 @@ const main = (args: ReadonlyArray<string>) =>
     const listener = tcpListenerLayer({ host: "127.0.0.1", port: parsed.stratum })
     const listenerContext = yield* Layer.build(listener)
     const port = Context.get(listenerContext, StratumListener).port
-    const world = yield* buildWorld(options(parsed.seed, parsed.datadir), Layer.succeedContext(listenerContext), tcpDial("127.0.0.1", port))
+    const world = yield* buildWorld(demoWorldOptions(parsed.seed, parsed.datadir), Layer.succeedContext(listenerContext), tcpDial("127.0.0.1", port))
+    // Before the web server, so that what it shows of staking can name the demo staker.
+    const staker = yield* startDemoStaker(world)
     const http = yield* serveAdminHttp({
       host: "127.0.0.1",
       port: parsed.http,
@@ -104,6 +92,17 @@ const main = (args: ReadonlyArray<string>) =>
       stratumPort: port,
       history: { intervalMillis: 5_000, capacity: 720 },
     }).pipe(Effect.provideContext(world.services))
+    const walletRpc = { user: WALLET_RPC_USER, password: randomBytes(12).toString("hex") }
+    const { port: walletRpcPort } = yield* serveJsonRpc({ host: "127.0.0.1", port: parsed.walletrpc, ...walletRpc, handle: staker.handler })
+    // What `./dcrforge stake --sim` reads to reach the demo wallet; gone again when the job stops.
+    const walletRpcFile = join(parsed.datadir, "wallet-rpc.json")
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        mkdirSync(parsed.datadir, { recursive: true })
+        writeFileSync(walletRpcFile, `${JSON.stringify({ url: `http://127.0.0.1:${walletRpcPort}`, ...walletRpc, network: "simnet" })}\n`, { mode: 0o600 })
+      }),
+      () => Effect.sync(() => rmSync(walletRpcFile, { force: true })),
+    )
     yield* Console.log(
       [
         `dcrforge pool on a simulated Decred network (simnet rules, BLAKE3), seed ${parsed.seed}, store in ${parsed.datadir}`,
@@ -111,17 +110,25 @@ const main = (args: ReadonlyArray<string>) =>
         `  web UI    http://127.0.0.1:${http.port}/  (connect, account and admin pages${parsed.adminpass === undefined ? "; --adminpass PASS turns the admin page on" : ""})`,
         `  API       http://127.0.0.1:${http.port}/api/pool  /api/blocks  /api/accounts  /api/payouts  (all: /api/openapi.json)`,
         `  metrics   http://127.0.0.1:${http.port}/metrics  (Prometheus)`,
+        `  wallet    http://127.0.0.1:${walletRpcPort}  (dcrwallet JSON-RPC of the demo staker ${staker.wallet.owner}; user ${walletRpc.user}, password ${walletRpc.password}; also in ${walletRpcFile})`,
+        `  stakers   the demo staker on the auto-buyer, three solo stakers, one offline at times (its tickets are missed and revoked)`,
         `  miners    ${world.miners.length} emulated: ${[...new Set(world.miners.map((m) => m.model))].join(", ")} (the BLAKE-256 ASICs are refused, as on today's mainnet)`,
         "  Ctrl-C stops it.",
       ].join("\n"),
     )
+    const demoTickets = () => {
+      const counts = new Map<string, number>()
+      for (const t of staker.wallet.tickets()) counts.set(t.status, (counts.get(t.status) ?? 0) + 1)
+      const spendable = staker.wallet.balance().spendable / 100_000_000n
+      return `${[...counts].map(([status, n]) => `${n} ${status}`).join(", ") || "no tickets"}, ${spendable} DCR spendable`
+    }
     const status = Effect.gen(function* () {
       const c = world.dcrd.counts()
       const accepted = world.miners.reduce((s, m) => s + m.stats.accepted, 0)
       let paid = 0n
       for (const v of world.wallet.paidTo().values()) paid += v
       yield* Console.log(
-        `height ${world.dcrd.height()}, pool blocks ${c.poolBlocks} (orphaned ${c.orphanedPoolBlocks}), miners connected ${world.pool.live.counters.connected}, shares ${accepted}, payouts ${world.wallet.published.length} (${paid} atoms)`,
+        `height ${world.dcrd.height()}, pool blocks ${c.poolBlocks} (orphaned ${c.orphanedPoolBlocks}), miners connected ${world.pool.live.counters.connected}, shares ${accepted}, payouts ${world.wallet.published.length} (${paid} atoms), demo staker: ${demoTickets()}`,
       )
     })
     yield* Effect.repeat(status, Schedule.spaced("10 seconds"))

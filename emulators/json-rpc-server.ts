@@ -1,0 +1,134 @@
+import { Data, Effect, FiberSet } from "effect"
+import { createHash, timingSafeEqual } from "node:crypto"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { atomsToDcr } from "../core/chain/amounts.ts"
+
+/**
+ * A JSON-RPC reply's value. Every bigint is an amount in atoms and goes out as a DCR decimal
+ * literal written from the integer (`2310000000n` -> `23.1`), as dcrwallet's float64 amounts
+ * read; an undefined field is left out (Go's `omitempty`).
+ */
+export type RpcValue = null | boolean | number | string | bigint | ReadonlyArray<RpcValue> | { readonly [key: string]: RpcValue | undefined }
+
+/** What a method answers: its result, or a JSON-RPC error with dcrwallet's code and message. */
+export type RpcOutcome = { readonly result: RpcValue } | { readonly error: { readonly code: number; readonly message: string } }
+
+/** Answers one call; never fails (a refusal is an `error` outcome). */
+export type RpcHandler = (method: string, params: ReadonlyArray<unknown>) => Effect.Effect<RpcOutcome>
+
+export const encodeRpcValue = (value: RpcValue): string => {
+  if (typeof value === "bigint") return atomsToDcr(value)
+  if (value === null || typeof value !== "object") return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(encodeRpcValue).join(",")}]`
+  const fields: Array<string> = []
+  for (const [key, field] of Object.entries(value as { readonly [key: string]: RpcValue | undefined })) {
+    if (field !== undefined) fields.push(`${JSON.stringify(key)}:${encodeRpcValue(field)}`)
+  }
+  return `{${fields.join(",")}}`
+}
+
+/** dcrwallet's reply shape (dcrjson `MarshalResponse`): result and error both present, one null. */
+const replyText = (jsonrpc: string, id: unknown, outcome: RpcOutcome): string => {
+  const version = jsonrpc === "2.0" ? "2.0" : "1.0"
+  const result = "result" in outcome ? encodeRpcValue(outcome.result) : "null"
+  const error = "error" in outcome ? JSON.stringify({ code: outcome.error.code, message: outcome.error.message }) : "null"
+  return `{"jsonrpc":"${version}","result":${result},"error":${error},"id":${JSON.stringify(id ?? null)}}`
+}
+
+/** dcrwallet's cap on a request body: 4 MiB. */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024
+
+class JsonRpcServerError extends Data.TaggedError("JsonRpcServerError")<{ readonly reason: string; readonly cause?: unknown }> {
+  override get message(): string {
+    return `wallet JSON-RPC server: ${this.reason}; pick another port (--walletrpc PORT, 0 for any free one)`
+  }
+}
+
+interface JsonRpcServerOptions {
+  readonly host: string
+  /** 0 for any free port. */
+  readonly port: number
+  readonly user: string
+  readonly password: string
+  readonly handle: RpcHandler
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest()
+
+/**
+ * dcrwallet's JSON-RPC front as HTTP POST (no TLS: it listens on loopback only): HTTP basic
+ * auth compared in constant time (401 with dcrwallet's realm otherwise), a body of at most
+ * 4 MiB, one JSON-RPC 1.0 request per POST, `Invalid request` (-32600) for a body that is not
+ * one, and every call answered by `handle`. Closes with the scope; answers the port it got.
+ */
+export const serveJsonRpc = (options: JsonRpcServerOptions) =>
+  Effect.gen(function* () {
+    const expected = sha256(`Basic ${Buffer.from(`${options.user}:${options.password}`).toString("base64")}`)
+    const authorized = (req: IncomingMessage) => {
+      const given = req.headers.authorization
+      return given !== undefined && timingSafeEqual(sha256(given), expected)
+    }
+    const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": "application/json", ...headers })
+      res.end(body)
+    }
+    const answer = (res: ServerResponse, body: string): Effect.Effect<void> => {
+      let request: unknown
+      try {
+        request = JSON.parse(body)
+      } catch {
+        request = undefined
+      }
+      if (typeof request !== "object" || request === null || Array.isArray(request) || typeof (request as { method?: unknown }).method !== "string") {
+        return Effect.sync(() => send(res, 200, replyText("1.0", null, { error: { code: -32600, message: "Invalid request" } })))
+      }
+      const { jsonrpc, id, method, params } = request as { jsonrpc?: unknown; id?: unknown; method: string; params?: unknown }
+      const version = typeof jsonrpc === "string" ? jsonrpc : "1.0"
+      if (params !== undefined && params !== null && !Array.isArray(params)) {
+        return Effect.sync(() => send(res, 200, replyText(version, id, { error: { code: -32600, message: "Invalid request" } })))
+      }
+      return options.handle(method, Array.isArray(params) ? params : []).pipe(Effect.map((outcome) => send(res, 200, replyText(version, id, outcome))))
+    }
+
+    const run = yield* FiberSet.makeRuntime<never>()
+    const server = createServer((req, res) => {
+      if (!authorized(req)) {
+        res.writeHead(401, { "www-authenticate": 'Basic realm="dcrwallet RPC"', "content-type": "text/plain; charset=utf-8" })
+        res.end("401 Unauthorized.\n")
+        return
+      }
+      if (req.method !== "POST") {
+        res.writeHead(405, { allow: "POST", "content-type": "text/plain; charset=utf-8" })
+        res.end("use POST with a JSON-RPC request\n")
+        return
+      }
+      const chunks: Array<Buffer> = []
+      let size = 0
+      req.on("data", (chunk: Buffer) => {
+        size += chunk.length
+        if (size > MAX_REQUEST_BYTES) {
+          res.writeHead(413, { "content-type": "text/plain; charset=utf-8" })
+          res.end("413 Request Too Large.\n")
+          req.destroy()
+          return
+        }
+        chunks.push(chunk)
+      })
+      req.on("end", () => {
+        if (size <= MAX_REQUEST_BYTES) void run(answer(res, Buffer.concat(chunks).toString("utf8")))
+      })
+    })
+    const port = yield* Effect.acquireRelease(
+      Effect.callback<number, JsonRpcServerError>((resume) => {
+        server.once("error", (e) => resume(Effect.fail(new JsonRpcServerError({ reason: `cannot listen on ${options.host}:${options.port}: ${e.message}`, cause: e }))))
+        server.listen(options.port, options.host, () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+      }),
+      () =>
+        Effect.callback<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          server.closeAllConnections()
+        }),
+    )
+    return { port }
+  })
