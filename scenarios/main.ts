@@ -19,6 +19,7 @@ import { StratumListener } from "../core/services/listener.ts"
 import { tcpDial } from "../emulators/network.ts"
 import { serveAdminHttp } from "../pool/http/server.ts"
 import { tcpListenerLayer } from "../pool/stratum/tcp-listener.ts"
+import { makeSimStakeView } from "./sim/staking-view.ts"
 import { buildWorld, type WorldOptions } from "./sim/world.ts"
 
 const usage = "usage: ./dcrforge run [--stratum PORT] [--http PORT] [--seed N] [--datadir DIR] [--adminpass PASS]"
@@ -99,6 +100,7 @@ const main = (args: ReadonlyArray<string>) =>
       port: parsed.http,
       adminPassword: parsed.adminpass === undefined ? undefined : Redacted.make(parsed.adminpass),
       live: world.pool.live,
+      stakeView: yield* makeSimStakeView(world.dcrd),
       metrics: world.pool.metrics.registry,
       designation: "dcrforge demo pool",
       stratumPort: port,
