@@ -161,15 +161,17 @@
     container.lastAxes = axes
     const points = series.flatMap((s) => s.values)
     if (points.length < 2) return container.replaceChildren(el("p", { class: "empty" }, "Collecting samples… the chart starts after two."))
+    const vmax = niceMax(Math.max(...points.map((p) => p[1])))
+    // The left margin fits the longest y label (11 px text: about 6.2 px a character).
+    const longest = Math.max(...[0, 1, 2, 3, 4].map((i) => axes.y((vmax * i) / 4).length))
     const W = Math.max(280, container.clientWidth || 800),
       H = 240,
-      L = 74,
+      L = Math.max(74, Math.ceil(12 + 6.2 * longest)),
       R = 12,
       T = 12,
       B = 26
     const t0 = Math.min(...points.map((p) => p[0])),
       t1 = Math.max(...points.map((p) => p[0]))
-    const vmax = niceMax(Math.max(...points.map((p) => p[1])))
     const x = (t) => L + ((t - t0) / Math.max(1, t1 - t0)) * (W - L - R)
     const y = (v) => T + (1 - v / vmax) * (H - T - B)
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H })
@@ -309,7 +311,8 @@
 
   if (page === "staking" && document.getElementById("staking-price") !== null) {
     const chart = document.getElementById("price-chart")
-    const PRICE_AXES = { x: (h) => `block ${Math.round(h)}`, y: (v) => `${v >= 100 ? v.toFixed(0) : v.toFixed(2)} DCR` }
+    // Simnet's prices are fractions of a DCR: keep three significant digits whatever the scale.
+    const PRICE_AXES = { x: (h) => `block ${Math.round(h)}`, y: (v) => `${v === 0 ? "0" : v >= 100 ? v.toFixed(0) : String(Number(v.toPrecision(3)))} DCR` }
     const poolBar = () => {
       const bar = document.getElementById("staking-pool-bar")
       if (bar !== null) bar.replaceChildren(widthSpan(Math.min(1, Number(bar.dataset.fill))))
@@ -343,10 +346,11 @@
     }
     const blocks = pagedTable("staking-blocks")
     const address = main.dataset.address
+    const TICKETS_SHOWN = 25
     const tickets = document.getElementById("staker-tickets")
     const loadTickets = async () => {
       if (address === undefined) return
-      const r = await fetch(`/api/staking/tickets/${encodeURIComponent(address)}?limit=100`, { credentials: "same-origin" })
+      const r = await fetch(`/api/staking/tickets/${encodeURIComponent(address)}?limit=${TICKETS_SHOWN}`, { credentials: "same-origin" })
       const body = await r.json()
       if (!r.ok) return tickets.replaceChildren(el("p", { class: "error", role: "alert" }, body.error))
       const counts = document.getElementById("staker-counts")
@@ -354,6 +358,7 @@
       if (body.items.length === 0) return tickets.replaceChildren(el("p", { class: "empty" }, "No tickets commit to this address."))
       renderTable(tickets, body.items, ["ticket", "tstatus", "price", "mined", "ended", "returned"])
       tickets.dataset.total = String(body.total)
+      if (body.total > body.items.length) tickets.append(el("p", { class: "empty" }, `The newest ${body.items.length} of ${body.total}; all of them at /api/staking/tickets/${address}?limit=500`))
     }
     loadStaking().catch(showError(chart))
     loadTickets().catch(showError(tickets))
