@@ -89,12 +89,15 @@ export class StakeViewUnavailable extends Data.TaggedError("StakeViewUnavailable
   }
 }
 
-/** The node cannot look tickets up by address: it runs without its address or transaction index. */
-export class AddressIndexMissing extends Data.TaggedError("AddressIndexMissing")<{
+/**
+ * The node cannot look tickets up by address. dcrd has had no address index since 1.8
+ * (`--addrindex` and `searchrawtransactions` were removed): a live view says where to look instead.
+ */
+export class TicketLookupUnavailable extends Data.TaggedError("TicketLookupUnavailable")<{
   readonly reason: string
 }> {
   override get message(): string {
-    return `looking tickets up by address needs dcrd's address index: ${this.reason}; start dcrd with --addrindex --txindex`
+    return `looking tickets up by address is not available: ${this.reason}`
   }
 }
 
@@ -111,6 +114,6 @@ export class StakeView extends Context.Service<
     /** Main-chain blocks newest first, skipping `offset` from the tip; and the tip's height + 1 (how many there are). */
     readonly recentBlocks: (limit: number, offset: number) => Effect.Effect<{ readonly blocks: ReadonlyArray<StakeBlockSummary>; readonly total: number }, StakeViewUnavailable>
     /** Tickets committing to `address` (checked to be of the chain's network), newest first. */
-    readonly ticketsOf: (address: string) => Effect.Effect<ReadonlyArray<StakerTicket>, StakeViewUnavailable | AddressIndexMissing>
+    readonly ticketsOf: (address: string) => Effect.Effect<ReadonlyArray<StakerTicket>, StakeViewUnavailable | TicketLookupUnavailable>
   }
 >()("dcrforge/StakeView") {}

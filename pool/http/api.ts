@@ -7,7 +7,7 @@ import { PoolStore, type BlockRow } from "../store/store.ts"
 import { networkHashrate, type HashrateHistory } from "./history.ts"
 import { HealthReport } from "../ops/health.ts"
 import type { PoolLiveState } from "../pool.ts"
-import { AddressIndexMissing, type StakerTicket, type StakeView, type StakeViewUnavailable } from "../../core/services/stake-view.ts"
+import { TicketLookupUnavailable, type StakerTicket, type StakeView, type StakeViewUnavailable } from "../../core/services/stake-view.ts"
 
 /** What the API serves beside the live state: the pool's name and the hashrate history. */
 export interface ApiContext {
@@ -730,10 +730,10 @@ const PRICE_WINDOWS = 120
  * Runs a staking route with the server's staking view: without one, a 501 that says so; the view's
  * own failures are refusals with its message (the node's state, never a backend's text).
  */
-const withStakeView = <A>(ctx: ApiContext, body: (view: StakeView["Service"]) => Effect.Effect<Reply<A>, StakeViewUnavailable | AddressIndexMissing, PoolStore>) =>
+const withStakeView = <A>(ctx: ApiContext, body: (view: StakeView["Service"]) => Effect.Effect<Reply<A>, StakeViewUnavailable | TicketLookupUnavailable, PoolStore>) =>
   ctx.stakeView === undefined
     ? Effect.succeed(refusal(501, "staking figures are not available: this server runs without a staking view (the simulated network has one; against a real dcrd it is not wired in yet)"))
-    : body(ctx.stakeView).pipe(Effect.catch((e) => Effect.succeed<Reply<A>>(refusal(e instanceof AddressIndexMissing ? 501 : 503, e.message))))
+    : body(ctx.stakeView).pipe(Effect.catch((e) => Effect.succeed<Reply<A>>(refusal(e instanceof TicketLookupUnavailable ? 501 : 503, e.message))))
 
 const ticketJson = (t: StakerTicket) => ({
   ...t,
@@ -825,7 +825,7 @@ export const openApiDocument = (designation: string) => {
     if (staking) {
       responses["501"] = errorReply(
         route.path.includes("{address}")
-          ? "This server has no staking view, or its dcrd runs without the address index the lookup needs (start dcrd with --addrindex --txindex)"
+          ? "This server has no staking view, or its view cannot look tickets up by address (dcrd has had no address index since 1.8); the message says where to look"
           : "This server has no staking view",
       )
     }

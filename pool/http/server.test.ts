@@ -11,7 +11,7 @@ import { migrate } from "../store/schema.ts"
 import { PoolStore, poolStoreLayer, type PoolStoreShape } from "../store/store.ts"
 import { API_ROUTES } from "./api.ts"
 import type { PoolLiveState } from "../pool.ts"
-import { AddressIndexMissing, type StakeView, StakeViewUnavailable } from "../../core/services/stake-view.ts"
+import { TicketLookupUnavailable, type StakeView, StakeViewUnavailable } from "../../core/services/stake-view.ts"
 import { hashPassword, makeSessions, parsePasswordHash, verifyPassword } from "./auth.ts"
 import { spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -522,7 +522,7 @@ describe("staking API and page", () => {
     expect(errorOf(replies.unknown)).toBe('unknown query parameter "windows" on /api/staking: it takes none')
   }, 60_000)
 
-  it("without a staking view the API answers 501 and the page says it is not available; the view's own failures are a 503 or, for a node without its address index, a 501 saying to start dcrd with --addrindex", async () => {
+  it("without a staking view the API answers 501 and the page says it is not available; the view's own failures are a 503 or, for a node that cannot look tickets up by address, a 501 saying where to look", async () => {
     const without = await withServer({ stakeView: undefined }, async (base) => {
       const get = getter(base)
       return { api: await get("/api/staking"), blocks: await get("/api/staking/blocks"), tickets: await get(`/api/staking/tickets/${ALICE}`), page: await get("/staking") }
@@ -539,7 +539,7 @@ describe("staking API and page", () => {
       overview: Effect.fail(down),
       priceHistory: () => Effect.fail(down),
       recentBlocks: () => Effect.fail(down),
-      ticketsOf: () => Effect.fail(new AddressIndexMissing({ reason: "dcrd answered searchrawtransactions with 'Address index must be enabled (--addrindex)'" })),
+      ticketsOf: () => Effect.fail(new TicketLookupUnavailable({ reason: "dcrd has had no address index since 1.8; the staker's own wallet lists its tickets" })),
     }
     const failed = await withServer({ stakeView: failing }, async (base) => {
       const get = getter(base)
@@ -548,7 +548,7 @@ describe("staking API and page", () => {
     expect(failed.api.status).toBe(503)
     expect(errorOf(failed.api)).toBe("the staking figures are not available: dcrd refused getstakedifficulty; check that dcrd runs and answers")
     expect(failed.tickets.status).toBe(501)
-    expect(errorOf(failed.tickets)).toContain("start dcrd with --addrindex")
+    expect(errorOf(failed.tickets)).toBe("looking tickets up by address is not available: dcrd has had no address index since 1.8; the staker's own wallet lists its tickets")
     expect(failed.page.status).toBe(503)
     expect(failed.page.text).toContain("the staking figures are not available: dcrd refused getstakedifficulty")
   }, 60_000)
