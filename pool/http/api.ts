@@ -732,7 +732,7 @@ const PRICE_WINDOWS = 120
  */
 const withStakeView = <A>(ctx: ApiContext, body: (view: StakeView["Service"]) => Effect.Effect<Reply<A>, StakeViewUnavailable | TicketLookupUnavailable, PoolStore>) =>
   ctx.stakeView === undefined
-    ? Effect.succeed(refusal(501, "staking figures are not available: this server runs without a staking view (the simulated network has one; against a real dcrd it is not wired in yet)"))
+    ? Effect.succeed(refusal(501, "staking figures are not available: this server runs without a staking view (the main job and `pool run` give it one)"))
     : body(ctx.stakeView).pipe(Effect.catch((e) => Effect.succeed<Reply<A>>(refusal(e instanceof TicketLookupUnavailable ? 501 : 503, e.message))))
 
 const ticketJson = (t: StakerTicket) => ({

@@ -376,13 +376,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       const address = (url.searchParams.get("address") ?? "").trim()
       const view = api.stakeView
       if (view === undefined) {
-        return Effect.sync(() =>
-          sendHtml(
-            res,
-            200,
-            stakingPage(frame(), { address, unavailable: "not available: this server runs without a staking view (the simulated network has one; against a real dcrd it is not wired in yet)" }),
-          ),
-        )
+        return Effect.sync(() => sendHtml(res, 200, stakingPage(frame(), { address, unavailable: "not available: this server runs without a staking view (the main job and `pool run` give it one)" })))
       }
       return Effect.gen(function* () {
         const exit = yield* Effect.exit(view.overview)
