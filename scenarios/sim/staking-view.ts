@@ -85,6 +85,9 @@ const stakerTicket = (model: StakeModel, t: Ticket, status: StakeTicketStatus): 
   returned: t.returns === undefined ? undefined : t.returns.reduce((a, b) => a + b, 0n),
 })
 
+/** Tickets kept per address, beyond which the oldest ended ones are let go. */
+const MAX_TICKETS_PER_ADDRESS = 2_000
+
 /**
  * The simulated node's stake state as the Staking page reads it. The stake model forgets a ticket
  * some blocks after it ended (its memory stays bounded), so this view keeps its own record of
@@ -109,6 +112,18 @@ export const makeSimStakeView = (dcrd: SimDcrd): Effect.Effect<StakeView["Servic
           // A dropped purchase never reached the chain: as dcrd forgets it, so does the view.
           if (status === undefined) tickets.delete(t.id)
           else tickets.set(t.id, stakerTicket(model, t, status))
+        }
+      }
+      // A demo chain runs a block a second for as long as it is left up: keep each address's
+      // newest ended tickets only (a Map iterates in arrival order, oldest first).
+      for (const tickets of byAddress.values()) {
+        let excess = tickets.size - MAX_TICKETS_PER_ADDRESS
+        for (const [id, t] of tickets) {
+          if (excess <= 0) break
+          if (t.status === "voted" || t.status === "revoked") {
+            tickets.delete(id)
+            excess--
+          }
         }
       }
     })
