@@ -162,11 +162,11 @@
     const points = series.flatMap((s) => s.values)
     if (points.length < 2) return container.replaceChildren(el("p", { class: "empty" }, "Collecting samples… the chart starts after two."))
     const vmax = niceMax(Math.max(...points.map((p) => p[1])))
-    // The left margin fits the longest y label (11 px text: about 6.2 px a character).
+    // The left margin fits the longest y label (11 px text: about 6.8 px a character at most).
     const longest = Math.max(...[0, 1, 2, 3, 4].map((i) => axes.y((vmax * i) / 4).length))
     const W = Math.max(280, container.clientWidth || 800),
       H = 240,
-      L = Math.max(74, Math.ceil(12 + 6.2 * longest)),
+      L = Math.max(74, Math.ceil(12 + 6.8 * longest)),
       R = 12,
       T = 12,
       B = 26
