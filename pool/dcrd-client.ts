@@ -1,4 +1,4 @@
-import { Clock, Deferred, Effect, Fiber, Layer, Queue, Redacted, Result, Schema, Stream } from "effect"
+import { Clock, Context, Deferred, Effect, Fiber, Layer, Queue, Redacted, Result, Schema, Stream } from "effect"
 import * as Socket from "effect/socket/Socket"
 import { Agent, WebSocket as UndiciWebSocket } from "undici"
 import { fromHex, toHex } from "../core/chain/bytes.ts"
@@ -20,6 +20,12 @@ export interface DcrdOptions {
   /** Reconnect delay: doubles from the first value up to the second. */
   readonly reconnectMillis: readonly [number, number]
 }
+
+/**
+ * Any dcrd JSON-RPC call over the same connection as `ChainRpc` (the same subscription, timeouts
+ * and reconnects): for read-only views beside the mining path, such as the Staking page's.
+ */
+export class DcrdCalls extends Context.Service<DcrdCalls, { readonly call: (method: string, params: ReadonlyArray<unknown>) => Effect.Effect<unknown, ChainFailure> }>()("dcrforge/DcrdCalls") {}
 
 export const defaultDcrdTimeouts = { requestTimeoutMillis: 30_000, reconnectMillis: [250, 30_000] as const }
 
@@ -75,9 +81,8 @@ const decodeNotification = (method: string, params: ReadonlyArray<unknown>): Cha
  * connection, re-dials with backoff when it drops, subscribes to work and block notifications
  * on every connect, and fails calls in flight with `ChainUnavailable` when the link is lost.
  */
-export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, never, Socket.WebSocketConstructor> =>
-  Layer.effect(
-    ChainRpc,
+export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc | DcrdCalls, never, Socket.WebSocketConstructor> =>
+  Layer.effectContext(
     Effect.gen(function* () {
       const scope = yield* Effect.scope
       const events = yield* Queue.unbounded<ChainEvent>()
@@ -185,7 +190,7 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
       })
       yield* Effect.forkIn(connectForever, scope)
 
-      return ChainRpc.of({
+      const chain = ChainRpc.of({
         getWork: call("getwork", []).pipe(
           Effect.flatMap(requireResult("getwork", GetWorkResult)),
           Effect.flatMap((r) => {
@@ -211,6 +216,7 @@ export const dcrdChainLayer = (options: DcrdOptions): Layer.Layer<ChainRpc, neve
           ),
         events: Stream.fromQueue(events),
       })
+      return Context.make(ChainRpc, chain).pipe(Context.add(DcrdCalls, { call }))
     }),
   )
 

@@ -24,6 +24,7 @@ import { tcpDial } from "../emulators/network.ts"
 import { serveAdminHttp } from "../pool/http/server.ts"
 import { tcpListenerLayer } from "../pool/stratum/tcp-listener.ts"
 import { demoWorldOptions, startDemoStaker } from "./sim/demo.ts"
+import { makeSimStakeView } from "./sim/staking-view.ts"
 import { buildWorld } from "./sim/world.ts"
 
 const usage = "usage: ./dcrforge run [--stratum PORT] [--http PORT] [--walletrpc PORT] [--seed N] [--datadir DIR] [--adminpass PASS]"
@@ -87,6 +88,7 @@ const main = (args: ReadonlyArray<string>) =>
       port: parsed.http,
       adminPassword: parsed.adminpass === undefined ? undefined : Redacted.make(parsed.adminpass),
       live: world.pool.live,
+      stakeView: yield* makeSimStakeView(world.dcrd),
       metrics: world.pool.metrics.registry,
       designation: "dcrforge demo pool",
       stratumPort: port,

@@ -7,6 +7,7 @@ import { PoolStore, type BlockRow } from "../store/store.ts"
 import { networkHashrate, type HashrateHistory } from "./history.ts"
 import { HealthReport } from "../ops/health.ts"
 import type { PoolLiveState } from "../pool.ts"
+import { TicketLookupUnavailable, type StakerTicket, type StakeView, type StakeViewUnavailable } from "../../core/services/stake-view.ts"
 
 /** What the API serves beside the live state: the pool's name and the hashrate history. */
 export interface ApiContext {
@@ -15,6 +16,8 @@ export interface ApiContext {
   readonly history: HashrateHistory
   /** The stratum port miners dial (the host is the one the browser used). */
   readonly stratumPort: number
+  /** The stake side of the chain, for /api/staking; without it those routes answer 501. */
+  readonly stakeView: StakeView["Service"] | undefined
 }
 
 const MAX_PAGE = 500
@@ -160,6 +163,68 @@ export const LiveEvent = Schema.Struct({
   hashesPerSecond: Hashrate,
 }).annotate({ description: "the data of each `stats` event (text/event-stream); a `block` event carries the same when the pool's block count changes" })
 
+const Height = Count.annotate({ description: "block height" })
+const PriceWindow = Schema.Struct({ startHeight: Height, price: Atoms })
+
+const Staking = Schema.Struct({
+  network: Schema.String,
+  height: Height.annotate({ description: "the tip's height" }),
+  price: Atoms.annotate({ description: "the ticket price the next block requires, atoms as a decimal string" }),
+  estimate: Schema.Struct({
+    min: Atoms,
+    expected: Atoms,
+    max: Atoms,
+    blocksLeftInWindow: Count.annotate({ description: "blocks after the tip still priced at today's price" }),
+    nextWindowStartsAt: Height,
+  }).annotate({ description: "the next window's price as dcrd's estimatestakediff gives it: min if nobody buys, max if every block is full of tickets" }),
+  windowSize: Count.annotate({ description: "blocks per price window" }),
+  poolSize: Count.annotate({ description: "live tickets" }),
+  poolTarget: Count.annotate({ description: "TicketPoolSize x TicketsPerBlock, the size the price steers towards" }),
+  mempoolTickets: Count,
+  history: Schema.Array(PriceWindow).annotate({ description: "the price of each window, oldest first (the newest windows)" }),
+})
+
+const StakeBlock = Schema.Struct({
+  height: Height,
+  hash: Schema.String,
+  votes: Count,
+  misses: Count.annotate({ description: "winners of the parent's lottery that did not vote" }),
+  revocations: Count,
+  tickets: Count.annotate({ description: "ticket purchases mined in the block" }),
+  poolSize: Count,
+  price: Atoms,
+})
+
+const StakerTicketReply = Schema.Struct({
+  ticket: Schema.String.annotate({ description: "the purchase's transaction hash" }),
+  status: Schema.Literals(["unmined", "immature", "live", "voted", "missed", "expired", "revoked"]),
+  price: Atoms,
+  fee: Schema.NullOr(Atoms),
+  minedAt: Schema.NullOr(Height),
+  liveAt: Schema.NullOr(Height),
+  spentAt: Schema.NullOr(Height).annotate({ description: "the block that carried its vote, or in which it was missed or expired" }),
+  revokedAt: Schema.NullOr(Height),
+  revokedBecause: Schema.NullOr(Schema.Literals(["missed", "expired"])),
+  returned: Schema.NullOr(Atoms).annotate({ description: "what its vote or revocation paid back" }),
+})
+
+const StakerTickets = Schema.Struct({
+  address: Schema.String,
+  counts: Schema.Struct({
+    unmined: Count,
+    immature: Count,
+    live: Count,
+    voted: Count,
+    missed: Count,
+    expired: Count,
+    revoked: Count,
+  }),
+  items: Schema.Array(StakerTicketReply),
+  total: Count,
+  limit: Count,
+  offset: Count,
+})
+
 // ---- routes --------------------------------------------------------------------------------------
 
 interface Params {
@@ -167,9 +232,14 @@ interface Params {
   readonly query: URLSearchParams
 }
 
-/** A refusal a handler gives once it looked (a bad page, no such account): `{error}`, a 400 or a 404. */
+/**
+ * A refusal a handler gives once it looked: `{error}`, a 400 or a 404 (a bad page, no such
+ * account), a 501 (this server cannot answer it: no staking view, no address index) or a 503
+ * whose message is the server's own (the node did not answer), never a backend's text.
+ */
 interface Refusal {
-  readonly status: 400 | 404
+  readonly refused: true
+  readonly status: 400 | 404 | 501 | 503
   readonly body: typeof ErrorReply.Type
 }
 
@@ -213,7 +283,7 @@ const encodeErrorReply = encodeJson(ErrorReply)
 /** `{"error": message}` through ErrorReply, for the replies the server gives before any handler (401, 404, 429...). */
 export const errorJson = (message: string): string => JSON.stringify(Schema.encodeSync(ErrorReply)({ error: message }))
 
-const refused = <A>(reply: Reply<A>): reply is Refusal => reply.status === 400 || reply.status === 404
+const refused = <A>(reply: Reply<A>): reply is Refusal => "refused" in reply
 
 /** A route whose handler answers its response schema's Type, encoded through that schema. */
 const route = <T, E>(
@@ -231,7 +301,8 @@ const route = <T, E>(
 }
 
 const ok = <A>(body: A) => ({ status: 200, body }) as const
-const bad = (message: string): Refusal => ({ status: 400, body: { error: message } })
+const refusal = (status: Refusal["status"], message: string): Refusal => ({ refused: true, status, body: { error: message } })
+const bad = (message: string): Refusal => refusal(400, message)
 
 /** Digits only: `Number` alone would also take " 5", "1e2", "0x10" and "". */
 const WHOLE_NUMBER = /^[0-9]{1,15}$/
@@ -507,7 +578,7 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
         const blocksFound = yield* store.blockCount(address)
         const payments = yield* store.accountPaymentCount(address)
         if (totals === undefined && clients.length === 0 && blocksFound === 0 && payments === 0) {
-          return { status: 404, body: { error: `no account ${address} at this pool: it has no shares, credits or payments (the username is <address>.<worker>)` } }
+          return refusal(404, `no account ${address} at this pool: it has no shares, credits or payments (the username is <address>.<worker>)`)
         }
         const { quotas, applies } = yield* quotasOf(ctx.live)
         return ok({
@@ -590,6 +661,55 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
     admin: true,
     handle: (_ctx, { query }) => paged(query, (limit, offset) => accountPayments(POOL_FEE_ACCOUNT, limit, offset)),
   }),
+  route({
+    path: "/api/staking",
+    summary: "Stake figures at the tip: the ticket price now, the next window's estimate (min, expected, max) and blocks left, pool size against its target, the price of each window",
+    response: Staking,
+    handle: (ctx) =>
+      withStakeView(ctx, (view) =>
+        Effect.gen(function* () {
+          const overview = yield* view.overview
+          const history = yield* view.priceHistory(PRICE_WINDOWS)
+          return ok({ network: ctx.live.network.name, ...overview, history })
+        }),
+      ),
+  }),
+  route({
+    path: "/api/staking/blocks",
+    summary: "Main-chain blocks newest first, each with its votes, misses, revocations, ticket purchases, pool size and price",
+    response: pageOf(StakeBlock),
+    paginated: true,
+    handle: (ctx, { query }) =>
+      withStakeView(ctx, (view) =>
+        Effect.gen(function* () {
+          const page = pageParams(query)
+          if (typeof page === "string") return bad(page)
+          const { blocks, total } = yield* view.recentBlocks(page.limit, page.offset)
+          return ok({ items: blocks, total, limit: page.limit, offset: page.offset })
+        }),
+      ),
+  }),
+  route({
+    path: "/api/staking/tickets/{address}",
+    summary: "The tickets whose commitment (returns) address is this one, newest first, with their status through the lifecycle, price, heights and returns",
+    response: StakerTickets,
+    paginated: true,
+    handle: (ctx, { path, query }) =>
+      withStakeView(ctx, (view) =>
+        Effect.gen(function* () {
+          const address = path.address!
+          // The path check lets the pool's own account names through; a ticket commits to an address.
+          const decoded = decodeAddress(address, ctx.live.network)
+          if (Result.isFailure(decoded)) return bad(`the address in the path is not a ${ctx.live.network.name} address: ${decoded.failure.message}`)
+          const page = pageParams(query)
+          if (typeof page === "string") return bad(page)
+          const tickets = yield* view.ticketsOf(address)
+          const counts = { unmined: 0, immature: 0, live: 0, voted: 0, missed: 0, expired: 0, revoked: 0 }
+          for (const t of tickets) counts[t.status]++
+          return ok({ address, counts, ...inMemoryPage(tickets.map(ticketJson), page.limit, page.offset), limit: page.limit, offset: page.offset })
+        }),
+      ),
+  }),
   {
     path: "/api/events",
     summary: "Server-sent events: `stats` when the live figures change (checked every second), `block` when the pool's block count changes",
@@ -602,6 +722,29 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
     response: Schema.Struct({ openapi: Schema.String }),
   },
 ]
+
+/** Windows of price history /api/staking carries: a chart's width. */
+const PRICE_WINDOWS = 120
+
+/**
+ * Runs a staking route with the server's staking view: without one, a 501 that says so; the view's
+ * own failures are refusals with its message (the node's state, never a backend's text).
+ */
+const withStakeView = <A>(ctx: ApiContext, body: (view: StakeView["Service"]) => Effect.Effect<Reply<A>, StakeViewUnavailable | TicketLookupUnavailable, PoolStore>) =>
+  ctx.stakeView === undefined
+    ? Effect.succeed(refusal(501, "staking figures are not available: this server runs without a staking view (the main job and `pool run` give it one)"))
+    : body(ctx.stakeView).pipe(Effect.catch((e) => Effect.succeed<Reply<A>>(refusal(e instanceof TicketLookupUnavailable ? 501 : 503, e.message))))
+
+const ticketJson = (t: StakerTicket) => ({
+  ...t,
+  fee: t.fee ?? null,
+  minedAt: t.minedAt ?? null,
+  liveAt: t.liveAt ?? null,
+  spentAt: t.spentAt ?? null,
+  revokedAt: t.revokedAt ?? null,
+  revokedBecause: t.revokedBecause ?? null,
+  returned: t.returned ?? null,
+})
 
 const accountPayments = (account: string, limit: number, offset: number) =>
   Effect.gen(function* () {
@@ -662,7 +805,7 @@ export const openApiDocument = (designation: string) => {
       name: m[1],
       in: "path",
       required: true,
-      description: "a payout address of the pool's network",
+      description: route.path.startsWith("/api/staking") ? "an address of the pool's network: a ticket's commitment (returns) address" : "a payout address of the pool's network",
       schema: { type: "string", minLength: 1, maxLength: MAX_ADDRESS_LENGTH },
     }))
     const errorReply = (description: string) => ({ description, content: { "application/json": { schema: jsonSchemaOf(ErrorReply) } } })
@@ -677,9 +820,19 @@ export const openApiDocument = (designation: string) => {
       ),
       "429": errorReply(route.contentType === "text/event-stream" ? "Too many requests, or too many open streams from this client; see Retry-After" : "Too many requests; see Retry-After"),
     }
-    if (pathParameters.length > 0) responses["404"] = errorReply("No such account")
+    const staking = route.path.startsWith("/api/staking")
+    if (pathParameters.length > 0 && !staking) responses["404"] = errorReply("No such account")
+    if (staking) {
+      responses["501"] = errorReply(
+        route.path.includes("{address}")
+          ? "This server has no staking view, or its view cannot look tickets up by address (dcrd has had no address index since 1.8); the message says where to look"
+          : "This server has no staking view",
+      )
+    }
     if (route.admin) responses["401"] = errorReply("No admin session: log in at /admin")
-    if (route.serve !== undefined && route.response !== HealthReport) responses["503"] = errorReply("The pool's database did not answer; the cause is in the pool's log")
+    if (route.serve !== undefined && route.response !== HealthReport) {
+      responses["503"] = errorReply(staking ? "dcrd did not answer; the message says what to check" : "The pool's database did not answer; the cause is in the pool's log")
+    }
     paths[route.path] = {
       get: {
         summary: route.summary,

@@ -1,6 +1,7 @@
 import { cannotMineReason, MINER_PROFILES, userAgentOf } from "../../core/stratum/profiles.ts"
 import type { PowHashAlgorithm } from "../../core/chain/hash.ts"
 import { USERNAME_FORMAT } from "./api.ts"
+import type { StakeOverview } from "../../core/services/stake-view.ts"
 
 /**
  * The web UI's pages, rendered on the server as plain HTML: the frame, the figures known when
@@ -11,7 +12,7 @@ import { USERNAME_FORMAT } from "./api.ts"
 /** Escapes text for HTML element content and double-quoted attributes. */
 const html = (text: string | number): string => String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 
-type PageName = "overview" | "connect" | "account" | "admin"
+type PageName = "overview" | "connect" | "account" | "staking" | "admin"
 
 interface PageFrame {
   readonly designation: string
@@ -27,6 +28,7 @@ interface PageFrame {
 const NAV: ReadonlyArray<readonly [PageName, string, string]> = [
   ["overview", "/", "Overview"],
   ["connect", "/connect", "Connect"],
+  ["staking", "/staking", "Staking"],
   ["admin", "/admin", "Admin"],
 ]
 
@@ -199,6 +201,66 @@ ${card("account-blocks", "Blocks found", "–")}
   <div id="account-blocks-table" data-source="/api/accounts/${html(encodeURIComponent(address))}/blocks" data-columns="height,status,reward,worker,found" data-limit="20"><p class="empty">Loading…</p></div>
 </section>`,
   )
+
+/** Atoms as DCR, exact (the script formats the same way). */
+const dcr = (atoms: bigint): string => {
+  const whole = atoms / 100_000_000n
+  const frac = (atoms % 100_000_000n).toString().padStart(8, "0").replace(/0+$/, "")
+  return `${whole.toLocaleString("en-US")}${frac === "" ? "" : `.${frac}`} DCR`
+}
+
+interface StakingFigures {
+  /** The address the lookup form was given (empty when none). */
+  readonly address: string
+  readonly network?: string | undefined
+  readonly overview?: StakeOverview | undefined
+  /** Why there are no figures: the page says so instead. */
+  readonly unavailable?: string | undefined
+}
+
+export const stakingPage = (frame: Omit<PageFrame, "page" | "title">, f: StakingFigures): string => {
+  const o = f.overview
+  const lookup = `<section class="panel">
+  <h2>Look up a staker</h2>
+  <p class="sub">The tickets whose returns go to an address, through their life: unmined, immature, live, then voted, or missed or expired and revoked.</p>
+  <form class="staker-lookup" action="/staking" method="get" role="search">
+    <input name="address" id="staker-address" value="${html(f.address)}" placeholder="A ${html(frame.network || "network")} address" aria-label="staker address" autocomplete="off" spellcheck="false" required>
+    <button type="submit">Show tickets</button>
+  </form>
+  <div id="staker-counts" class="counts"></div>
+  <div id="staker-tickets">${f.address === "" ? "" : '<p class="empty">Loading…</p>'}</div>
+</section>`
+  if (o === undefined) {
+    return layout(
+      { ...frame, page: "staking", title: "Staking" },
+      `<h1>Staking</h1>
+<section class="panel"><p class="error" id="staking-unavailable">${html(f.unavailable ?? "not available")}</p></section>`,
+    )
+  }
+  const fill = Math.min(1, o.poolSize / Math.max(1, o.poolTarget))
+  return layout(
+    { ...frame, page: "staking", title: "Staking", data: f.address === "" ? {} : { address: f.address } },
+    `<h1>Staking</h1>
+<section class="cards">
+${card("staking-price", "Ticket price", dcr(o.price), "what the next block's tickets pay", "money")}
+${card("staking-expected", "Next window (expected)", dcr(o.estimate.expected), `from block ${o.estimate.nextWindowStartsAt}`, "money")}
+<div class="card money"><div class="label">Next window range</div><div class="value range"><span id="staking-min">${html(dcr(o.estimate.min))}</span> – <span id="staking-max">${html(dcr(o.estimate.max))}</span></div><div class="hint">nobody buys – every block full</div></div>
+${card("staking-left", "Blocks left in window", String(o.estimate.blocksLeftInWindow), `windows of ${o.windowSize} blocks`)}
+<div class="card"><div class="label">Ticket pool</div><div class="value" id="staking-pool-size">${o.poolSize}</div><div class="hint">target <span id="staking-pool-target">${o.poolTarget}</span></div><div class="bar" id="staking-pool-bar" data-fill="${fill.toFixed(4)}"></div></div>
+${card("staking-mempool", "Tickets in mempool", String(o.mempoolTickets))}
+${card("staking-height", "Height", String(o.height))}
+</section>
+<section class="panel">
+  <h2>Ticket price by window</h2>
+  <div class="chart" id="price-chart" role="img" aria-label="the ticket price of each window"><p class="empty">Loading…</p></div>
+</section>
+${lookup}
+<section class="panel">
+  <h2>Votes and misses per block</h2>
+  <div id="staking-blocks" data-source="/api/staking/blocks" data-columns="height,votes,misses,revocations,tickets,poolsize" data-limit="20"><p class="empty">Loading…</p></div>
+</section>`,
+  )
+}
 
 export const loginPage = (frame: Omit<PageFrame, "page" | "title">, state: { readonly enabled: boolean; readonly error?: string | undefined }): string =>
   layout(

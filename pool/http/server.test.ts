@@ -11,6 +11,7 @@ import { migrate } from "../store/schema.ts"
 import { PoolStore, poolStoreLayer, type PoolStoreShape } from "../store/store.ts"
 import { API_ROUTES } from "./api.ts"
 import type { PoolLiveState } from "../pool.ts"
+import { TicketLookupUnavailable, type StakeView, StakeViewUnavailable } from "../../core/services/stake-view.ts"
 import { hashPassword, makeSessions, parsePasswordHash, verifyPassword } from "./auth.ts"
 import { spawnSync } from "node:child_process"
 import { selfSignedCertificate } from "../../testkit/tls.ts"
@@ -45,6 +46,77 @@ const live: PoolLiveState = {
   tasks: makeTaskSupervisor(makePoolMetrics()),
   health: Effect.succeed({ ok: true, checkedMs: 0, components: { dcrd: { ok: true, detail: "" }, wallet: { ok: true, detail: "" }, store: { ok: true, detail: "" } }, tasks: [] }),
 }
+/** A staking view over fixed figures: the API's and the page's input, without a chain. */
+const stakeView: StakeView["Service"] = {
+  overview: Effect.succeed({
+    height: 150,
+    price: 2_500_000_000n,
+    estimate: { min: 2_000_000_000n, expected: 2_600_000_000n, max: 9_007_199_254_740_993n, blocksLeftInWindow: 9, nextWindowStartsAt: 160 },
+    windowSize: 8,
+    poolSize: 300,
+    poolTarget: 320,
+    mempoolTickets: 4,
+  }),
+  priceHistory: (windows) => Effect.succeed(Array.from({ length: 19 }, (_, i) => ({ startHeight: i * 8, price: 200_000_000n + BigInt(i) * 10_000_000n })).slice(-windows)),
+  recentBlocks: (limit, offset) =>
+    Effect.succeed({
+      blocks: Array.from({ length: Math.max(0, Math.min(limit, 151 - offset)) }, (_, i) => ({
+        height: 150 - offset - i,
+        hash: "cd".repeat(32),
+        votes: 4,
+        misses: 1,
+        revocations: 1,
+        tickets: 2,
+        poolSize: 300,
+        price: 2_500_000_000n,
+      })),
+      total: 151,
+    }),
+  ticketsOf: (address) =>
+    Effect.succeed(
+      address === ALICE
+        ? [
+            {
+              ticket: "01".repeat(32),
+              status: "live",
+              price: 2_500_000_000n,
+              fee: 10_000n,
+              minedAt: 120,
+              liveAt: 136,
+              spentAt: undefined,
+              revokedAt: undefined,
+              revokedBecause: undefined,
+              returned: undefined,
+            },
+            {
+              ticket: "02".repeat(32),
+              status: "voted",
+              price: 2_000_000_000n,
+              fee: 10_000n,
+              minedAt: 90,
+              liveAt: 106,
+              spentAt: 140,
+              revokedAt: undefined,
+              revokedBecause: undefined,
+              returned: 2_100_010_000n,
+            },
+            {
+              ticket: "03".repeat(32),
+              status: "revoked",
+              price: 2_000_000_000n,
+              fee: undefined,
+              minedAt: 80,
+              liveAt: 96,
+              spentAt: 130,
+              revokedAt: 130,
+              revokedBecause: "missed",
+              returned: 2_000_010_000n,
+            },
+          ]
+        : [],
+    ),
+}
+
 const storeLayer = () => poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: undefined })))
 const share = { id: "s1", account: ALICE, worker: "w", model: "gominer", weight: 5n * DIFFICULTY_SCALE, createdMs: 1, height: 101, networkDifficulty: 9n, instance: "i" }
 
@@ -64,7 +136,7 @@ const withServer = <A>(
       const store = yield* PoolStore
       yield* store.insertShares([share])
       yield* store.insertBlock({ hash: "ab".repeat(32), height: 119, account: ALICE, worker: "w", model: "gominer", foundMs: 2, networkDifficulty: 9n }, 3)
-      const serve = serveAdminHttp({ host: "127.0.0.1", port: 0, adminPassword: undefined, live, ...options })
+      const serve = serveAdminHttp({ host: "127.0.0.1", port: 0, adminPassword: undefined, live, stakeView, ...options })
       const { port } = yield* extra.store === undefined ? serve : Effect.provideService(serve, PoolStore, extra.store(store))
       return yield* Effect.promise(() => body(`http://127.0.0.1:${port}`))
     }).pipe(Effect.scoped, Effect.provide(storeLayer()), (effect) => (extra.logs === undefined ? effect : Effect.provide(effect, capturedLogs(extra.logs)))),
@@ -350,6 +422,111 @@ describe("web UI behind a proxy, over TLS, under load", () => {
     },
     60_000,
   )
+})
+
+describe("staking API and page", () => {
+  const getter = (base: string) => async (path: string) => {
+    const r = await fetch(`${base}${path}`)
+    const text = await r.text()
+    return { path, status: r.status, type: r.headers.get("content-type") ?? "", text, json: () => JSON.parse(text) as Record<string, unknown> }
+  }
+  const errorOf = (reply: { json: () => Record<string, unknown> }) => reply.json().error
+
+  it("serves the price, the next window's band, the history, blocks in pages and a staker's tickets, bigints as exact decimal strings", async () => {
+    const replies = await withServer({}, async (base) => {
+      const get = getter(base)
+      return {
+        staking: await get("/api/staking"),
+        blocks: await get("/api/staking/blocks?limit=2&offset=1"),
+        tickets: await get(`/api/staking/tickets/${ALICE}?limit=2`),
+        nobody: await get(`/api/staking/tickets/${NOBODY}`),
+        page: await get("/staking"),
+        lookupPage: await get(`/staking?address=${ALICE}`),
+      }
+    })
+    expect(replies.staking.status).toBe(200)
+    const staking = replies.staking.json()
+    expect(staking).toMatchObject({ network: "simnet", height: 150, price: "2500000000", poolSize: 300, poolTarget: 320, windowSize: 8, mempoolTickets: 4 })
+    // Past 2^53: a JSON number would have lost the last digit.
+    expect(staking.estimate).toEqual({ min: "2000000000", expected: "2600000000", max: "9007199254740993", blocksLeftInWindow: 9, nextWindowStartsAt: 160 })
+    expect((staking.history as Array<unknown>).length).toBe(19)
+    expect((staking.history as Array<unknown>)[18]).toEqual({ startHeight: 144, price: "380000000" })
+    expect(replies.blocks.json()).toMatchObject({ total: 151, limit: 2, offset: 1, items: [{ height: 149, votes: 4, misses: 1, revocations: 1 }, { height: 148 }] })
+    const tickets = replies.tickets.json()
+    expect(tickets).toMatchObject({ address: ALICE, total: 3, limit: 2, offset: 0, counts: { live: 1, voted: 1, revoked: 1, unmined: 0, missed: 0 } })
+    expect(tickets.items).toEqual([
+      { ticket: "01".repeat(32), status: "live", price: "2500000000", fee: "10000", minedAt: 120, liveAt: 136, spentAt: null, revokedAt: null, revokedBecause: null, returned: null },
+      { ticket: "02".repeat(32), status: "voted", price: "2000000000", fee: "10000", minedAt: 90, liveAt: 106, spentAt: 140, revokedAt: null, revokedBecause: null, returned: "2100010000" },
+    ])
+    expect(replies.nobody.json()).toMatchObject({ total: 0, items: [] })
+    // The page: figures rendered on the server, the nav links it, the lookup carries the address.
+    expect(replies.page.status).toBe(200)
+    expect(replies.page.text).toContain('<a href="/staking" aria-current="page">Staking</a>')
+    expect(replies.page.text).toMatch(/id="staking-price">25 DCR</)
+    expect(replies.page.text).toMatch(/id="staking-pool-size">300</)
+    expect(replies.page.text).toMatch(/id="staking-pool-target">320</)
+    expect(replies.page.text).not.toContain("data-address")
+    expect(replies.lookupPage.text).toContain(`data-address="${ALICE}"`)
+  }, 60_000)
+
+  it("bad input is a 400 naming it: a malformed or other-network address, the pool's own account names, a bad limit, an unknown parameter", async () => {
+    const replies = await withServer({}, async (base) => {
+      const get = getter(base)
+      return {
+        notAddress: await get("/api/staking/tickets/SsNotAnAddress"),
+        otherNetwork: await get(`/api/staking/tickets/${encodeAddress("p2pkh-ecdsa-secp256k1", new Uint8Array(20).fill(1), MAINNET)}`),
+        poolFee: await get("/api/staking/tickets/pool:fee"),
+        nul: await get("/api/staking/tickets/%00"),
+        limitZero: await get("/api/staking/blocks?limit=0"),
+        limitWord: await get(`/api/staking/tickets/${ALICE}?limit=ten`),
+        limitHuge: await get("/api/staking/blocks?limit=501"),
+        unknown: await get("/api/staking?windows=5"),
+      }
+    })
+    for (const reply of Object.values(replies)) {
+      expect(reply.status, reply.path).toBe(400)
+      expect(reply.type, reply.path).toBe("application/json")
+    }
+    expect(errorOf(replies.notAddress)).toMatch(/^the address in the path is not a simnet payout address: "SsNotAnAddress"/)
+    expect(errorOf(replies.otherNetwork)).toContain("is a mainnet address, but this is simnet")
+    expect(errorOf(replies.poolFee)).toMatch(/^the address in the path is not a simnet address: /)
+    expect(errorOf(replies.nul)).toContain("the address in the path contains a control character")
+    expect(errorOf(replies.limitZero)).toBe('limit must be a whole number from 1 to 500, got "0"')
+    expect(errorOf(replies.limitWord)).toBe('limit must be a whole number from 1 to 500, got "ten"')
+    expect(errorOf(replies.limitHuge)).toBe('limit must be a whole number from 1 to 500, got "501"')
+    expect(errorOf(replies.unknown)).toBe('unknown query parameter "windows" on /api/staking: it takes none')
+  }, 60_000)
+
+  it("without a staking view the API answers 501 and the page says it is not available; the view's own failures are a 503 or, for a node that cannot look tickets up by address, a 501 saying where to look", async () => {
+    const without = await withServer({ stakeView: undefined }, async (base) => {
+      const get = getter(base)
+      return { api: await get("/api/staking"), blocks: await get("/api/staking/blocks"), tickets: await get(`/api/staking/tickets/${ALICE}`), page: await get("/staking") }
+    })
+    for (const reply of [without.api, without.blocks, without.tickets]) {
+      expect(reply.status, reply.path).toBe(501)
+      expect(errorOf(reply), reply.path).toMatch(/^staking figures are not available: this server runs without a staking view/)
+    }
+    expect(without.page.status).toBe(200)
+    expect(without.page.text).toContain("not available: this server runs without a staking view")
+
+    const down = new StakeViewUnavailable({ reason: "dcrd refused getstakedifficulty" })
+    const failing: StakeView["Service"] = {
+      overview: Effect.fail(down),
+      priceHistory: () => Effect.fail(down),
+      recentBlocks: () => Effect.fail(down),
+      ticketsOf: () => Effect.fail(new TicketLookupUnavailable({ reason: "dcrd has had no address index since 1.8; the staker's own wallet lists its tickets" })),
+    }
+    const failed = await withServer({ stakeView: failing }, async (base) => {
+      const get = getter(base)
+      return { api: await get("/api/staking"), tickets: await get(`/api/staking/tickets/${ALICE}`), page: await get("/staking") }
+    })
+    expect(failed.api.status).toBe(503)
+    expect(errorOf(failed.api)).toBe("the staking figures are not available: dcrd refused getstakedifficulty; check that dcrd runs and answers")
+    expect(failed.tickets.status).toBe(501)
+    expect(errorOf(failed.tickets)).toBe("looking tickets up by address is not available: dcrd has had no address index since 1.8; the staker's own wallet lists its tickets")
+    expect(failed.page.status).toBe(503)
+    expect(failed.page.text).toContain("the staking figures are not available: dcrd refused getstakedifficulty")
+  }, 60_000)
 })
 
 describe("hostile clients", () => {

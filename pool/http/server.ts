@@ -13,6 +13,7 @@ import { backup } from "../store/backup.ts"
 import { accountInputError, API_ROUTES, apiInput, encodeJson, errorJson, liveStats, LiveEvent, matchRoute, openApiDocument, type ApiContext } from "./api.ts"
 import type { PoolLiveState } from "../pool.ts"
 import type { PoolStore } from "../store/store.ts"
+import type { StakeView } from "../../core/services/stake-view.ts"
 import {
   adminPasswordHash,
   clearedSessionCookie,
@@ -31,7 +32,7 @@ import {
   type WebSession,
 } from "./auth.ts"
 import { makeHashrateHistory } from "./history.ts"
-import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage } from "./pages.ts"
+import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage, stakingPage } from "./pages.ts"
 
 /**
  * The pool's HTTP server: the web UI (overview, connect, account, admin pages), the JSON API
@@ -68,6 +69,8 @@ export interface AdminHttpOptions {
   readonly adminPassword: Redacted.Redacted<string> | undefined
   /** The running pool; without it only the admin backup is served. */
   readonly live?: PoolLiveState | undefined
+  /** The stake side of the chain for the Staking page and /api/staking; without it they say it is not available. */
+  readonly stakeView?: StakeView["Service"] | undefined
   /** The pool's name in the UI. */
   readonly designation?: string | undefined
   /** The stratum port shown on the connect page. */
@@ -206,6 +209,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
             live,
             designation,
             stratumPort: options.stratumPort ?? live.network.ports.p2p,
+            stakeView: options.stakeView,
             history: yield* makeHashrateHistory(live, { intervalMillis: options.history?.intervalMillis ?? 10_000, capacity: options.history?.capacity ?? 360, windowMillis: 10 * 60_000 }),
           }
 
@@ -366,6 +370,24 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       if (problem !== undefined) return sendHtml(res, 400, errorPage(frame(), 400, problem))
       sendHtml(res, 200, accountPage(frame(), address))
     })
+    /** `/staking`, and `/staking?address=A` to look a staker's tickets up (the script asks the API and shows its answer). */
+    const staking: Handler = (_req, res, url) => {
+      if (api === undefined) return Effect.sync(() => sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool.")))
+      const address = (url.searchParams.get("address") ?? "").trim()
+      const view = api.stakeView
+      if (view === undefined) {
+        return Effect.sync(() => sendHtml(res, 200, stakingPage(frame(), { address, unavailable: "not available: this server runs without a staking view (the main job and `pool run` give it one)" })))
+      }
+      return Effect.gen(function* () {
+        const exit = yield* Effect.exit(view.overview)
+        if (Exit.isFailure(exit)) {
+          yield* Effect.logWarning("GET /staking: the staking view did not answer", exit.cause)
+          const message = exit.cause.reasons.find(Cause.isFailReason)?.error.message ?? "the staking view failed; see the pool's log"
+          return sendHtml(res, 503, stakingPage(frame(), { address, unavailable: message }))
+        }
+        sendHtml(res, 200, stakingPage(frame(), { address, network: api.live.network.name, overview: exit.value }))
+      })
+    }
     const admin = replying((req, res) => {
       const session = sessionOf(req)
       if (session?.admin === true && live !== undefined) {
@@ -466,6 +488,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       ["/", { GET: overview }],
       ["/connect", { GET: connect }],
       ["/account", { GET: account }],
+      ["/staking", { GET: staking }],
       ["/admin", { GET: admin }],
       ["/admin/login", { POST: login }],
       ["/admin/logout", { POST: logout }],

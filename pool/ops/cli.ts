@@ -25,7 +25,8 @@ import { dcrwalletLayer } from "../../wallet/dcrwallet-rpc.ts"
 import { describeOptions, formatHostPort, loadConfig, wantsHelp, type PoolConfig } from "./config.ts"
 import { serveAdminHttp } from "../http/server.ts"
 import { crashPointsFromEnv } from "./crash-points.ts"
-import { dcrdChainLayer, dcrdWebSocketLayer } from "../dcrd-client.ts"
+import { DcrdCalls, dcrdChainLayer, dcrdWebSocketLayer } from "../dcrd-client.ts"
+import { makeDcrdStakeView } from "../dcrd-stake-view.ts"
 import { runPool } from "../pool.ts"
 import { backup, restore } from "../store/backup.ts"
 import { pgliteLayer } from "../store/pglite.ts"
@@ -124,6 +125,7 @@ const runCommand = (config: PoolConfig) =>
         port: config.guiListen.port,
         adminPassword: config.adminPass,
         live,
+        stakeView: makeDcrdStakeView((yield* DcrdCalls).call, config.params),
         metrics: config.metrics ? metrics.registry : undefined,
         designation: config.designation,
         stratumPort: config.minerListen.port,

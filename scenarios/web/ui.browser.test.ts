@@ -14,11 +14,14 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core"
 import { describe, expect, it } from "vitest"
+import { encodeAddress } from "../../core/chain/address.ts"
+import { toHex } from "../../core/chain/bytes.ts"
 import { SIMNET } from "../../core/chain/params.ts"
 import { serveAdminHttp } from "../../pool/http/server.ts"
 import { restore } from "../../pool/store/backup.ts"
 import { pgliteLayer } from "../../pool/store/pglite.ts"
 import { PoolStore, poolStoreLayer, type PoolStoreShape } from "../../pool/store/store.ts"
+import { makeSimStakeView } from "../sim/staking-view.ts"
 import { buildWorld, type World, type WorldOptions } from "../sim/world.ts"
 
 const CHROMIUM = process.env.DCRFORGE_CHROMIUM ?? "/usr/bin/chromium"
@@ -28,6 +31,16 @@ if (!HAVE_CHROMIUM) console.warn(`skipping the browser tests: no chromium at ${C
 
 const SCREENSHOTS = join(process.cwd(), "artifacts", "screenshots")
 const ADMIN_PASSWORD = "browser-test-password"
+
+/**
+ * Stakers whose names are simnet addresses, so the Staking page's lookup finds their tickets; the
+ * last one's wallet is down one block in ten, so some winners miss their vote.
+ */
+const STAKERS = Array.from({ length: 4 }, (_, i) => ({
+  owner: encodeAddress("p2pkh-ecdsa-secp256k1", new Uint8Array(20).fill(0x50 + i), SIMNET),
+  canVote: i === 3 ? (height: number) => height % 10 !== 0 : () => true,
+  ticketsPerBlock: 2,
+}))
 
 /** The main job's world, in memory: BLAKE3 simnet, miners of every model, PPLNS with a 1 % fee. */
 const worldOptions: WorldOptions = {
@@ -49,6 +62,7 @@ const worldOptions: WorldOptions = {
   feeBasisPoints: 100,
   vardiffTargetSeconds: 3,
   shareCommitLingerMillis: 0,
+  stakers: STAKERS,
 }
 
 const BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -79,6 +93,7 @@ const withPool = <A>(body: (run: Run) => Promise<A>) =>
         port: 0,
         adminPassword: Redacted.make(ADMIN_PASSWORD),
         live: world.pool.live,
+        stakeView: yield* makeSimStakeView(world.dcrd),
         designation: "dcrforge test pool",
         stratumPort: 5550,
         history: { intervalMillis: 1000, capacity: 600 },
@@ -197,6 +212,49 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in chromium", () => {
         const workers = await cellTexts(account, "#account-clients tbody tr td:first-child")
         const minersOfAccount = world.miners.filter((m) => m.account === paid).map((m) => `rig${world.miners.indexOf(m)}`)
         for (const worker of workers) expect(minersOfAccount).toContain(worker)
+
+        // ---- staking: this run's price, pool and blocks with their votes; a staker's tickets
+        const model = world.dcrd.model
+        const staking = await visit(contexts, base, "/staking", "staking", async (page) => {
+          await page.waitForSelector("#price-chart svg path.line-price")
+          await page.waitForSelector("#staking-blocks tbody tr")
+        })
+        const dcrText = (atoms: bigint) =>
+          `${(atoms / 100_000_000n).toLocaleString("en-US")}${atoms % 100_000_000n === 0n ? "" : `.${(atoms % 100_000_000n).toString().padStart(8, "0").replace(/0+$/, "")}`} DCR`
+        // The price shown is one this chain required: a window's, or the next block's.
+        const windowPrices = new Set<string>([dcrText(model.nextStakeDifficulty())])
+        for (let h = 0; h <= model.height; h += world.network.stakeDiffWindowSize) windowPrices.add(dcrText(model.headerFactsAt(h).sbits))
+        expect(windowPrices).toContain(await staking.textContent("#staking-price"))
+        expect(Number(await staking.textContent("#staking-pool-target"))).toBe(world.network.ticketPoolSize * world.network.ticketsPerBlock)
+        const shownPool = Number(await staking.textContent("#staking-pool-size"))
+        expect(shownPool).toBeGreaterThan(0)
+        expect(Math.abs(shownPool - model.poolSize)).toBeLessThanOrEqual(world.network.maxFreshStakePerBlock * 4)
+        expect(Number(await staking.getAttribute("#price-chart", "data-windows"))).toBeGreaterThan(1)
+        // Each block row is the chain's: its votes are the header's voters.
+        const blockRows = await staking.$$eval("#staking-blocks tbody tr", (rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => (td.textContent ?? "").trim())))
+        expect(blockRows.length).toBeGreaterThan(0)
+        for (const [height, votes, misses] of blockRows) {
+          const block = world.dcrd.blockAt(Number(height))!
+          expect(block, `block ${height}`).toBeDefined()
+          expect(Number(votes) + Number(misses), `block ${height}`).toBe(world.network.ticketsPerBlock)
+          expect(Number(votes)).toBeGreaterThanOrEqual(Math.floor(world.network.ticketsPerBlock / 2) + 1)
+        }
+        const staker = STAKERS[0]!.owner
+        const lookup = await visit(contexts, base, `/staking?address=${staker}`, "staking-lookup", async (page) => void (await page.waitForSelector("#staker-tickets tbody tr")))
+        expect(await lookup.inputValue("#staker-address")).toBe(staker)
+        const shownTickets = await lookup.$$eval("#staker-tickets code.txid", (codes) => codes.map((c) => c.getAttribute("title")))
+        const stakersTickets = new Set([...model.allTickets()].filter((t) => t.purchase.owner === staker).map((t) => toHex(Uint8Array.from(t.purchase.hash).reverse())))
+        expect(shownTickets.length).toBeGreaterThan(0)
+        // Newest first: the newest shown are still the model's (it forgets ended tickets later).
+        expect(stakersTickets).toContain(shownTickets[0])
+        const statuses = await cellTexts(lookup, "#staker-tickets tbody tr td:nth-child(2)")
+        expect(statuses.some((s) => s === "live" || s === "immature" || s === "unmined")).toBe(true)
+        expect(Number((await lookup.textContent('#staker-counts [data-status="live"]'))?.replace(/\D+/g, ""))).toBeGreaterThan(0)
+
+        // Each open page holds a live-update stream, and Chromium opens at most six connections
+        // to a host: close these two, or the admin's login form waits for a free one.
+        await staking.close()
+        await lookup.close()
 
         // ---- admin: log in, see every client, download a backup; it restores
         const admin = await desktop.newPage()

@@ -87,6 +87,17 @@
     amount: ["Amount", (r) => dcr(r.amount), "num"],
     txid: ["Transaction", (r) => (r.txid === null ? el("span", { class: "empty" }, "not signed yet") : el("code", { title: r.txid, class: "txid" }, short(r.txid, 12)))],
     created: ["Created", (r) => ago(r.createdMs), "hide-narrow"],
+    votes: ["Votes", (r) => String(r.votes), "num"],
+    misses: ["Misses", (r) => (r.misses === 0 ? "0" : pill("missed", String(r.misses))), "num"],
+    revocations: ["Revoked", (r) => String(r.revocations), "num"],
+    tickets: ["Tickets", (r) => String(r.tickets), "num hide-narrow"],
+    poolsize: ["Pool", (r) => String(r.poolSize), "num hide-narrow"],
+    ticket: ["Ticket", (r) => el("code", { title: r.ticket, class: "txid" }, short(r.ticket, 8))],
+    tstatus: ["Status", (r) => pill(r.status, r.status === "revoked" && r.revokedBecause !== null ? `revoked (${r.revokedBecause})` : r.status)],
+    price: ["Price", (r) => dcr(r.price), "num"],
+    mined: ["Mined", (r) => (r.minedAt === null ? "–" : String(r.minedAt)), "num hide-narrow"],
+    ended: ["Ended", (r) => (r.spentAt === null ? "–" : String(r.spentAt)), "num hide-narrow"],
+    returned: ["Returned", (r) => dcr(r.returned), "num"],
   }
 
   const renderTable = (container, rows, columns) => {
@@ -143,19 +154,24 @@
   }
   // series: [{ name, values: [[timeMs, value]], area }]; drawn at the container's own width
   // (no stretching, so the labels keep their shape) and again when the window resizes.
-  const drawChart = (container, series) => {
+  // `axes` names how the x and y values read (default: clock time and hashrate).
+  const TIME_AXES = { x: (t) => new Date(t).toTimeString().slice(0, 8), y: hashrate }
+  const drawChart = (container, series, axes = TIME_AXES) => {
     container.lastSeries = series
+    container.lastAxes = axes
     const points = series.flatMap((s) => s.values)
     if (points.length < 2) return container.replaceChildren(el("p", { class: "empty" }, "Collecting samples… the chart starts after two."))
+    const vmax = niceMax(Math.max(...points.map((p) => p[1])))
+    // The left margin fits the longest y label (11 px text: about 6.8 px a character at most).
+    const longest = Math.max(...[0, 1, 2, 3, 4].map((i) => axes.y((vmax * i) / 4).length))
     const W = Math.max(280, container.clientWidth || 800),
       H = 240,
-      L = 74,
+      L = Math.max(74, Math.ceil(12 + 6.8 * longest)),
       R = 12,
       T = 12,
       B = 26
     const t0 = Math.min(...points.map((p) => p[0])),
       t1 = Math.max(...points.map((p) => p[0]))
-    const vmax = niceMax(Math.max(...points.map((p) => p[1])))
     const x = (t) => L + ((t - t0) / Math.max(1, t1 - t0)) * (W - L - R)
     const y = (v) => T + (1 - v / vmax) * (H - T - B)
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H })
@@ -163,7 +179,7 @@
       const v = (vmax * i) / 4
       root.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "axis" }))
       const label = svg("text", { x: L - 8, y: y(v) + 4, "text-anchor": "end" })
-      label.textContent = hashrate(v)
+      label.textContent = axes.y(v)
       root.append(label)
     }
     for (const [t, anchor] of [
@@ -171,7 +187,7 @@
       [t1, "end"],
     ]) {
       const label = svg("text", { x: x(t), y: H - 6, "text-anchor": anchor })
-      label.textContent = new Date(t).toTimeString().slice(0, 8)
+      label.textContent = axes.x(t)
       root.append(label)
     }
     for (const s of series) {
@@ -189,7 +205,7 @@
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer)
     resizeTimer = setTimeout(() => {
-      for (const chart of document.querySelectorAll(".chart")) if (chart.lastSeries) drawChart(chart, chart.lastSeries)
+      for (const chart of document.querySelectorAll(".chart")) if (chart.lastSeries) drawChart(chart, chart.lastSeries, chart.lastAxes)
     }, 150)
   })
 
@@ -291,6 +307,73 @@
       payments()
       blocks()
     })
+  }
+
+  if (page === "staking" && document.getElementById("staking-price") !== null) {
+    const chart = document.getElementById("price-chart")
+    // Simnet's prices are fractions of a DCR: keep three significant digits whatever the scale.
+    const PRICE_AXES = { x: (h) => `block ${Math.round(h)}`, y: (v) => `${v === 0 ? "0" : v >= 100 ? v.toFixed(0) : String(Number(v.toPrecision(3)))} DCR` }
+    const poolBar = () => {
+      const bar = document.getElementById("staking-pool-bar")
+      if (bar !== null) bar.replaceChildren(widthSpan(Math.min(1, Number(bar.dataset.fill))))
+    }
+    poolBar()
+    const loadStaking = async () => {
+      const s = await getJson("/api/staking")
+      setText("staking-price", dcr(s.price))
+      setText("staking-expected", dcr(s.estimate.expected))
+      setText("staking-min", dcr(s.estimate.min))
+      setText("staking-max", dcr(s.estimate.max))
+      setText("staking-left", String(s.estimate.blocksLeftInWindow))
+      setText("staking-pool-size", String(s.poolSize))
+      setText("staking-pool-target", String(s.poolTarget))
+      setText("staking-mempool", String(s.mempoolTickets))
+      setText("staking-height", String(s.height))
+      const bar = document.getElementById("staking-pool-bar")
+      if (bar !== null) bar.dataset.fill = String(s.poolSize / Math.max(1, s.poolTarget))
+      poolBar()
+      // A step per window: the price holds for the whole window, then jumps.
+      const steps = s.history.flatMap((w, i) => {
+        const end = i + 1 < s.history.length ? s.history[i + 1].startHeight : Math.max(s.height, w.startHeight + 1)
+        const price = Number(BigInt(w.price)) / 1e8
+        return [
+          [w.startHeight, price],
+          [end, price],
+        ]
+      })
+      drawChart(chart, [{ name: "price", label: "ticket price", area: true, values: steps }], PRICE_AXES)
+      chart.dataset.windows = String(s.history.length)
+    }
+    const blocks = pagedTable("staking-blocks")
+    const address = main.dataset.address
+    const TICKETS_SHOWN = 25
+    const tickets = document.getElementById("staker-tickets")
+    const loadTickets = async () => {
+      if (address === undefined) return
+      const r = await fetch(`/api/staking/tickets/${encodeURIComponent(address)}?limit=${TICKETS_SHOWN}`, { credentials: "same-origin" })
+      const body = await r.json()
+      if (!r.ok) return tickets.replaceChildren(el("p", { class: "error", role: "alert" }, body.error))
+      const counts = document.getElementById("staker-counts")
+      counts.replaceChildren(...Object.entries(body.counts).map(([status, n]) => el("span", { class: `pill ${status}`, "data-status": status }, `${status} ${n}`)))
+      if (body.items.length === 0) return tickets.replaceChildren(el("p", { class: "empty" }, "No tickets commit to this address."))
+      renderTable(tickets, body.items, ["ticket", "tstatus", "price", "mined", "ended", "returned"])
+      tickets.dataset.total = String(body.total)
+      if (body.total > body.items.length) tickets.append(el("p", { class: "empty" }, `The newest ${body.items.length} of ${body.total}; all of them at /api/staking/tickets/${address}?limit=500`))
+    }
+    loadStaking().catch(showError(chart))
+    loadTickets().catch(showError(tickets))
+    // The stake figures move with every block the network finds, not only the pool's.
+    let height
+    listeners.stats.push((s) => {
+      if (s.workHeight === height) return
+      height = s.workHeight
+      loadStaking().catch(() => {})
+      blocks()
+    })
+    setInterval(() => {
+      loadStaking().catch(() => {})
+      loadTickets().catch(() => {})
+    }, 10000)
   }
 
   if (page === "admin" && document.getElementById("admin-clients") !== null) {
