@@ -8,7 +8,7 @@ import { Context, Data, type Effect } from "effect"
 export type StakeTicketStatus = "unmined" | "immature" | "live" | "voted" | "missed" | "expired" | "revoked"
 
 /** The next price window's price as dcrd's `estimatestakediff` gives it, in atoms. */
-export interface NextPriceEstimate {
+interface NextPriceEstimate {
   /** If nobody buys another ticket this window. */
   readonly min: bigint
   /** If every block to the window's end is full of fresh tickets. */

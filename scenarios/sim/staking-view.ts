@@ -2,67 +2,11 @@ import { Effect, Result, Schedule, type Scope } from "effect"
 import { decodeAddress } from "../../core/chain/address.ts"
 import { hexToBytes, toHex } from "../../core/chain/bytes.ts"
 import { decodeHeader } from "../../core/chain/header.ts"
-import type { NextPriceEstimate, StakerTicket, StakeTicketStatus, StakeView } from "../../core/services/stake-view.ts"
+import type { StakerTicket, StakeTicketStatus, StakeView } from "../../core/services/stake-view.ts"
 import { StakeViewUnavailable } from "../../core/services/stake-view.ts"
-import { estimateSupply } from "../../core/stake/difficulty.ts"
+import { estimateStakeDiff } from "../../core/stake/estimate.ts"
 import type { StakeModel, Ticket } from "../../core/stake/model.ts"
 import type { SimDcrd } from "../../emulators/dcrd.ts"
-
-// ---- the next window's price -------------------------------------------------------------------
-// TODO(lead, at merge): replace this section with S-core's `estimateStakeDiff` from
-// core/stake/estimate.ts (same signature); it is here only until that branch is merged.
-
-interface StakeDiffEstimate extends NextPriceEstimate {
-  readonly user?: bigint
-}
-
-/**
- * dcrd's `estimatestakediff` in outline: the pool size (live and immature) the retarget will see
- * at the window's last block, with `bought` more tickets and TicketsPerBlock fewer per block for
- * the votes, put through DCP-0001's formula and its clamps.
- */
-const estimateStakeDiff = (model: StakeModel, ticketsToBuy?: number): StakeDiffEstimate => {
-  const p = model.params
-  const tip = model.height
-  const window = p.stakeDiffWindowSize
-  const nextWindowStartsAt = (Math.floor((tip + 1) / window) + 1) * window
-  const blocksLeftInWindow = nextWindowStartsAt - tip - 1
-  const now = model.nextStakeDifficulty()
-  const counts = model.totals.counts
-  const allNow = counts.live + counts.immature
-  const windowStart = nextWindowStartsAt - window
-  let boughtSoFar = 0
-  for (let h = Math.max(windowStart, 0); h <= tip; h++) boughtSoFar += model.headerFactsAt(h).freshStake
-  const blocksSoFar = Math.max(1, tip - windowStart + 1)
-  const purchasedIn = (height: number) => {
-    let sum = 0
-    for (let h = height; h >= 0 && h > height - p.ticketMaturity; h--) sum += model.headerFactsAt(h).freshStake
-    return sum
-  }
-  const prevRetarget = windowStart - 1
-  const prevAll = prevRetarget >= 0 && prevRetarget <= tip ? model.headerFactsAt(prevRetarget).poolSize + purchasedIn(prevRetarget) : 0
-  const target = BigInt(p.ticketsPerBlock * (p.ticketPoolSize + p.ticketMaturity))
-  const maximum = estimateSupply(p, nextWindowStartsAt) / BigInt(p.ticketPoolSize)
-  const priceWith = (bought: number): bigint => {
-    if (blocksLeftInWindow === 0 || prevAll === 0) return now
-    const votesLeft = tip + 1 >= p.stakeValidationHeight ? p.ticketsPerBlock * blocksLeftInWindow : 0
-    const curAll = BigInt(Math.max(1, allNow + bought - votesLeft))
-    let next = (now * curAll * curAll) / BigInt(prevAll) / target
-    if (next > maximum) next = maximum
-    if (next < p.minimumStakeDiff) next = p.minimumStakeDiff
-    return next
-  }
-  const most = p.maxFreshStakePerBlock * blocksLeftInWindow
-  const atRate = Math.min(most, Math.round((boughtSoFar / blocksSoFar) * blocksLeftInWindow))
-  return {
-    min: priceWith(0),
-    max: priceWith(most),
-    expected: priceWith(atRate),
-    ...(ticketsToBuy === undefined ? {} : { user: priceWith(Math.min(most, ticketsToBuy)) }),
-    blocksLeftInWindow,
-    nextWindowStartsAt,
-  }
-}
 
 // ---- tickets by address ----------------------------------------------------------------------
 

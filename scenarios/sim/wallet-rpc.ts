@@ -1,7 +1,8 @@
 import { Effect } from "effect"
 import { hexToBytes } from "../../core/chain/bytes.ts"
 import { blake256Hash, hashToDisplay } from "../../core/chain/hash.ts"
-import type { StakeModel, Ticket } from "../../core/stake/model.ts"
+import { estimateStakeDiff } from "../../core/stake/estimate.ts"
+import type { Ticket } from "../../core/stake/model.ts"
 import type { SimDcrd } from "../../emulators/dcrd.ts"
 import type { RpcHandler, RpcOutcome, RpcValue } from "../../emulators/json-rpc-server.ts"
 import { STAKING_ACCOUNT, type SimStakingWallet } from "../../emulators/staking-wallet.ts"
@@ -13,30 +14,6 @@ import { stakeInfoFor } from "../../wallet/stakeinfo.ts"
 // method + params + the world's state -> reply; the HTTP front is emulators/json-rpc-server.ts.
 
 // ---- the next window's price (placeholder) -------------------------------------------------
-
-/** dcrd's `estimatestakediff`, in atoms, and where the price window stands (heights). */
-interface StakeDiffEstimate {
-  readonly min: bigint
-  readonly max: bigint
-  readonly expected: bigint
-  readonly user?: bigint | undefined
-  /** Blocks after the tip before the next window starts (dcrd's `remaining`). */
-  readonly blocksLeftInWindow: number
-  readonly nextWindowStartsAt: number
-}
-
-/**
- * FOR THE LEAD AT MERGE: replace this whole function by `estimateStakeDiff` from
- * core/stake/estimate.ts (S-core's branch, same signature) and delete it. Until then it is a
- * stand-in: the window heights are dcrd's, but min, max, expected and user are all the price the
- * next block requires, not dcrd's estimates.
- */
-const estimateStakeDiff = (model: StakeModel, ticketsToBuy?: number): StakeDiffEstimate => {
-  const window = model.params.stakeDiffWindowSize
-  const nextWindowStartsAt = (Math.floor(model.height / window) + 1) * window
-  const next = model.nextStakeDifficulty()
-  return { min: next, max: next, expected: next, user: ticketsToBuy === undefined ? undefined : next, blocksLeftInWindow: nextWindowStartsAt - model.height - 1, nextWindowStartsAt }
-}
 
 // ---- parameters, as dcrjson parses them ----------------------------------------------------
 
@@ -308,6 +285,9 @@ export const makeWalletRpcHandler = (options: WalletRpcOptions): RpcHandler => {
       params: [{ name: "tickets", kind: "uint32" }],
       passthrough: true,
       run: ([tickets]) => {
+        // A count above what the window can still take is refused, as dcrd refuses it.
+        const most = model.params.maxFreshStakePerBlock * estimateStakeDiff(model).blocksLeftInWindow
+        if (typeof tickets === "number" && tickets > most) return fail(-8, `Invalid parameter: ticket count ${tickets} is above the ${most} the window can still take`)
         const e = estimateStakeDiff(model, tickets as number | undefined)
         return { result: { min: e.min, max: e.max, expected: e.expected, user: e.user } }
       },
