@@ -10,7 +10,8 @@ import { splitProportionally } from "../core/payout/amounts.ts"
 import { feeForBytes, isDust, P2PKH_SIG_SCRIPT_BYTES, transactionBytes } from "../core/payout/network-fee.ts"
 import { PayoutWallet, type PayoutBuildFailure, type PayoutFeePayer, type PayoutOutput, type PayoutRequest, type SignedPayout } from "../core/services/wallet.ts"
 import { MAX_ATOMS, dcrToAtoms } from "../core/chain/amounts.ts"
-import { dcrwalletLayer, decodeTx, decredTxid, replaceOutputs, sumByAddress, type DcrwalletOptions } from "./dcrwallet-rpc.ts"
+import { decodeTx, decredTxid, replaceOutputs } from "../core/chain/tx.ts"
+import { dcrwalletLayer, sumByAddress, type DcrwalletOptions } from "./dcrwallet-rpc.ts"
 import { dcrAmountLiteral, parseJsonExact } from "./json-rpc.ts"
 
 // ---- amounts ---------------------------------------------------------------------------------------
