@@ -1,0 +1,494 @@
+import { Clock, Data, Effect, Ref, Result, Schema } from "effect"
+import { chainActivations, isAgendaActive } from "../../core/chain/agendas.ts"
+import type { NetworkParams } from "../../core/chain/params.ts"
+import { encodeStdBase64 } from "../../core/vsp/base64.ts"
+import { stakePoolTicketFee } from "../../core/vsp/fee.ts"
+import { serverPublicKey, signResponse } from "../../core/vsp/server-key.ts"
+import {
+  AckResponse,
+  type ApiRefusal,
+  ErrorResponse,
+  FeeAddressRequest,
+  FeeAddressResponse,
+  httpStatusOf,
+  PayFeeRequest,
+  refusal,
+  SetAltSignAddrRequest,
+  SetVoteChoicesRequest,
+  TicketCarrier,
+  TicketHashOnly,
+  TicketStatusRequest,
+  TicketStatusResponse,
+  VspErrorCode,
+  VspInfoResponse,
+} from "./api-types.ts"
+import { type ChainTransaction, VspChain } from "./chain.ts"
+import { altSignAddressProblem, deriveFeeAddress, isTxHash, paidTo, parseTicket, parseTransaction, signedBy, votingKeyMatches, votingKeyProblem } from "./checks.ts"
+import { VotingFleet } from "./fleet-port.ts"
+import { VspStore, type VspTicket } from "./store.ts"
+import { votableOf } from "./votable.ts"
+
+/**
+ * The vspd API v3 handlers, each as vspd runs it: the same middleware order (open check, ticket
+ * broadcast, request signature, then the handler), the same refusals with the same codes, the
+ * same stored effects. A refusal changes nothing stored: every write comes after the last check.
+ * Every answer, refusals included, is signed with the service's Ed25519 key over its exact
+ * body bytes (`VSP-Server-Signature`).
+ */
+
+/** The service's fixed settings. */
+export interface VspSettings {
+  readonly network: NetworkParams
+  /** The fee as a percentage of the vote reward (vspd's default is 3). */
+  readonly feePercent: number
+  /** The Ed25519 seed of the service key (32 bytes). */
+  readonly serverSeed: Uint8Array
+  /** Confirmations the ticket, then the fee transaction, need (vspd: 6). */
+  readonly requiredConfirmations: number
+  /** How long a fee quote holds (vspd: 1 hour). */
+  readonly quoteLifetimeMillis: number
+  /** New tickets are refused while fewer voting wallets are online (2). */
+  readonly minVotingWallets: number
+  /** New tickets are refused while dcrd is more than this many blocks behind its peers. */
+  readonly maxSyncLagBlocks: number
+  /** Set by the operator: the service takes no new tickets, with this message. */
+  readonly closedMessage: string | undefined
+}
+
+/** What the last block's pass saw, for the API's open check and vspinfo. */
+export interface ServiceState {
+  readonly tipHeight: number
+  /** Why new tickets are refused now; undefined while the service is open. */
+  readonly closedReason: string | undefined
+  readonly walletsOnline: number
+  readonly walletsTotal: number
+}
+
+/** An answer ready to send: the body bytes are the ones signed. */
+export interface SignedReply {
+  readonly status: number
+  readonly body: string
+  readonly signature: string
+}
+
+/** A POST as the handlers see it: the exact body and the client's signature header. */
+interface ApiRequest {
+  readonly body: string
+  readonly clientSignature: string | undefined
+}
+
+/** The fee xpub has no address at an index (vanishingly rare: BIP32's invalid child). */
+class FeeAddressUnavailable extends Data.TaggedError("FeeAddressUnavailable")<{ readonly reason: string }> {
+  override get message(): string {
+    return `cannot derive a fee address: ${this.reason}; check the configured fee xpub`
+  }
+}
+
+/** vspd's relay fee for the fee formula: never used to build a transaction, only to price a ticket. */
+const RELAY_FEE_PER_KB = 10_000n
+
+const seconds = (ms: number) => Math.floor(ms / 1000)
+
+const parseBody = <T, E>(schema: Schema.Codec<T, E>, body: string): Effect.Effect<T, ApiRefusal> => {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch (e) {
+    return Effect.fail(refusal(VspErrorCode.BadRequest, `invalid JSON: ${e instanceof Error ? e.message : String(e)}`))
+  }
+  const decoded = Schema.decodeUnknownResult(schema)(json)
+  return Result.isSuccess(decoded) ? Effect.succeed(decoded.success) : Effect.fail(refusal(VspErrorCode.BadRequest, decoded.failure.message))
+}
+
+const internal = (what: string) => (e: { readonly message: string }) => Effect.logError(`vsp: ${what}: ${e.message}`).pipe(Effect.andThen(Effect.fail(refusal(VspErrorCode.InternalError))))
+
+export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) =>
+  Effect.gen(function* () {
+    const chain = yield* VspChain
+    const store = yield* VspStore
+    const fleet = yield* VotingFleet
+    const network = settings.network
+    const pubKey = serverPublicKey(settings.serverSeed)
+    const encoder = new TextEncoder()
+
+    const sign = (status: number, body: string): SignedReply => ({ status, body, signature: signResponse(settings.serverSeed, encoder.encode(body)) })
+    const ok = <T, E>(schema: Schema.Codec<T, E>, value: T): SignedReply => sign(200, JSON.stringify(Schema.encodeSync(schema)(value)))
+    const refused = (r: ApiRefusal): SignedReply => sign(httpStatusOf(r.code), JSON.stringify(Schema.encodeSync(ErrorResponse)({ code: r.code, message: r.message })))
+    const now = Clock.currentTimeMillis
+    const base64 = (text: string) => encodeStdBase64(encoder.encode(text))
+
+    const chainTx = (hash: string) => chain.transaction(hash).pipe(Effect.catch(internal(`getrawtransaction ${hash}`)))
+    const db = <A, E extends { readonly message: string }>(what: string, e: Effect.Effect<A, E>) => e.pipe(Effect.catch(internal(what)))
+
+    // ---- middleware --------------------------------------------------------------------------
+
+    /** vspMustBeOpen: closed by the operator, dcrd behind, or too few voting wallets. */
+    const mustBeOpen = Effect.gen(function* () {
+      if (settings.closedMessage !== undefined) return yield* Effect.fail(refusal(VspErrorCode.VspClosed))
+      const s = yield* Ref.get(state)
+      if (s.closedReason !== undefined) return yield* Effect.fail(refusal(VspErrorCode.VspClosed, `vsp is closed: ${s.closedReason}`))
+    })
+
+    /**
+     * broadcastTicket: the ticket (and its parent, when dcrd lacks it) sent to dcrd, so a ticket
+     * bought a moment ago is known before it is checked.
+     */
+    const broadcastTicket = (body: string) =>
+      Effect.gen(function* () {
+        const request = yield* parseBody(TicketCarrier, body)
+        const ticket = parseTicket(request.tickethex, network)
+        if (Result.isFailure(ticket)) return yield* Effect.fail(refusal(VspErrorCode.InvalidTicket))
+        const ticketTx = parseTransaction(request.tickethex)
+        if (Result.isFailure(ticketTx)) return yield* Effect.fail(refusal(VspErrorCode.InvalidTicket))
+        if (ticket.success.hash !== request.tickethash) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "ticket hex does not match hash"))
+        const parent = parseTransaction(request.parenthex)
+        if (Result.isFailure(parent)) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "cannot decode parent hex"))
+        if ((yield* chainTx(parent.success.hash)) === undefined) {
+          if (!ticketTx.success.tx.inputs.some((i) => i.previousHash === parent.success.hash)) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "invalid ticket parent"))
+          const sent = yield* chain.broadcast(request.parenthex).pipe(Effect.catch(internal("sendrawtransaction (parent)")))
+          if (sent.kind === "orphan" || sent.kind === "rejected") {
+            yield* Effect.logWarning(`vsp: dcrd refused the parent of ticket ${request.tickethash}: ${sent.reason}`)
+            return yield* Effect.fail(refusal(VspErrorCode.CannotBroadcastTicket))
+          }
+        }
+        if ((yield* chainTx(request.tickethash)) === undefined) {
+          const sent = yield* chain.broadcast(request.tickethex).pipe(Effect.catch(internal("sendrawtransaction (ticket)")))
+          if (sent.kind === "orphan" || sent.kind === "rejected") {
+            yield* Effect.logWarning(`vsp: dcrd refused ticket ${request.tickethash}: ${sent.reason}`)
+            return yield* Effect.fail(refusal(VspErrorCode.CannotBroadcastTicket))
+          }
+        }
+      })
+
+    interface Authorized {
+      readonly hash: string
+      readonly known: VspTicket | undefined
+      readonly commitmentAddress: string
+    }
+
+    /**
+     * vspAuth: the ticket named, its commitment address (stored, or read from the chain), and the
+     * body signed by that address or by the ticket's alternate signing address.
+     */
+    const authorize = (request: ApiRequest): Effect.Effect<Authorized, ApiRefusal> =>
+      Effect.gen(function* () {
+        const { tickethash: hash } = yield* parseBody(TicketHashOnly, request.body)
+        if (!isTxHash(hash)) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "invalid ticket hash"))
+        const known = yield* db("ticket lookup", store.ticket(hash))
+        let commitmentAddress = known?.commitment_address
+        if (commitmentAddress === undefined) {
+          const tx = yield* chainTx(hash)
+          // vspd answers an internal error here (its dcrd call failed); "unknown ticket" says what happened.
+          if (tx === undefined) return yield* Effect.fail(refusal(VspErrorCode.UnknownTicket, "unknown ticket: dcrd has no such transaction"))
+          const ticket = parseTicket(tx.hex, network)
+          if (Result.isFailure(ticket)) return yield* Effect.fail(refusal(VspErrorCode.InvalidTicket))
+          commitmentAddress = ticket.success.commitmentAddress
+        }
+        const signature = request.clientSignature
+        if (signature === undefined || signature === "") return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "no VSP-Client-Signature header"))
+        if (!signedBy(commitmentAddress, signature, request.body, network)) {
+          const alt = yield* db("alternate signing address lookup", store.altSignAddr(hash))
+          if (alt === undefined || !signedBy(alt.address, signature, request.body, network)) return yield* Effect.fail(refusal(VspErrorCode.BadSignature))
+        }
+        return { hash, known, commitmentAddress }
+      })
+
+    /** vspd's canTicketVote: immature or live tickets can still vote; too old or spent ones cannot. */
+    const canVote = (hash: string, tx: ChainTransaction) =>
+      Effect.gen(function* () {
+        if (tx.confirmations > network.ticketMaturity + network.ticketExpiry + 1) return false
+        if (tx.confirmations <= network.ticketMaturity) return true
+        return yield* chain.isLiveTicket(hash).pipe(Effect.catch(internal("existsliveticket")))
+      })
+
+    const onChainTicket = (hash: string) =>
+      Effect.gen(function* () {
+        const tx = yield* chainTx(hash)
+        if (tx === undefined) return yield* Effect.fail(refusal(VspErrorCode.UnknownTicket, "unknown ticket: dcrd has no such transaction"))
+        if (!(yield* canVote(hash, tx))) return yield* Effect.fail(refusal(VspErrorCode.TicketCannotVote))
+        const facts = parseTicket(tx.hex, network)
+        if (Result.isFailure(facts)) return yield* Effect.fail(refusal(VspErrorCode.InvalidTicket))
+        return { tx, facts: facts.success }
+      })
+
+    /** The fee for a ticket bought now: StakePoolTicketFee at dcrd's tip, with its subsidy split. */
+    const currentFee = Effect.gen(function* () {
+      const tip = yield* chain.tip.pipe(Effect.catch(internal("tip")))
+      const sync = yield* chain.sync.pipe(Effect.catch(internal("getblockchaininfo")))
+      const activations = chainActivations(network.agendas, sync.activeSince)
+      return stakePoolTicketFee({
+        stakeDiff: tip.stakeDifficulty,
+        relayFeePerKb: RELAY_FEE_PER_KB,
+        height: tip.height,
+        feePercent: settings.feePercent,
+        network,
+        dcp0010Active: isAgendaActive(activations, "changesubsidysplit", tip.height),
+        dcp0012Active: isAgendaActive(activations, "changesubsidysplitr2", tip.height),
+      })
+    })
+
+    const feeReceived = (t: VspTicket | undefined) => t !== undefined && (t.fee_tx_status === "received" || t.fee_tx_status === "broadcast" || t.fee_tx_status === "confirmed")
+
+    // ---- handlers ----------------------------------------------------------------------------
+
+    const feeAddress = (request: ApiRequest) =>
+      Effect.gen(function* () {
+        yield* mustBeOpen
+        yield* broadcastTicket(request.body)
+        const auth = yield* authorize(request)
+        yield* parseBody(FeeAddressRequest, request.body)
+        if (feeReceived(auth.known)) return yield* Effect.fail(refusal(VspErrorCode.FeeAlreadyReceived))
+        const { tx } = yield* onChainTicket(auth.hash)
+        const nowMs = yield* now
+        let ticket = auth.known
+        if (ticket !== undefined && nowMs > ticket.fee_expiry_ms) {
+          const fee = yield* currentFee
+          const renewed = yield* db("renew quote", store.renewQuote(ticket.hash, fee, nowMs + settings.quoteLifetimeMillis, nowMs))
+          if (renewed === undefined) return yield* Effect.fail(refusal(VspErrorCode.FeeAlreadyReceived))
+          ticket = renewed
+        }
+        if (ticket === undefined) {
+          const fee = yield* currentFee
+          const confirmed = tx.confirmations >= settings.requiredConfirmations
+          const quoted = yield* db(
+            "quote",
+            store.quoteNewTicket(
+              {
+                hash: auth.hash,
+                ticketHex: tx.hex,
+                commitmentAddress: auth.commitmentAddress,
+                confirmed,
+                purchaseHeight: confirmed ? tx.blockHeight : undefined,
+                purchaseBlockHash: confirmed ? tx.blockHash : undefined,
+                feeAmount: fee,
+                feeExpiryMs: nowMs + settings.quoteLifetimeMillis,
+              },
+              deriveAddress,
+              nowMs,
+            ),
+          )
+          ticket = quoted.ticket
+          if (quoted.created) yield* Effect.logInfo(`vsp: ticket ${auth.hash} quoted ${fee} atoms to ${ticket.fee_address} (index ${ticket.fee_address_index})`)
+        }
+        return ok(FeeAddressResponse, {
+          timestamp: seconds(nowMs),
+          feeaddress: ticket.fee_address,
+          feeamount: Number(ticket.fee_amount),
+          expiration: seconds(ticket.fee_expiry_ms),
+          request: base64(request.body),
+        })
+      })
+
+    const payFee = (request: ApiRequest) =>
+      Effect.gen(function* () {
+        yield* mustBeOpen
+        const auth = yield* authorize(request)
+        const ticket = auth.known
+        if (ticket === undefined) return yield* Effect.fail(refusal(VspErrorCode.UnknownTicket))
+        const body = yield* parseBody(PayFeeRequest, request.body)
+        if (feeReceived(ticket)) return yield* Effect.fail(refusal(VspErrorCode.FeeAlreadyReceived))
+        const { facts } = yield* onChainTicket(ticket.hash)
+        const nowMs = yield* now
+        if (nowMs > ticket.fee_expiry_ms) return yield* Effect.fail(refusal(VspErrorCode.FeeExpired))
+        if (votingKeyProblem(body.votingkey, network) !== undefined) return yield* Effect.fail(refusal(VspErrorCode.InvalidPrivKey))
+        // Choices that do not validate are dropped, not refused (vspd registers the ticket anyway).
+        const tspendPolicy = validPolicies(body.tspendpolicy ?? {}, 64) ? (body.tspendpolicy ?? {}) : {}
+        const treasuryPolicy = validPolicies(body.treasurypolicy ?? {}, 66) ? (body.treasurypolicy ?? {}) : {}
+        const fee = paidTo(body.feetx, ticket.fee_address, network)
+        if (Result.isFailure(fee)) return yield* Effect.fail(refusal(VspErrorCode.InvalidFeeTx))
+        const paid = fee.success.paid
+        if (paid === 0n) return yield* Effect.fail(refusal(VspErrorCode.InvalidFeeTx, `feetx did not include any payments for fee address ${ticket.fee_address}`))
+        if (paid < ticket.fee_amount) return yield* Effect.fail(refusal(VspErrorCode.FeeTooSmall))
+        if (!votingKeyMatches(body.votingkey, facts, network)) return yield* Effect.fail(refusal(VspErrorCode.InvalidPrivKey, "voting address does not match provided private key"))
+        const stored = yield* db(
+          "receive fee",
+          store.receiveFee(
+            ticket.hash,
+            {
+              feeTxHex: body.feetx,
+              feeTxHash: fee.success.txHash,
+              feePaid: paid,
+              votingWif: body.votingkey,
+              voteChoices: body.votechoices,
+              tspendPolicy,
+              treasuryPolicy,
+            },
+            nowMs,
+          ),
+        )
+        // Another payfee for this ticket won the race: this one changed nothing.
+        if (stored === undefined) return yield* Effect.fail(refusal(VspErrorCode.FeeAlreadyReceived))
+        yield* Effect.logInfo(`vsp: fee ${fee.success.txHash} received for ticket ${ticket.hash} (${paid} atoms)`)
+        if (stored.confirmed) {
+          const sent = yield* broadcastFee(stored)
+          if (sent !== undefined) return yield* Effect.fail(sent)
+        }
+        const reply = ok(AckResponse, { timestamp: seconds(nowMs), request: base64(request.body) })
+        yield* db("vote change record", store.saveVoteChange(ticket.hash, body.timestamp, exchange(request, reply), nowMs))
+        return reply
+      })
+
+    const ticketStatus = (request: ApiRequest) =>
+      Effect.gen(function* () {
+        const auth = yield* authorize(request)
+        const ticket = auth.known
+        if (ticket === undefined) return yield* Effect.fail(refusal(VspErrorCode.UnknownTicket))
+        yield* parseBody(TicketStatusRequest, request.body)
+        const alt = yield* db("alternate signing address lookup", store.altSignAddr(ticket.hash))
+        return ok(TicketStatusResponse, {
+          timestamp: seconds(yield* now),
+          ticketconfirmed: ticket.confirmed,
+          feetxstatus: ticket.fee_tx_status,
+          feetxhash: ticket.fee_tx_hash ?? "",
+          altsignaddress: alt?.address ?? "",
+          votechoices: ticket.vote_choices,
+          tspendpolicy: ticket.tspend_policy,
+          treasurypolicy: ticket.treasury_policy,
+          request: base64(request.body),
+        })
+      })
+
+    const setVoteChoices = (request: ApiRequest) =>
+      Effect.gen(function* () {
+        if ((yield* Ref.get(state)).walletsOnline === 0) {
+          yield* Effect.logError("vsp: setvotechoices refused: no voting wallet is online")
+          return yield* Effect.fail(refusal(VspErrorCode.InternalError))
+        }
+        const auth = yield* authorize(request)
+        const ticket = auth.known
+        if (ticket === undefined) return yield* Effect.fail(refusal(VspErrorCode.UnknownTicket))
+        if (ticket.fee_tx_status === "none") return yield* Effect.fail(refusal(VspErrorCode.FeeNotReceived))
+        if (ticket.outcome !== undefined) return yield* Effect.fail(refusal(VspErrorCode.TicketCannotVote, `ticket not eligible to vote (status=${ticket.outcome})`))
+        const body = yield* parseBody(SetVoteChoicesRequest, request.body)
+        // The replay check: a request must be newer than every change already accepted.
+        const earlier = yield* db("vote change lookup", store.voteChangeTimestamps(ticket.hash))
+        if (earlier.some((t) => body.timestamp <= t)) return yield* Effect.fail(refusal(VspErrorCode.InvalidTimestamp))
+        if (!validPolicies(body.treasurypolicy ?? {}, 66)) return yield* Effect.fail(refusal(VspErrorCode.InvalidVoteChoices, "invalid treasury policy"))
+        if (!validPolicies(body.tspendpolicy ?? {}, 64)) return yield* Effect.fail(refusal(VspErrorCode.InvalidVoteChoices, "invalid tspend policy"))
+        const nowMs = yield* now
+        const updated = yield* db(
+          "set choices",
+          store.setChoices(
+            ticket.hash,
+            {
+              voteChoices: { ...ticket.vote_choices, ...body.votechoices },
+              tspendPolicy: { ...ticket.tspend_policy, ...body.tspendpolicy },
+              treasuryPolicy: { ...ticket.treasury_policy, ...body.treasurypolicy },
+            },
+            nowMs,
+          ),
+        )
+        if (updated === undefined) return yield* Effect.fail(refusal(VspErrorCode.TicketCannotVote))
+        if (updated.fee_tx_status === "confirmed") {
+          const votable = votableOf(updated)
+          if (votable !== undefined) yield* fleet.updateChoices(votable).pipe(Effect.catch((e) => Effect.logWarning(`vsp: ${e.message}; the next block's consistency check sets them`)))
+        }
+        const reply = ok(AckResponse, { timestamp: seconds(nowMs), request: base64(request.body) })
+        yield* db("vote change record", store.saveVoteChange(ticket.hash, body.timestamp, exchange(request, reply), nowMs))
+        return reply
+      })
+
+    const setAltSignAddr = (request: ApiRequest) =>
+      Effect.gen(function* () {
+        yield* mustBeOpen
+        yield* broadcastTicket(request.body)
+        const auth = yield* authorize(request)
+        const body = yield* parseBody(SetAltSignAddrRequest, request.body)
+        if ((yield* db("alternate signing address lookup", store.altSignAddr(auth.hash))) !== undefined)
+          return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "alternate sign address data already exists"))
+        const problem = altSignAddressProblem(body.altsignaddress, network)
+        if (problem !== undefined) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, problem))
+        yield* onChainTicket(auth.hash)
+        const nowMs = yield* now
+        const reply = ok(AckResponse, { timestamp: seconds(nowMs), request: base64(request.body) })
+        const inserted = yield* db("store alternate signing address", store.insertAltSignAddr(auth.hash, body.altsignaddress, exchange(request, reply), nowMs))
+        if (!inserted) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "alternate sign address data already exists"))
+        return reply
+      })
+
+    const vspInfo = Effect.gen(function* () {
+      const counts = yield* db("counts", store.counts)
+      const s = yield* Ref.get(state)
+      const closedMessage = settings.closedMessage ?? (s.closedReason === undefined ? undefined : `not accepting new tickets: ${s.closedReason}`)
+      return ok(VspInfoResponse, {
+        apiversions: [3],
+        timestamp: seconds(yield* now),
+        pubkey: pubKey,
+        feepercentage: settings.feePercent,
+        vspclosed: closedMessage !== undefined,
+        vspclosedmsg: closedMessage ?? "",
+        network: vspdNetworkName(network),
+        vspdversion: "dcrforge",
+        voting: counts.voting,
+        voted: counts.voted,
+        totalvotingwallets: s.walletsTotal,
+        votingwalletsonline: s.walletsOnline,
+        expired: counts.expired,
+        missed: counts.missed,
+        blockheight: s.tipHeight,
+        estimatednetworkproportion: counts.voting / (network.ticketPoolSize * network.ticketsPerBlock),
+      })
+    })
+
+    /** The fee tx to dcrd: received -> broadcast, or -> error with the refusal to answer. */
+    const broadcastFee = (ticket: VspTicket) =>
+      Effect.gen(function* () {
+        const hex = ticket.fee_tx_hex ?? ""
+        const sent = yield* chain.broadcast(hex).pipe(Effect.catch(internal("sendrawtransaction (fee)")))
+        const nowMs = yield* now
+        let accepted = sent.kind === "accepted" || sent.kind === "already-known"
+        // An orphan complaint may mean dcrd already has it mined (its outputs spent): ask.
+        if (sent.kind === "orphan" && ticket.fee_tx_hash !== undefined) accepted = (yield* chainTx(ticket.fee_tx_hash)) !== undefined
+        if (accepted) {
+          yield* db("fee broadcast", store.moveFee(ticket.hash, ["received"], "broadcast", nowMs))
+          yield* Effect.logInfo(`vsp: fee ${ticket.fee_tx_hash} broadcast for ticket ${ticket.hash}`)
+          return undefined
+        }
+        yield* db("fee error", store.moveFee(ticket.hash, ["received"], "error", nowMs))
+        const reason = sent.kind === "orphan" || sent.kind === "rejected" ? sent.reason : ""
+        yield* Effect.logWarning(`vsp: dcrd refused fee ${ticket.fee_tx_hash} of ticket ${ticket.hash}: ${reason}`)
+        return sent.kind === "orphan" ? refusal(VspErrorCode.CannotBroadcastFeeUnknownOutputs) : refusal(VspErrorCode.CannotBroadcastFee)
+      })
+
+    const deriveAddress = (xpub: string, index: number) => {
+      const address = deriveFeeAddress(xpub, index, network)
+      return Result.isSuccess(address) ? Effect.succeed(address.success) : Effect.fail(new FeeAddressUnavailable({ reason: address.failure }))
+    }
+
+    /** Runs a handler: a refusal becomes vspd's error body; anything else is an internal error. */
+    const answer = (handler: Effect.Effect<SignedReply, ApiRefusal>): Effect.Effect<SignedReply> =>
+      handler.pipe(
+        Effect.catch((r) => Effect.succeed(refused(r))),
+        Effect.catchDefect((d) => Effect.logError(`vsp: handler died: ${String(d)}`).pipe(Effect.as(refused(refusal(VspErrorCode.InternalError))))),
+      )
+
+    return {
+      publicKey: pubKey,
+      vspInfo: answer(vspInfo),
+      feeAddress: (r: ApiRequest) => answer(feeAddress(r)),
+      payFee: (r: ApiRequest) => answer(payFee(r)),
+      ticketStatus: (r: ApiRequest) => answer(ticketStatus(r)),
+      setVoteChoices: (r: ApiRequest) => answer(setVoteChoices(r)),
+      setAltSignAddr: (r: ApiRequest) => answer(setAltSignAddr(r)),
+      /** A refusal outside the handlers (a body too large, a flood), signed like every answer. */
+      refused,
+      /** The lifecycle's fee broadcast, shared with payfee so both do the same. */
+      broadcastFee,
+    }
+  })
+
+export type VspApi = Effect.Success<ReturnType<typeof makeVspApi>>
+
+const exchange = (request: ApiRequest, reply: SignedReply) => ({
+  request: request.body,
+  requestSignature: request.clientSignature ?? "",
+  response: reply.body,
+  responseSignature: reply.signature,
+})
+
+/** vspd's treasury / tspend policy checks: keys of the given hex length, yes/no/abstain/invalid/empty. */
+const validPolicies = (policies: Readonly<Record<string, string>>, keyHexLength: number): boolean =>
+  Object.entries(policies).every(([key, choice]) => key.length === keyHexLength && /^[0-9a-fA-F]+$/.test(key) && ["yes", "no", "abstain", "invalid", ""].includes(choice))
+
+/** vspd reports dcrd's network names ("mainnet", "testnet3", "simnet"). */
+const vspdNetworkName = (network: NetworkParams): string => network.name
