@@ -20,7 +20,7 @@ export interface VotingWalletConnection {
 }
 
 /** One voting wallet's JSON-RPC: url, RPC user and password, rpc.cert, and how long one call may take. */
-export interface VotingWalletEndpoint extends JsonRpcEndpoint {
+interface VotingWalletEndpoint extends JsonRpcEndpoint {
   readonly name: string
 }
 
