@@ -116,7 +116,7 @@ export const makeSimVotingService = (options: VotingServiceOptions, random: SimR
   let started = false
   let seenTip = ""
 
-  const describe = (r: FleetRepair) => `${r.wallet} +${r.added} fixed ${r.choicesFixed}${r.error === undefined ? "" : ` down (${r.error.slice(0, 80)})`}`
+  const describe = (r: FleetRepair) => `${r.wallet} ${r.error === undefined ? `+${r.added} fixed ${r.choicesFixed}` : "unreachable"}`
 
   const service: SimVotingService = {
     owner: options.owner,
