@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { NETWORKS, type NetworkName } from "../chain/params.ts"
-import { stakePoolTicketFee, validPoolFeeRate } from "./fee.ts"
+import { stakePoolTicketFee, validPoolFeeRate, type StakePoolFeeInput } from "./fee.ts"
 
 /**
  * Vectors printed by dcrwallet's own txrules.StakePoolTicketFee and ValidPoolFeeRate (module
@@ -27,16 +27,16 @@ interface FeeVector {
 
 const vectors: ReadonlyArray<FeeVector> = JSON.parse(readFileSync(join(import.meta.dirname, "stake-pool-fee.vectors.json"), "utf8"))
 
-const feeOf = (v: FeeVector): bigint =>
-  stakePoolTicketFee({
-    stakeDiff: BigInt(v.stakeDiff),
-    relayFeePerKb: BigInt(v.relayFeePerKb),
-    height: v.height,
-    feePercent: v.feePercent,
-    network: NETWORKS[v.network],
-    dcp0010Active: v.dcp0010Active,
-    dcp0012Active: v.dcp0012Active,
-  })
+const inputOf = (v: FeeVector): StakePoolFeeInput => ({
+  stakeDiff: BigInt(v.stakeDiff),
+  relayFeePerKb: BigInt(v.relayFeePerKb),
+  height: v.height,
+  feePercent: v.feePercent,
+  network: NETWORKS[v.network],
+  dcp0010Active: v.dcp0010Active,
+  dcp0012Active: v.dcp0012Active,
+})
+const feeOf = (v: FeeVector): bigint => stakePoolTicketFee(inputOf(v))
 
 describe("stakePoolTicketFee: dcrwallet's txrules.StakePoolTicketFee, checked against Go's own answers", () => {
   it("covers the three networks, every subsidy split and fees that are not zero", () => {

@@ -4,7 +4,19 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { hexToBytes, toHex } from "../chain/bytes.ts"
 import { NETWORKS, MAINNET, SIMNET, TESTNET3, type NetworkName } from "../chain/params.ts"
-import { decodeExtendedPublicKey, decodeWif, deriveChild, encodeExtendedPublicKey, encodeWif, feeAddress, p2pkhAddressOf, publicKeyOf } from "./keys.ts"
+import {
+  decodeExtendedPublicKey,
+  decodeWif,
+  deriveChild,
+  encodeExtendedPublicKey,
+  encodeWif,
+  feeAddress,
+  HARDENED_KEY_START,
+  KeyError,
+  p2pkhAddressOf,
+  publicKeyOf,
+  type ExtendedPublicKey,
+} from "./keys.ts"
 
 /** Printed by dcrd's hdkeychain, dcrutil and stdaddr (scenarios/simnet/tools/vsp-vectors). */
 interface KeyVectors {
@@ -60,7 +72,9 @@ describe("WIF private keys, as dcrutil encodes and decodes them", () => {
     const wif = DCRWALLET.addresses[0].wif
     const problem = (text: string, network = SIMNET) => {
       const r = decodeWif(text, network)
-      return Result.isFailure(r) ? r.failure.problem : "decoded"
+      if (Result.isSuccess(r)) return "decoded"
+      expect(r.failure).toBeInstanceOf(KeyError)
+      return r.failure.problem
     }
     expect(problem(wif, MAINNET)).toBe("wrong-network")
     expect(problem(`${wif.slice(0, 10)}${wif[10] === "a" ? "b" : "a"}${wif.slice(11)}`)).toBe("bad-checksum")
@@ -108,15 +122,14 @@ describe("extended public keys and fee addresses, as hdkeychain and vspd derive 
     expect(problemOf(decodeExtendedPublicKey(testnet.accountXpub, SIMNET))).toBe("wrong-network")
     expect(problemOf(decodeExtendedPublicKey(testnet.accountXpub, TESTNET3))).toBe("ok")
     const account = Result.getOrThrow(decodeExtendedPublicKey(testnet.accountXpub, TESTNET3))
-    expect(problemOf(deriveChild(account, 0x8000_0000))).toBe("invalid-child")
+    expect(problemOf(deriveChild(account, HARDENED_KEY_START))).toBe("invalid-child")
+    expect(problemOf(deriveChild(account, HARDENED_KEY_START - 1))).toBe("ok")
     expect(problemOf(deriveChild(account, -1))).toBe("invalid-child")
     const typo = `${testnet.accountXpub.slice(0, 20)}${testnet.accountXpub[20] === "a" ? "b" : "a"}${testnet.accountXpub.slice(21)}`
     expect(problemOf(decodeExtendedPublicKey(typo, TESTNET3))).toBe("bad-checksum")
     // The same key serialized with the private version and a 0x00-prefixed key: an xprv.
-    const asPrivate = encodeExtendedPublicKey(
-      { ...account, publicKey: Uint8Array.of(0, ...new Uint8Array(32).fill(1)) },
-      { ...TESTNET3, hdKeyIds: { public: TESTNET3.hdKeyIds.private, private: TESTNET3.hdKeyIds.private } },
-    )
+    const privateShaped: ExtendedPublicKey = { ...account, publicKey: Uint8Array.of(0, ...new Uint8Array(32).fill(1)) }
+    const asPrivate = encodeExtendedPublicKey(privateShaped, { ...TESTNET3, hdKeyIds: { public: TESTNET3.hdKeyIds.private, private: TESTNET3.hdKeyIds.private } })
     expect(problemOf(decodeExtendedPublicKey(asPrivate, TESTNET3))).toBe("private-extended-key")
     expect(problemOf(feeAddress("not a key", 1, TESTNET3))).toBe("malformed")
   })

@@ -10,7 +10,7 @@ import { blake256Hash } from "../chain/hash.ts"
 import type { NetworkParams } from "../chain/params.ts"
 
 /** Why a key string (WIF or extended key) or a derivation was refused. */
-export type KeyProblem = "malformed" | "bad-checksum" | "wrong-network" | "unsupported-type" | "private-extended-key" | "bad-public-key" | "invalid-child"
+type KeyProblem = "malformed" | "bad-checksum" | "wrong-network" | "unsupported-type" | "private-extended-key" | "bad-public-key" | "invalid-child"
 
 /** A private key (WIF), an extended public key or a child derivation that cannot be used; the message says what to do. */
 export class KeyError extends Data.TaggedError("KeyError")<{

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { hexToBytes } from "../chain/bytes.ts"
-import { serverPublicKey, signResponse, verifyResponse } from "./server-key.ts"
+import { SERVER_SEED_BYTES, serverPublicKey, signResponse, verifyResponse } from "./server-key.ts"
 
 /** Go's crypto/ed25519 (NewKeyFromSeed, Sign), what vspd signs its responses with (scenarios/simnet/tools/vsp-vectors). */
 interface Ed25519Vector {
@@ -41,6 +41,7 @@ describe("the voting service's Ed25519 key and VSP-Server-Signature, as vspd mak
   })
 
   it("refuses a seed that is not 32 bytes", () => {
-    expect(() => serverPublicKey(new Uint8Array(31))).toThrow(/32 bytes/)
+    expect(() => serverPublicKey(new Uint8Array(SERVER_SEED_BYTES - 1))).toThrow(/32 bytes/)
+    expect(() => signResponse(new Uint8Array(SERVER_SEED_BYTES + 1), new Uint8Array())).toThrow(/32 bytes/)
   })
 })
