@@ -11,6 +11,7 @@ import {
   encodeExtendedPublicKey,
   encodeWif,
   feeAddress,
+  nextFeeAddress,
   HARDENED_KEY_START,
   KeyError,
   p2pkhAddressOf,
@@ -110,6 +111,16 @@ describe("extended public keys and fee addresses, as hdkeychain and vspd derive 
         expect(Result.getOrThrow(feeAddress(v.accountXpub, Number(index), NETWORKS[v.network])), `${v.network} index ${index}`).toBe(address)
       }
     }
+  })
+
+  it("hands out the next address as vspd does: lastUsed + 1, so a new key (lastUsed 0) starts at index 1", () => {
+    for (const v of vectors.extendedKeys) {
+      const network = NETWORKS[v.network]
+      expect(Result.getOrThrow(nextFeeAddress(v.accountXpub, 0, network))).toEqual({ address: v.feeAddresses["1"], index: 1 })
+      expect(Result.getOrThrow(nextFeeAddress(v.accountXpub, 9, network))).toEqual({ address: v.feeAddresses["10"], index: 10 })
+    }
+    const last = nextFeeAddress(vectors.extendedKeys[0]!.accountXpub, HARDENED_KEY_START - 1, MAINNET)
+    expect(Result.isFailure(last) && last.failure.problem).toBe("invalid-child")
   })
 
   it("derives the addresses a real dcrwallet handed out from its account's extended public key", () => {
