@@ -81,6 +81,16 @@ describe("Decred signed messages: verify as dcrutil.VerifyMessage (vspd) does, s
     }
   })
 
+  it("signs and verifies raw bytes as Go does a string of them, invalid UTF-8 included", () => {
+    const body = Uint8Array.of(0x7b, 0xff, 0xfe, 0x7d)
+    const address = p2pkhAddressOf(publicKeyOf(KEY_ONE), MAINNET)
+    const signature = signMessage(KEY_ONE, body)
+    expect(verifySignedMessage(address, signature, body, MAINNET)).toBe(true)
+    // Decoding the bytes to a string first replaces them (U+FFFD): another message.
+    expect(verifySignedMessage(address, signature, new TextDecoder().decode(body), MAINNET)).toBe(false)
+    expect(signMessage(KEY_ONE, new TextEncoder().encode(DCRD_MAINNET.message))).toBe(DCRD_MAINNET.compressedSignature)
+  })
+
   it("answers false, never throws, for malformed input", () => {
     const good = DCRD_MAINNET.compressedSignature
     const bytes = Buffer.from(good, "base64")
