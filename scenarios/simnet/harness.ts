@@ -129,11 +129,11 @@ interface DaemonControls {
 }
 
 /** Another dcrd on the simnet, peered with the harness's own over p2p (see `startDcrd`). */
-interface PeerDcrdEndpoint extends DcrdEndpoint, DaemonControls {
+export interface PeerDcrdEndpoint extends DcrdEndpoint, DaemonControls {
   readonly name: string
 }
 
-interface WalletEndpoint extends RpcClient, DaemonControls {
+export interface WalletEndpoint extends RpcClient, DaemonControls {
   readonly name: string
   readonly url: string
   readonly user: string
