@@ -31,7 +31,7 @@ const CI = process.env.CI === "true"
 const BY_HAND = 20
 const BY_TICKET_BUYER = 20
 const TICKET_BUYER_LIMIT = 5
-const FEE_PERCENT = 3
+const FEE_PERCENT = 2.5
 const ADMIN_PASSWORD = "vsp-admin"
 /** Tickets that must be called (and vote) in each single-server fault case. */
 const CALLS_PER_CASE = 10
