@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Effect, Exit, Layer, Redacted, Scope } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { decodeAddress, encodeAddress } from "../core/chain/address.ts"
 import { hexToBytes, reversed, toHex, writeUintLE } from "../core/chain/bytes.ts"
@@ -7,10 +7,14 @@ import type { NetworkParams } from "../core/chain/params.ts"
 import { decodeTxHex, txidOf } from "../core/chain/tx.ts"
 import { encodeExtendedPublicKey, encodeWif, hash160, publicKeyOf } from "../core/vsp/keys.ts"
 import { signMessage } from "../core/vsp/signed-message.ts"
+import { backupVsp } from "../pool/store/backup.ts"
 import { pgliteLayer } from "../pool/store/pglite.ts"
 import type { BroadcastOutcome, ChainSync, TicketSpend } from "../wallet/vsp/chain.ts"
 import { VspChain, VspChainUnavailable } from "../wallet/vsp/chain.ts"
 import { type FleetRepair, type VotableTicket, VotingFleet, type VotingWalletStatus, VotingWalletUnavailable } from "../wallet/vsp/fleet-port.ts"
+import type { VspSettings } from "../wallet/vsp/api.ts"
+import { verifyResponse } from "../core/vsp/server-key.ts"
+import { runVotingService } from "../wallet/vsp/service.ts"
 
 /**
  * Test kit for the voting service: Decred transactions built from parts (tickets, fee
@@ -229,4 +233,89 @@ export const makeRecordingFleet = (names: ReadonlyArray<string> = ["vw1", "vw2",
       }),
   }
   return { fleet, layer: Layer.succeed(VotingFleet)(fleet), added, updated, reconciled, online }
+}
+
+// ---- a service under test ----------------------------------------------------------------------
+
+export interface VspReply {
+  readonly status: number
+  readonly text: string
+  readonly json: Record<string, unknown>
+  /** Whether VSP-Server-Signature is the service key's signature of these exact bytes. */
+  readonly signed: boolean
+}
+
+/**
+ * A voting service on a free port of 127.0.0.1 over `FakeDcrd`, a recording fleet and a store
+ * (in memory unless `dataDir` is given); its lifecycle polls only when the test calls `poll`.
+ * `close` ends it (as a kill would, for the store: nothing is flushed that a commit did not).
+ */
+export const startTestService = async (options: {
+  readonly network: NetworkParams
+  readonly dcrd?: ReturnType<typeof makeFakeDcrd>
+  readonly fleet?: ReturnType<typeof makeRecordingFleet>
+  readonly dataDir?: string
+  readonly settings?: Partial<VspSettings>
+  readonly adminPassword?: string
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
+}) => {
+  const network = options.network
+  const dcrd = options.dcrd ?? makeFakeDcrd(network)
+  const fleet = options.fleet ?? makeRecordingFleet()
+  const scope = await Effect.runPromise(Scope.make())
+  const store = options.dataDir === undefined ? memoryStore : pgliteLayer({ dataDir: options.dataDir })
+  const services = await Effect.runPromise(Layer.buildWithScope(Layer.mergeAll(store, dcrd.layer, fleet.layer), scope))
+  const service = await Effect.runPromise(
+    runVotingService({
+      settings: {
+        network,
+        feePercent: 3,
+        serverSeed: testKey("server"),
+        requiredConfirmations: 6,
+        quoteLifetimeMillis: 3_600_000,
+        minVotingWallets: 2,
+        maxSyncLagBlocks: 2,
+        closedMessage: undefined,
+        ...options.settings,
+      },
+      feeXpub: testFeeXpub("fees", network),
+      http: {
+        host: "127.0.0.1",
+        port: 0,
+        adminPassword: options.adminPassword === undefined ? undefined : Redacted.make(options.adminPassword),
+        dcrdHost: "fake dcrd",
+        rateLimit: options.rateLimit ?? { perSecond: 1000, burst: 1000 },
+      },
+      pollMillis: 3_600_000,
+    }).pipe(Effect.provide(services), Scope.provide(scope)),
+  )
+  const send = async (path: string, init: RequestInit): Promise<VspReply> => {
+    const res = await fetch(`${service.url}${path}`, init)
+    const text = await res.text()
+    let json: Record<string, unknown> = {}
+    try {
+      json = JSON.parse(text) as Record<string, unknown>
+    } catch {
+      // not JSON (a 404, the admin page): json stays empty
+    }
+    const signed = verifyResponse(service.publicKey, new TextEncoder().encode(text), res.headers.get("vsp-server-signature") ?? "")
+    return { status: res.status, text, json, signed }
+  }
+  return {
+    dcrd,
+    fleet,
+    service,
+    send,
+    post: (path: string, body: string, signature: string | undefined) =>
+      send(`/api/v3/${path}`, { method: "POST", body, headers: signature === undefined ? {} : { "VSP-Client-Signature": signature } }),
+    get: (path: string, headers: Record<string, string> = {}) => send(path, { method: "GET", headers }),
+    poll: () => Effect.runPromise(service.poll),
+    /** Every row of the service's tables, as a backup writes them: equal snapshots, equal state. */
+    snapshot: async () => {
+      const lines: Array<string> = []
+      await Effect.runPromise(backupVsp((line) => Effect.sync(() => void lines.push(line))).pipe(Effect.provide(services)))
+      return lines
+    },
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
+  }
 }
