@@ -49,7 +49,7 @@ const decode =
 
 const isRefusal = (e: JsonRpcFailure, code: number): boolean => e._tag === "JsonRpcRefused" && e.code === code
 
-const makeDcrdVspChain = (call: JsonRpcCall): VspChain["Service"] => {
+export const makeDcrdVspChain = (call: JsonRpcCall): VspChain["Service"] => {
   const ask = <T, E>(method: string, params: ReadonlyArray<unknown>, schema: Schema.Codec<T, E>) =>
     call(method, params).pipe(Effect.mapError(unavailable(method)), Effect.flatMap(decode(method, schema)))
 
