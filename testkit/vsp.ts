@@ -187,6 +187,8 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
       }
     },
     has: (hash: string) => txs.has(hash),
+    /** Drops an unmined transaction, as a restarted dcrd's empty mempool does. */
+    forget: (hash: string) => void (txs.get(hash)?.minedAt === undefined && txs.delete(hash)),
     confirmations: (hash: string) => {
       const tx = txs.get(hash)
       return tx?.minedAt === undefined ? 0 : height - tx.minedAt + 1
