@@ -44,7 +44,9 @@ class VspHttpError extends Data.TaggedError("VspHttpError")<{ readonly reason: s
 
 /** vspd's cap on a request body. */
 const MAX_BODY_BYTES = 1 << 20
-const DEFAULT_RATE = { perSecond: 10, burst: 20 } as const
+// A wallet buying a batch of tickets sends a feeaddress and a payfee for each at once: the burst
+// takes a large purchase, the rate stops a flood.
+const DEFAULT_RATE = { perSecond: 20, burst: 200 } as const
 /** vspd: 3 a second on /admin/status. */
 const STATUS_RATE = { perSecond: 3, burst: 3 } as const
 const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -134,7 +134,10 @@ export const makeLifecycle = (settings: VspSettings, state: Ref.Ref<ServiceState
         else if (sync.success.syncHeight - sync.success.blocks > settings.maxSyncLagBlocks) reason = `dcrd is ${sync.success.syncHeight - sync.success.blocks} blocks behind the network`
         else if (online < settings.minVotingWallets) reason = `${online} of ${wallets.length} voting wallets are online, ${settings.minVotingWallets} are needed`
         const previous = yield* Ref.get(state)
-        if (previous.closedReason !== reason) yield* Effect.logWarning(reason === undefined ? "vsp: taking new tickets again" : `vsp: refusing new tickets: ${reason}`)
+        if (previous.closedReason !== reason) {
+          if (reason !== undefined) yield* Effect.logWarning(`vsp: refusing new tickets: ${reason}`)
+          else yield* Effect.logInfo(`vsp: taking new tickets (${online} of ${wallets.length} voting wallets online)`)
+        }
         yield* Ref.set(state, { tipHeight: tip?.height ?? previous.tipHeight, closedReason: reason, walletsOnline: online, walletsTotal: wallets.length })
       })
 
