@@ -36,6 +36,44 @@ const replyText = (jsonrpc: string, id: unknown, outcome: RpcOutcome): string =>
   return `{"jsonrpc":"${version}","result":${result},"error":${error},"id":${JSON.stringify(id ?? null)}}`
 }
 
+/**
+ * One JSON-RPC 1.0 request body answered by `handle`, as dcrwallet answers it: `Invalid request`
+ * (-32600) for a body that is not one, else the handler's outcome in dcrjson's reply shape.
+ */
+const answerJsonRpc = (body: string, handle: RpcHandler): Effect.Effect<string> => {
+  let request: unknown
+  try {
+    request = JSON.parse(body)
+  } catch {
+    request = undefined
+  }
+  if (typeof request !== "object" || request === null || Array.isArray(request) || typeof (request as { method?: unknown }).method !== "string") {
+    return Effect.succeed(replyText("1.0", null, { error: { code: -32600, message: "Invalid request" } }))
+  }
+  const { jsonrpc, id, method, params } = request as { jsonrpc?: unknown; id?: unknown; method: string; params?: unknown }
+  const version = typeof jsonrpc === "string" ? jsonrpc : "1.0"
+  if (params !== undefined && params !== null && !Array.isArray(params)) {
+    return Effect.succeed(replyText(version, id, { error: { code: -32600, message: "Invalid request" } }))
+  }
+  return Effect.map(handle(method, Array.isArray(params) ? params : []), (outcome) => replyText(version, id, outcome))
+}
+
+/**
+ * An in-memory HTTP POST (the shape of wallet/json-rpc.ts's `HttpPost`) to JSON-RPC servers
+ * that live in this process: `route` gives the handler at a URL, or undefined when nothing
+ * listens there (the post is refused like a closed port, ECONNREFUSED). The request goes
+ * through the same framing as `serveJsonRpc`, without a socket, so a client's whole path runs
+ * in virtual time. Credentials are not checked: the server is in the same process.
+ */
+export const memoryPost =
+  (route: (url: string) => RpcHandler | undefined) =>
+  async (url: string, init: { readonly body: string }): Promise<{ readonly status: number; text(): Promise<string> }> => {
+    const handle = route(url)
+    if (handle === undefined) throw Object.assign(new Error(`connect ECONNREFUSED ${url}`), { code: "ECONNREFUSED" })
+    const reply = await Effect.runPromise(answerJsonRpc(init.body, handle))
+    return { status: 200, text: () => Promise.resolve(reply) }
+  }
+
 /** dcrwallet's cap on a request body: 4 MiB. */
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
@@ -73,23 +111,7 @@ export const serveJsonRpc = (options: JsonRpcServerOptions) =>
       res.writeHead(status, { "content-type": "application/json", ...headers })
       res.end(body)
     }
-    const answer = (res: ServerResponse, body: string): Effect.Effect<void> => {
-      let request: unknown
-      try {
-        request = JSON.parse(body)
-      } catch {
-        request = undefined
-      }
-      if (typeof request !== "object" || request === null || Array.isArray(request) || typeof (request as { method?: unknown }).method !== "string") {
-        return Effect.sync(() => send(res, 200, replyText("1.0", null, { error: { code: -32600, message: "Invalid request" } })))
-      }
-      const { jsonrpc, id, method, params } = request as { jsonrpc?: unknown; id?: unknown; method: string; params?: unknown }
-      const version = typeof jsonrpc === "string" ? jsonrpc : "1.0"
-      if (params !== undefined && params !== null && !Array.isArray(params)) {
-        return Effect.sync(() => send(res, 200, replyText(version, id, { error: { code: -32600, message: "Invalid request" } })))
-      }
-      return options.handle(method, Array.isArray(params) ? params : []).pipe(Effect.map((outcome) => send(res, 200, replyText(version, id, outcome))))
-    }
+    const answer = (res: ServerResponse, body: string): Effect.Effect<void> => Effect.map(answerJsonRpc(body, options.handle), (reply) => send(res, 200, reply))
 
     const run = yield* FiberSet.makeRuntime<never>()
     const server = createServer((req, res) => {

@@ -12,8 +12,15 @@ import { Context, Data, type Effect } from "effect"
 export interface VotableTicket {
   /** Display hex of the ticket's transaction hash. */
   readonly hash: string
-  /** The ticket's raw transaction (hex), for `addticket`: a `--manualtickets` wallet does not look tickets up itself. */
+  /**
+   * The ticket's raw transaction (hex), for `addtransaction`: a `--manualtickets` wallet does
+   * not look tickets up itself (dcrwallet has no `addticket`; vspd adds tickets this way too).
+   */
   readonly ticketHex: string
+  /** Display hex of the block that mined the ticket: `addtransaction` files the ticket under it. */
+  readonly blockHash: string
+  /** That block's height: the fleet asks each wallet for its tickets from the oldest one's (`ticketinfo`). */
+  readonly blockHeight: number
   /** The voting address's private key, WIF as the staker's wallet sent it with `payfee`. */
   readonly votingKeyWif: string
   /** Agenda id -> choice id, as `setvotechoice` takes them. */
