@@ -43,6 +43,12 @@ export interface NetworkParams {
   }
   readonly ports: NetworkPorts
   readonly addressPrefixes: AddressPrefixes
+  /**
+   * Four-byte version prefixes of serialized BIP32 extended keys (dcrd `chaincfg` HDPublicKeyID /
+   * HDPrivateKeyID, as big-endian numbers): `dpub`/`dprv`, `tpub`/`tprv`, `spub`/`sprv`, `rpub`/`rprv`.
+   * A voting service derives its fee addresses from an extended public key.
+   */
+  readonly hdKeyIds: { readonly public: number; readonly private: number }
   readonly generateSupported: boolean
 
   // Proof of work
@@ -144,6 +150,7 @@ export const MAINNET: NetworkParams = {
     scriptHash: 0x071a,
     privateKey: 0x22de,
   },
+  hdKeyIds: { public: 0x02fda926, private: 0x02fda4e8 },
   generateSupported: false,
   powLimit: (1n << 224n) - 1n,
   powLimitBits: 0x1d00ffff,
@@ -194,6 +201,7 @@ export const TESTNET3: NetworkParams = {
     scriptHash: 0x0efc,
     privateKey: 0x230e,
   },
+  hdKeyIds: { public: 0x043587d1, private: 0x04358397 },
   generateSupported: true,
   powLimit: (1n << 232n) - 1n,
   powLimitBits: 0x1e00ffff,
@@ -278,6 +286,7 @@ export const SIMNET: NetworkParams = {
     scriptHash: 0x0e6c,
     privateKey: 0x2307,
   },
+  hdKeyIds: { public: 0x0420bd3d, private: 0x0420b903 },
   agendas: SIMNET_AGENDAS,
 }
 
@@ -299,6 +308,7 @@ export const REGNET: NetworkParams = {
     scriptHash: 0x0ddb,
     privateKey: 0x22fe,
   },
+  hdKeyIds: { public: 0xeab4f987, private: 0xeab40448 },
   agendas: REGNET_AGENDAS,
 }
 
