@@ -126,8 +126,11 @@ type ChainBlock = { -readonly [K in keyof SimBlock]: SimBlock[K] } & {
 /** A simulated ticket holder: buys at the current price, and votes when its wallet is up. */
 export interface SimStaker {
   readonly owner: string
-  /** Whether its wallet (or voting service) votes in the block at `height`. */
-  readonly canVote: (height: number) => boolean
+  /**
+   * Whether its wallet votes `ticket` (a ticket id) in the block at `height`: a solo wallet
+   * whenever it is up; a voting service's client when a voting server holding the ticket is.
+   */
+  readonly canVote: (height: number, ticket: string) => boolean
   /**
    * Tickets it buys per block while the network's tickets (mempool, immature and live) are
    * below the pool's target size (default: an equal share of MaxFreshStakePerBlock).
@@ -534,14 +537,14 @@ class SimNode {
     return this.model.ticket(ticket)?.purchase.owner ?? ""
   }
 
-  private canVote(owner: string, height: number): boolean {
-    const staker = this.stakers.get(owner)
-    return staker === undefined ? true : staker.canVote(height)
+  private canVote(ticket: string, height: number): boolean {
+    const staker = this.stakers.get(this.ownerOf(ticket))
+    return staker === undefined ? true : staker.canVote(height, ticket)
   }
 
   /** The tip's winners whose wallets vote in the block at `height`, in draw order. */
   private onlineWinners(height: number): Array<string> {
-    return this.model.nextWinners.filter((id) => this.canVote(this.ownerOf(id), height))
+    return this.model.nextWinners.filter((id) => this.canVote(id, height))
   }
 
   /** Owner-made revocations for the next block (only before DCP-0009; the block does its own after). */
@@ -549,7 +552,7 @@ class SimNode {
     if (this.model.autoRevocations) return []
     return this.model
       .unrevokedTickets()
-      .filter((id) => this.canVote(this.ownerOf(id), height))
+      .filter((id) => this.canVote(id, height))
       .slice(0, 255)
   }
 

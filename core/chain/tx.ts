@@ -13,7 +13,7 @@ export interface TxOutput {
 }
 
 /** A transaction input's previous outpoint and sequence (the prefix part; the witness is elsewhere). */
-export interface TxInput {
+interface TxInput {
   /** Display hex of the spent transaction's hash. */
   readonly previousHash: string
   readonly previousIndex: number

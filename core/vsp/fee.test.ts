@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { NETWORKS, type NetworkName } from "../chain/params.ts"
-import { stakePoolTicketFee, validPoolFeeRate } from "./fee.ts"
+import { MAINNET, NETWORKS, REGNET, SIMNET, TESTNET3, type NetworkName } from "../chain/params.ts"
+import { stakePoolTicketFee, validPoolFeeRate, vspdCurrentFee, type StakePoolFeeInput } from "./fee.ts"
 
 /**
  * Vectors printed by dcrwallet's own txrules.StakePoolTicketFee and ValidPoolFeeRate (module
@@ -27,16 +27,16 @@ interface FeeVector {
 
 const vectors: ReadonlyArray<FeeVector> = JSON.parse(readFileSync(join(import.meta.dirname, "stake-pool-fee.vectors.json"), "utf8"))
 
-const feeOf = (v: FeeVector): bigint =>
-  stakePoolTicketFee({
-    stakeDiff: BigInt(v.stakeDiff),
-    relayFeePerKb: BigInt(v.relayFeePerKb),
-    height: v.height,
-    feePercent: v.feePercent,
-    network: NETWORKS[v.network],
-    dcp0010Active: v.dcp0010Active,
-    dcp0012Active: v.dcp0012Active,
-  })
+const inputOf = (v: FeeVector): StakePoolFeeInput => ({
+  stakeDiff: BigInt(v.stakeDiff),
+  relayFeePerKb: BigInt(v.relayFeePerKb),
+  height: v.height,
+  feePercent: v.feePercent,
+  network: NETWORKS[v.network],
+  dcp0010Active: v.dcp0010Active,
+  dcp0012Active: v.dcp0012Active,
+})
+const feeOf = (v: FeeVector): bigint => stakePoolTicketFee(inputOf(v))
 
 describe("stakePoolTicketFee: dcrwallet's txrules.StakePoolTicketFee, checked against Go's own answers", () => {
   it("covers the three networks, every subsidy split and fees that are not zero", () => {
@@ -59,5 +59,31 @@ describe("stakePoolTicketFee: dcrwallet's txrules.StakePoolTicketFee, checked ag
     expect(Math.floor(2.3 * 100)).toBe(229)
     expect(at(2.3)).toBeLessThan(at(2.3000000000000003))
     expect(at(2.3)).toBe(at(2.29))
+  })
+})
+
+describe("vspdCurrentFee: the quote vspd's getCurrentFee makes", () => {
+  const price = 23_456_789_012n
+  const direct = (network: typeof MAINNET, height: number, dcp0010Active: boolean, dcp0012Active: boolean) =>
+    stakePoolTicketFee({ stakeDiff: price, relayFeePerKb: 10_000n, height, feePercent: 2, network, dcp0010Active, dcp0012Active })
+  const quote = (network: typeof MAINNET, height: number) => vspdCurrentFee({ bestBlockSBits: price, bestBlockHeight: height, feePercent: 2, network })
+
+  it("switches subsidy split at vspd's own heights: mainnet 657280 and 794368, testnet3 877728 and 1170048", () => {
+    for (const [network, dcp0010, dcp0012] of [
+      [MAINNET, 657280, 794368],
+      [TESTNET3, 877728, 1170048],
+    ] as const) {
+      expect(quote(network, dcp0010 - 1)).toBe(direct(network, dcp0010 - 1, false, false))
+      expect(quote(network, dcp0010)).toBe(direct(network, dcp0010, true, false))
+      expect(quote(network, dcp0012 - 1)).toBe(direct(network, dcp0012 - 1, true, false))
+      expect(quote(network, dcp0012)).toBe(direct(network, dcp0012, true, true))
+      expect(direct(network, dcp0010, true, false)).not.toBe(direct(network, dcp0010, false, false))
+    }
+  })
+
+  it("takes DCP-0012 from block 1 on simnet, and the chain's own activations on regnet", () => {
+    expect(quote(SIMNET, 200)).toBe(direct(SIMNET, 200, true, true))
+    expect(quote(REGNET, 200)).toBe(direct(REGNET, 200, false, false))
+    expect(vspdCurrentFee({ bestBlockSBits: price, bestBlockHeight: 200, feePercent: 2, network: REGNET, activations: { changesubsidysplit: 150 } })).toBe(direct(REGNET, 200, true, false))
   })
 })

@@ -1,4 +1,5 @@
-import type { NetworkParams } from "../chain/params.ts"
+import { chainActivations, isAgendaActive, type AgendaActivations } from "../chain/agendas.ts"
+import type { NetworkName, NetworkParams } from "../chain/params.ts"
 import { voteSubsidy, type SubsidySplit } from "../chain/subsidy.ts"
 
 /** What dcrwallet's `txrules.StakePoolTicketFee` takes, named. */
@@ -78,4 +79,46 @@ export const stakePoolTicketFee = (input: StakePoolFeeInput): bigint => {
   // big.Int's Rsh is arithmetic (it floors), as bigint's >> is.
   const fee = euclideanDiv(numerator, denominator) >> SHIFT
   return BigInt.asIntN(64, fee)
+}
+
+/**
+ * The heights from which vspd treats DCP-0010 and DCP-0012 as active (vspd internal/config
+ * network.go). vspd hard-codes them rather than asking dcrd: on simnet both from block 1; on
+ * testnet3 at the heights the votes passed there. vspd has no regnet configuration; there the
+ * chain's own activations decide (regnet forces nothing, so until a vote passes: neither).
+ */
+const VSPD_SPLIT_HEIGHTS: { readonly [K in NetworkName]?: { readonly dcp0010: number; readonly dcp0012: number } } = {
+  mainnet: { dcp0010: 657280, dcp0012: 794368 },
+  testnet3: { dcp0010: 877728, dcp0012: 1170048 },
+  simnet: { dcp0010: 1, dcp0012: 1 },
+}
+
+/** The relay fee vspd's fee quote uses: a constant 1e4 atoms/kB, never what dcrd relays at. */
+const VSPD_RELAY_FEE_PER_KB = 10_000n
+
+/**
+ * The fee vspd quotes (`getCurrentFee`): `StakePoolTicketFee` of its dcrd's best block header's
+ * SBits at that block's height, a relay fee of 1e4 atoms/kB, and DCP-0010 / DCP-0012 by vspd's
+ * own activation heights. `activations` (a chain's reported agenda heights) decide only where
+ * vspd has no table (regnet).
+ */
+export const vspdCurrentFee = (input: {
+  readonly bestBlockSBits: bigint
+  readonly bestBlockHeight: number
+  readonly feePercent: number
+  readonly network: NetworkParams
+  readonly activations?: AgendaActivations
+}): bigint => {
+  const { bestBlockHeight: height, network } = input
+  const table = VSPD_SPLIT_HEIGHTS[network.name]
+  const activations = input.activations ?? chainActivations(network.agendas)
+  return stakePoolTicketFee({
+    stakeDiff: input.bestBlockSBits,
+    relayFeePerKb: VSPD_RELAY_FEE_PER_KB,
+    height,
+    feePercent: input.feePercent,
+    network,
+    dcp0010Active: table === undefined ? isAgendaActive(activations, "changesubsidysplit", height) : height >= table.dcp0010,
+    dcp0012Active: table === undefined ? isAgendaActive(activations, "changesubsidysplitr2", height) : height >= table.dcp0012,
+  })
 }

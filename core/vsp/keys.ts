@@ -10,7 +10,7 @@ import { blake256Hash } from "../chain/hash.ts"
 import type { NetworkParams } from "../chain/params.ts"
 
 /** Why a key string (WIF or extended key) or a derivation was refused. */
-export type KeyProblem = "malformed" | "bad-checksum" | "wrong-network" | "unsupported-type" | "private-extended-key" | "bad-public-key" | "invalid-child"
+type KeyProblem = "malformed" | "bad-checksum" | "wrong-network" | "unsupported-type" | "private-extended-key" | "bad-public-key" | "invalid-child"
 
 /** A private key (WIF), an extended public key or a child derivation that cannot be used; the message says what to do. */
 export class KeyError extends Data.TaggedError("KeyError")<{
@@ -229,6 +229,26 @@ export const deriveChild = (parent: ExtendedPublicKey, index: number): Result.Re
 export const feeAddress = (xpub: string, index: number, network: NetworkParams): Result.Result<string, KeyError> =>
   Result.flatMap(decodeExtendedPublicKey(xpub, network), (key) =>
     Result.flatMap(deriveChild(key, 0), (external) => Result.map(deriveChild(external, index), (child) => p2pkhAddressOf(child.publicKey, network))),
+  )
+
+/** How many indexes in a row without a child vspd skips before it gives up (more means a broken key). */
+const MAX_INVALID_CHILDREN = 3
+
+/**
+ * The next fee address after `lastUsedIndex`, as vspd's address generator hands them out: index
+ * lastUsed + 1, skipping an index that has no child, giving up on the third in a row. A new key
+ * starts with lastUsed 0, so index 0 is never handed out. Store the returned index as the new
+ * lastUsed only once the address is stored with its ticket.
+ */
+export const nextFeeAddress = (xpub: string, lastUsedIndex: number, network: NetworkParams): Result.Result<{ readonly address: string; readonly index: number }, KeyError> =>
+  Result.flatMap(decodeExtendedPublicKey(xpub, network), (key) =>
+    Result.flatMap(deriveChild(key, 0), (external) => {
+      for (let index = lastUsedIndex + 1, invalid = 0; ; index++) {
+        const child = deriveChild(external, index)
+        if (Result.isSuccess(child)) return Result.succeed({ address: p2pkhAddressOf(child.success.publicKey, network), index })
+        if (child.failure.problem !== "invalid-child" || index >= HARDENED_KEY_START - 1 || ++invalid >= MAX_INVALID_CHILDREN) return Result.fail(child.failure)
+      }
+    }),
   )
 
 /** Decodes a 32-byte secp256k1 private key from big-endian bytes modulo the order (dcrd's `PrivKeyFromBytes`), for signing. */

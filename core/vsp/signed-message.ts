@@ -39,10 +39,14 @@ const varString = (bytes: Uint8Array): Uint8Array => {
   return out
 }
 
-/** The 32-byte hash a Decred signed message signs. The message is UTF-8, as a Go string from JSON is. */
-const messageHash = (message: string): Uint8Array => {
+/**
+ * The 32-byte hash a Decred signed message signs. A string is taken as its UTF-8 bytes (a Go
+ * string from JSON); bytes are taken as they are: vspd verifies `string(body)` of the raw request
+ * body, so pass the body's bytes to agree with it even where they are not valid UTF-8.
+ */
+const messageHash = (message: string | Uint8Array): Uint8Array => {
   const magic = varString(new TextEncoder().encode(MAGIC))
-  const body = varString(new TextEncoder().encode(message))
+  const body = varString(typeof message === "string" ? new TextEncoder().encode(message) : message)
   const data = new Uint8Array(magic.length + body.length)
   data.set(magic, 0)
   data.set(body, magic.length)
@@ -116,7 +120,7 @@ const recoverCompact = (signature: Uint8Array, hash: Uint8Array): Uint8Array | u
  * `VerifyMessage` (what vspd checks every request with): the address must be a secp256k1 ECDSA
  * P2PKH address of this network. False for anything malformed, never a throw.
  */
-export const verifySignedMessage = (address: string, signatureBase64: string, message: string, network: NetworkParams): boolean => {
+export const verifySignedMessage = (address: string, signatureBase64: string, message: string | Uint8Array, network: NetworkParams): boolean => {
   const decoded = decodeAddress(address, network)
   if (Result.isFailure(decoded) || decoded.success.kind !== "p2pkh-ecdsa-secp256k1") return false
   const signature = decodeStdBase64(signatureBase64)
@@ -135,7 +139,7 @@ export const verifySignedMessage = (address: string, signatureBase64: string, me
  * (RFC 6979 nonce, low S, compressed-key recovery byte): base64 of the 65-byte compact signature.
  * For tests, emulators and dcrforge's own client; the same key and message give dcrwallet's bytes.
  */
-export const signMessage = (privateKey: Uint8Array, message: string): string => {
+export const signMessage = (privateKey: Uint8Array, message: string | Uint8Array): string => {
   const key = reducedPrivateKey(privateKey)
   const signature = secp256k1.sign(messageHash(message), key, { prehash: false, lowS: true, format: "recovered" })
   // noble's recovered format is the recovery id then R and S; Decred's puts 27 + id + 4 first.

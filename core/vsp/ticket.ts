@@ -107,7 +107,7 @@ export const parseTicket = (ticketHex: string, network: NetworkParams): Result.R
   })
 
 /** What a fee transaction pays a fee address. */
-export interface FeePayment {
+interface FeePayment {
   /** Display hex of the fee transaction's hash. */
   readonly txHash: string
   /** The value of the first output paying the address (version 0, its exact payment script); 0 when none does. */

@@ -146,6 +146,27 @@ export const SCENARIOS: ReadonlyArray<Scenario> = [
       stakers: stakerPopulation(12, (i, h) => i % 4 === 0 && h % 60 < 30, 5),
     }),
   },
+  {
+    name: "voting-service",
+    description: "Stakers on simnet rules, one of them registered with a voting service of three voting servers that go down and come back empty (seeded); the fleet keeps them",
+    hours: 1,
+    blocks: 300,
+    world: (p) => ({
+      seed: p.seed,
+      base: baseNetwork(p, SIMNET),
+      blake3: "forced",
+      bootstrapHeight: SIMNET.stakeValidationHeight + 8,
+      hashScale: 2e9,
+      networkHashrate: 2e11,
+      fleet: scaleFleet([{ model: "gominer", count: 3 }], p.miners),
+      accounts: 2,
+      scheme: PPLNS,
+      feeBasisPoints: 100,
+      vardiffTargetSeconds: 5,
+      stakers: stakerPopulation(6, (i, h) => i === 0 && h % 80 < 20, 2),
+      votingService: { owner: "vsp-client", ticketsPerBlock: 4, servers: 3 },
+    }),
+  },
 ]
 
 export const scenarioByName = (name: string): Scenario | undefined => SCENARIOS.find((s) => s.name === name)
@@ -200,6 +221,7 @@ export const runScenario = (world: World, limits: { readonly hours: number; read
     const untilMillis = limits.hours * 3_600_000
     const stepMillis = Math.max(100, Math.min(1000, (world.network.targetTimePerBlock * 1000) / 20))
     const elapsed = yield* advance({
+      world,
       untilMillis: untilMillis === 0 ? Number.POSITIVE_INFINITY : untilMillis,
       stepMillis,
       done: limits.blocks > 0 ? () => world.dcrd.height() - startHeight >= limits.blocks : undefined,

@@ -19,6 +19,7 @@ import { pgliteLayer } from "../../pool/store/pglite.ts"
 import { PoolStore, poolStoreLayer } from "../../pool/store/store.ts"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { RunLog } from "./run-log.ts"
+import { makeSimVotingService, type SimVotingService, type VotingServiceOptions } from "./voting-service.ts"
 
 /** A group of identical devices in the fleet. */
 export interface FleetEntry {
@@ -50,6 +51,8 @@ export interface WorldOptions {
   readonly faults?: NetworkFaults | undefined
   readonly orphanRate?: number | undefined
   readonly stakers?: ReadonlyArray<SimStaker> | undefined
+  /** A voting service one more staker's tickets are registered with (voting-service.ts); none by default. */
+  readonly votingService?: VotingServiceOptions | undefined
   /** When votes reach dcrd after their block (default: the emulator's). */
   readonly voteDelayMillis?: { readonly min: number; readonly max: number } | undefined
   /** Keep the pool's database in this directory (default: in memory). */
@@ -69,6 +72,8 @@ export interface World {
   readonly log: RunLog
   readonly dcrd: SimDcrd
   readonly wallet: SimWallet
+  /** The voting service, when the options have one. */
+  readonly votingService: SimVotingService | undefined
   readonly net: MemoryNetwork
   readonly miners: ReadonlyArray<{ readonly name: string; readonly model: MinerModel; readonly account: string; readonly stats: MinerStats }>
   readonly accounts: ReadonlyArray<string>
@@ -136,6 +141,9 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
     const accounts = Array.from({ length: options.accounts }, (_, i) => simAddress(network, random.fork(`account/${i}`)))
     const feeAddress = simAddress(network, random.fork("fee"))
 
+    const voting = options.votingService === undefined ? undefined : makeSimVotingService(options.votingService, random.fork("voting-service"), options.bootstrapHeight, stamp)
+    // Past stake validation the chain needs voters: by default a few always-online stakers.
+    const stakers = options.stakers ?? Array.from({ length: 4 }, (_, i) => ({ owner: `staker-${i}`, canVote: () => true, ticketsPerBlock: 2 }))
     const dcrd = yield* makeSimDcrd({
       network,
       random: random.fork("dcrd"),
@@ -143,12 +151,12 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
       networkHashrate: options.networkHashrate,
       bits: bitsForHashrate(network, options.networkHashrate + fleetHashrate, options.hashScale),
       bootstrapHeight: options.bootstrapHeight,
-      // Past stake validation the chain needs voters: by default a few always-online stakers.
-      stakers: options.stakers ?? Array.from({ length: 4 }, (_, i) => ({ owner: `staker-${i}`, canVote: () => true, ticketsPerBlock: 2 })),
+      stakers: voting === undefined ? stakers : [...stakers, voting.service.staker],
       orphanRate: options.orphanRate ?? 0,
       ...(options.voteDelayMillis === undefined ? {} : { voteDelayMillis: options.voteDelayMillis }),
       log: (event) => stamp(`dcrd ${JSON.stringify(event, bigintJson)}`),
     })
+    voting?.attach(dcrd)
     const wallet = yield* makeSimWallet({ dcrd, log: (event) => stamp(`wallet ${JSON.stringify(event, bigintJson)}`) })
     const net = yield* makeMemoryNetwork({ random: random.fork("network"), faults: options.faults, log: (e) => stamp(describeNetwork(e)) })
 
@@ -216,6 +224,7 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
       log,
       dcrd,
       wallet,
+      votingService: voting?.service,
       net,
       miners,
       accounts,
@@ -245,6 +254,8 @@ export const advance = (options: {
   readonly done?: (() => boolean) | undefined
   /** Runs after every step; an effect it returns runs before the next one (a scripted action). */
   readonly onStep?: ((elapsedMillis: number) => void | Effect.Effect<void>) | undefined
+  /** The world being run: its voting service, if any, does its per-tip work after every step (before `onStep`). */
+  readonly world?: World | undefined
 }) =>
   Effect.gen(function* () {
     const start = yield* Clock.currentTimeMillis
@@ -255,6 +266,7 @@ export const advance = (options: {
       yield* TestClock.adjust(options.stepMillis)
       yield* settle
       yield* settle
+      if (options.world?.votingService !== undefined) yield* options.world.votingService.afterStep
       const action = options.onStep?.(elapsed + options.stepMillis)
       if (action !== undefined) yield* action
     }

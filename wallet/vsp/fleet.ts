@@ -20,7 +20,7 @@ export interface VotingWalletConnection {
 }
 
 /** One voting wallet's JSON-RPC: url, RPC user and password, rpc.cert, and how long one call may take. */
-export interface VotingWalletEndpoint extends JsonRpcEndpoint {
+interface VotingWalletEndpoint extends JsonRpcEndpoint {
   readonly name: string
 }
 
@@ -72,7 +72,9 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
       ? Effect.succeed(decoded.success)
       : Effect.fail(new VotingWalletUnavailable({ wallet, operation: method, reason: `unexpected reply: ${JSON.stringify(value)?.slice(0, 200)}` }))
   }
-  const asUnavailable = (wallet: string, method: string) => (failure: JsonRpcFailure) => new VotingWalletUnavailable({ wallet, operation: method, reason: failure.message })
+  // The failure's own reason, not its message: VotingWalletUnavailable says what to check itself.
+  const asUnavailable = (wallet: string, method: string) => (failure: JsonRpcFailure) =>
+    new VotingWalletUnavailable({ wallet, operation: method, reason: failure._tag === "JsonRpcRefused" ? `refused (code ${failure.code}): ${failure.reason}` : failure.reason })
 
   /** One call whose failure is the wallet's: a refusal of one ticket is told apart by the caller. */
   const ask = (w: VotingWalletConnection, method: string, params: ReadonlyArray<unknown> = []) => w.call(method, params)
@@ -115,7 +117,8 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
         // A wallet gone mid-pass fails the pass; a refusal of this ticket is reported and the rest go on.
         if (outcome.failure._tag === "JsonRpcUnavailable") return yield* Effect.fail(asUnavailable(w.name, "a ticket's calls")(outcome.failure))
         refused.push(ticket.hash)
-        firstRefusal ??= `ticket ${ticket.hash}: ${outcome.failure.message}`
+        const why = outcome.failure._tag === "JsonRpcRefused" ? `${outcome.failure.method} refused (code ${outcome.failure.code}): ${outcome.failure.reason}` : outcome.failure.reason
+        firstRefusal ??= `ticket ${ticket.hash}: ${why}`
       }
       return firstRefusal === undefined ? { added, choicesFixed, refused } : { added, choicesFixed, refused, firstRefusal }
     })

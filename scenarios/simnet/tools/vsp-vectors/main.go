@@ -1,6 +1,6 @@
 // Command vsp-vectors prints the test vectors core/vsp checks itself against, computed by the
 // Decred code dcrforge's voting service must agree with: dcrwallet's txrules.StakePoolTicketFee
-// (the version scenarios/simnet/tools pins), dcrd's hdkeychain, dcrutil WIF, ecdsa.SignCompact
+// (the version scenarios/simnet/tools pins), dcrd's stake ticket rules, hdkeychain, dcrutil WIF, ecdsa.SignCompact
 // (dcrwallet's signmessage) and Go's crypto/ed25519 (vspd's response signatures).
 //
 //	go run . fee mainnet (one network per process: StakePoolTicketFee caches the subsidy of the
@@ -23,6 +23,7 @@ import (
 	"strconv"
 
 	"decred.org/dcrwallet/v5/wallet/txrules"
+	"github.com/decred/dcrd/blockchain/stake/v5"
 	"github.com/decred/dcrd/chaincfg/chainhash"
 	"github.com/decred/dcrd/chaincfg/v3"
 	"github.com/decred/dcrd/crypto/blake256"
@@ -32,6 +33,7 @@ import (
 	"github.com/decred/dcrd/dcrutil/v4"
 	"github.com/decred/dcrd/hdkeychain/v3"
 	"github.com/decred/dcrd/txscript/v4/stdaddr"
+	"github.com/decred/dcrd/txscript/v4/stdscript"
 	"github.com/decred/dcrd/wire"
 )
 
@@ -131,7 +133,43 @@ type ed25519Case struct {
 	Signature string `json:"signature"`
 }
 
+// Real tickets: two from simnet (dcrd's blockchain/standalone/merkle_test.go, "from simnet
+// testing") and one from mainnet (dcrdata's insight API documentation, ticket
+// ff56ce33b326c7233c0517d52c94ba226c038772512c0282c66a488583bb6b23).
+var realTickets = []struct{ network, hex string }{
+	{"simnet", "010000000167835eeb4d3ac8ee05417e93fbb3cf14ba8bcb07745fbac5433e15cc3b8eb27d0d00000000ffffffff03204e00000000000000001aba76a914fd28ffadc79bfc63642b59aec4a2ee5b2ccf248188ac00000000000000000000206a1e6f360606284502c81ce5b3feb0d71c7874999c34c4590000000000000058000000000000000000001abd76a914000000000000000000000000000000000000000088ac000000003800000001c45900000000000032000000010000006a473044022062abf944c8f258efa9442d70aa6b5a4241c81e8dc1b99fffc741d4af40d6475f022044aae4b930d69ffb825df6a2f9a01f6c8a7abc1fcab70573aace5be1926ed6650121034c9b704a36fab21e12cbb508691c31593f3fce4f3dd11fb0e8fac44c25c8600b"},
+	{"simnet", "01000000017364d1a023b2db7b141b6a94e6c4ace36442a338b8175f92a5e4d9668ee1f2180100000000ffffffff03204e00000000000000001aba76a91453a7f2d43babdafdaa510b9c3a3c17145bbf8f2188ac00000000000000000000206a1e874ec2f5538743d21bba9d6ffbff4bc2abd47baac4590000000000000058000000000000000000001abd76a914000000000000000000000000000000000000000088ac000000000000000001c45900000000000034000000010000006a473044022041fa36d2d4d0af2ed567167ef395ddfb21bed9ec9a502bb20d7e728b9627402e02200f59f391232108c6c75713a65ebeefbda618d5ab908b80da9c35d8565fca987e012102d871b270e47643597ff904da3d3b0c9a370fec94930d34002feaa3eb3ffc02dd"},
+	{"mainnet", "0100000001717fb09f4606f40c4de88536e7e8533fc69c51e061bc45405f367860543c4e561f00000000ffffffff0300c2eb0b0000000000001aba76a914fdba1349ce643e8ac4b97f6bdce68d9fabe5223b88ac00000000000000000000206a1e9b0522325b5497548641f134834c962b0333f8a3a4cdeb0b000000000058000000000000000000001abd76a914000000000000000000000000000000000000000088ac000000000000000001a4cdeb0b0000000021010000020000006946304302205497e630309cec08ccdeaafacefbc508aadcafd177694e5647b9f04dcf5efe57021f0a06f61893b30c878e5520753741b9d89b3571c5e437df08813854f96d0f710121030480c2768c70cb0879cc820f854c284b111b6b150fa35cc62a5a2050129fb565"},
+}
+
+type ticketCase struct {
+	Network           string `json:"network"`
+	Hex               string `json:"hex"`
+	IsSStx            bool   `json:"isSStx"`
+	Hash              string `json:"hash"`
+	Price             string `json:"price"`
+	VotingAddress     string `json:"votingAddress"`
+	CommitmentAddress string `json:"commitmentAddress"`
+	CommitmentAmount  string `json:"commitmentAmount"`
+}
+
+func tickets() []ticketCase {
+	var out []ticketCase
+	for _, t := range realTickets {
+		params := networkParams(t.network)
+		tx := wire.NewMsgTx()
+		check(tx.FromBytes(must(hex.DecodeString(t.hex))))
+		_, voting := stdscript.ExtractAddrs(tx.TxOut[0].Version, tx.TxOut[0].PkScript, params)
+		commitment := must(stake.AddrFromSStxPkScrCommitment(tx.TxOut[1].PkScript, params))
+		amount := must(stake.AmountFromSStxPkScrCommitment(tx.TxOut[1].PkScript))
+		out = append(out, ticketCase{t.network, t.hex, stake.IsSStx(tx), tx.TxHash().String(), strconv.FormatInt(tx.TxOut[0].Value, 10),
+			voting[0].String(), commitment.String(), strconv.FormatInt(int64(amount), 10)})
+	}
+	return out
+}
+
 type keysFile struct {
+	Tickets  []ticketCase  `json:"tickets"`
 	Keys     []keyCase     `json:"extendedKeys"`
 	WIFs     []wifCase     `json:"wifs"`
 	Messages []messageCase `json:"signedMessages"`
@@ -158,6 +196,7 @@ func seedOf(label string) []byte {
 
 func keys() keysFile {
 	var f keysFile
+	f.Tickets = tickets()
 	for _, name := range []string{"mainnet", "testnet3", "simnet"} {
 		params := networkParams(name)
 		seed := seedOf("dcrforge vsp vectors " + name)
