@@ -70,7 +70,7 @@ const txHash = (hex: string): string => {
 const p2pkh = (hash: Uint8Array) => Uint8Array.of(0x76, 0xa9, 0x14, ...hash, 0x88, 0xac)
 
 /** A deterministic private key from a label (tests only). */
-export const testKey = (label: string): Uint8Array => blake256Hash(new TextEncoder().encode(`dcrforge vsp test key ${label}`))
+const testKey = (label: string): Uint8Array => blake256Hash(new TextEncoder().encode(`dcrforge vsp test key ${label}`))
 
 /** A staker: the key that owns the ticket's commitment (signs requests) and the ticket's voting key. */
 export const makeStaker = (label: string, network: NetworkParams) => {
@@ -239,7 +239,7 @@ export const makeRecordingFleet = (names: ReadonlyArray<string> = ["vw1", "vw2",
 
 // ---- a service under test ----------------------------------------------------------------------
 
-export interface VspReply {
+interface VspReply {
   readonly status: number
   readonly text: string
   readonly json: Record<string, unknown>
