@@ -257,6 +257,8 @@ export const startTestService = async (options: {
   readonly dcrd?: ReturnType<typeof makeFakeDcrd>
   readonly fleet?: ReturnType<typeof makeRecordingFleet>
   readonly dataDir?: string
+  /** Another store (a Postgres server); the embedded one otherwise. */
+  readonly store?: Layer.Layer<SqlClient.SqlClient, unknown>
   readonly settings?: Partial<VspSettings>
   readonly adminPassword?: string
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
@@ -265,7 +267,7 @@ export const startTestService = async (options: {
   const dcrd = options.dcrd ?? makeFakeDcrd(network)
   const fleet = options.fleet ?? makeRecordingFleet()
   const scope = await Effect.runPromise(Scope.make())
-  const store = options.dataDir === undefined ? memoryStore : pgliteLayer({ dataDir: options.dataDir })
+  const store = options.store ?? (options.dataDir === undefined ? memoryStore : pgliteLayer({ dataDir: options.dataDir }))
   const services = await Effect.runPromise(Layer.buildWithScope(Layer.mergeAll(store, dcrd.layer, fleet.layer), scope))
   const service = await Effect.runPromise(
     runVotingService({

@@ -1,11 +1,13 @@
-import { Effect, Layer } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Redacted } from "effect"
 import { mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { SIMNET } from "../../core/chain/params.ts"
 import { serverPublicKey } from "../../core/vsp/server-key.ts"
 import { feeTx, makeStaker, memoryStore, startTestService } from "../../testkit/vsp.ts"
+import { postgresForTests } from "../../testkit/postgres.ts"
 import { backupVsp, restoreVsp } from "../store/backup.ts"
 import { loadOrCreateServerKey } from "./vsp-service.ts"
 
@@ -65,6 +67,51 @@ describe("the voting service's backup", () => {
       )
       expect(copy.out).toEqual(lines)
       expect(copy.twice).toContain("already holds voting service data")
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+const pg = await postgresForTests()
+afterAll(() => ("skip" in pg ? undefined : pg.stop()))
+
+describe.skipIf("skip" in pg)("the voting service on a PostgreSQL server", () => {
+  it("two payfees for one ticket at once: one is taken, the other refused as fee already received; concurrent quotes get distinct fee addresses", async () => {
+    if ("skip" in pg) return
+    const s = await startTestService({ network: SIMNET, store: PgClient.layer({ url: Redacted.make(pg.url) }) })
+    try {
+      await s.poll()
+      const stakers = Array.from({ length: 6 }, (_, i) => makeStaker(`pg ${i}`, SIMNET))
+      const quotes = await Promise.all(
+        stakers.map(async (staker) => {
+          const t = staker.ticket(10_000_000_000n)
+          const body = JSON.stringify({ timestamp: 1, tickethash: t.ticketHash, tickethex: t.ticketHex, parenthex: t.parentHex })
+          const reply = await s.post("feeaddress", body, staker.sign(body))
+          expect(reply.status, reply.text).toBe(200)
+          return { staker, t, address: String(reply.json.feeaddress), amount: BigInt(Number(reply.json.feeamount)) }
+        }),
+      )
+      expect(new Set(quotes.map((q) => q.address)).size).toBe(quotes.length)
+      const q = quotes[0]!
+      const pay = (payer: string) => {
+        const body = JSON.stringify({
+          timestamp: 2,
+          tickethash: q.t.ticketHash,
+          feetx: feeTx(q.address, q.amount, SIMNET, payer),
+          votingkey: q.staker.votingWif,
+          votechoices: {},
+          tspendpolicy: {},
+          treasurypolicy: {},
+        })
+        return s.post("payfee", body, q.staker.sign(body))
+      }
+      const replies = await Promise.all([pay("first"), pay("second"), pay("third")])
+      expect(replies.map((r) => r.status).sort()).toEqual([200, 400, 400])
+      expect(replies.filter((r) => r.status === 400).map((r) => r.json.code)).toEqual([3, 3])
+      const rows = (await s.snapshot()).filter((l) => l.includes('"table":"vsp_tickets"') && l.includes(q.t.ticketHash))
+      expect(rows).toHaveLength(1)
+      expect(rows[0]).toContain('"received"')
     } finally {
       await s.close()
     }
