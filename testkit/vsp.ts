@@ -142,12 +142,16 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
     sync: undefined as Partial<ChainSync> | undefined,
     refuse: (_hash: string): string | undefined => undefined,
     down: false,
+    /** The next this-many tip reads die (a bug's defect, not a failure). */
+    dyingTips: 0,
   }
   const blockHash = (h: number) => hashToDisplay(blake256Hash(new TextEncoder().encode(`block ${h}`)))
   const unavailable = <A>(method: string, a: () => A): Effect.Effect<A, VspChainUnavailable> =>
     Effect.suspend(() => (state.down ? Effect.fail(new VspChainUnavailable({ method, reason: "connection refused" })) : Effect.sync(a)))
   const chain: VspChain["Service"] = {
-    tip: unavailable("tip", () => ({ height, hash: blockHash(height), stakeDifficulty: state.stakeDifficulty })),
+    tip: Effect.suspend(() =>
+      state.dyingTips > 0 ? (state.dyingTips--, Effect.die(new Error("a bug in the tip"))) : unavailable("tip", () => ({ height, hash: blockHash(height), stakeDifficulty: state.stakeDifficulty })),
+    ),
     sync: unavailable("getblockchaininfo", () => ({ blocks: height, syncHeight: height, initialBlockDownload: false, activeSince: {}, ...state.sync })),
     transaction: (hash) =>
       unavailable("getrawtransaction", () => {
@@ -262,6 +266,8 @@ export const startTestService = async (options: {
   readonly settings?: Partial<VspSettings>
   readonly adminPassword?: string
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
+  /** Timed polls (default: none in practice; tests call `poll`). */
+  readonly pollMillis?: number
 }) => {
   const network = options.network
   const dcrd = options.dcrd ?? makeFakeDcrd(network)
@@ -290,7 +296,7 @@ export const startTestService = async (options: {
         dcrdHost: "fake dcrd",
         rateLimit: options.rateLimit ?? { perSecond: 1000, burst: 1000 },
       },
-      pollMillis: 3_600_000,
+      pollMillis: options.pollMillis ?? 3_600_000,
     }).pipe(Effect.provide(services), Scope.provide(scope)),
   )
   const send = async (path: string, init: RequestInit): Promise<VspReply> => {

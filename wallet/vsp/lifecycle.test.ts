@@ -107,6 +107,25 @@ describe("the lifecycle survives a restart: the store is the queue", () => {
   })
 })
 
+describe("the timed polls", () => {
+  it("a pass that dies is logged and the next poll runs: the fee is still broadcast", async () => {
+    const dcrd = makeFakeDcrd(network)
+    const s = await start({ dcrd, pollMillis: 20 })
+    const staker = makeStaker("dan", network)
+    const r = await register(s, staker)
+    dcrd.state.dyingTips = 3
+    dcrd.mine(6)
+    const statusBody = JSON.stringify({ tickethash: r.t.ticketHash })
+    let status = ""
+    for (let i = 0; i < 100 && status !== "broadcast"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      status = String((await s.post("ticketstatus", statusBody, staker.sign(statusBody))).json.feetxstatus)
+    }
+    expect(dcrd.state.dyingTips).toBe(0)
+    expect(status).toBe("broadcast")
+  })
+})
+
 describe("outcomes from the chain's votes and revocations", () => {
   it("a vote settles voted; a revocation before the expiry height settles missed; both are counted in vspinfo and /metrics", async () => {
     const s = await start()

@@ -165,8 +165,16 @@ export const makeLifecycle = (settings: VspSettings, state: Ref.Ref<ServiceState
       } else yield* refreshState(tip)
     })
 
-    /** Polls every `pollMillis` until interrupted. */
-    const run = (pollMillis: number) => poll.pipe(Effect.repeat(Schedule.spaced(pollMillis)), Effect.asVoid)
+    /**
+     * Polls every `pollMillis` until interrupted. A poll that dies (a bug) is logged with its
+     * cause and the next one runs: the service never stops voting quietly.
+     */
+    const run = (pollMillis: number) =>
+      poll.pipe(
+        Effect.catchCause((cause) => Effect.logError("vsp: a lifecycle pass died; the next poll runs it again", cause)),
+        Effect.repeat(Schedule.spaced(pollMillis)),
+        Effect.asVoid,
+      )
 
     return { refreshState, poll, run }
   })
