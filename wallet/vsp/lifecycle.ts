@@ -157,8 +157,26 @@ export const makeLifecycle = (settings: VspSettings, state: Ref.Ref<ServiceState
      * wallet going down closes the service within one poll).
      */
     let lastHash: string | undefined
+    // dcrd down is said once, and once when it answers again: not every second.
+    let tipFailure: string | undefined
+    const readTip = chain.tip.pipe(
+      Effect.tap(() =>
+        Effect.suspend(() => {
+          if (tipFailure === undefined) return Effect.void
+          tipFailure = undefined
+          return Effect.logInfo("vsp: dcrd answers again")
+        }),
+      ),
+      Effect.catch((e) =>
+        Effect.suspend(() => {
+          const said = tipFailure === e.message
+          tipFailure = e.message
+          return (said ? Effect.void : Effect.logWarning(`vsp: ${e.message}`)).pipe(Effect.as(undefined))
+        }),
+      ),
+    )
     const poll = Effect.gen(function* () {
-      const tip = yield* chain.tip.pipe(logged("tip"))
+      const tip = yield* readTip
       if (tip !== undefined && tip.hash !== lastHash) {
         lastHash = tip.hash
         yield* onBlock(tip)
