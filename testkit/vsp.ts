@@ -142,6 +142,12 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
     sync: undefined as Partial<ChainSync> | undefined,
     refuse: (_hash: string): string | undefined => undefined,
     down: false,
+    /** The vote version dcrd knows, and its agendas (getvoteinfo). */
+    voteVersion: 11,
+    agendas: [
+      { id: "autorevocations", choices: ["abstain", "no", "yes"] },
+      { id: "changesubsidysplit", choices: ["abstain", "no", "yes"] },
+    ] as ReadonlyArray<{ readonly id: string; readonly choices: ReadonlyArray<string> }>,
     /** The next this-many tip reads die (a bug's defect, not a failure). */
     dyingTips: 0,
   }
@@ -171,6 +177,7 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
         return { kind: "accepted" }
       }),
     isLiveTicket: (hash) => unavailable("existsliveticket", () => live.has(hash)),
+    agendas: (voteVersion) => unavailable("getvoteinfo", () => (voteVersion === state.voteVersion ? state.agendas : undefined)),
     ticketSpends: (h) => unavailable("getblock", () => spends.get(h) ?? []),
   }
   return {

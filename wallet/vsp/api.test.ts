@@ -153,6 +153,33 @@ describe("bad requests are refused with vspd's codes and change nothing stored",
     await expectRefusal(s, () => s.post("setvotechoices", change(1_700_000_101), staker.sign(change(1_700_000_101))), 400, VspErrorCode.InvalidTimestamp)
   })
 
+  it("vote choices not of the voting wallets' vote version: setvotechoices refused, payfee registers the ticket without them (as vspd)", async () => {
+    const s = await start()
+    const staker = makeStaker("a", network)
+    const q = await quoted(s, staker)
+    const pay = JSON.stringify({
+      timestamp: 1_700_000_001,
+      tickethash: q.t.ticketHash,
+      feetx: feeTx(q.feeAddress, q.feeAmount, network),
+      votingkey: staker.votingWif,
+      votechoices: { nosuchagenda: "yes" },
+      tspendpolicy: {},
+      treasurypolicy: {},
+    })
+    expect((await s.post("payfee", pay, staker.sign(pay))).status).toBe(200)
+    const statusBody = JSON.stringify({ tickethash: q.t.ticketHash })
+    expect((await s.post("ticketstatus", statusBody, staker.sign(statusBody))).json.votechoices).toEqual({})
+    const change = (choices: Record<string, string>, timestamp: number) => JSON.stringify({ timestamp, tickethash: q.t.ticketHash, votechoices: choices, tspendpolicy: {}, treasurypolicy: {} })
+    const unknownAgenda = change({ nosuchagenda: "yes" }, 1_700_000_010)
+    const r1 = await expectRefusal(s, () => s.post("setvotechoices", unknownAgenda, staker.sign(unknownAgenda)), 400, VspErrorCode.InvalidVoteChoices)
+    expect(r1.json.message).toBe('agenda "nosuchagenda" not found for vote version 11')
+    const unknownChoice = change({ autorevocations: "maybe" }, 1_700_000_011)
+    await expectRefusal(s, () => s.post("setvotechoices", unknownChoice, staker.sign(unknownChoice)), 400, VspErrorCode.InvalidVoteChoices)
+    const good = change({ autorevocations: "no" }, 1_700_000_012)
+    expect((await s.post("setvotechoices", good, staker.sign(good))).status).toBe(200)
+    expect((await s.post("ticketstatus", statusBody, staker.sign(statusBody))).json.votechoices).toEqual({ autorevocations: "no" })
+  })
+
   it("a body over 1 MiB", async () => {
     const s = await start()
     const staker = makeStaker("a", network)

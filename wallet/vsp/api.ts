@@ -62,6 +62,8 @@ export interface ServiceState {
   readonly closedReason: string | undefined
   readonly walletsOnline: number
   readonly walletsTotal: number
+  /** The newest vote version the online voting wallets vote with (0 when none is online): vote choices are checked against its agendas. */
+  readonly voteVersion: number
 }
 
 /** An answer ready to send: the body bytes are the ones signed. */
@@ -222,6 +224,27 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
       })
     })
 
+    /**
+     * vspd's validConsensusVoteChoices: every agenda is one of the vote version's and every
+     * choice one of its agenda's, by dcrd's getvoteinfo for the voting wallets' vote version.
+     * Undefined when they are, or when they cannot be checked (no wallet online, dcrd does not
+     * answer or know the version): the voting wallets then refuse what they do not know.
+     */
+    const choicesProblem = (choices: Readonly<Record<string, string>>) =>
+      Effect.gen(function* () {
+        if (Object.keys(choices).length === 0) return undefined
+        const { voteVersion } = yield* Ref.get(state)
+        if (voteVersion === 0) return undefined
+        const agendas = yield* chain.agendas(voteVersion).pipe(Effect.catch((e) => Effect.logWarning(`vsp: vote choices not checked: ${e.message}`).pipe(Effect.as(undefined))))
+        if (agendas === undefined) return undefined
+        for (const [agenda, choice] of Object.entries(choices)) {
+          const known = agendas.find((a) => a.id === agenda)
+          if (known === undefined) return `agenda ${JSON.stringify(agenda)} not found for vote version ${voteVersion}`
+          if (!known.choices.includes(choice)) return `choice ${JSON.stringify(choice)} not found for agenda ${JSON.stringify(agenda)}`
+        }
+        return undefined
+      })
+
     const feeReceived = (t: VspTicket | undefined) => t !== undefined && (t.fee_tx_status === "received" || t.fee_tx_status === "broadcast" || t.fee_tx_status === "confirmed")
 
     // ---- handlers ----------------------------------------------------------------------------
@@ -287,6 +310,9 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         if (nowMs > ticket.fee_expiry_ms) return yield* Effect.fail(refusal(VspErrorCode.FeeExpired))
         if (votingKeyProblem(body.votingkey, network) !== undefined) return yield* Effect.fail(refusal(VspErrorCode.InvalidPrivKey))
         // Choices that do not validate are dropped, not refused (vspd registers the ticket anyway).
+        const choicesWrong = yield* choicesProblem(body.votechoices)
+        if (choicesWrong !== undefined) yield* Effect.logWarning(`vsp: ticket ${ticket.hash}: vote choices dropped: ${choicesWrong}`)
+        const voteChoices = choicesWrong === undefined ? body.votechoices : {}
         const tspendPolicy = validPolicies(body.tspendpolicy ?? {}, 64) ? (body.tspendpolicy ?? {}) : {}
         const treasuryPolicy = validPolicies(body.treasurypolicy ?? {}, 66) ? (body.treasurypolicy ?? {}) : {}
         const fee = paidTo(body.feetx, ticket.fee_address, network)
@@ -304,7 +330,7 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
               feeTxHash: fee.success.txHash,
               feePaid: paid,
               votingWif: body.votingkey,
-              voteChoices: body.votechoices,
+              voteChoices,
               tspendPolicy,
               treasuryPolicy,
             },
@@ -358,6 +384,8 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         // The replay check: a request must be newer than every change already accepted.
         const earlier = yield* db("vote change lookup", store.voteChangeTimestamps(ticket.hash))
         if (earlier.some((t) => body.timestamp <= t)) return yield* Effect.fail(refusal(VspErrorCode.InvalidTimestamp))
+        const choicesWrong = yield* choicesProblem(body.votechoices)
+        if (choicesWrong !== undefined) return yield* Effect.fail(refusal(VspErrorCode.InvalidVoteChoices, choicesWrong))
         if (!validPolicies(body.treasurypolicy ?? {}, 66)) return yield* Effect.fail(refusal(VspErrorCode.InvalidVoteChoices, "invalid treasury policy"))
         if (!validPolicies(body.tspendpolicy ?? {}, 64)) return yield* Effect.fail(refusal(VspErrorCode.InvalidVoteChoices, "invalid tspend policy"))
         const nowMs = yield* now

@@ -39,6 +39,25 @@ const dcrd = (method: string, params: ReadonlyArray<unknown>): RpcOutcome => {
       return ok("5".repeat(64))
     case "existsliveticket":
       return ok(params[0] === TICKET)
+    case "getvoteinfo":
+      if (params[0] !== 11) return { error: { code: -8, message: `${String(params[0])}: unrecognized vote version` } }
+      return ok({
+        currentheight: 1234,
+        voteversion: 11,
+        agendas: [
+          {
+            id: "maxtreasuryspend",
+            description: "",
+            mask: 6,
+            status: "active",
+            choices: [
+              { id: "abstain", bits: 0 },
+              { id: "no", bits: 2 },
+              { id: "yes", bits: 4 },
+            ],
+          },
+        ],
+      })
     case "getblockhash":
       return ok(TIP)
     case "getblock":
@@ -94,6 +113,11 @@ describe("the voting service's dcrd over its JSON-RPC", () => {
     expect(await run(chain.broadcast("dup"))).toEqual({ kind: "already-known" })
     expect((await run(chain.broadcast("orphan"))).kind).toBe("orphan")
     expect(await run(chain.broadcast("bad"))).toEqual({ kind: "rejected", reason: "rejected transaction 8: transaction 8 has insufficient fee" })
+  })
+
+  it("reads a vote version's agendas and choices, and an unknown version as nothing (dcrd's -8)", async () => {
+    expect(await run(chain.agendas(11))).toEqual([{ id: "maxtreasuryspend", choices: ["abstain", "no", "yes"] }])
+    expect(await run(chain.agendas(99))).toBeUndefined()
   })
 
   it("finds the tickets a block's votes and revocations spend, and not a purchase's input", async () => {

@@ -1,7 +1,7 @@
 import { Effect, Layer, Result, Schema, type Scope } from "effect"
 import { dcrToAtoms } from "../../core/chain/amounts.ts"
 import { jsonRpcClient, type JsonRpcCall, type JsonRpcEndpoint, type JsonRpcFailure } from "../json-rpc.ts"
-import { type BroadcastOutcome, type ChainSync, type ChainTip, type ChainTransaction, type TicketSpend, VspChain, VspChainUnavailable } from "./chain.ts"
+import { type AgendaChoices, type BroadcastOutcome, type ChainSync, type ChainTip, type ChainTransaction, type TicketSpend, VspChain, VspChainUnavailable } from "./chain.ts"
 
 /**
  * `VspChain` over dcrd's JSON-RPC (HTTP POST, the same port as its websocket): getbestblock,
@@ -13,6 +13,7 @@ import { type BroadcastOutcome, type ChainSync, type ChainTip, type ChainTransac
 
 // dcrd's dcrjson error codes (rpc/jsonrpc/types/jsonrpcerr.go).
 const ERR_NO_TX_INFO = -5
+const ERR_INVALID_PARAMETER = -8
 const ERR_DUPLICATE_TX = -40
 /** dcrd's mempool words for a transaction spending outputs it does not know (vspd matches the same). */
 const ORPHAN = /orphan transaction \w+ references output \w+:\d+ of unknown or fully-spent transaction/
@@ -36,6 +37,9 @@ const StakeTx = Schema.Struct({
   txid: Schema.String,
   vin: Schema.Array(Schema.Struct({ stakebase: Schema.optionalKey(Schema.String), txid: Schema.optionalKey(Schema.String) })),
   vout: Schema.Array(Schema.Struct({ scriptPubKey: Schema.Struct({ type: Schema.String }) })),
+})
+const VoteInfo = Schema.Struct({
+  agendas: Schema.optionalKey(Schema.Array(Schema.Struct({ id: Schema.String, choices: Schema.Array(Schema.Struct({ id: Schema.String })) }))),
 })
 const VerboseBlock = Schema.Struct({ height: Schema.Number, rawstx: Schema.optionalKey(Schema.Array(StakeTx)) })
 
@@ -117,7 +121,23 @@ export const makeDcrdVspChain = (call: JsonRpcCall): VspChain["Service"] => {
       return spends
     })
 
-  return { tip, sync, transaction, broadcast, isLiveTicket, ticketSpends }
+  const agendas = (voteVersion: number): Effect.Effect<ReadonlyArray<AgendaChoices> | undefined, VspChainUnavailable> =>
+    call("getvoteinfo", [voteVersion]).pipe(
+      Effect.map((reply): unknown => reply),
+      // "N: unrecognized vote version"
+      Effect.catchIf(
+        (e) => isRefusal(e, ERR_INVALID_PARAMETER),
+        () => Effect.succeed(undefined),
+      ),
+      Effect.mapError(unavailable("getvoteinfo")),
+      Effect.flatMap((reply) =>
+        reply === undefined
+          ? Effect.succeed(undefined)
+          : Effect.map(decode("getvoteinfo", VoteInfo)(reply), (info) => (info.agendas ?? []).map((a) => ({ id: a.id, choices: a.choices.map((c) => c.id) }))),
+      ),
+    )
+
+  return { tip, sync, transaction, broadcast, isLiveTicket, agendas, ticketSpends }
 }
 
 /** The live chain: dcrd's JSON-RPC at `endpoint`, trusting only its certificate. */
