@@ -156,7 +156,9 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
     Effect.suspend(() => (state.down ? Effect.fail(new VspChainUnavailable({ method, reason: "connection refused" })) : Effect.sync(a)))
   const chain: VspChain["Service"] = {
     tip: Effect.suspend(() =>
-      state.dyingTips > 0 ? (state.dyingTips--, Effect.die(new Error("a bug in the tip"))) : unavailable("tip", () => ({ height, hash: blockHash(height), stakeDifficulty: state.stakeDifficulty })),
+      state.dyingTips > 0
+        ? (state.dyingTips--, Effect.die(new Error("a bug in the tip")))
+        : unavailable("tip", () => ({ height, hash: blockHash(height), stakeDifficulty: state.stakeDifficulty, poolSize: 40_960 })),
     ),
     sync: unavailable("getblockchaininfo", () => ({ blocks: height, syncHeight: height, initialBlockDownload: false, activeSince: {}, ...state.sync })),
     transaction: (hash) =>

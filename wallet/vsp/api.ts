@@ -62,6 +62,8 @@ export interface ServiceState {
   readonly closedReason: string | undefined
   readonly walletsOnline: number
   readonly walletsTotal: number
+  /** Live tickets at dcrd's tip, for vspinfo's share of the network. */
+  readonly poolSize: number
   /** The newest vote version the online voting wallets vote with (0 when none is online): vote choices are checked against its agendas. */
   readonly voteVersion: number
 }
@@ -449,7 +451,8 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         expired: counts.expired,
         missed: counts.missed,
         blockheight: s.tipHeight,
-        estimatednetworkproportion: counts.voting / (network.ticketPoolSize * network.ticketsPerBlock),
+        // vspd: the tickets it votes over the live pool at the tip.
+        estimatednetworkproportion: s.poolSize === 0 ? 0 : counts.voting / s.poolSize,
       })
     })
 

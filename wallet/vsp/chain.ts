@@ -28,6 +28,8 @@ export interface ChainTip {
   readonly hash: string
   /** The ticket price at the tip (its header's sbits), in atoms. */
   readonly stakeDifficulty: bigint
+  /** Live tickets at the tip (its header's poolsize). */
+  readonly poolSize: number
 }
 
 /** Whether dcrd has caught up with the network (getblockchaininfo). */

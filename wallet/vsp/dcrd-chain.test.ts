@@ -98,7 +98,7 @@ const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
 
 describe("the voting service's dcrd over its JSON-RPC", () => {
   it("reads the tip's price exactly in atoms, and whether dcrd is in sync with the activations it reports", async () => {
-    expect(await run(chain.tip)).toEqual({ height: 1234, hash: TIP, stakeDifficulty: 2_310_000_001n })
+    expect(await run(chain.tip)).toEqual({ height: 1234, hash: TIP, stakeDifficulty: 2_310_000_001n, poolSize: 40960 })
     expect(await run(chain.sync)).toEqual({ blocks: 1234, syncHeight: 1240, initialBlockDownload: false, activeSince: { changesubsidysplit: 100 } })
   })
 

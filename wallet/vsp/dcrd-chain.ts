@@ -20,7 +20,7 @@ const ORPHAN = /orphan transaction \w+ references output \w+:\d+ of unknown or f
 
 const BestBlock = Schema.Struct({ hash: Schema.String, height: Schema.Number })
 // sbits is a float in DCR; the client keeps fractional numbers as their text (parseJsonExact).
-const HeaderSbits = Schema.Struct({ sbits: Schema.Union([Schema.String, Schema.Number]) })
+const HeaderSbits = Schema.Struct({ sbits: Schema.Union([Schema.String, Schema.Number]), poolsize: Schema.Number })
 const BlockchainInfo = Schema.Struct({
   blocks: Schema.Number,
   syncheight: Schema.Number,
@@ -62,7 +62,7 @@ export const makeDcrdVspChain = (call: JsonRpcCall): VspChain["Service"] => {
     const header = yield* ask("getblockheader", [best.hash, true], HeaderSbits)
     const atoms = dcrToAtoms(String(header.sbits))
     if (Result.isFailure(atoms)) return yield* new VspChainUnavailable({ method: "getblockheader", reason: `sbits ${String(header.sbits)} is no DCR amount` })
-    return { height: best.height, hash: best.hash, stakeDifficulty: atoms.success }
+    return { height: best.height, hash: best.hash, stakeDifficulty: atoms.success, poolSize: header.poolsize }
   })
 
   const sync: Effect.Effect<ChainSync, VspChainUnavailable> = Effect.map(ask("getblockchaininfo", [], BlockchainInfo), (info) => {

@@ -134,7 +134,7 @@ describe("outcomes from the chain's votes and revocations", () => {
     const ra = await register(s, a)
     const rb = await register(s, b)
     await mineAndPoll(s, 12)
-    expect((await s.get("/api/v3/vspinfo")).json).toMatchObject({ voting: 2, voted: 0, missed: 0 })
+    expect((await s.get("/api/v3/vspinfo")).json).toMatchObject({ voting: 2, voted: 0, missed: 0, estimatednetworkproportion: 2 / 40_960 })
     s.dcrd.spendInNextBlock([
       { ticketHash: ra.t.ticketHash, kind: "vote", spenderHash: "e".repeat(64) },
       { ticketHash: rb.t.ticketHash, kind: "revocation", spenderHash: "f".repeat(64) },

@@ -139,7 +139,14 @@ export const makeLifecycle = (settings: VspSettings, state: Ref.Ref<ServiceState
           else yield* Effect.logInfo(`vsp: taking new tickets (${online} of ${wallets.length} voting wallets online)`)
         }
         const voteVersion = Math.max(0, ...wallets.filter(isOnline).map((w) => w.voteVersion))
-        yield* Ref.set(state, { tipHeight: tip?.height ?? previous.tipHeight, closedReason: reason, walletsOnline: online, walletsTotal: wallets.length, voteVersion })
+        yield* Ref.set(state, {
+          tipHeight: tip?.height ?? previous.tipHeight,
+          poolSize: tip?.poolSize ?? previous.poolSize,
+          closedReason: reason,
+          walletsOnline: online,
+          walletsTotal: wallets.length,
+          voteVersion,
+        })
       })
 
     /** One pass for a new tip. Each step logs its own failure and the rest still run. */
