@@ -66,11 +66,26 @@ export const runMining = (options: MiningOptions) =>
           Effect.result,
         )
         metrics.blockSubmitSeconds.observeSince(clock, start)
-        metrics.blocks[outcome._tag === "Failure" ? (outcome.failure._tag === "ChainUnavailable" ? "unsubmitted" : "rejected") : outcome.success ? "accepted" : "rejected"].inc()
-        if (outcome._tag === "Failure") {
+        const answered = outcome._tag === "Success" && outcome.success
+        // No yes from dcrd does not mean dcrd lacks the block: an answer lost on a dropped
+        // connection (retried, then refused as a duplicate), or a reply slower than the timeout,
+        // leaves a block dcrd took, and a pool that believed the answer would never credit it
+        // (CI once ended a run with a main-chain block the pool had not stored). What the main
+        // chain holds at the height decides.
+        const onMainChain =
+          answered ||
+          (yield* chain.getBlockHash(candidate.job.height).pipe(
+            Effect.map((h) => h === hash),
+            Effect.orElseSucceed(() => false),
+          ))
+        metrics.blocks[onMainChain ? "accepted" : outcome._tag === "Failure" ? (outcome.failure._tag === "ChainUnavailable" ? "unsubmitted" : "rejected") : "rejected"].inc()
+        if (!answered && onMainChain) {
+          yield* Effect.logWarning(
+            `dcrd did not confirm block ${hash} at height ${candidate.job.height} (${outcome._tag === "Failure" ? outcome.failure.message : "it answered false"}), but its main chain holds it: counting it as accepted`,
+          )
+        } else if (outcome._tag === "Failure") {
           return yield* Effect.logError(`block ${hash} at height ${candidate.job.height} not submitted: ${outcome.failure.message}`)
-        }
-        if (!outcome.success) {
+        } else if (!outcome.success) {
           // A block whose parent another block replaced meanwhile lost a race, which on
           // one-second blocks is routine; only a refusal of work on the current parent says
           // something is wrong.

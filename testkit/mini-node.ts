@@ -22,6 +22,8 @@ export const makeMiniNode = (network: NetworkParams, bits: number, startHeight =
     let templateSerial = 0
     let template: Uint8Array
     let offline = false
+    /** Block submissions whose answers are lost: the block is processed, the caller hears a dropped connection. */
+    let answersLost = 0
     const submitted: Array<{ readonly header: Uint8Array; readonly accepted: boolean }> = []
 
     const tipHash = () => (chain.length === 0 ? new Uint8Array(32).fill(1) : blockHash(chain[chain.length - 1]!))
@@ -82,6 +84,10 @@ export const makeMiniNode = (network: NetworkParams, bits: number, startHeight =
             hashMeetsTarget(powHash(header, powAt(h.height)), compactToBig(bits))
           submitted.push({ header, accepted })
           if (accepted) yield* connect(header)
+          if (answersLost > 0) {
+            answersLost--
+            return yield* Effect.fail(new ChainUnavailable({ method: "getwork", reason: "connection dropped before the answer (mini node losing answers)" }))
+          }
           return accepted
         }),
       getBestBlock: Effect.sync(() => ({ hash: hashToDisplay(tipHash()), height: nextHeight() - 1 })),
@@ -118,6 +124,8 @@ export const makeMiniNode = (network: NetworkParams, bits: number, startHeight =
       }),
       newWork: (reason: WorkReason) => Effect.suspend(() => Queue.offer(events, { _tag: "Work", work: work(reason) })),
       setOffline: (value: boolean) => Effect.sync(() => void (offline = value)),
+      /** The next `count` block submissions are processed but their answers lost (a retry is a duplicate). */
+      loseAnswers: (count: number) => Effect.sync(() => void (answersLost = count)),
       powAt,
       /** Connects this many blocks of other miners (to mature the pool's coinbases). */
       externalBlocks: (count: number) =>

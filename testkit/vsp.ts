@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Effect, Exit, Layer, Redacted, Scope } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { decodeAddress, encodeAddress } from "../core/chain/address.ts"
 import { hexToBytes, reversed, toHex, writeUintLE } from "../core/chain/bytes.ts"
@@ -7,10 +7,14 @@ import type { NetworkParams } from "../core/chain/params.ts"
 import { decodeTxHex, txidOf } from "../core/chain/tx.ts"
 import { encodeExtendedPublicKey, encodeWif, hash160, publicKeyOf } from "../core/vsp/keys.ts"
 import { signMessage } from "../core/vsp/signed-message.ts"
+import { backupVsp } from "../pool/store/backup.ts"
 import { pgliteLayer } from "../pool/store/pglite.ts"
 import type { BroadcastOutcome, ChainSync, TicketSpend } from "../wallet/vsp/chain.ts"
 import { VspChain, VspChainUnavailable } from "../wallet/vsp/chain.ts"
 import { type FleetRepair, type VotableTicket, VotingFleet, type VotingWalletStatus, VotingWalletUnavailable } from "../wallet/vsp/fleet-port.ts"
+import type { VspSettings } from "../wallet/vsp/api.ts"
+import { verifyResponse } from "../core/vsp/server-key.ts"
+import { runVotingService } from "../wallet/vsp/service.ts"
 
 /**
  * Test kit for the voting service: Decred transactions built from parts (tickets, fee
@@ -66,7 +70,7 @@ const txHash = (hex: string): string => {
 const p2pkh = (hash: Uint8Array) => Uint8Array.of(0x76, 0xa9, 0x14, ...hash, 0x88, 0xac)
 
 /** A deterministic private key from a label (tests only). */
-export const testKey = (label: string): Uint8Array => blake256Hash(new TextEncoder().encode(`dcrforge vsp test key ${label}`))
+const testKey = (label: string): Uint8Array => blake256Hash(new TextEncoder().encode(`dcrforge vsp test key ${label}`))
 
 /** A staker: the key that owns the ticket's commitment (signs requests) and the ticket's voting key. */
 export const makeStaker = (label: string, network: NetworkParams) => {
@@ -138,12 +142,24 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
     sync: undefined as Partial<ChainSync> | undefined,
     refuse: (_hash: string): string | undefined => undefined,
     down: false,
+    /** The vote version dcrd knows, and its agendas (getvoteinfo). */
+    voteVersion: 11,
+    agendas: [
+      { id: "autorevocations", choices: ["abstain", "no", "yes"] },
+      { id: "changesubsidysplit", choices: ["abstain", "no", "yes"] },
+    ] as ReadonlyArray<{ readonly id: string; readonly choices: ReadonlyArray<string> }>,
+    /** The next this-many tip reads die (a bug's defect, not a failure). */
+    dyingTips: 0,
   }
   const blockHash = (h: number) => hashToDisplay(blake256Hash(new TextEncoder().encode(`block ${h}`)))
   const unavailable = <A>(method: string, a: () => A): Effect.Effect<A, VspChainUnavailable> =>
     Effect.suspend(() => (state.down ? Effect.fail(new VspChainUnavailable({ method, reason: "connection refused" })) : Effect.sync(a)))
   const chain: VspChain["Service"] = {
-    tip: unavailable("tip", () => ({ height, hash: blockHash(height), stakeDifficulty: state.stakeDifficulty })),
+    tip: Effect.suspend(() =>
+      state.dyingTips > 0
+        ? (state.dyingTips--, Effect.die(new Error("a bug in the tip")))
+        : unavailable("tip", () => ({ height, hash: blockHash(height), stakeDifficulty: state.stakeDifficulty, poolSize: 40_960 })),
+    ),
     sync: unavailable("getblockchaininfo", () => ({ blocks: height, syncHeight: height, initialBlockDownload: false, activeSince: {}, ...state.sync })),
     transaction: (hash) =>
       unavailable("getrawtransaction", () => {
@@ -163,6 +179,7 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
         return { kind: "accepted" }
       }),
     isLiveTicket: (hash) => unavailable("existsliveticket", () => live.has(hash)),
+    agendas: (voteVersion) => unavailable("getvoteinfo", () => (voteVersion === state.voteVersion ? state.agendas : undefined)),
     ticketSpends: (h) => unavailable("getblock", () => spends.get(h) ?? []),
   }
   return {
@@ -183,6 +200,8 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
       }
     },
     has: (hash: string) => txs.has(hash),
+    /** Drops an unmined transaction, as a restarted dcrd's empty mempool does. */
+    forget: (hash: string) => void (txs.get(hash)?.minedAt === undefined && txs.delete(hash)),
     confirmations: (hash: string) => {
       const tx = txs.get(hash)
       return tx?.minedAt === undefined ? 0 : height - tx.minedAt + 1
@@ -229,4 +248,93 @@ export const makeRecordingFleet = (names: ReadonlyArray<string> = ["vw1", "vw2",
       }),
   }
   return { fleet, layer: Layer.succeed(VotingFleet)(fleet), added, updated, reconciled, online }
+}
+
+// ---- a service under test ----------------------------------------------------------------------
+
+interface VspReply {
+  readonly status: number
+  readonly text: string
+  readonly json: Record<string, unknown>
+  /** Whether VSP-Server-Signature is the service key's signature of these exact bytes. */
+  readonly signed: boolean
+}
+
+/**
+ * A voting service on a free port of 127.0.0.1 over `FakeDcrd`, a recording fleet and a store
+ * (in memory unless `dataDir` is given); its lifecycle polls only when the test calls `poll`.
+ * `close` ends it (as a kill would, for the store: nothing is flushed that a commit did not).
+ */
+export const startTestService = async (options: {
+  readonly network: NetworkParams
+  readonly dcrd?: ReturnType<typeof makeFakeDcrd>
+  readonly fleet?: ReturnType<typeof makeRecordingFleet>
+  readonly dataDir?: string
+  /** Another store (a Postgres server); the embedded one otherwise. */
+  readonly store?: Layer.Layer<SqlClient.SqlClient, unknown>
+  readonly settings?: Partial<VspSettings>
+  readonly adminPassword?: string
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
+  /** Timed polls (default: none in practice; tests call `poll`). */
+  readonly pollMillis?: number
+}) => {
+  const network = options.network
+  const dcrd = options.dcrd ?? makeFakeDcrd(network)
+  const fleet = options.fleet ?? makeRecordingFleet()
+  const scope = await Effect.runPromise(Scope.make())
+  const store = options.store ?? (options.dataDir === undefined ? memoryStore : pgliteLayer({ dataDir: options.dataDir }))
+  const services = await Effect.runPromise(Layer.buildWithScope(Layer.mergeAll(store, dcrd.layer, fleet.layer), scope))
+  const service = await Effect.runPromise(
+    runVotingService({
+      settings: {
+        network,
+        feePercent: 3,
+        serverSeed: testKey("server"),
+        requiredConfirmations: 6,
+        quoteLifetimeMillis: 3_600_000,
+        minVotingWallets: 2,
+        maxSyncLagBlocks: 2,
+        closedMessage: undefined,
+        ...options.settings,
+      },
+      feeXpub: testFeeXpub("fees", network),
+      http: {
+        host: "127.0.0.1",
+        port: 0,
+        adminPassword: options.adminPassword === undefined ? undefined : Redacted.make(options.adminPassword),
+        dcrdHost: "fake dcrd",
+        rateLimit: options.rateLimit ?? { perSecond: 1000, burst: 1000 },
+      },
+      pollMillis: options.pollMillis ?? 3_600_000,
+    }).pipe(Effect.provide(services), Scope.provide(scope)),
+  )
+  const send = async (path: string, init: RequestInit): Promise<VspReply> => {
+    const res = await fetch(`${service.url}${path}`, init)
+    const text = await res.text()
+    let json: Record<string, unknown> = {}
+    try {
+      json = JSON.parse(text) as Record<string, unknown>
+    } catch {
+      // not JSON (a 404, the admin page): json stays empty
+    }
+    const signed = verifyResponse(service.publicKey, new TextEncoder().encode(text), res.headers.get("vsp-server-signature") ?? "")
+    return { status: res.status, text, json, signed }
+  }
+  return {
+    dcrd,
+    fleet,
+    service,
+    send,
+    post: (path: string, body: string, signature: string | undefined) =>
+      send(`/api/v3/${path}`, { method: "POST", body, headers: signature === undefined ? {} : { "VSP-Client-Signature": signature } }),
+    get: (path: string, headers: Record<string, string> = {}) => send(path, { method: "GET", headers }),
+    poll: () => Effect.runPromise(service.poll),
+    /** Every row of the service's tables, as a backup writes them: equal snapshots, equal state. */
+    snapshot: async () => {
+      const lines: Array<string> = []
+      await Effect.runPromise(backupVsp((line) => Effect.sync(() => void lines.push(line))).pipe(Effect.provide(services)))
+      return lines
+    },
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
+  }
 }

@@ -13,7 +13,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
-import { Console, Data, DateTime, Effect, Layer, Random, References, Result } from "effect"
+import { Cause, Console, Data, DateTime, Effect, Exit, Layer, Random, References, Result, Runtime } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
 import { homedir } from "node:os"
@@ -246,6 +246,11 @@ const main = (argv: ReadonlyArray<string>) =>
 
 if (import.meta.main) {
   NodeRuntime.runMain(
+    // SIGTERM / SIGINT is how the pool is meant to stop (systemd, docker stop, Ctrl-C): the fiber
+    // is interrupted, the listeners close and the store commits; that is a clean exit, 0, not the
+    // 130 of an interrupted program (which systemd would log as the unit failing).
+    { teardown: (exit, onExit) => (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)) },
+  )(
     main(process.argv.slice(2)).pipe(
       Effect.catch((e: unknown) =>
         Effect.sync(() => {

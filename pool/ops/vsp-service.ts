@@ -57,7 +57,7 @@ export interface VotingServiceConfig {
   readonly pollMillis?: number | undefined
   /** The operator closed the service: no new tickets, with this message. */
   readonly closedMessage?: string | undefined
-  /** Per-client API rate limit (default 10/s, burst 20). */
+  /** Per-client API rate limit (default 20/s, burst 200). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number } | undefined
   /** Replaces the JSON-RPC fleet (tests with emulated voting wallets). */
   readonly fleet?: Layer.Layer<VotingFleet> | undefined

@@ -185,6 +185,21 @@ describe("stratum server over TCP", () => {
     })
   })
 
+  it("a block dcrd took whose answer was lost (the retry refused as a duplicate) is still credited", async () => {
+    await withTcpPool({ network: SIMNET, mode: "solo", bits: 0x2000ffff }, async (pool) => {
+      const { client, miner } = await connectMiner(pool, profileOf("cpuminer"), "anything-goes")
+      await pool.run(pool.node.loseAnswers(1))
+      const block = miner.solve("blake3", pool.networkTarget)
+      expect((await ask(client, miner, 5, "mining.submit", block.params))?.result).toBe(true)
+      for (let i = 0; i < 200 && pool.accounting.blocks.length === 0; i++) await Effect.runPromise(Effect.sleep(20))
+      // dcrd took it first time; the retry after the lost answer was a duplicate, refused.
+      expect(pool.node.submitted.map((s) => s.accepted)).toEqual([true, false])
+      expect(pool.accounting.blocks).toHaveLength(1)
+      expect(pool.accounting.blocks[0]).toMatchObject({ height: 101, account: "solo", worker: "anything-goes" })
+      client.close()
+    })
+  })
+
   it("a block goes to dcrd at once, without waiting for its share to be committed", async () => {
     await withTcpPool({ network: SIMNET, mode: "pool", bits: 0x2000ffff, beforeRecord: Effect.never }, async (pool) => {
       const { client, miner } = await connectMiner(pool, profileOf("gominer"), SIMNET_ADDRESS)

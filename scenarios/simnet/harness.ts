@@ -57,7 +57,7 @@
  * ~1 s, SVH in ~20 s, height 160 in ~40 s.
  */
 import { Data, Effect, Redacted, Schema, Scope } from "effect"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -246,7 +246,10 @@ const waitFor = <A, E>(what: string, check: Effect.Effect<A, E>, done: (a: A) =>
 const makeRpcClient = (target: string, url: string, user: string, password: string, certificate: string, logFile: string): RpcClient & { readonly close: Effect.Effect<void> } => {
   const transport = makeTrustingPost(certificate)
   const rpc = makeJsonRpcCall({ url, user, password: Redacted.make(password), requestTimeoutMillis: CALL_TIMEOUT_MILLIS }, transport.post, { server: target })
-  const fail = (method: string, reason: string, code?: number) => new SimnetRpcError({ target, method, code, reason, logFile })
+  // A daemon that did not answer at all is explained only by its log, which the run directory's
+  // removal takes with it: its last lines go into the error itself.
+  const fail = (method: string, reason: string, code?: number) =>
+    new SimnetRpcError({ target, method, code, reason: code === undefined ? `${reason}\n--- last lines of ${logFile} ---\n${lastLines(logFile, 40)}` : reason, logFile })
   const call = (method: string, params: ReadonlyArray<unknown> = [], exactKeys?: ReadonlySet<string>) =>
     Effect.mapError(rpc(method, params, exactKeys), (e) => fail(method, e.reason, e._tag === "JsonRpcRefused" ? e.code : undefined))
   const callAs = <A>(schema: Schema.Codec<A, unknown>, method: string, params: ReadonlyArray<unknown> = []) =>
@@ -256,6 +259,8 @@ const makeRpcClient = (target: string, url: string, user: string, password: stri
     })
   return { call, callAs, close: transport.close }
 }
+
+const lastLines = (file: string, lines: number) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-lines).join("\n") : "(no log)")
 
 /** Long enough for a generate at a difficulty the chain raised by running ahead of its clock. */
 const CALL_TIMEOUT_MILLIS = 120_000
@@ -538,6 +543,11 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       { concurrency: "unbounded" },
     )
     const votingWallet = votingWallets[0]!
+    // Each voting wallet's funding address, asked while the chain is still empty: CI once saw a
+    // voting wallet leave getnewaddress unanswered for 120 s right after the first burst of 18
+    // blocks (dcrwallet busy with them and its ticket buyer); asked now, nothing competes.
+    const fundingAddresses = new Map<WalletEndpoint, string>()
+    for (const wallet of votingWallets) fundingAddresses.set(wallet, yield* wallet.callAs(Schema.String, "getnewaddress", []))
 
     const generate = (blocks: number) => dcrdClient.callAs(Schema.Array(Schema.String), "generate", [blocks])
     const mempoolVotes = Effect.map(dcrdClient.callAs(Schema.Array(Schema.String), "getrawmempool", [false, "votes"]), (v) => v.length)
@@ -594,7 +604,11 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
     const pay = (payments: ReadonlyArray<readonly [WalletEndpoint, bigint]>) =>
       Effect.gen(function* () {
         const toAddresses: Array<readonly [string, bigint]> = []
-        for (const [wallet, atoms] of payments) toAddresses.push([yield* wallet.callAs(Schema.String, "getnewaddress", []), atoms])
+        for (const [wallet, atoms] of payments) {
+          const funding = fundingAddresses.get(wallet)
+          fundingAddresses.delete(wallet)
+          toAddresses.push([funding ?? (yield* wallet.callAs(Schema.String, "getnewaddress", [])), atoms])
+        }
         return yield* payTo(toAddresses)
       })
     const fundVotingWallet = (atoms: bigint, wallet: WalletEndpoint = votingWallet) => pay([[wallet, atoms]])

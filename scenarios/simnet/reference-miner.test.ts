@@ -220,18 +220,26 @@ describe("the reference pool's CPU miner on the production pool and a real dcrd"
             ).toEqual([worker])
             expect(shares[0]!.n, summary).toBeGreaterThanOrEqual(MIN_SHARES)
 
-            // Its blocks: dcrd took them with exactly the header the pool submitted, and every
-            // main-chain block is one of them (dcrd has no peers and mines nothing itself).
+            // Its blocks: dcrd took them with exactly the header the pool submitted, every
+            // main-chain block is one the pool submitted (dcrd has no peers and mines nothing
+            // itself), and the pool stored each of them, including one whose "yes" was lost.
             const accepted = submissions.filter((s) => s.accepted)
-            const acceptedHashes = new Set(accepted.map((s) => blockHashDisplay(s.data.subarray(0, HEADER_BYTES))))
+            const submittedHashes = new Set(submissions.map((s) => blockHashDisplay(s.data.subarray(0, HEADER_BYTES))))
             expect(accepted.length, summary).toBeGreaterThanOrEqual(MIN_BLOCKS)
             for (const s of accepted) {
               const header = s.data.subarray(0, HEADER_BYTES)
               expect(yield* rpc("getblockheader", [blockHashDisplay(header), false])).toBe(toHex(header))
             }
             const best = (yield* rpc("getbestblock")) as { height: number }
-            for (let height = 1; height <= best.height; height++) expect(acceptedHashes.has((yield* rpc("getblockhash", [height])) as string), `block at ${height}`).toBe(true)
-            const blocks = yield* waitUntil("the pool storing the blocks dcrd accepted", 30, store.blocksPage(1000, 0).pipe(Effect.map((rows) => (rows.length >= accepted.length ? rows : undefined))))
+            const mainChain: Array<string> = []
+            for (let height = 1; height <= best.height; height++) mainChain.push((yield* rpc("getblockhash", [height])) as string)
+            const foreign = mainChain.flatMap((hash, i) => (submittedHashes.has(hash) ? [] : [`${i + 1} ${hash}`]))
+            expect(foreign, `main-chain blocks the pool never submitted\n${summary}`).toEqual([])
+            const blocks = yield* waitUntil(
+              "the pool storing every main-chain block",
+              30,
+              store.blocksPage(1000, 0).pipe(Effect.map((rows) => (mainChain.every((hash) => rows.some((r) => r.hash === hash)) ? rows : undefined))),
+            )
             expect(new Set(blocks.map((b) => b.account)), summary).toEqual(new Set([account]))
 
             // Ctrl-C: the miner shuts down by itself (SIGKILL only after 20 s).

@@ -1,10 +1,12 @@
 import { Effect, Exit, Redacted, Result } from "effect"
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
+import { createServer as createHttpServer } from "node:http"
 import { createServer, type Server } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { serverPublicKey, signResponse } from "../../core/vsp/server-key.ts"
 import { jsonRpcClient } from "../json-rpc.ts"
 import { runStakeCommand } from "./commands.ts"
 import { parseStakeCli, walletConnection } from "./options.ts"
@@ -241,6 +243,52 @@ describe("./dcrforge stake: reading the wallet", () => {
     const listed = JSON.parse((await stake(["tickets"])).printed) as Array<Record<string, unknown>>
     expect(listed[0]).toMatchObject({ hash: "t1", status: "voted", price: 23.1, fee: 0.0000298, purchaseheight: 100, vote: "v1", spentheight: 120, returned: 25.12345678 })
     expect(listed[1]).toMatchObject({ hash: "t2", status: "unmined", purchaseheight: null, spentheight: null, returned: null })
+  })
+
+  it("tickets: a ticket registered with a voting service shows the service's fee status, asked as dcrwallet asks (signed by the commitment address) and checked against --vsp.pubkey", async () => {
+    // A real simnet ticket (dcrd's merkle_test.go; core/vsp/keys.vectors.json) and a voting
+    // service that answers ticketstatus signed with its ed25519 key, as vspd does.
+    const vectors = JSON.parse(readFileSync(join(import.meta.dirname, "../../core/vsp/keys.vectors.json"), "utf8")) as {
+      tickets: ReadonlyArray<{ network: string; hex: string; hash: string; commitmentAddress: string }>
+    }
+    const ticket = vectors.tickets.find((t) => t.network === "simnet")!
+    const seed = new Uint8Array(32).fill(7)
+    const asked: Array<{ body: string; signature: string | undefined }> = []
+    const vsp = createHttpServer((req, res) => {
+      let body = ""
+      req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")))
+      req.on("end", () => {
+        asked.push({ body, signature: req.headers["vsp-client-signature"] as string | undefined })
+        const reply = new TextEncoder().encode(JSON.stringify({ timestamp: 1, ticketconfirmed: true, feetxstatus: "confirmed", feetxhash: "ff00", votechoices: {}, request: JSON.parse(body) }))
+        res.writeHead(200, { "Content-Type": "application/json", "VSP-Server-Signature": signResponse(seed, reply) }).end(reply)
+      })
+    })
+    await new Promise<void>((resolve) => vsp.listen(0, "127.0.0.1", resolve))
+    const host = `http://127.0.0.1:${(vsp.address() as { port: number }).port}`
+    try {
+      wallet.answers = answersOf({
+        ticketinfo: { result: `[{"hash":"${ticket.hash}","cost":0.0002,"status":"live","blockheight":100,"vsphost":"${host}"},{"hash":"t2","cost":23.1,"status":"live","blockheight":101}]` },
+        gettransaction: { result: `{"hex":"${ticket.hex}","fee":-0.0000298,"confirmations":30}` },
+        signmessage: { result: `"H1gn4tur3"` },
+      })
+      const listed = JSON.parse((await stake(["tickets", `--vsp.pubkey=${serverPublicKey(seed)}`])).printed) as Array<Record<string, unknown>>
+      expect(listed[0]).toMatchObject({ hash: ticket.hash, vsp: host, feestatus: "confirmed", feetxhash: "ff00", vspticketconfirmed: true, vspverified: true })
+      // The wallet itself: no service, nothing asked about it.
+      expect(listed[1]).toMatchObject({ hash: "t2", vsp: null })
+      expect(listed[1]).not.toHaveProperty("feestatus")
+      expect(asked).toEqual([{ body: JSON.stringify({ tickethash: ticket.hash }), signature: "H1gn4tur3" }])
+      expect(wallet.requests.find((q) => q.method === "signmessage")?.paramsText).toBe(JSON.stringify([ticket.commitmentAddress, JSON.stringify({ tickethash: ticket.hash })]))
+
+      // Another key: the answer is not believed, and the listing still comes.
+      const forged = JSON.parse((await stake(["tickets", `--vsp.pubkey=${serverPublicKey(new Uint8Array(32).fill(8))}`])).printed) as Array<Record<string, unknown>>
+      expect(forged[0]?.feestatus).toMatch(/^unknown: the answer from .* is not signed by --vsp.pubkey/)
+      // A locked wallet cannot sign: said per ticket, with what to do.
+      wallet.answers = { ...wallet.answers, signmessage: { error: { code: -13, message: "wallet is locked" } } }
+      const locked = JSON.parse((await stake(["tickets"])).printed) as Array<Record<string, unknown>>
+      expect(locked[0]?.feestatus).toMatch(/^unknown: the wallet is locked .*walletpassphrase/)
+    } finally {
+      vsp.close()
+    }
   })
 
   it("stakestats: dcrdata's figures for the network", async () => {

@@ -6,6 +6,8 @@ import { subsidySplitAt, voteSubsidy } from "../../core/chain/subsidy.ts"
 import { expiryChance, meanVotingBlocks, medianVotingBlocks, rewardPeriodBlocks, rewardPeriodSeconds, ticketRewardPercent } from "../../core/stake/stats.ts"
 import { runAutobuy, rpcAutobuyWallet } from "../autobuy.ts"
 import { decodeTx } from "../../core/chain/tx.ts"
+import { verifyResponse } from "../../core/vsp/server-key.ts"
+import { parseTicket } from "../../core/vsp/ticket.ts"
 import { purchaseTicketParams } from "../dcrwallet-stake.ts"
 import { JsonLiteral, type JsonRpcCall, type JsonRpcFailure } from "../json-rpc.ts"
 import { parsePurchaseTicket, type PurchaseTicketRequest } from "../purchase.ts"
@@ -109,6 +111,7 @@ const TicketInfo = Schema.Array(
     blockheight: Schema.optional(Schema.Number),
     vote: Schema.optional(Schema.String),
     revocation: Schema.optional(Schema.String),
+    vsphost: Schema.optional(Schema.String),
   }),
 )
 const Transaction = Schema.Struct({ hex: Schema.String, fee: Schema.optional(Amount), confirmations: Schema.Number })
@@ -244,7 +247,51 @@ const returnedBy = (call: Call, txid: string) =>
     return { returned: decoded.success.outputs.reduce((sum, o) => sum + o.value, 0n), confirmations: tx.confirmations }
   })
 
-const tickets = (call: Call) =>
+/** vspd's ticketstatus answer (API v3), what a staker wants from it; an error is `{code, message}`. */
+const VspTicketStatus = Schema.Struct({ ticketconfirmed: Schema.Boolean, feetxstatus: Schema.String, feetxhash: Schema.optional(Schema.String) })
+const VspError = Schema.Struct({ code: Schema.Number, message: Schema.String })
+const VSP_TIMEOUT = "10 seconds"
+
+/**
+ * What the ticket's voting service says about it: asked the way dcrwallet asks (`POST
+ * /api/v3/ticketstatus`, the body signed by the ticket's commitment address through the wallet's
+ * `signmessage`, so the wallet must be unlocked). With `--vsp.pubkey` the answer's
+ * `VSP-Server-Signature` is checked as dcrwallet checks it. Never fails: a ticket the service
+ * cannot be asked about says why, and the others are still listed.
+ */
+const vspStatusOf = (cli: StakeCli, call: Call, host: string, ticketHash: string, ticketHex: string): Effect.Effect<{ readonly [key: string]: Out }> =>
+  Effect.gen(function* () {
+    const ticket = parseTicket(ticketHex, cli.network)
+    if (Result.isFailure(ticket)) return { feestatus: `unknown: the wallet's copy of the ticket does not read as one (${ticket.failure.message})` }
+    const body = JSON.stringify({ tickethash: ticketHash })
+    const signature = yield* decode("signmessage", Schema.String, yield* call("signmessage", [ticket.success.commitmentAddress, body]))
+    const url = `${host.replace(/\/+$/, "")}/api/v3/ticketstatus`
+    const reply = yield* Effect.tryPromise({
+      try: (signal) =>
+        fetch(url, { method: "POST", body, headers: { "Content-Type": "application/json", "VSP-Client-Signature": signature }, signal }).then(async (r) => ({
+          status: r.status,
+          bytes: new Uint8Array(await r.arrayBuffer()),
+          signature: r.headers.get("VSP-Server-Signature"),
+        })),
+      catch: (cause) => new StakeCommandFailed({ message: `${url} did not answer: ${cause instanceof Error ? cause.message : String(cause)}` }),
+    }).pipe(Effect.timeoutOrElse({ duration: VSP_TIMEOUT, orElse: () => Effect.fail(new StakeCommandFailed({ message: `${url} did not answer in ${VSP_TIMEOUT}` })) }))
+    const pubkey = cli.values.get("vsp.pubkey")
+    if (pubkey !== undefined && (reply.signature === null || !verifyResponse(pubkey, reply.bytes, reply.signature))) {
+      return { feestatus: `unknown: the answer from ${host} is not signed by --vsp.pubkey (a wrong key, or not that voting service)` }
+    }
+    const json = yield* Effect.try({
+      try: () => JSON.parse(new TextDecoder().decode(reply.bytes)) as unknown,
+      catch: () => new StakeCommandFailed({ message: `${url} answered ${reply.status} with no JSON` }),
+    })
+    if (reply.status !== 200) {
+      const refused = Schema.decodeUnknownResult(VspError)(json)
+      return { feestatus: `unknown: ${host} refused (HTTP ${reply.status}${Result.isSuccess(refused) ? `, code ${refused.success.code}: ${refused.success.message}` : ""})` }
+    }
+    const status = yield* decode("ticketstatus", VspTicketStatus, json)
+    return { feestatus: status.feetxstatus, feetxhash: status.feetxhash ?? null, vspticketconfirmed: status.ticketconfirmed, vspverified: pubkey !== undefined }
+  }).pipe(Effect.catch((e: StakeCommandFailed) => Effect.succeed({ feestatus: `unknown: ${e.message}` })))
+
+const tickets = (cli: StakeCli, call: Call) =>
   Effect.gen(function* () {
     const tip = yield* decode("getbestblock", BestBlock, yield* call("getbestblock"))
     const infos = yield* decode("ticketinfo", TicketInfo, yield* call("ticketinfo", [0]))
@@ -264,6 +311,9 @@ const tickets = (call: Call) =>
         revocation: t.revocation,
         spentheight: spent === undefined || spent.confirmations === 0 ? null : tip.height - spent.confirmations + 1,
         returned: spent === undefined ? null : new Atoms(spent.returned),
+        // Who votes it: the voting service it is registered with, or null for the wallet itself.
+        vsp: t.vsphost ?? null,
+        ...(t.vsphost === undefined ? {} : yield* vspStatusOf(cli, call, t.vsphost, t.hash, purchase.hex)),
       })
     }
     return out as Out
@@ -382,7 +432,7 @@ export const runStakeCommand = (
     case "getstakeinfo":
       return json(getstakeinfo(call))
     case "tickets":
-      return json(tickets(call))
+      return json(tickets(cli, call))
     case "estimatestakediff":
       return json(Effect.flatMap(countArg(cli.args[0], "numtickets"), (n) => estimate(cli, call, n)))
     case "stakestats":

@@ -17,7 +17,10 @@ Commands (dcrctl's names and argument order; JSON out, DCR as decimals, --atoms 
   purchaseticket fromaccount spendlimit [minconf] [ticketaddress] [numtickets]
                  [pooladdress] [poolfees] [expiry] [comment]                  the 2016 form
   getstakeinfo                  the wallet's stake info, every field
-  tickets                       every ticket of the wallet: status, price, fee, heights, returns
+  tickets                       every ticket of the wallet: status, price, fee, heights, returns,
+                                and for one registered with a voting service, the service and its
+                                fee status (asked signed by the ticket's commitment address: unlock
+                                the wallet; --vsp.pubkey KEY checks the service's answers)
   estimatestakediff [numtickets] the next window's price: min, expected, max, blocks left
   stakestats                    price now and next, pool size, chance to vote, ticket reward %
   autobuy                       the auto-buyer, one line per block (--dryrun: buys nothing)

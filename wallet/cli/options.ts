@@ -10,7 +10,8 @@ export class StakeCliError extends Data.TaggedError("StakeCliError")<{ readonly 
  * `-u/--rpcuser`, `-P/--rpcpass`, `-s/--rpcserver`, `-w/--walletrpcserver`, `-c/--rpccert`,
  * `--notls`, `--testnet`, `--simnet`, `--wallet` (accepted: this CLI always talks to the wallet).
  * Then dcrforge's own (`--sim`, `--atoms`, `--dryrun`, `--form`, `--purchaseaccount`,
- * `--pollseconds`) and the auto-buyer's, in the guide's and today's dcrwallet names.
+ * `--pollseconds`, `--vsp.pubkey` to check a voting service's answers as dcrwallet does) and the
+ * auto-buyer's, in the guide's and today's dcrwallet names.
  */
 const VALUE_OPTIONS = new Set([
   "configfile",
@@ -28,6 +29,7 @@ const VALUE_OPTIONS = new Set([
   "ticketbuyer.limit",
   "ticketbuyer.expiry",
   "enablestakemining",
+  "vsp.pubkey",
 ])
 const SWITCHES = new Set(["notls", "testnet", "simnet", "wallet", "sim", "atoms", "dryrun", "enablestakemining", "help"])
 const SHORT: Record<string, string> = { C: "configfile", u: "rpcuser", P: "rpcpass", s: "rpcserver", w: "walletrpcserver", c: "rpccert", h: "help" }

@@ -1,8 +1,8 @@
 import { Clock, Data, Effect, Ref, Result, Schema } from "effect"
-import { chainActivations, isAgendaActive } from "../../core/chain/agendas.ts"
+import { chainActivations } from "../../core/chain/agendas.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import { encodeStdBase64 } from "../../core/vsp/base64.ts"
-import { stakePoolTicketFee } from "../../core/vsp/fee.ts"
+import { vspdCurrentFee } from "../../core/vsp/fee.ts"
 import { serverPublicKey, signResponse } from "../../core/vsp/server-key.ts"
 import {
   AckResponse,
@@ -23,7 +23,7 @@ import {
   VspInfoResponse,
 } from "./api-types.ts"
 import { type ChainTransaction, VspChain } from "./chain.ts"
-import { altSignAddressProblem, deriveFeeAddress, isTxHash, paidTo, parseTicket, parseTransaction, signedBy, votingKeyMatches, votingKeyProblem } from "./checks.ts"
+import { altSignAddressProblem, isTxHash, nextFeeAddress, paidTo, parseTicket, parseTransaction, signedBy, votingKeyMatches, votingKeyProblem } from "./checks.ts"
 import { VotingFleet } from "./fleet-port.ts"
 import { VspStore, type VspTicket } from "./store.ts"
 import { votableOf } from "./votable.ts"
@@ -62,6 +62,10 @@ export interface ServiceState {
   readonly closedReason: string | undefined
   readonly walletsOnline: number
   readonly walletsTotal: number
+  /** Live tickets at dcrd's tip, for vspinfo's share of the network. */
+  readonly poolSize: number
+  /** The newest vote version the online voting wallets vote with (0 when none is online): vote choices are checked against its agendas. */
+  readonly voteVersion: number
 }
 
 /** An answer ready to send: the body bytes are the ones signed. */
@@ -71,21 +75,20 @@ export interface SignedReply {
   readonly signature: string
 }
 
-/** A POST as the handlers see it: the exact body and the client's signature header. */
+/** A POST as the handlers see it: the exact body (its bytes are what is signed and echoed) and the client's signature header. */
 interface ApiRequest {
+  readonly bytes: Uint8Array
+  /** The body decoded as UTF-8, for the JSON parser. */
   readonly body: string
   readonly clientSignature: string | undefined
 }
 
-/** The fee xpub has no address at an index (vanishingly rare: BIP32's invalid child). */
+/** The fee xpub gives no next address (three invalid children in a row: a broken key). */
 class FeeAddressUnavailable extends Data.TaggedError("FeeAddressUnavailable")<{ readonly reason: string }> {
   override get message(): string {
     return `cannot derive a fee address: ${this.reason}; check the configured fee xpub`
   }
 }
-
-/** vspd's relay fee for the fee formula: never used to build a transaction, only to price a ticket. */
-const RELAY_FEE_PER_KB = 10_000n
 
 const seconds = (ms: number) => Math.floor(ms / 1000)
 
@@ -115,7 +118,6 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
     const ok = <T, E>(schema: Schema.Codec<T, E>, value: T): SignedReply => sign(200, JSON.stringify(Schema.encodeSync(schema)(value)))
     const refused = (r: ApiRefusal): SignedReply => sign(httpStatusOf(r.code), JSON.stringify(Schema.encodeSync(ErrorResponse)({ code: r.code, message: r.message })))
     const now = Clock.currentTimeMillis
-    const base64 = (text: string) => encodeStdBase64(encoder.encode(text))
 
     const chainTx = (hash: string) => chain.transaction(hash).pipe(Effect.catch(internal(`getrawtransaction ${hash}`)))
     const db = <A, E extends { readonly message: string }>(what: string, e: Effect.Effect<A, E>) => e.pipe(Effect.catch(internal(what)))
@@ -186,9 +188,9 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         }
         const signature = request.clientSignature
         if (signature === undefined || signature === "") return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "no VSP-Client-Signature header"))
-        if (!signedBy(commitmentAddress, signature, request.body, network)) {
+        if (!signedBy(commitmentAddress, signature, request.bytes, network)) {
           const alt = yield* db("alternate signing address lookup", store.altSignAddr(hash))
-          if (alt === undefined || !signedBy(alt.address, signature, request.body, network)) return yield* Effect.fail(refusal(VspErrorCode.BadSignature))
+          if (alt === undefined || !signedBy(alt.address, signature, request.bytes, network)) return yield* Effect.fail(refusal(VspErrorCode.BadSignature))
         }
         return { hash, known, commitmentAddress }
       })
@@ -211,21 +213,39 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         return { tx, facts: facts.success }
       })
 
-    /** The fee for a ticket bought now: StakePoolTicketFee at dcrd's tip, with its subsidy split. */
+    /** The fee for a ticket bought now: vspd's quote (StakePoolTicketFee at dcrd's tip, vspd's subsidy-split heights). */
     const currentFee = Effect.gen(function* () {
       const tip = yield* chain.tip.pipe(Effect.catch(internal("tip")))
       const sync = yield* chain.sync.pipe(Effect.catch(internal("getblockchaininfo")))
-      const activations = chainActivations(network.agendas, sync.activeSince)
-      return stakePoolTicketFee({
-        stakeDiff: tip.stakeDifficulty,
-        relayFeePerKb: RELAY_FEE_PER_KB,
-        height: tip.height,
+      return vspdCurrentFee({
+        bestBlockSBits: tip.stakeDifficulty,
+        bestBlockHeight: tip.height,
         feePercent: settings.feePercent,
         network,
-        dcp0010Active: isAgendaActive(activations, "changesubsidysplit", tip.height),
-        dcp0012Active: isAgendaActive(activations, "changesubsidysplitr2", tip.height),
+        activations: chainActivations(network.agendas, sync.activeSince),
       })
     })
+
+    /**
+     * vspd's validConsensusVoteChoices: every agenda is one of the vote version's and every
+     * choice one of its agenda's, by dcrd's getvoteinfo for the voting wallets' vote version.
+     * Undefined when they are, or when they cannot be checked (no wallet online, dcrd does not
+     * answer or know the version): the voting wallets then refuse what they do not know.
+     */
+    const choicesProblem = (choices: Readonly<Record<string, string>>) =>
+      Effect.gen(function* () {
+        if (Object.keys(choices).length === 0) return undefined
+        const { voteVersion } = yield* Ref.get(state)
+        if (voteVersion === 0) return undefined
+        const agendas = yield* chain.agendas(voteVersion).pipe(Effect.catch((e) => Effect.logWarning(`vsp: vote choices not checked: ${e.message}`).pipe(Effect.as(undefined))))
+        if (agendas === undefined) return undefined
+        for (const [agenda, choice] of Object.entries(choices)) {
+          const known = agendas.find((a) => a.id === agenda)
+          if (known === undefined) return `agenda ${JSON.stringify(agenda)} not found for vote version ${voteVersion}`
+          if (!known.choices.includes(choice)) return `choice ${JSON.stringify(choice)} not found for agenda ${JSON.stringify(agenda)}`
+        }
+        return undefined
+      })
 
     const feeReceived = (t: VspTicket | undefined) => t !== undefined && (t.fee_tx_status === "received" || t.fee_tx_status === "broadcast" || t.fee_tx_status === "confirmed")
 
@@ -275,7 +295,7 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
           feeaddress: ticket.fee_address,
           feeamount: Number(ticket.fee_amount),
           expiration: seconds(ticket.fee_expiry_ms),
-          request: base64(request.body),
+          request: encodeStdBase64(request.bytes),
         })
       })
 
@@ -292,6 +312,9 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         if (nowMs > ticket.fee_expiry_ms) return yield* Effect.fail(refusal(VspErrorCode.FeeExpired))
         if (votingKeyProblem(body.votingkey, network) !== undefined) return yield* Effect.fail(refusal(VspErrorCode.InvalidPrivKey))
         // Choices that do not validate are dropped, not refused (vspd registers the ticket anyway).
+        const choicesWrong = yield* choicesProblem(body.votechoices)
+        if (choicesWrong !== undefined) yield* Effect.logWarning(`vsp: ticket ${ticket.hash}: vote choices dropped: ${choicesWrong}`)
+        const voteChoices = choicesWrong === undefined ? body.votechoices : {}
         const tspendPolicy = validPolicies(body.tspendpolicy ?? {}, 64) ? (body.tspendpolicy ?? {}) : {}
         const treasuryPolicy = validPolicies(body.treasurypolicy ?? {}, 66) ? (body.treasurypolicy ?? {}) : {}
         const fee = paidTo(body.feetx, ticket.fee_address, network)
@@ -309,7 +332,7 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
               feeTxHash: fee.success.txHash,
               feePaid: paid,
               votingWif: body.votingkey,
-              voteChoices: body.votechoices,
+              voteChoices,
               tspendPolicy,
               treasuryPolicy,
             },
@@ -323,7 +346,7 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
           const sent = yield* broadcastFee(stored)
           if (sent !== undefined) return yield* Effect.fail(sent)
         }
-        const reply = ok(AckResponse, { timestamp: seconds(nowMs), request: base64(request.body) })
+        const reply = ok(AckResponse, { timestamp: seconds(nowMs), request: encodeStdBase64(request.bytes) })
         yield* db("vote change record", store.saveVoteChange(ticket.hash, body.timestamp, exchange(request, reply), nowMs))
         return reply
       })
@@ -344,7 +367,7 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
           votechoices: ticket.vote_choices,
           tspendpolicy: ticket.tspend_policy,
           treasurypolicy: ticket.treasury_policy,
-          request: base64(request.body),
+          request: encodeStdBase64(request.bytes),
         })
       })
 
@@ -363,6 +386,8 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         // The replay check: a request must be newer than every change already accepted.
         const earlier = yield* db("vote change lookup", store.voteChangeTimestamps(ticket.hash))
         if (earlier.some((t) => body.timestamp <= t)) return yield* Effect.fail(refusal(VspErrorCode.InvalidTimestamp))
+        const choicesWrong = yield* choicesProblem(body.votechoices)
+        if (choicesWrong !== undefined) return yield* Effect.fail(refusal(VspErrorCode.InvalidVoteChoices, choicesWrong))
         if (!validPolicies(body.treasurypolicy ?? {}, 66)) return yield* Effect.fail(refusal(VspErrorCode.InvalidVoteChoices, "invalid treasury policy"))
         if (!validPolicies(body.tspendpolicy ?? {}, 64)) return yield* Effect.fail(refusal(VspErrorCode.InvalidVoteChoices, "invalid tspend policy"))
         const nowMs = yield* now
@@ -383,7 +408,7 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
           const votable = votableOf(updated)
           if (votable !== undefined) yield* fleet.updateChoices(votable).pipe(Effect.catch((e) => Effect.logWarning(`vsp: ${e.message}; the next block's consistency check sets them`)))
         }
-        const reply = ok(AckResponse, { timestamp: seconds(nowMs), request: base64(request.body) })
+        const reply = ok(AckResponse, { timestamp: seconds(nowMs), request: encodeStdBase64(request.bytes) })
         yield* db("vote change record", store.saveVoteChange(ticket.hash, body.timestamp, exchange(request, reply), nowMs))
         return reply
       })
@@ -400,7 +425,7 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         if (problem !== undefined) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, problem))
         yield* onChainTicket(auth.hash)
         const nowMs = yield* now
-        const reply = ok(AckResponse, { timestamp: seconds(nowMs), request: base64(request.body) })
+        const reply = ok(AckResponse, { timestamp: seconds(nowMs), request: encodeStdBase64(request.bytes) })
         const inserted = yield* db("store alternate signing address", store.insertAltSignAddr(auth.hash, body.altsignaddress, exchange(request, reply), nowMs))
         if (!inserted) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "alternate sign address data already exists"))
         return reply
@@ -426,7 +451,8 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         expired: counts.expired,
         missed: counts.missed,
         blockheight: s.tipHeight,
-        estimatednetworkproportion: counts.voting / (network.ticketPoolSize * network.ticketsPerBlock),
+        // vspd: the tickets it votes over the live pool at the tip.
+        estimatednetworkproportion: s.poolSize === 0 ? 0 : counts.voting / s.poolSize,
       })
     })
 
@@ -450,9 +476,9 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         return sent.kind === "orphan" ? refusal(VspErrorCode.CannotBroadcastFeeUnknownOutputs) : refusal(VspErrorCode.CannotBroadcastFee)
       })
 
-    const deriveAddress = (xpub: string, index: number) => {
-      const address = deriveFeeAddress(xpub, index, network)
-      return Result.isSuccess(address) ? Effect.succeed(address.success) : Effect.fail(new FeeAddressUnavailable({ reason: address.failure }))
+    const deriveAddress = (xpub: string, lastUsedIndex: number) => {
+      const next = nextFeeAddress(xpub, lastUsedIndex, network)
+      return Result.isSuccess(next) ? Effect.succeed(next.success) : Effect.fail(new FeeAddressUnavailable({ reason: next.failure }))
     }
 
     /** Runs a handler: a refusal becomes vspd's error body; anything else is an internal error. */

@@ -28,6 +28,8 @@ export interface ChainTip {
   readonly hash: string
   /** The ticket price at the tip (its header's sbits), in atoms. */
   readonly stakeDifficulty: bigint
+  /** Live tickets at the tip (its header's poolsize). */
+  readonly poolSize: number
 }
 
 /** Whether dcrd has caught up with the network (getblockchaininfo). */
@@ -56,6 +58,12 @@ export interface TicketSpend {
   readonly height: number
 }
 
+/** One agenda of a vote version, with the choices a ticket may vote. */
+export interface AgendaChoices {
+  readonly id: string
+  readonly choices: ReadonlyArray<string>
+}
+
 export class VspChain extends Context.Service<
   VspChain,
   {
@@ -65,6 +73,11 @@ export class VspChain extends Context.Service<
     readonly transaction: (hash: string) => Effect.Effect<ChainTransaction | undefined, VspChainUnavailable>
     readonly broadcast: (hex: string) => Effect.Effect<BroadcastOutcome, VspChainUnavailable>
     readonly isLiveTicket: (hash: string) => Effect.Effect<boolean, VspChainUnavailable>
+    /**
+     * The agendas of a vote version and each one's choice ids (getvoteinfo); undefined when
+     * dcrd does not know that version.
+     */
+    readonly agendas: (voteVersion: number) => Effect.Effect<ReadonlyArray<AgendaChoices> | undefined, VspChainUnavailable>
     /** The votes and revocations in the main-chain block at `height`. */
     readonly ticketSpends: (height: number) => Effect.Effect<ReadonlyArray<TicketSpend>, VspChainUnavailable>
   }

@@ -3,7 +3,7 @@ import { decodeAddress } from "../../core/chain/address.ts"
 import { fromHex } from "../../core/chain/bytes.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import { decodeTxHex, type DecodedTx, txidOf } from "../../core/chain/tx.ts"
-import { decodeWif, feeAddress, p2pkhAddressOf, publicKeyOf } from "../../core/vsp/keys.ts"
+import { decodeWif, feeAddress, nextFeeAddress as nextVspdFeeAddress, p2pkhAddressOf, publicKeyOf } from "../../core/vsp/keys.ts"
 import { verifySignedMessage } from "../../core/vsp/signed-message.ts"
 import { type ParsedTicket, paidTo as feePaidTo, parseTicket as parseTicketTx } from "../../core/vsp/ticket.ts"
 
@@ -25,8 +25,8 @@ export const parseTransaction = (hex: string): Result.Result<{ readonly hash: st
 /** A display-order transaction hash: 64 hex digits (vspd's validateTicketHash). */
 export const isTxHash = (text: string): boolean => text.length === 64 && Result.isSuccess(fromHex(text, "tickethash", 32))
 
-/** Whether the request's signature is `address`'s over the exact body (dcrutil's VerifyMessage). */
-export const signedBy = (address: string, signature: string, body: string, network: NetworkParams): boolean => verifySignedMessage(address, signature, body, network)
+/** Whether the request's signature is `address`'s over the exact body bytes (dcrutil's VerifyMessage of string(body)). */
+export const signedBy = (address: string, signature: string, body: Uint8Array, network: NetworkParams): boolean => verifySignedMessage(address, signature, body, network)
 
 /** Why the voting key (WIF) is refused on this network, or undefined when it decodes (vspd's first payfee check). */
 export const votingKeyProblem = (wif: string, network: NetworkParams): string | undefined => {
@@ -51,5 +51,9 @@ export const altSignAddressProblem = (address: string, network: NetworkParams): 
   return decoded.success.kind === "p2pkh-ecdsa-secp256k1" ? undefined : "wrong type for alternate signing address"
 }
 
-/** The fee address at `index` of the service's xpub. */
+/** The fee address at `index` of the service's xpub (the configuration's check that the key derives). */
 export const deriveFeeAddress = (xpub: string, index: number, network: NetworkParams): Result.Result<string, string> => Result.mapError(feeAddress(xpub, index, network), (e) => e.message)
+
+/** The fee address after `lastUsedIndex`, as vspd hands them out. */
+export const nextFeeAddress = (xpub: string, lastUsedIndex: number, network: NetworkParams): Result.Result<{ readonly address: string; readonly index: number }, string> =>
+  Result.mapError(nextVspdFeeAddress(xpub, lastUsedIndex, network), (e) => e.message)

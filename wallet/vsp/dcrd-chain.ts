@@ -1,7 +1,7 @@
 import { Effect, Layer, Result, Schema, type Scope } from "effect"
 import { dcrToAtoms } from "../../core/chain/amounts.ts"
 import { jsonRpcClient, type JsonRpcCall, type JsonRpcEndpoint, type JsonRpcFailure } from "../json-rpc.ts"
-import { type BroadcastOutcome, type ChainSync, type ChainTip, type ChainTransaction, type TicketSpend, VspChain, VspChainUnavailable } from "./chain.ts"
+import { type AgendaChoices, type BroadcastOutcome, type ChainSync, type ChainTip, type ChainTransaction, type TicketSpend, VspChain, VspChainUnavailable } from "./chain.ts"
 
 /**
  * `VspChain` over dcrd's JSON-RPC (HTTP POST, the same port as its websocket): getbestblock,
@@ -13,13 +13,14 @@ import { type BroadcastOutcome, type ChainSync, type ChainTip, type ChainTransac
 
 // dcrd's dcrjson error codes (rpc/jsonrpc/types/jsonrpcerr.go).
 const ERR_NO_TX_INFO = -5
+const ERR_INVALID_PARAMETER = -8
 const ERR_DUPLICATE_TX = -40
 /** dcrd's mempool words for a transaction spending outputs it does not know (vspd matches the same). */
 const ORPHAN = /orphan transaction \w+ references output \w+:\d+ of unknown or fully-spent transaction/
 
 const BestBlock = Schema.Struct({ hash: Schema.String, height: Schema.Number })
 // sbits is a float in DCR; the client keeps fractional numbers as their text (parseJsonExact).
-const HeaderSbits = Schema.Struct({ sbits: Schema.Union([Schema.String, Schema.Number]) })
+const HeaderSbits = Schema.Struct({ sbits: Schema.Union([Schema.String, Schema.Number]), poolsize: Schema.Number })
 const BlockchainInfo = Schema.Struct({
   blocks: Schema.Number,
   syncheight: Schema.Number,
@@ -37,6 +38,9 @@ const StakeTx = Schema.Struct({
   vin: Schema.Array(Schema.Struct({ stakebase: Schema.optionalKey(Schema.String), txid: Schema.optionalKey(Schema.String) })),
   vout: Schema.Array(Schema.Struct({ scriptPubKey: Schema.Struct({ type: Schema.String }) })),
 })
+const VoteInfo = Schema.Struct({
+  agendas: Schema.optionalKey(Schema.Array(Schema.Struct({ id: Schema.String, choices: Schema.Array(Schema.Struct({ id: Schema.String })) }))),
+})
 const VerboseBlock = Schema.Struct({ height: Schema.Number, rawstx: Schema.optionalKey(Schema.Array(StakeTx)) })
 
 const unavailable = (method: string) => (e: JsonRpcFailure | Schema.SchemaError) =>
@@ -49,7 +53,7 @@ const decode =
 
 const isRefusal = (e: JsonRpcFailure, code: number): boolean => e._tag === "JsonRpcRefused" && e.code === code
 
-const makeDcrdVspChain = (call: JsonRpcCall): VspChain["Service"] => {
+export const makeDcrdVspChain = (call: JsonRpcCall): VspChain["Service"] => {
   const ask = <T, E>(method: string, params: ReadonlyArray<unknown>, schema: Schema.Codec<T, E>) =>
     call(method, params).pipe(Effect.mapError(unavailable(method)), Effect.flatMap(decode(method, schema)))
 
@@ -58,7 +62,7 @@ const makeDcrdVspChain = (call: JsonRpcCall): VspChain["Service"] => {
     const header = yield* ask("getblockheader", [best.hash, true], HeaderSbits)
     const atoms = dcrToAtoms(String(header.sbits))
     if (Result.isFailure(atoms)) return yield* new VspChainUnavailable({ method: "getblockheader", reason: `sbits ${String(header.sbits)} is no DCR amount` })
-    return { height: best.height, hash: best.hash, stakeDifficulty: atoms.success }
+    return { height: best.height, hash: best.hash, stakeDifficulty: atoms.success, poolSize: header.poolsize }
   })
 
   const sync: Effect.Effect<ChainSync, VspChainUnavailable> = Effect.map(ask("getblockchaininfo", [], BlockchainInfo), (info) => {
@@ -117,7 +121,23 @@ const makeDcrdVspChain = (call: JsonRpcCall): VspChain["Service"] => {
       return spends
     })
 
-  return { tip, sync, transaction, broadcast, isLiveTicket, ticketSpends }
+  const agendas = (voteVersion: number): Effect.Effect<ReadonlyArray<AgendaChoices> | undefined, VspChainUnavailable> =>
+    call("getvoteinfo", [voteVersion]).pipe(
+      Effect.map((reply): unknown => reply),
+      // "N: unrecognized vote version"
+      Effect.catchIf(
+        (e) => isRefusal(e, ERR_INVALID_PARAMETER),
+        () => Effect.succeed(undefined),
+      ),
+      Effect.mapError(unavailable("getvoteinfo")),
+      Effect.flatMap((reply) =>
+        reply === undefined
+          ? Effect.succeed(undefined)
+          : Effect.map(decode("getvoteinfo", VoteInfo)(reply), (info) => (info.agendas ?? []).map((a) => ({ id: a.id, choices: a.choices.map((c) => c.id) }))),
+      ),
+    )
+
+  return { tip, sync, transaction, broadcast, isLiveTicket, agendas, ticketSpends }
 }
 
 /** The live chain: dcrd's JSON-RPC at `endpoint`, trusting only its certificate. */

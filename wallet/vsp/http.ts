@@ -44,7 +44,9 @@ class VspHttpError extends Data.TaggedError("VspHttpError")<{ readonly reason: s
 
 /** vspd's cap on a request body. */
 const MAX_BODY_BYTES = 1 << 20
-const DEFAULT_RATE = { perSecond: 10, burst: 20 } as const
+// A wallet buying a batch of tickets sends a feeaddress and a payfee for each at once: the burst
+// takes a large purchase, the rate stops a flood.
+const DEFAULT_RATE = { perSecond: 20, burst: 200 } as const
 /** vspd: 3 a second on /admin/status. */
 const STATUS_RATE = { perSecond: 3, burst: 3 } as const
 const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -69,9 +71,9 @@ const makeLimiter = (rate: { readonly perSecond: number; readonly burst: number 
 
 const digest = (text: string) => createHash("sha256").update(text).digest()
 
-/** Reads the body up to the cap: the text, or "too-large" (the rest is not read). */
-const readBody = (req: IncomingMessage): Effect.Effect<string | "too-large"> =>
-  Effect.callback<string | "too-large">((resume) => {
+/** Reads the body up to the cap: its bytes, or "too-large" (the rest is not read). */
+const readBody = (req: IncomingMessage): Effect.Effect<Buffer | "too-large"> =>
+  Effect.callback<Buffer | "too-large">((resume) => {
     const chunks: Array<Buffer> = []
     let size = 0
     let done = false
@@ -87,7 +89,7 @@ const readBody = (req: IncomingMessage): Effect.Effect<string | "too-large"> =>
       chunks.push(chunk)
     })
     req.on("end", () => {
-      if (!done) resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
+      if (!done) resume(Effect.succeed(Buffer.concat(chunks)))
     })
     req.on("error", () => {
       if (!done) resume(Effect.succeed("too-large"))
@@ -202,7 +204,7 @@ export const serveVspHttp = (options: VspHttpOptions, api: VspApi, state: Ref.Re
             return void req.destroy()
           }
           const signature = req.headers["vsp-client-signature"]
-          return sendSigned(res, yield* handler({ body, clientSignature: typeof signature === "string" ? signature : undefined }))
+          return sendSigned(res, yield* handler({ bytes: body, body: body.toString("utf8"), clientSignature: typeof signature === "string" ? signature : undefined }))
         }
         if (path === "/metrics") return send(res, 200, PROMETHEUS_CONTENT_TYPE, yield* metrics)
         if (path === "/admin/status") {

@@ -134,8 +134,19 @@ export const makeLifecycle = (settings: VspSettings, state: Ref.Ref<ServiceState
         else if (sync.success.syncHeight - sync.success.blocks > settings.maxSyncLagBlocks) reason = `dcrd is ${sync.success.syncHeight - sync.success.blocks} blocks behind the network`
         else if (online < settings.minVotingWallets) reason = `${online} of ${wallets.length} voting wallets are online, ${settings.minVotingWallets} are needed`
         const previous = yield* Ref.get(state)
-        if (previous.closedReason !== reason) yield* Effect.logWarning(reason === undefined ? "vsp: taking new tickets again" : `vsp: refusing new tickets: ${reason}`)
-        yield* Ref.set(state, { tipHeight: tip?.height ?? previous.tipHeight, closedReason: reason, walletsOnline: online, walletsTotal: wallets.length })
+        if (previous.closedReason !== reason) {
+          if (reason !== undefined) yield* Effect.logWarning(`vsp: refusing new tickets: ${reason}`)
+          else yield* Effect.logInfo(`vsp: taking new tickets (${online} of ${wallets.length} voting wallets online)`)
+        }
+        const voteVersion = Math.max(0, ...wallets.filter(isOnline).map((w) => w.voteVersion))
+        yield* Ref.set(state, {
+          tipHeight: tip?.height ?? previous.tipHeight,
+          poolSize: tip?.poolSize ?? previous.poolSize,
+          closedReason: reason,
+          walletsOnline: online,
+          walletsTotal: wallets.length,
+          voteVersion,
+        })
       })
 
     /** One pass for a new tip. Each step logs its own failure and the rest still run. */
@@ -154,16 +165,42 @@ export const makeLifecycle = (settings: VspSettings, state: Ref.Ref<ServiceState
      * wallet going down closes the service within one poll).
      */
     let lastHash: string | undefined
+    // dcrd down is said once, and once when it answers again: not every second.
+    let tipFailure: string | undefined
+    const readTip = chain.tip.pipe(
+      Effect.tap(() =>
+        Effect.suspend(() => {
+          if (tipFailure === undefined) return Effect.void
+          tipFailure = undefined
+          return Effect.logInfo("vsp: dcrd answers again")
+        }),
+      ),
+      Effect.catch((e) =>
+        Effect.suspend(() => {
+          const said = tipFailure === e.message
+          tipFailure = e.message
+          return (said ? Effect.void : Effect.logWarning(`vsp: ${e.message}`)).pipe(Effect.as(undefined))
+        }),
+      ),
+    )
     const poll = Effect.gen(function* () {
-      const tip = yield* chain.tip.pipe(logged("tip"))
+      const tip = yield* readTip
       if (tip !== undefined && tip.hash !== lastHash) {
         lastHash = tip.hash
         yield* onBlock(tip)
       } else yield* refreshState(tip)
     })
 
-    /** Polls every `pollMillis` until interrupted. */
-    const run = (pollMillis: number) => poll.pipe(Effect.repeat(Schedule.spaced(pollMillis)), Effect.asVoid)
+    /**
+     * Polls every `pollMillis` until interrupted. A poll that dies (a bug) is logged with its
+     * cause and the next one runs: the service never stops voting quietly.
+     */
+    const run = (pollMillis: number) =>
+      poll.pipe(
+        Effect.catchCause((cause) => Effect.logError("vsp: a lifecycle pass died; the next poll runs it again", cause)),
+        Effect.repeat(Schedule.spaced(pollMillis)),
+        Effect.asVoid,
+      )
 
     return { refreshState, poll, run }
   })

@@ -44,7 +44,7 @@ export const runVotingService = (options: VotingServiceOptions) =>
     yield* migrateVsp
     const store = yield* VspStore
     yield* store.useFeeXpub(options.feeXpub, yield* Clock.currentTimeMillis)
-    const state = yield* Ref.make<ServiceState>({ tipHeight: 0, closedReason: "starting: dcrd and the voting wallets not asked yet", walletsOnline: 0, walletsTotal: 0 })
+    const state = yield* Ref.make<ServiceState>({ tipHeight: 0, closedReason: "starting: dcrd and the voting wallets not asked yet", walletsOnline: 0, walletsTotal: 0, voteVersion: 0, poolSize: 0 })
     const api = yield* makeVspApi(options.settings, state)
     const lifecycle = yield* makeLifecycle(options.settings, state, api)
     // The state is known before the first request is served.

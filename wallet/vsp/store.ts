@@ -20,11 +20,12 @@ const initial = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE vsp_meta (key text PRIMARY KEY, value text NOT NULL)`
   // The extended public keys fees are paid to; the newest is current. last_index is the last
-  // index handed out (-1 before the first), never decremented.
+  // index handed out, 0 before the first (vspd's lastUsed: index 0 is never handed out), never
+  // decremented.
   yield* sql`CREATE TABLE vsp_fee_xpubs (
     id int4 PRIMARY KEY,
     xpub text NOT NULL UNIQUE,
-    last_index int8 NOT NULL DEFAULT -1,
+    last_index int8 NOT NULL DEFAULT 0,
     created_ms int8 NOT NULL
   )`
   // One row per ticket the service quoted a fee for. Fee states as vspd's: none (quoted) ->
@@ -230,25 +231,27 @@ const makeVspStore = Effect.gen(function* () {
         const known = yield* sql`SELECT id, xpub, last_index FROM vsp_fee_xpubs WHERE xpub = ${xpub}`.pipe(Effect.flatMap(rowsOf("vsp_fee_xpubs", FeeXpub)))
         if (known[0] !== undefined) return yield* new FeeXpubRetired({ xpub })
         const id = (current?.id ?? 0) + 1
-        yield* sql`INSERT INTO vsp_fee_xpubs (id, xpub, last_index, created_ms) VALUES (${id}, ${xpub}, -1, ${nowMs})`
+        yield* sql`INSERT INTO vsp_fee_xpubs (id, xpub, last_index, created_ms) VALUES (${id}, ${xpub}, 0, ${nowMs})`
         return id
       }),
     )
 
   /**
-   * Quotes a ticket the service has not seen: takes the next index of the current fee xpub and
-   * stores the ticket with the address `deriveAddress` gives for it, in one transaction. When
-   * the ticket was quoted meanwhile (two requests at once), the existing row is returned and
-   * the index taken stays used (indices are never reused, so no address is shared).
+   * Quotes a ticket the service has not seen: the current fee xpub's row is locked, `nextAddress`
+   * gives the address after its last used index (vspd's generator: core/vsp nextFeeAddress), and
+   * the ticket is stored with it and the index recorded, in one transaction. When the ticket was
+   * quoted meanwhile (two requests at once), the existing row is returned and the index taken
+   * stays used (indices are never reused, so no address is shared).
    */
-  const quoteNewTicket = <E>(quote: NewQuote, deriveAddress: (xpub: string, index: number) => Effect.Effect<string, E>, nowMs: number) =>
+  const quoteNewTicket = <E>(quote: NewQuote, nextAddress: (xpub: string, lastUsedIndex: number) => Effect.Effect<{ readonly address: string; readonly index: number }, E>, nowMs: number) =>
     sql.withTransaction(
       Effect.gen(function* () {
-        const taken = yield* sql`UPDATE vsp_fee_xpubs SET last_index = last_index + 1
-                                 WHERE id = (SELECT max(id) FROM vsp_fee_xpubs) RETURNING id, xpub, last_index`.pipe(Effect.flatMap(rowsOf("vsp_fee_xpubs", FeeXpub)))
-        const xpub = taken[0]
+        const current = yield* sql`SELECT id, xpub, last_index FROM vsp_fee_xpubs WHERE id = (SELECT max(id) FROM vsp_fee_xpubs) FOR UPDATE`.pipe(Effect.flatMap(rowsOf("vsp_fee_xpubs", FeeXpub)))
+        const xpub = current[0]
         if (xpub === undefined) return yield* new VspStoreRowInvalid({ table: "vsp_fee_xpubs", reason: "no fee xpub is configured" })
-        const address = yield* deriveAddress(xpub.xpub, xpub.last_index)
+        const next = yield* nextAddress(xpub.xpub, xpub.last_index)
+        yield* sql`UPDATE vsp_fee_xpubs SET last_index = ${next.index} WHERE id = ${xpub.id}`
+        const address = next.address
         const inserted = yield* sql`INSERT INTO vsp_tickets ${sql.insert({
           hash: quote.hash,
           ticket_hex: quote.ticketHex,
@@ -257,7 +260,7 @@ const makeVspStore = Effect.gen(function* () {
           purchase_height: quote.purchaseHeight ?? null,
           purchase_block_hash: quote.purchaseBlockHash ?? null,
           fee_xpub_id: xpub.id,
-          fee_address_index: xpub.last_index,
+          fee_address_index: next.index,
           fee_address: address,
           fee_amount: quote.feeAmount.toString(),
           fee_expiry_ms: quote.feeExpiryMs,
