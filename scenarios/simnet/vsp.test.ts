@@ -50,6 +50,7 @@ const ADVANCE = { minVotes: 3, settleMillis: 2_500, timeoutMillis: 15_000 } as c
  * buyer was registering tickets.
  */
 const Tickets = Schema.Struct({ hashes: Schema.NullOr(Schema.Array(Schema.String)) })
+const StakeInfo = Schema.Struct({ blockheight: Schema.Number, voted: Schema.Number, revoked: Schema.Number })
 const heldTickets = (wallet: WalletEndpoint) => Effect.map(wallet.callAs(Tickets, "gettickets", [true]), (r) => r.hashes ?? [])
 
 interface FaultCase {
@@ -288,7 +289,10 @@ suite(`a voting service real dcrwallet uses, on simnet${native === true || CI ? 
 
         // The service broadcasts each fee once its ticket has 6 confirmations and confirms it 6
         // blocks later, all without the staker.
-        while ((yield* h.height) < lastMined + 2 * 6 + 2) yield* nextBlock
+        // From here every block is counted: the first tickets go live 16 blocks after they were mined.
+        const settling = newCase("fees confirming (server 1 killed, the staker stopped)")
+        while ((yield* h.height) < lastMined + 2 * 6 + 2) yield* mine(settling)
+        expect(settling.missed, describeCase(settling)).toBe(0)
         const confirmed = yield* statuses
         const notConfirmed = confirmed.filter(([, s]) => !("feetxstatus" in s) || s.feetxstatus !== "confirmed")
         expect(notConfirmed.map(([hash, s]) => `${hash}: ${"feetxstatus" in s ? s.feetxstatus : s.message}`)).toEqual([])
@@ -387,6 +391,18 @@ suite(`a voting service real dcrwallet uses, on simnet${native === true || CI ? 
         expect(down.missed).toBeGreaterThanOrEqual(2)
         expect(down.voted).toBe(0)
         expect(down.revokedWithPrice).toBe(down.missed)
+
+        // The staker, started again, counts its tickets voted and revoked as the blocks did.
+        yield* run.staker.start
+        const tip = yield* h.height
+        for (let i = 0; (yield* run.staker.callAs(StakeInfo, "getstakeinfo")).blockheight < tip; i++) {
+          if (i > 100) throw new Error(`the staker did not reach the tip ${tip} in 10 s`)
+          yield* Effect.sleep(100)
+        }
+        const info = yield* run.staker.callAs(StakeInfo, "getstakeinfo")
+        const total = (f: (c: FaultCase) => number) => run.cases.reduce((a, c) => a + f(c), 0)
+        log(`the staker's getstakeinfo: ${info.voted} voted, ${info.revoked} revoked`)
+        expect([info.voted, info.revoked]).toEqual([total((c) => c.voted), total((c) => c.missed)])
       }),
     ))
 })
