@@ -61,7 +61,7 @@ const buildTx = (tx: TxPart): string =>
     ]),
   )
 
-const txHash = (hex: string): string => {
+export const txHash = (hex: string): string => {
   const decoded = decodeTxHex(hex)
   if (decoded._tag === "Failure") throw new Error(decoded.failure.message)
   return txidOf(decoded.success)
@@ -141,6 +141,8 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
     stakeDifficulty: options.stakeDifficulty ?? 10_000_000_000n,
     sync: undefined as Partial<ChainSync> | undefined,
     refuse: (_hash: string): string | undefined => undefined,
+    /** Broadcasts of these transactions are orphans this many more times (their inputs still propagating). */
+    orphanFor: new Map<string, number>(),
     down: false,
     /** The vote version dcrd knows, and its agendas (getvoteinfo). */
     voteVersion: 11,
@@ -174,6 +176,11 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
         broadcasts.push(hash)
         const refused = state.refuse(hash)
         if (refused !== undefined) return { kind: "rejected", reason: refused }
+        const orphaned = state.orphanFor.get(hash) ?? 0
+        if (orphaned > 0) {
+          state.orphanFor.set(hash, orphaned - 1)
+          return { kind: "orphan", reason: `orphan transaction ${hash} references output of unknown or fully-spent transaction` }
+        }
         if (txs.has(hash)) return { kind: "already-known" }
         txs.set(hash, { hex, minedAt: undefined })
         return { kind: "accepted" }

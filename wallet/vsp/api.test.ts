@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { MAINNET, SIMNET } from "../../core/chain/params.ts"
-import { feeTx, makeStaker, startTestService } from "../../testkit/vsp.ts"
+import { feeTx, makeStaker, startTestService, txHash } from "../../testkit/vsp.ts"
 import { VspErrorCode } from "./api-types.ts"
 
 const network = SIMNET
@@ -72,6 +72,22 @@ describe("bad requests are refused with vspd's codes and change nothing stored",
     const body = feeAddressRequest(t)
     await expectRefusal(s, () => s.post("feeaddress", body, staker.sign(body)), 500, VspErrorCode.CannotBroadcastTicket)
   })
+
+  it("a parent whose inputs dcrd has not seen yet is tried again a second apart, as vspd does, then refused after 7 more tries", async () => {
+    const s = await start()
+    const staker = makeStaker("a", network)
+    const late = staker.ticket(PRICE)
+    s.dcrd.state.orphanFor.set(txHash(late.parentHex), 2)
+    const body = feeAddressRequest(late)
+    const reply = await s.post("feeaddress", body, staker.sign(body))
+    expect(reply.status, reply.text).toBe(200)
+    expect(s.dcrd.broadcasts.filter((h) => h === txHash(late.parentHex))).toHaveLength(3)
+    const never = staker.ticket(PRICE, 1)
+    s.dcrd.state.orphanFor.set(txHash(never.parentHex), 100)
+    const refused = feeAddressRequest(never)
+    await expectRefusal(s, () => s.post("feeaddress", refused, staker.sign(refused)), 500, VspErrorCode.CannotBroadcastTicket)
+    expect(s.dcrd.broadcasts.filter((h) => h === txHash(never.parentHex))).toHaveLength(8)
+  }, 20_000)
 
   it("a ticket hex that is no ticket, or does not match its hash", async () => {
     const s = await start()
