@@ -282,6 +282,7 @@ export const startTestService = async (options: {
   readonly settings?: Partial<VspSettings>
   readonly adminPassword?: string
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
+  readonly trustProxy?: boolean
   /** Timed polls (default: none in practice; tests call `poll`). */
   readonly pollMillis?: number
 }) => {
@@ -311,6 +312,7 @@ export const startTestService = async (options: {
         adminPassword: options.adminPassword === undefined ? undefined : Redacted.make(options.adminPassword),
         dcrdHost: "fake dcrd",
         rateLimit: options.rateLimit ?? { perSecond: 1000, burst: 1000 },
+        trustProxy: options.trustProxy,
       },
       pollMillis: options.pollMillis ?? 3_600_000,
     }).pipe(Effect.provide(services), Scope.provide(scope)),

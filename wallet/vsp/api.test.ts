@@ -213,6 +213,14 @@ describe("bad requests are refused with vspd's codes and change nothing stored",
     const body = feeAddressRequest(staker.ticket(PRICE))
     await expectRefusal(s, () => s.post("feeaddress", body, staker.sign(body)), 429, VspErrorCode.BadRequest)
   })
+
+  it("behind a trusted proxy each client has its own limit (X-Forwarded-For's last hop), and a forged first hop does not help", async () => {
+    const s = await start({ rateLimit: { perSecond: 1, burst: 2 }, trustProxy: true })
+    const from = async (forwarded: string) => (await s.get("/api/v3/vspinfo", { "x-forwarded-for": forwarded })).status
+    expect([await from("10.0.0.1"), await from("10.0.0.1"), await from("10.0.0.1")]).toEqual([200, 200, 429])
+    expect(await from("10.0.0.2")).toBe(200)
+    expect(await from("1.2.3.4, 10.0.0.1")).toBe(429)
+  })
 })
 
 describe("new tickets are refused while the service could not vote them reliably", () => {
