@@ -283,6 +283,8 @@ export const startTestService = async (options: {
   readonly adminPassword?: string
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
   readonly trustProxy?: boolean
+  /** A fixed port (default: a free one). */
+  readonly port?: number
   /** Timed polls (default: none in practice; tests call `poll`). */
   readonly pollMillis?: number
 }) => {
@@ -308,7 +310,7 @@ export const startTestService = async (options: {
       feeXpub: testFeeXpub("fees", network),
       http: {
         host: "127.0.0.1",
-        port: 0,
+        port: options.port ?? 0,
         adminPassword: options.adminPassword === undefined ? undefined : Redacted.make(options.adminPassword),
         dcrdHost: "fake dcrd",
         rateLimit: options.rateLimit ?? { perSecond: 1000, burst: 1000 },
