@@ -240,6 +240,17 @@ describe("new tickets are refused while the service could not vote them reliably
     expect((await s.post("feeaddress", body, staker.sign(body))).status).toBe(200)
   })
 
+  it("closed by the operator: vspinfo says so with the operator's message, feeaddress and payfee are refused, ticketstatus still answers", async () => {
+    const s = await start({ settings: { closedMessage: "moving to a new server, back tomorrow" } })
+    expect((await s.get("/api/v3/vspinfo")).json).toMatchObject({ vspclosed: true, vspclosedmsg: "moving to a new server, back tomorrow" })
+    const staker = makeStaker("a", network)
+    const body = feeAddressRequest(staker.ticket(PRICE))
+    expect((await expectRefusal(s, () => s.post("feeaddress", body, staker.sign(body)), 400, VspErrorCode.VspClosed)).json.message).toBe("vsp is closed")
+    // ticketstatus is not behind the open check (as vspd): it answers, here that the ticket is unknown.
+    const status = JSON.stringify({ tickethash: staker.ticket(PRICE).ticketHash })
+    await expectRefusal(s, () => s.post("ticketstatus", status, staker.sign(status)), 400, VspErrorCode.UnknownTicket)
+  })
+
   it("dcrd behind the network or in its initial block download: vsp closed", async () => {
     const s = await start()
     const staker = makeStaker("a", network)
