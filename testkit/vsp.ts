@@ -61,7 +61,7 @@ const buildTx = (tx: TxPart): string =>
     ]),
   )
 
-const txHash = (hex: string): string => {
+export const txHash = (hex: string): string => {
   const decoded = decodeTxHex(hex)
   if (decoded._tag === "Failure") throw new Error(decoded.failure.message)
   return txidOf(decoded.success)
@@ -141,6 +141,8 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
     stakeDifficulty: options.stakeDifficulty ?? 10_000_000_000n,
     sync: undefined as Partial<ChainSync> | undefined,
     refuse: (_hash: string): string | undefined => undefined,
+    /** Broadcasts of these transactions are orphans this many more times (their inputs still propagating). */
+    orphanFor: new Map<string, number>(),
     down: false,
     /** The vote version dcrd knows, and its agendas (getvoteinfo). */
     voteVersion: 11,
@@ -174,6 +176,11 @@ export const makeFakeDcrd = (network: NetworkParams, options: { readonly startHe
         broadcasts.push(hash)
         const refused = state.refuse(hash)
         if (refused !== undefined) return { kind: "rejected", reason: refused }
+        const orphaned = state.orphanFor.get(hash) ?? 0
+        if (orphaned > 0) {
+          state.orphanFor.set(hash, orphaned - 1)
+          return { kind: "orphan", reason: `orphan transaction ${hash} references output of unknown or fully-spent transaction` }
+        }
         if (txs.has(hash)) return { kind: "already-known" }
         txs.set(hash, { hex, minedAt: undefined })
         return { kind: "accepted" }
@@ -275,6 +282,9 @@ export const startTestService = async (options: {
   readonly settings?: Partial<VspSettings>
   readonly adminPassword?: string
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
+  readonly trustProxy?: boolean
+  /** A fixed port (default: a free one). */
+  readonly port?: number
   /** Timed polls (default: none in practice; tests call `poll`). */
   readonly pollMillis?: number
 }) => {
@@ -300,10 +310,11 @@ export const startTestService = async (options: {
       feeXpub: testFeeXpub("fees", network),
       http: {
         host: "127.0.0.1",
-        port: 0,
+        port: options.port ?? 0,
         adminPassword: options.adminPassword === undefined ? undefined : Redacted.make(options.adminPassword),
         dcrdHost: "fake dcrd",
         rateLimit: options.rateLimit ?? { perSecond: 1000, burst: 1000 },
+        trustProxy: options.trustProxy,
       },
       pollMillis: options.pollMillis ?? 3_600_000,
     }).pipe(Effect.provide(services), Scope.provide(scope)),

@@ -164,6 +164,11 @@ export class MetricsRegistry {
     return this.register(name, "gauge", labelNames, true, () => new ScrapedGauge(name, help, labelNames))
   }
 
+  /** Every family's name, type and label names, whether or not it has samples yet (what a dashboard may query). */
+  get schema(): ReadonlyArray<{ readonly name: string; readonly kind: Kind; readonly labelNames: ReadonlyArray<string> }> {
+    return [...this.families.values()].map((f) => ({ name: f.name, kind: f.kind, labelNames: f.labelNames }))
+  }
+
   /**
    * The text exposition format 0.0.4: per family a HELP and a TYPE line, then its samples;
    * histograms as cumulative `_bucket{le=...}` series ending in `+Inf`, then `_sum` and

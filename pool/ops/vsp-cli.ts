@@ -48,6 +48,11 @@ const OPTIONS: ReadonlyArray<OptionSpec> = [
   { name: "confirmations", value: "n", help: "confirmations the ticket and then the fee need (default 6, as vspd)" },
   { name: "minwallets", value: "n", help: "new tickets are refused while fewer voting wallets are online (default 2)" },
   { name: "closed", value: "message", help: "take no new tickets, telling stakers this" },
+  {
+    name: "trustproxy",
+    value: "true|false",
+    help: "behind a reverse proxy (TLS in front, as dcrwallet's https --vsp.url needs): rate-limit each client by X-Forwarded-For's last hop (default false)",
+  },
   { name: "loglevel", value: "trace|debug|info|warn|error", help: "log level (default info)" },
   { name: "out", value: "file", help: "backup: the file to write (default <datadir>/backups/vsp-<time>.jsonl)" },
   { name: "from", value: "file", help: "restore: the backup to read" },
@@ -151,6 +156,7 @@ const configFrom = (o: Map<string, string>, command: string): VotingServiceConfi
     votingWallets,
     feeXpub,
     adminPassword: o.get("adminpass"),
+    trustProxy: o.get("trustproxy") === "true",
     closedMessage: o.get("closed"),
   }
 }

@@ -57,6 +57,8 @@ export interface VotingServiceConfig {
   readonly pollMillis?: number | undefined
   /** The operator closed the service: no new tickets, with this message. */
   readonly closedMessage?: string | undefined
+  /** Behind a reverse proxy: rate-limit by X-Forwarded-For's last hop rather than the proxy's address. */
+  readonly trustProxy?: boolean | undefined
   /** Per-client API rate limit (default 20/s, burst 200). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number } | undefined
   /** Replaces the JSON-RPC fleet (tests with emulated voting wallets). */
@@ -140,6 +142,7 @@ export const startVotingService = (config: VotingServiceConfig) =>
         adminPassword: config.adminPassword === undefined ? undefined : Redacted.make(config.adminPassword),
         dcrdHost: config.dcrd.url,
         rateLimit: config.rateLimit,
+        trustProxy: config.trustProxy,
       },
       pollMillis: config.pollMillis ?? 1000,
     }).pipe(

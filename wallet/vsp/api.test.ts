@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { MAINNET, SIMNET } from "../../core/chain/params.ts"
-import { feeTx, makeStaker, startTestService } from "../../testkit/vsp.ts"
+import { feeTx, makeStaker, startTestService, txHash } from "../../testkit/vsp.ts"
 import { VspErrorCode } from "./api-types.ts"
 
 const network = SIMNET
@@ -72,6 +72,22 @@ describe("bad requests are refused with vspd's codes and change nothing stored",
     const body = feeAddressRequest(t)
     await expectRefusal(s, () => s.post("feeaddress", body, staker.sign(body)), 500, VspErrorCode.CannotBroadcastTicket)
   })
+
+  it("a parent whose inputs dcrd has not seen yet is tried again a second apart, as vspd does, then refused after 7 more tries", async () => {
+    const s = await start()
+    const staker = makeStaker("a", network)
+    const late = staker.ticket(PRICE)
+    s.dcrd.state.orphanFor.set(txHash(late.parentHex), 2)
+    const body = feeAddressRequest(late)
+    const reply = await s.post("feeaddress", body, staker.sign(body))
+    expect(reply.status, reply.text).toBe(200)
+    expect(s.dcrd.broadcasts.filter((h) => h === txHash(late.parentHex))).toHaveLength(3)
+    const never = staker.ticket(PRICE, 1)
+    s.dcrd.state.orphanFor.set(txHash(never.parentHex), 100)
+    const refused = feeAddressRequest(never)
+    await expectRefusal(s, () => s.post("feeaddress", refused, staker.sign(refused)), 500, VspErrorCode.CannotBroadcastTicket)
+    expect(s.dcrd.broadcasts.filter((h) => h === txHash(never.parentHex))).toHaveLength(8)
+  }, 20_000)
 
   it("a ticket hex that is no ticket, or does not match its hash", async () => {
     const s = await start()
@@ -197,6 +213,14 @@ describe("bad requests are refused with vspd's codes and change nothing stored",
     const body = feeAddressRequest(staker.ticket(PRICE))
     await expectRefusal(s, () => s.post("feeaddress", body, staker.sign(body)), 429, VspErrorCode.BadRequest)
   })
+
+  it("behind a trusted proxy each client has its own limit (X-Forwarded-For's last hop), and a forged first hop does not help", async () => {
+    const s = await start({ rateLimit: { perSecond: 1, burst: 2 }, trustProxy: true })
+    const from = async (forwarded: string) => (await s.get("/api/v3/vspinfo", { "x-forwarded-for": forwarded })).status
+    expect([await from("10.0.0.1"), await from("10.0.0.1"), await from("10.0.0.1")]).toEqual([200, 200, 429])
+    expect(await from("10.0.0.2")).toBe(200)
+    expect(await from("1.2.3.4, 10.0.0.1")).toBe(429)
+  })
 })
 
 describe("new tickets are refused while the service could not vote them reliably", () => {
@@ -214,6 +238,17 @@ describe("new tickets are refused while the service could not vote them reliably
     s.fleet.online.add("vw2")
     await s.poll()
     expect((await s.post("feeaddress", body, staker.sign(body))).status).toBe(200)
+  })
+
+  it("closed by the operator: vspinfo says so with the operator's message, feeaddress and payfee are refused, ticketstatus still answers", async () => {
+    const s = await start({ settings: { closedMessage: "moving to a new server, back tomorrow" } })
+    expect((await s.get("/api/v3/vspinfo")).json).toMatchObject({ vspclosed: true, vspclosedmsg: "moving to a new server, back tomorrow" })
+    const staker = makeStaker("a", network)
+    const body = feeAddressRequest(staker.ticket(PRICE))
+    expect((await expectRefusal(s, () => s.post("feeaddress", body, staker.sign(body)), 400, VspErrorCode.VspClosed)).json.message).toBe("vsp is closed")
+    // ticketstatus is not behind the open check (as vspd): it answers, here that the ticket is unknown.
+    const status = JSON.stringify({ tickethash: staker.ticket(PRICE).ticketHash })
+    await expectRefusal(s, () => s.post("ticketstatus", status, staker.sign(status)), 400, VspErrorCode.UnknownTicket)
   })
 
   it("dcrd behind the network or in its initial block download: vsp closed", async () => {

@@ -1,4 +1,4 @@
-import { Clock, Data, Effect, Ref, Result, Schema } from "effect"
+import { Clock, Data, Effect, Ref, Result, Schema, Semaphore } from "effect"
 import { chainActivations } from "../../core/chain/agendas.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 import { encodeStdBase64 } from "../../core/vsp/base64.ts"
@@ -90,6 +90,10 @@ class FeeAddressUnavailable extends Data.TaggedError("FeeAddressUnavailable")<{ 
   }
 }
 
+/** vspd: a parent whose inputs dcrd does not know is tried again 7 times, a second apart, by at most 16 requests at once. */
+const PARENT_ATTEMPTS = 7
+const MAX_PARENT_WAITS = 16
+
 const seconds = (ms: number) => Math.floor(ms / 1000)
 
 const parseBody = <T, E>(schema: Schema.Codec<T, E>, body: string): Effect.Effect<T, ApiRefusal> => {
@@ -119,6 +123,7 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
     const refused = (r: ApiRefusal): SignedReply => sign(httpStatusOf(r.code), JSON.stringify(Schema.encodeSync(ErrorResponse)({ code: r.code, message: r.message })))
     const now = Clock.currentTimeMillis
 
+    const parentWaits = yield* Semaphore.make(MAX_PARENT_WAITS)
     const chainTx = (hash: string) => chain.transaction(hash).pipe(Effect.catch(internal(`getrawtransaction ${hash}`)))
     const db = <A, E extends { readonly message: string }>(what: string, e: Effect.Effect<A, E>) => e.pipe(Effect.catch(internal(what)))
 
@@ -147,7 +152,22 @@ export const makeVspApi = (settings: VspSettings, state: Ref.Ref<ServiceState>) 
         if (Result.isFailure(parent)) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "cannot decode parent hex"))
         if ((yield* chainTx(parent.success.hash)) === undefined) {
           if (!ticketTx.success.tx.inputs.some((i) => i.previousHash === parent.success.hash)) return yield* Effect.fail(refusal(VspErrorCode.BadRequest, "invalid ticket parent"))
-          const sent = yield* chain.broadcast(request.parenthex).pipe(Effect.catch(internal("sendrawtransaction (parent)")))
+          let sent = yield* chain.broadcast(request.parenthex).pipe(Effect.catch(internal("sendrawtransaction (parent)")))
+          if (sent.kind === "orphan") {
+            // The parent spends outputs this dcrd has not seen yet (still propagating): wait
+            // for them as vspd does, a second at a time, 7 times, with at most 16 requests
+            // waiting at once so a client cannot park the service on made-up parents.
+            const waited = yield* parentWaits.withPermitsIfAvailable(1)(
+              Effect.gen(function* () {
+                for (let attempt = 0; attempt < PARENT_ATTEMPTS && sent.kind === "orphan"; attempt++) {
+                  yield* Effect.sleep(1000)
+                  sent = yield* chain.broadcast(request.parenthex).pipe(Effect.catch(internal("sendrawtransaction (parent)")))
+                }
+                return true
+              }),
+            )
+            if (waited._tag === "None") yield* Effect.logWarning(`vsp: too many parents waiting; ticket ${request.tickethash} refused for now`)
+          }
           if (sent.kind === "orphan" || sent.kind === "rejected") {
             yield* Effect.logWarning(`vsp: dcrd refused the parent of ticket ${request.tickethash}: ${sent.reason}`)
             return yield* Effect.fail(refusal(VspErrorCode.CannotBroadcastTicket))

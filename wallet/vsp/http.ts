@@ -32,6 +32,11 @@ export interface VspHttpOptions {
   readonly adminPassword: Redacted.Redacted<string> | undefined
   /** How dcrd is named in /admin/status (its address). */
   readonly dcrdHost: string
+  /**
+   * Behind a reverse proxy (TLS termination): the client is the last hop of X-Forwarded-For, so
+   * each staker has a rate limit of their own rather than all sharing the proxy's.
+   */
+  readonly trustProxy?: boolean | undefined
   /** Per-client API requests: sustained per second, and the burst allowed. */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number } | undefined
 }
@@ -111,7 +116,11 @@ export const serveVspHttp = (options: VspHttpOptions, api: VspApi, state: Ref.Re
     const send = (res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}) =>
       void res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers }).end(body)
     const sendSigned = (res: ServerResponse, reply: SignedReply) => send(res, reply.status, "application/json; charset=utf-8", reply.body, { "VSP-Server-Signature": reply.signature })
-    const clientOf = (req: IncomingMessage) => req.socket.remoteAddress ?? "unknown"
+    const clientOf = (req: IncomingMessage): string => {
+      const forwarded = req.headers["x-forwarded-for"]
+      if (options.trustProxy === true && typeof forwarded === "string" && forwarded !== "") return forwarded.split(",").at(-1)?.trim() ?? "unknown"
+      return req.socket.remoteAddress ?? "unknown"
+    }
 
     /** Basic auth as `admin` with the admin password, compared in constant time. */
     const isAdmin = (req: IncomingMessage): boolean => {

@@ -110,15 +110,24 @@ export const makeLifecycle = (settings: VspSettings, state: Ref.Ref<ServiceState
       return t.purchase_height !== undefined && height < expiry ? "missed" : "expired"
     }
 
+    const walletErrors = new Map<string, string>()
     const reconcile = Effect.gen(function* () {
       const tickets = (yield* store.votableTickets).flatMap((t) => {
         const v = votableOf(t)
         return v === undefined ? [] : [v]
       })
       for (const repair of yield* fleet.reconcile(tickets)) {
-        if (repair.error !== undefined) yield* Effect.logWarning(`vsp: voting wallet ${repair.wallet} not checked: ${repair.error}`)
-        else if (repair.added > 0 || repair.choicesFixed > 0)
-          yield* Effect.logInfo(`vsp: voting wallet ${repair.wallet} repaired: ${repair.added} tickets added, ${repair.choicesFixed} choices set again`)
+        // A wallet that stays down is said once (and once when it is back), not every block.
+        const before = walletErrors.get(repair.wallet)
+        if (repair.error !== undefined) {
+          walletErrors.set(repair.wallet, repair.error)
+          if (before !== repair.error) yield* Effect.logWarning(`vsp: voting wallet ${repair.wallet} not checked: ${repair.error}`)
+        } else if (before !== undefined) {
+          walletErrors.delete(repair.wallet)
+          yield* Effect.logInfo(`vsp: voting wallet ${repair.wallet} checked again`)
+        }
+        if (repair.error !== undefined) continue
+        if (repair.added > 0 || repair.choicesFixed > 0) yield* Effect.logInfo(`vsp: voting wallet ${repair.wallet} repaired: ${repair.added} tickets added, ${repair.choicesFixed} choices set again`)
       }
     })
 
