@@ -43,7 +43,7 @@ const BLAKE3_FLEET: ReadonlyArray<FleetEntry> = [
 ]
 
 /** Scales a fleet to about `miners` devices, keeping its proportions (at least one of each). */
-const scaleFleet = (fleet: ReadonlyArray<FleetEntry>, miners: number | undefined): ReadonlyArray<FleetEntry> => {
+export const scaleFleet = (fleet: ReadonlyArray<FleetEntry>, miners: number | undefined): ReadonlyArray<FleetEntry> => {
   if (miners === undefined) return fleet
   const total = fleet.reduce((s, f) => s + f.count, 0)
   return fleet.map((f) => ({ ...f, count: Math.max(1, Math.round((f.count * miners) / total)) }))
