@@ -81,7 +81,7 @@ export const demoStakers = (seed: number, network: NetworkParams = SIMNET): Demo
 
 /** The proof-of-work eras the main job can show (`./dcrforge run --era`). */
 export const DEMO_ERAS = ["blake3", "blake256", "transition"] as const
-export type DemoEra = (typeof DEMO_ERAS)[number]
+type DemoEra = (typeof DEMO_ERAS)[number]
 
 /** The payout schemes the main job offers by their short names (`--scheme`). */
 export const DEMO_SCHEMES: { readonly [name: string]: PayoutScheme } = {
