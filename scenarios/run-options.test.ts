@@ -91,6 +91,33 @@ describe("./dcrforge run's options", () => {
 })
 
 describe("./dcrforge run --era", () => {
+  it("blake256, in virtual time: the ASICs mine and find blocks the chain accepts, the BLAKE3 miners are refused at subscribe", async () => {
+    const parsed = parseRunArgs(["--era", "blake256"])
+    if (parsed === "help" || "error" in parsed) throw new Error("not parsed")
+    const options = { ...demoWorldOptions(parsed.seed, undefined, parsed.choices), keepLog: true }
+    const outcome = await Effect.runPromise(
+      withWorld(options, (w) =>
+        Effect.gen(function* () {
+          const asics = w.miners.filter((m) => profileOf(m.model).pow === "blake256")
+          yield* advance({ world: w, untilMillis: 600_000, stepMillis: 100, done: () => w.dcrd.poolBlocks().filter((b) => b.onMainChain).length >= 3 && asics.every((m) => m.stats.accepted > 0) })
+          return { blocks: w.dcrd.poolBlocks().filter((b) => b.onMainChain), miners: w.miners, vote: w.dcrd.agendaVote(), blake3: w.dcrd.activations.blake3pow }
+        }),
+      ),
+    )
+    expect(outcome.blake3).toBeUndefined()
+    // No vote is held: the chain before DCP-0011 stays there.
+    expect(outcome.vote).toBeUndefined()
+    expect(outcome.blocks.length).toBeGreaterThanOrEqual(3)
+    for (const m of outcome.miners) {
+      if (profileOf(m.model).pow === "blake256") expect(m.stats.refusals, m.name).toBe(0)
+      else {
+        expect(m.stats.refusals, m.name).toBeGreaterThan(0)
+        expect(m.stats.accepted, m.name).toBe(0)
+      }
+    }
+    expect(outcome.miners.filter((m) => profileOf(m.model).pow === "blake256").every((m) => m.stats.accepted > 0)).toBe(true)
+  }, 120_000)
+
   it("transition, in virtual time: the ASICs mine, the stakers vote BLAKE3 in, each ASIC's session is closed at activation with the reason, and the BLAKE3 miners find blocks after", async () => {
     const parsed = parseRunArgs(["--era", "transition", "--seed", "3"])
     if (parsed === "help" || "error" in parsed) throw new Error("not parsed")

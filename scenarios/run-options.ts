@@ -34,7 +34,7 @@ Open the web UI it prints (http://127.0.0.1:8080/ by default) and watch the over
   --scheme pplns|pps|prop|solo
                       how the pool pays (default pplns: the last 2x network difficulty of shares)
   --miners N          scale the emulated fleet to about N miners, keeping its mix (default: the
-                      era's fleet of 10 or 11, one or more of every model)
+                      era's fleet of 8 to 11 miners of every model)
   --network simnet|mainnet
                       whose rules the simulated chain keeps (default simnet: one-second blocks;
                       mainnet: five-minute blocks, so little happens in the first minutes)

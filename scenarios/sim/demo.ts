@@ -121,7 +121,11 @@ const ASIC_MODELS = ["innosilicon-d9", "antminer-dr3", "antminer-dr5", "whatsmin
  */
 const TRANSITION_VOTE = { interval: 16, quorum: 40, yesPercent: 90 }
 
-/** Each era's chain and fleet (the rest of the world is the same in every era). */
+/**
+ * Each era's chain and fleet (the rest of the world is the same in every era). The BLAKE3 CPU
+ * miner stays out of the eras with BLAKE-256: it sends the user agent of its BLAKE-256
+ * predecessor (dcrpool v1.2's cmd/miner), which a pool on a BLAKE-256 chain rightly takes it for.
+ */
 const eraWorld = (era: DemoEra): Pick<WorldOptions, "blake3" | "blake3Vote" | "hashScale" | "networkHashrate" | "fleet"> => {
   switch (era) {
     case "blake3":
@@ -134,7 +138,7 @@ const eraWorld = (era: DemoEra): Pick<WorldOptions, "blake3" | "blake3Vote" | "h
         blake3: "voted",
         hashScale: 1e12,
         networkHashrate: 5e13,
-        fleet: [...ASIC_MODELS.map((model) => ({ model, count: 1 })), { model: "gominer", count: 2 }, { model: "nicehash", count: 1 }, { model: "cpuminer", count: 1 }],
+        fleet: [...ASIC_MODELS.map((model) => ({ model, count: 1 })), { model: "gominer", count: 2 }, { model: "nicehash", count: 1 }],
       }
     case "transition":
       // Both fleets under one scale: the ASICs at a thousandth of their rated speed (a DR5 at 35
@@ -145,7 +149,7 @@ const eraWorld = (era: DemoEra): Pick<WorldOptions, "blake3" | "blake3Vote" | "h
         blake3Vote: TRANSITION_VOTE,
         hashScale: 2e9,
         networkHashrate: 2e10,
-        fleet: [...ASIC_MODELS.map((model) => ({ model, count: 1, hashrate: profileOf(model).nominalHashrate / 1000 })), ...BLAKE3_DEMO_FLEET],
+        fleet: [...ASIC_MODELS.map((model) => ({ model, count: 1, hashrate: profileOf(model).nominalHashrate / 1000 })), ...BLAKE3_DEMO_FLEET.filter((f) => f.model !== "cpuminer")],
       }
   }
 }

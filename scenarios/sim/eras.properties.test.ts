@@ -37,8 +37,11 @@ const runTransition = (seed: number, miners: number | undefined) =>
             return at !== undefined && w.dcrd.height() >= at + BLOCKS_AFTER && w.dcrd.poolBlocks().some((b) => b.onMainChain && b.height >= at)
           },
         })
-        // Let the last replies and commits land.
-        yield* advance({ world: w, untilMillis: 5_000, stepMillis: 100 })
+        // The blocks found so far get a block on top (the pool credits a block then), and the
+        // last replies and commits land.
+        const lastHeight = w.dcrd.height()
+        yield* advance({ world: w, untilMillis: 60_000, stepMillis: 100, done: () => w.dcrd.height() >= lastHeight + 2 })
+        yield* advance({ world: w, untilMillis: 3_000, stepMillis: 100 })
         const stored = yield* w.query(
           Effect.gen(function* () {
             const sql = yield* SqlClient
@@ -50,7 +53,7 @@ const runTransition = (seed: number, miners: number | undefined) =>
         )
         return {
           activation: w.dcrd.activations.blake3pow,
-          poolBlocks: w.dcrd.poolBlocks().filter((b) => b.onMainChain),
+          poolBlocks: w.dcrd.poolBlocks().filter((b) => b.onMainChain && b.height <= lastHeight),
           stored,
           miners: w.miners.map((m) => ({ name: m.name, model: m.model, accepted: m.stats.accepted, rejectedBy: [...m.stats.rejectedBy.keys()] })),
         }
