@@ -10,8 +10,7 @@ import { makeSimStakingWallet, type SimStakingWallet } from "../../emulators/sta
 import { decideAutoBuy, type AutoBuyerConfig } from "../../wallet/autobuyer.ts"
 import { profileOf } from "../../core/stratum/profiles.ts"
 import { makeWalletRpcHandler } from "./wallet-rpc.ts"
-import { scaleFleet } from "./catalogue.ts"
-import type { FleetEntry, World, WorldOptions } from "./world.ts"
+import { scaleFleet, type FleetEntry, type World, type WorldOptions } from "./world.ts"
 
 // The main job's world (`./dcrforge run`): the pool on a simulated simnet-rules network, and
 // stakers that show a ticket's whole life: a demo staker on the auto-buyer behind the wallet

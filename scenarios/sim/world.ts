@@ -96,6 +96,13 @@ export interface World {
   readonly services: Context.Context<PoolStore | SqlClient.SqlClient>
 }
 
+/** Scales a fleet to about `miners` devices, keeping its proportions (at least one of each). */
+export const scaleFleet = (fleet: ReadonlyArray<FleetEntry>, miners: number | undefined): ReadonlyArray<FleetEntry> => {
+  if (miners === undefined) return fleet
+  const total = fleet.reduce((s, f) => s + f.count, 0)
+  return fleet.map((f) => ({ ...f, count: Math.max(1, Math.round((f.count * miners) / total)) }))
+}
+
 /** Virtual time every run starts at (2026-01-01 UTC): header timestamps look like today's. */
 const SIM_EPOCH_MILLIS = 1_767_225_600_000
 
