@@ -36,6 +36,24 @@ const PRIMARY_KEYS: Record<Table, string> = {
   held_accounts: "account",
 }
 
+/** Columns of type boolean: written as `true`/`false` by either store, read back as 1/0 for both. */
+const BOOLEAN_COLUMNS: ReadonlySet<string> = new Set(["pps_settled", "payable"])
+
+/**
+ * A column as text, in SQL both stores speak: CAST rather than Postgres' `::text`, and a
+ * boolean spelled as Postgres prints it (SQLite keeps booleans as 1/0), so a backup reads the
+ * same whichever store wrote it.
+ */
+const asText = (column: string) => (BOOLEAN_COLUMNS.has(column) ? `CASE WHEN ${column} THEN 'true' ELSE 'false' END` : `CAST(${column} AS text)`)
+
+/** A boolean as a backup holds it, as both stores read it ('1'/'0'); undefined when it is none. */
+const booleanText = (value: string | null): string | undefined => {
+  const v = value?.trim().toLowerCase()
+  if (v === "true" || v === "t" || v === "1") return "1"
+  if (v === "false" || v === "f" || v === "0") return "0"
+  return undefined
+}
+
 /** Every column selected as text: a row of the snapshot is text or NULL, whatever its type. */
 const textRowOf = (columns: ReadonlyArray<string>) => Schema.Struct(Object.fromEntries(columns.map((c) => [c, Schema.NullOr(Schema.String)])))
 const decodeCount = decodeRows("shares, blocks and credits", Schema.Struct({ n: NumberColumn }))
@@ -61,12 +79,13 @@ export const backup = <E>(emit: (line: string) => Effect.Effect<void, E>) =>
     const sql = yield* SqlClient.SqlClient
     return yield* sql.withTransaction(
       Effect.gen(function* () {
-        yield* sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`
+        // SQLite's transactions are serializable already (and this one holds the write lock).
+        yield* sql.onDialectOrElse({ sqlite: () => Effect.void, orElse: () => sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ` })
         yield* emit(JSON.stringify({ format: BACKUP_FORMAT, tables: ORDER }))
         const counts: Partial<Record<Table, number>> = {}
         for (const table of ORDER) {
           const columns = TABLES[table]
-          const select = columns.map((c) => `${c}::text AS ${c}`).join(", ")
+          const select = columns.map((c) => `${asText(c)} AS ${c}`).join(", ")
           const rows = yield* sql
             .unsafe(
               `SELECT ${select} FROM ${table} ORDER BY ${PRIMARY_KEYS[table]
@@ -126,7 +145,17 @@ export const restore = (lines: Iterable<string>) =>
             return yield* new RestoreError({ reason: `line ${lineNumber}: unknown table ${JSON.stringify(String(parsed.table))} or a row of the wrong shape` })
           }
           const t = parsed.table
-          const row = parsed.row
+          const columns = TABLES[t]
+          const row: Array<string | null> = []
+          for (const [i, value] of parsed.row.entries()) {
+            const column = columns[i] ?? ""
+            if (!BOOLEAN_COLUMNS.has(column)) row.push(value)
+            else {
+              const text = booleanText(value)
+              if (text === undefined) return yield* new RestoreError({ reason: `line ${lineNumber}: ${t}.${column} is ${JSON.stringify(value)}, not true or false` })
+              row.push(text)
+            }
+          }
           // Tables arrive in dependency order; flush the earlier ones before a later one starts.
           for (const earlier of ORDER.slice(0, ORDER.indexOf(t))) yield* flush(earlier)
           const list = pending.get(t) ?? []
@@ -138,7 +167,11 @@ export const restore = (lines: Iterable<string>) =>
         if (header) return yield* new RestoreError({ reason: "the backup is empty" })
         for (const t of ORDER) yield* flush(t)
         // New shares continue after the restored ones.
-        yield* sql`SELECT setval(pg_get_serial_sequence('shares', 'seq'), coalesce((SELECT max(seq) FROM shares), 0) + 1, false)`
+        // (SQLite's AUTOINCREMENT counter follows the largest seq inserted by itself.)
+        yield* sql.onDialectOrElse({
+          sqlite: () => Effect.void,
+          orElse: () => sql`SELECT setval(pg_get_serial_sequence('shares', 'seq'), coalesce((SELECT max(seq) FROM shares), 0) + 1, false)`,
+        })
         return counts
       }),
     )

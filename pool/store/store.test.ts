@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { postgresForTests } from "../../testkit/postgres.ts"
 import { BACKUP_FORMAT, restore, RestoreError } from "./backup.ts"
 import { pgliteLayer } from "./pglite.ts"
+import { sqliteLayer } from "./sqlite.ts"
 import { BigIntColumn, NullableColumn, NumberColumn } from "./rows.ts"
 import { migrate } from "./schema.ts"
 import { PoolStore, poolStoreLayer, StoreRowInvalid } from "./store.ts"
@@ -19,6 +20,7 @@ const pg = await postgresForTests()
 afterAll(() => ("skip" in pg ? undefined : pg.stop()))
 
 const stores: ReadonlyArray<{ readonly name: string; readonly layer: () => Layer.Layer<SqlClient.SqlClient, unknown> }> = [
+  { name: "embedded (SQLite)", layer: () => sqliteLayer({ file: undefined }) },
   { name: "embedded (PGlite)", layer: () => pgliteLayer({ dataDir: undefined }) },
   ...("skip" in pg ? [] : [{ name: "PostgreSQL", layer: () => PgClient.layer({ url: Redacted.make(pg.url) }) }]),
 ]
@@ -60,11 +62,25 @@ for (const store of stores) {
       Effect.runPromise(
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
-          yield* sql`DROP TABLE IF EXISTS payments, credits, held_accounts, payout_batches, blocks, shares, meta, dcrforge_migrations CASCADE`
+          // (An embedded store is new and empty each time.)
+          yield* sql.onDialectOrElse({
+            sqlite: () => Effect.void,
+            orElse: () => sql`DROP TABLE IF EXISTS payments, credits, held_accounts, payout_batches, blocks, shares, meta, dcrforge_migrations CASCADE`,
+          })
           yield* migrate
           return yield* body
         }).pipe(Effect.provide(poolStoreLayer.pipe(Layer.provideMerge(store.layer()))), Effect.scoped),
       )
+    /** Another program (or a schema from elsewhere) without the CHECKs the migration made. */
+    const dropChecks = Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      // SQLite cannot drop a constraint; it can stop checking them.
+      yield* sql.onDialectOrElse({
+        sqlite: () => sql`PRAGMA ignore_check_constraints = ON`,
+        // (Postgres' weight check, weight > 0, lets a fraction through already.)
+        orElse: () => sql`ALTER TABLE blocks DROP CONSTRAINT blocks_status_check`,
+      })
+    })
     const block = (hash: string, height: number, networkDifficulty: bigint) => ({
       hash,
       height,
@@ -96,14 +112,47 @@ for (const store of stores) {
       ])
     })
 
+    it("sums of share weights are exact past 2^53 and 2^63, as the accounting needs", async () => {
+      const share = (id: string, account: string, weight: bigint, createdMs: number) => ({
+        id,
+        account,
+        worker: "w",
+        model: "cpu",
+        weight,
+        createdMs,
+        height: 1,
+        networkDifficulty: 2n ** 80n + 7n,
+        instance: "a",
+      })
+      const big = 2n ** 70n + 1n
+      const result = await run(
+        Effect.gen(function* () {
+          const db = yield* PoolStore
+          yield* db.insertShares([share("s1", "acct", big, 10), share("s2", "acct", big + 2n, 11), share("s3", "other", 2n ** 53n + 1n, 12), share("s4", "other", 1n, 13)])
+          return { work: yield* db.workBetween(0, 100), count: yield* db.shareCount, since: yield* db.workSince(0) }
+        }),
+      )
+      expect(result.work).toEqual(
+        new Map([
+          ["acct", 2n * big + 2n],
+          ["other", 2n ** 53n + 2n],
+        ]),
+      )
+      expect(result.count).toEqual({ shares: 4, weight: 2n * big + 2n ** 53n + 4n })
+      // (GROUP BY promises no order: sorted by account here.)
+      expect(result.since.map((w) => [w.account, w.weight, w.shares, w.lastMs]).sort((x, y) => String(x[0]).localeCompare(String(y[0])))).toEqual([
+        ["acct", 2n * big + 2n, 2, 11],
+        ["other", 2n ** 53n + 2n, 2, 13],
+      ])
+    })
+
     it("a status the pool does not know is a StoreRowInvalid naming table, column and value", async () => {
       const failed = await run(
         Effect.gen(function* () {
           const db = yield* PoolStore
           const sql = yield* SqlClient.SqlClient
           yield* db.insertBlock(block("aa", 1, 3n), 1)
-          // Another program (or a schema from elsewhere) without the CHECK the migration made.
-          yield* sql`ALTER TABLE blocks DROP CONSTRAINT blocks_status_check`
+          yield* dropChecks
           yield* sql`UPDATE blocks SET status = 'stale'`
           return yield* Effect.flip(db.blocksPage(10, 0))
         }),
@@ -120,6 +169,7 @@ for (const store of stores) {
         Effect.gen(function* () {
           const db = yield* PoolStore
           const sql = yield* SqlClient.SqlClient
+          yield* dropChecks
           yield* sql`INSERT INTO shares (id, account, worker, model, weight, created_ms, height, network_difficulty, instance)
                      VALUES ('s1', 'acct', 'w', 'cpu', 1.5, 10, 1, 1, 'a')`
           return yield* Effect.flip(db.workBetween(0, 100))
