@@ -191,6 +191,7 @@ for (const store of stores) {
             [header, JSON.stringify({ table: "nope", row: [] })],
             [header, JSON.stringify({ table: "meta", row: ["next_batch", 7] })],
             [header, JSON.stringify({ table: "meta", row: ["next_batch"] })],
+            [header, JSON.stringify({ table: "shares", row: ["s1", "1", "acct", "w", "cpu", "5", "10", "1", "1", "a", "maybe"] })],
           ],
           (lines) => Effect.flip(restore(lines)),
         ),
@@ -202,6 +203,7 @@ for (const store of stores) {
         'line 2: unknown table "nope" or a row of the wrong shape',
         'line 2: unknown table "meta" or a row of the wrong shape',
         'line 2: unknown table "meta" or a row of the wrong shape',
+        'line 2: shares.pps_settled is "maybe", not true or false',
       ])
       // The parser's own error is kept as the cause, not flattened into the text.
       expect(refusals[0] instanceof RestoreError && refusals[0].cause instanceof SyntaxError).toBe(true)
