@@ -5,7 +5,8 @@ import { migrate } from "./schema.ts"
 
 /**
  * Backups as JSON lines: a header, then one line per row, table by table, read in one
- * REPEATABLE READ transaction so the snapshot is consistent while the pool keeps writing.
+ * snapshot (REPEATABLE READ; on SQLite a deferred read transaction) so it is consistent while
+ * the pool keeps writing.
  * Logical rather than a file copy so the same backup restores into the embedded store or a
  * Postgres server (moving from one to the other is a backup and a restore). Every value is
  * text, so no amount passes through a float.
@@ -77,10 +78,17 @@ export class RestoreError extends Data.TaggedError("RestoreError")<{ readonly re
 export const backup = <E>(emit: (line: string) => Effect.Effect<void, E>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    return yield* sql.withTransaction(
+    // A read-only snapshot. On Postgres, REPEATABLE READ. On SQLite, a deferred transaction
+    // (the adapter's begin IMMEDIATE would take the write lock, and a backup run by another
+    // process would hold up the running pool's commits): in WAL mode it reads one snapshot and
+    // never waits for, or holds up, a writer.
+    const snapshot = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+      sql.onDialectOrElse({
+        sqlite: () => sql.withTransaction(body).pipe(Effect.provideService(SqlClient.BeginTransaction, "BEGIN DEFERRED")),
+        orElse: () => sql.withTransaction(Effect.andThen(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`, body)),
+      })
+    return yield* snapshot(
       Effect.gen(function* () {
-        // SQLite's transactions are serializable already (and this one holds the write lock).
-        yield* sql.onDialectOrElse({ sqlite: () => Effect.void, orElse: () => sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ` })
         yield* emit(JSON.stringify({ format: BACKUP_FORMAT, tables: ORDER }))
         const counts: Partial<Record<Table, number>> = {}
         for (const table of ORDER) {

@@ -1,9 +1,12 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Redacted, Result, Schema } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Context, Deferred, Effect, Fiber, Layer, Redacted, Result, Schema } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { afterAll, describe, expect, it } from "vitest"
 import { postgresForTests } from "../../testkit/postgres.ts"
-import { BACKUP_FORMAT, restore, RestoreError } from "./backup.ts"
+import { BACKUP_FORMAT, backup, restore, RestoreError } from "./backup.ts"
 import { pgliteLayer } from "./pglite.ts"
 import { sqliteLayer } from "./sqlite.ts"
 import { BigIntColumn, NullableColumn, NumberColumn } from "./rows.ts"
@@ -210,3 +213,39 @@ for (const store of stores) {
     })
   })
 }
+
+describe("the embedded SQLite file shared with another process", () => {
+  it("a backup from another connection reads a consistent snapshot without waiting for the pool's open write transaction", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dcrforge-store-"))
+    const file = join(dir, "pool.sqlite")
+    const share = (id: string) => ({ id, account: "acct", worker: "w", model: "cpu", weight: 5n, createdMs: 10, height: 1, networkDifficulty: 1n, instance: "a" })
+    try {
+      const result = await Effect.runPromise(
+        Effect.gen(function* () {
+          const pool = yield* Layer.build(poolStoreLayer.pipe(Layer.provideMerge(sqliteLayer({ file }))))
+          // A second connection to the same file: what `./dcrforge pool backup` opens while the pool runs.
+          const other = yield* Layer.build(sqliteLayer({ file }))
+          const db = Context.get(pool, PoolStore)
+          yield* migrate.pipe(Effect.provideContext(pool))
+          yield* db.insertShares([share("s1")])
+          const writing = yield* Deferred.make<void>()
+          const release = yield* Deferred.make<void>()
+          const writer = yield* db.sql
+            .withTransaction(Effect.andThen(db.insertShares([share("s2")]), Effect.andThen(Deferred.succeed(writing, undefined), Deferred.await(release))))
+            .pipe(Effect.forkChild)
+          yield* Deferred.await(writing)
+          const lines: Array<string> = []
+          yield* backup((line) => Effect.sync(() => void lines.push(line))).pipe(Effect.provideContext(other))
+          yield* Deferred.succeed(release, undefined)
+          yield* Fiber.join(writer)
+          return { backedUp: lines.filter((l) => l.startsWith('{"table":"shares"')).length, after: (yield* db.shareCount).shares }
+        }).pipe(Effect.scoped),
+      )
+      // The committed share is in the backup, the one still being written is not, and the
+      // writer committed after the backup: neither waited for the other.
+      expect(result).toEqual({ backedUp: 1, after: 2 })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
