@@ -22,6 +22,7 @@ import type { PayoutWallet } from "../../core/services/wallet.ts"
 import type { AcceptedShare } from "../stratum/session.ts"
 import { makeStoreAccounting, type StoreAccountingOptions } from "./store-accounting.ts"
 import { pgliteLayer } from "../store/pglite.ts"
+import { sqliteLayer } from "../store/sqlite.ts"
 import { migrate } from "../store/schema.ts"
 import { backup, restore } from "../store/backup.ts"
 import { PoolStore, poolStoreLayer } from "../store/store.ts"
@@ -62,6 +63,7 @@ const MATURITY = SIMNET.coinbaseMaturity
 
 type StoreKind = { readonly name: string; readonly layer: () => Layer.Layer<SqlClient.SqlClient, unknown> }
 const stores: ReadonlyArray<StoreKind> = [
+  { name: "embedded (SQLite)", layer: () => sqliteLayer({ file: undefined }) },
   { name: "embedded (PGlite)", layer: () => pgliteLayer({ dataDir: undefined }) },
   ...("skip" in pg ? [] : [{ name: "PostgreSQL", layer: () => PgClient.layer({ url: Redacted.make(pg.url) }) }]),
 ]
@@ -103,7 +105,11 @@ for (const kind of stores) {
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           yield* migrate
-          yield* sql`TRUNCATE payments, credits, payout_batches, blocks, shares, held_accounts`
+          yield* sql.onDialectOrElse({
+            // SQLite has no TRUNCATE; deleting in foreign-key order does the same here.
+            sqlite: () => Effect.forEach(["payments", "credits", "payout_batches", "blocks", "shares", "held_accounts"], (t) => sql.unsafe(`DELETE FROM ${t}`)),
+            orElse: () => sql`TRUNCATE payments, credits, payout_batches, blocks, shares, held_accounts`,
+          })
           yield* sql`UPDATE meta SET value = '1' WHERE key = 'next_batch'`
           const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
           const wallet = makeMemoryWallet({ network: SIMNET })

@@ -30,6 +30,7 @@ import { makeDcrdStakeView } from "../dcrd-stake-view.ts"
 import { runPool } from "../pool.ts"
 import { backup, restore } from "../store/backup.ts"
 import { pgliteLayer } from "../store/pglite.ts"
+import { sqliteLayer } from "../store/sqlite.ts"
 import { migrate } from "../store/schema.ts"
 import { PoolStore, poolStoreLayer } from "../store/store.ts"
 import { tcpListenerLayer } from "../stratum/tcp-listener.ts"
@@ -39,6 +40,19 @@ class CliError extends Data.TaggedError("CliError")<{ readonly message: string }
 
 const COMMANDS = ["run", "backup", "restore", "migrate", "status", "hashpass"] as const
 type Command = (typeof COMMANDS)[number]
+
+/**
+ * Where the embedded database lives: SQLite in `<datadir>/pool.sqlite`; a data directory made
+ * by a version before it (PGlite in `<datadir>/pglite`, no SQLite file) keeps opening PGlite
+ * until the operator moves it (`pool backup`, then `pool restore` into a new data directory).
+ */
+const embeddedStoreOf = (dataDir: string) => {
+  const sqliteFile = join(dataDir, "pool.sqlite")
+  const pgliteDir = join(dataDir, "pglite")
+  return !existsSync(sqliteFile) && existsSync(pgliteDir)
+    ? { where: `${pgliteDir} (PGlite)`, layer: () => pgliteLayer({ dataDir: pgliteDir }) }
+    : { where: sqliteFile, layer: () => sqliteLayer({ file: sqliteFile }) }
+}
 
 /** The database the configuration names: embedded in the data directory, or a Postgres server. */
 const storeLayerFor = (config: PoolConfig): Layer.Layer<SqlClient.SqlClient, unknown> =>
@@ -50,7 +64,7 @@ const storeLayerFor = (config: PoolConfig): Layer.Layer<SqlClient.SqlClient, unk
         database: config.postgresDbName,
         ...(config.postgresPass === undefined ? {} : { password: config.postgresPass }),
       })
-    : pgliteLayer({ dataDir: join(config.dataDir, "pglite") })
+    : embeddedStoreOf(config.dataDir).layer()
 
 const readPem = (path: string, option: string) => {
   if (!existsSync(path)) return Result.fail(new CliError({ message: `${option}=${path}: no such file; point --${option} at the certificate (rpc.cert) the server uses` }))
@@ -182,7 +196,9 @@ const statusCommand = (config: PoolConfig) =>
       const blocks = yield* store.blocksPage(10, 0)
       const batches = yield* store.batches(5)
       const totals = yield* store.accountTotals
-      yield* Console.log(`network ${config.activeNet}; store ${config.postgres ? `postgres ${config.postgresHost}:${config.postgresPort}/${config.postgresDbName}` : join(config.dataDir, "pglite")}`)
+      yield* Console.log(
+        `network ${config.activeNet}; store ${config.postgres ? `postgres ${config.postgresHost}:${config.postgresPort}/${config.postgresDbName}` : embeddedStoreOf(config.dataDir).where}`,
+      )
       yield* Console.log(`shares: ${shares.shares}`)
       for (const b of blocks) yield* Console.log(`block ${b.height} ${b.hash} ${b.status}${b.reward === undefined ? "" : ` ${atomsToDcr(b.reward)} DCR`} found by ${b.account}.${b.worker}`)
       for (const b of batches) yield* Console.log(`payout batch ${b.id} ${b.status}${b.txid === undefined ? "" : ` ${b.txid}`}`)

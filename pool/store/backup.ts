@@ -7,7 +7,8 @@ import { migrateVsp } from "../../wallet/vsp/store.ts"
 
 /**
  * Backups as JSON lines: a header, then one line per row, table by table, read in one
- * REPEATABLE READ transaction so the snapshot is consistent while the pool keeps writing.
+ * snapshot (REPEATABLE READ; on SQLite a deferred read transaction) so it is consistent while
+ * the pool keeps writing.
  * Logical rather than a file copy so the same backup restores into the embedded store or a
  * Postgres server (moving from one to the other is a backup and a restore). Every value is
  * text, so no amount passes through a float.
@@ -31,7 +32,36 @@ interface BackupSpec<T extends string, ME> {
   readonly upsert: { readonly [K in T]?: string }
   /** Run after the rows are in: sequences set past the restored rows. */
   readonly afterRestore: Effect.Effect<unknown, SqlError, SqlClient.SqlClient>
+  /** Columns of type boolean: written as `true`/`false` by every store, restored as 1/0 (which both read). */
+  readonly booleans: ReadonlySet<string>
 }
+
+/**
+ * A column as text, in SQL every store speaks: CAST rather than Postgres' `::text`, and a
+ * boolean spelled as Postgres prints it (SQLite keeps booleans as 1/0), so a backup reads the
+ * same whichever store wrote it.
+ */
+const asText = (column: string, booleans: ReadonlySet<string>) => (booleans.has(column) ? `CASE WHEN ${column} THEN 'true' ELSE 'false' END` : `CAST(${column} AS text)`)
+
+/** A boolean as a backup holds it, as every store reads it ('1'/'0'); undefined when it is none. */
+const booleanText = (value: string | null): string | undefined => {
+  const v = value?.trim().toLowerCase()
+  if (v === "true" || v === "t" || v === "1") return "1"
+  if (v === "false" || v === "f" || v === "0") return "0"
+  return undefined
+}
+
+/**
+ * A sequence continued past the restored rows, on Postgres and PGlite; SQLite's AUTOINCREMENT
+ * counter already follows the largest key inserted.
+ */
+const continueSequence = (table: string, column: string): Effect.Effect<unknown, SqlError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.onDialectOrElse({
+      sqlite: (): Effect.Effect<unknown, SqlError> => Effect.void,
+      orElse: () => sql.unsafe(`SELECT setval(pg_get_serial_sequence('${table}', '${column}'), coalesce((SELECT max(${column}) FROM ${table}), 0) + 1, false)`),
+    }),
+  )
 
 /** Every column selected as text: a row of the snapshot is text or NULL, whatever its type. */
 const textRowOf = (columns: ReadonlyArray<string>) => Schema.Struct(Object.fromEntries(columns.map((c) => [c, Schema.NullOr(Schema.String)])))
@@ -56,14 +86,22 @@ const makeBackup = <T extends string, ME>(spec: BackupSpec<T, ME>) => {
   const backup = <E>(emit: (line: string) => Effect.Effect<void, E>) =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      return yield* sql.withTransaction(
+      // A read-only snapshot. On Postgres, REPEATABLE READ. On SQLite, a deferred transaction
+      // (the adapter's BEGIN IMMEDIATE would take the write lock, and a backup run by another
+      // process would hold up the running pool's commits): in WAL mode it reads one snapshot and
+      // never waits for, or holds up, a writer.
+      const snapshot = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+        sql.onDialectOrElse({
+          sqlite: () => sql.withTransaction(body).pipe(Effect.provideService(SqlClient.BeginTransaction, "BEGIN DEFERRED")),
+          orElse: () => sql.withTransaction(Effect.andThen(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`, body)),
+        })
+      return yield* snapshot(
         Effect.gen(function* () {
-          yield* sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`
           yield* emit(JSON.stringify({ format: spec.format, tables: spec.order }))
           const counts: Partial<Record<T, number>> = {}
           for (const table of spec.order) {
             const columns = spec.tables[table]
-            const select = columns.map((c) => `${c}::text AS ${c}`).join(", ")
+            const select = columns.map((c) => `${asText(c, spec.booleans)} AS ${c}`).join(", ")
             const rows = yield* sql
               .unsafe(
                 `SELECT ${select} FROM ${table} ORDER BY ${spec.primaryKeys[table]
@@ -120,7 +158,17 @@ const makeBackup = <T extends string, ME>(spec: BackupSpec<T, ME>) => {
               return yield* new RestoreError({ reason: `line ${lineNumber}: unknown table ${JSON.stringify(String(parsed.table))} or a row of the wrong shape` })
             }
             const t = parsed.table
-            const row = parsed.row
+            const columns = spec.tables[t]
+            const row: Array<string | null> = []
+            for (const [i, value] of parsed.row.entries()) {
+              const column = columns[i] ?? ""
+              if (!spec.booleans.has(column)) row.push(value)
+              else {
+                const text = booleanText(value)
+                if (text === undefined) return yield* new RestoreError({ reason: `line ${lineNumber}: ${t}.${column} is ${JSON.stringify(value)}, not true or false` })
+                row.push(text)
+              }
+            }
             // Tables arrive in dependency order; flush the earlier ones before a later one starts.
             for (const earlier of spec.order.slice(0, spec.order.indexOf(t))) yield* flush(earlier)
             const list = pending.get(t) ?? []
@@ -167,7 +215,8 @@ const pool = makeBackup({
   notEmpty: "the database already holds pool data; restore into a new, empty database (or a new embedded data directory)",
   upsert: { meta: " ON CONFLICT (key) DO UPDATE SET value = excluded.value" },
   // New shares continue after the restored ones.
-  afterRestore: Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT setval(pg_get_serial_sequence('shares', 'seq'), coalesce((SELECT max(seq) FROM shares), 0) + 1, false)`),
+  afterRestore: continueSequence("shares", "seq"),
+  booleans: new Set(["pps_settled", "payable"]),
 })
 
 /** Writes a consistent snapshot of the pool's tables, line by line, through `emit`; returns the row count per table. */
@@ -215,7 +264,8 @@ const vsp = makeBackup({
   countQuery: "SELECT (SELECT count(*) FROM vsp_tickets) + (SELECT count(*) FROM vsp_fee_xpubs) AS n",
   notEmpty: "the database already holds voting service data; restore into a new, empty database (or a new embedded data directory)",
   upsert: { vsp_meta: " ON CONFLICT (key) DO UPDATE SET value = excluded.value" },
-  afterRestore: Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT setval(pg_get_serial_sequence('vsp_vote_changes', 'seq'), coalesce((SELECT max(seq) FROM vsp_vote_changes), 0) + 1, false)`),
+  afterRestore: continueSequence("vsp_vote_changes", "seq"),
+  booleans: new Set(["confirmed"]),
 })
 
 /** A consistent snapshot of the voting service's tables (JSON lines, `dcrforge-vsp-backup/1`). */

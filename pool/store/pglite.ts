@@ -1,4 +1,4 @@
-import { PGlite } from "@electric-sql/pglite"
+import type { PGlite } from "@electric-sql/pglite"
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeCompiler } from "@effect/sql-pg/PgClient"
@@ -9,7 +9,8 @@ import type { Connection } from "effect/sql/SqlConnection"
 import { SqlError, UniqueViolation, SerializationError, DeadlockError, UnknownError, ConnectionError } from "effect/sql/SqlError"
 
 /**
- * The embedded store: PGlite (Postgres compiled to WebAssembly) in the pool's data directory,
+ * PGlite (Postgres compiled to WebAssembly) as a store: the embedded store of data directories
+ * made before SQLite became it (sqlite.ts), and the simulator's. In the pool's data directory,
  * adapted to Effect's `SqlClient` so the pool runs the same schema and queries on it as on a
  * Postgres server. PGlite has one connection, so a semaphore gives a transaction the
  * connection for its whole length (other queries wait), as Effect's SQLite clients do.
@@ -96,7 +97,8 @@ const makePglite = (options: PgliteOptions) =>
     if (options.dataDir !== undefined) yield* lockDataDir(options.dataDir)
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => PGlite.create(options.dataDir),
+        // Loaded only when opened: the module alone adds to every process that merely may use it.
+        try: () => import("@electric-sql/pglite").then(({ PGlite }) => PGlite.create(options.dataDir)),
         catch: (cause) =>
           new SqlError({
             reason: new ConnectionError({

@@ -3,8 +3,10 @@ import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 
 /**
- * The pool's schema, one dialect (Postgres) for the embedded store and the server. Migrations
- * are append-only: a released one is never edited, a change is a new numbered entry.
+ * The pool's schema, in Postgres' dialect for the server (and PGlite), with SQLite's own DDL
+ * only where Postgres' has no SQLite equivalent (a serial column, exact numeric). Migrations
+ * are append-only: a released one is never edited (its Postgres DDL stays as released), a
+ * change is a new numbered entry.
  *
  * Amounts are atoms in int8; share weights are difficulty units (2^32 per unit of difficulty),
  * which outgrow int8 at high share difficulties, so they are numeric. Times are milliseconds of
@@ -16,7 +18,25 @@ const initial = Effect.gen(function* () {
   // One row per accepted share. `id` is unique per solution (instance, job, extranonces,
   // nonce), so a batch written twice (a retry after a lost reply) counts once.
   // `seq` orders shares recorded in the same millisecond as they were written.
-  yield* sql`CREATE TABLE shares (
+  yield* sql.onDialectOrElse({
+    // SQLite has no bigserial (an INTEGER PRIMARY KEY is its counter: AUTOINCREMENT never
+    // reuses a number, as a sequence does, so `id` is the unique key ON CONFLICT names) and
+    // no exact numeric: weights and difficulties are decimal text there, checked to be
+    // positive integers, and summed exactly by the adapter's `sum` (sqlite.ts).
+    sqlite: () => sql`CREATE TABLE shares (
+      id text NOT NULL UNIQUE,
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      account text NOT NULL,
+      worker text NOT NULL,
+      model text NOT NULL,
+      weight text NOT NULL CHECK (weight GLOB '[1-9]*' AND weight NOT GLOB '*[^0-9]*'),
+      created_ms int8 NOT NULL,
+      height int4 NOT NULL,
+      network_difficulty text NOT NULL CHECK (network_difficulty GLOB '[1-9]*' AND network_difficulty NOT GLOB '*[^0-9]*'),
+      instance text NOT NULL,
+      pps_settled boolean NOT NULL DEFAULT false
+    )`,
+    orElse: () => sql`CREATE TABLE shares (
     id text PRIMARY KEY,
     seq bigserial UNIQUE,
     account text NOT NULL,
@@ -28,7 +48,8 @@ const initial = Effect.gen(function* () {
     network_difficulty numeric NOT NULL CHECK (network_difficulty > 0),
     instance text NOT NULL,
     pps_settled boolean NOT NULL DEFAULT false
-  )`
+  )`,
+  })
   yield* sql`CREATE INDEX shares_by_time ON shares (created_ms DESC, seq DESC)`
   yield* sql`CREATE INDEX shares_by_account ON shares (account, created_ms)`
   yield* sql`CREATE INDEX shares_pps_unsettled ON shares (created_ms, id) WHERE NOT pps_settled`
@@ -41,7 +62,7 @@ const initial = Effect.gen(function* () {
     worker text NOT NULL,
     model text NOT NULL,
     found_ms int8 NOT NULL,
-    network_difficulty numeric NOT NULL,
+    network_difficulty ${sql.onDialectOrElse({ sqlite: () => sql.literal("text"), orElse: () => sql.literal("numeric") })} NOT NULL,
     status text NOT NULL CHECK (status IN ('accepted', 'confirmed', 'matured', 'orphaned')),
     reward int8,
     fee int8,

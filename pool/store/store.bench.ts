@@ -14,6 +14,7 @@ import type { AcceptedShare } from "../stratum/session.ts"
 import { makeStoreAccounting } from "../accounting/store-accounting.ts"
 import { postgresForTests } from "../../testkit/postgres.ts"
 import { pgliteLayer } from "./pglite.ts"
+import { sqliteLayer } from "./sqlite.ts"
 import { migrate } from "./schema.ts"
 import { PoolStore, poolStoreLayer } from "./store.ts"
 
@@ -92,12 +93,13 @@ export const benches: ReadonlyArray<Bench> = [
     run: async () => {
       const dir = mkdtempSync(join(tmpdir(), "dcrforge-bench-"))
       try {
-        const embedded = await Effect.runPromise(measure("embedded", pgliteLayer({ dataDir: join(dir, "db") })))
+        const embedded = await Effect.runPromise(measure("embedded", sqliteLayer({ file: join(dir, "pool.sqlite") })))
+        const pglite = await Effect.runPromise(measure("pglite", pgliteLayer({ dataDir: join(dir, "pglite") })))
         const pg = await postgresForTests()
         if ("skip" in pg) throw new Error(`no PostgreSQL for the bench: ${pg.skip}`)
         try {
           const server = await Effect.runPromise(measure("postgres", PgClient.layer({ url: Redacted.make(pg.url) })))
-          return [...embedded, ...server]
+          return [...embedded, ...pglite, ...server]
         } finally {
           await pg.stop()
         }

@@ -1,10 +1,14 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Redacted, Result, Schema } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Context, Deferred, Effect, Fiber, Layer, Redacted, Result, Schema } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { afterAll, describe, expect, it } from "vitest"
 import { postgresForTests } from "../../testkit/postgres.ts"
-import { BACKUP_FORMAT, restore, RestoreError } from "./backup.ts"
+import { BACKUP_FORMAT, backup, restore, RestoreError } from "./backup.ts"
 import { pgliteLayer } from "./pglite.ts"
+import { sqliteLayer } from "./sqlite.ts"
 import { BigIntColumn, NullableColumn, NumberColumn } from "./rows.ts"
 import { migrate } from "./schema.ts"
 import { PoolStore, poolStoreLayer, StoreRowInvalid } from "./store.ts"
@@ -19,6 +23,7 @@ const pg = await postgresForTests()
 afterAll(() => ("skip" in pg ? undefined : pg.stop()))
 
 const stores: ReadonlyArray<{ readonly name: string; readonly layer: () => Layer.Layer<SqlClient.SqlClient, unknown> }> = [
+  { name: "embedded (SQLite)", layer: () => sqliteLayer({ file: undefined }) },
   { name: "embedded (PGlite)", layer: () => pgliteLayer({ dataDir: undefined }) },
   ...("skip" in pg ? [] : [{ name: "PostgreSQL", layer: () => PgClient.layer({ url: Redacted.make(pg.url) }) }]),
 ]
@@ -60,11 +65,25 @@ for (const store of stores) {
       Effect.runPromise(
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
-          yield* sql`DROP TABLE IF EXISTS payments, credits, held_accounts, payout_batches, blocks, shares, meta, dcrforge_migrations CASCADE`
+          // (An embedded store is new and empty each time.)
+          yield* sql.onDialectOrElse({
+            sqlite: () => Effect.void,
+            orElse: () => sql`DROP TABLE IF EXISTS payments, credits, held_accounts, payout_batches, blocks, shares, meta, dcrforge_migrations CASCADE`,
+          })
           yield* migrate
           return yield* body
         }).pipe(Effect.provide(poolStoreLayer.pipe(Layer.provideMerge(store.layer()))), Effect.scoped),
       )
+    /** Another program (or a schema from elsewhere) without the CHECKs the migration made. */
+    const dropChecks = Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      // SQLite cannot drop a constraint; it can stop checking them.
+      yield* sql.onDialectOrElse({
+        sqlite: () => sql`PRAGMA ignore_check_constraints = ON`,
+        // (Postgres' weight check, weight > 0, lets a fraction through already.)
+        orElse: () => sql`ALTER TABLE blocks DROP CONSTRAINT blocks_status_check`,
+      })
+    })
     const block = (hash: string, height: number, networkDifficulty: bigint) => ({
       hash,
       height,
@@ -96,14 +115,47 @@ for (const store of stores) {
       ])
     })
 
+    it("sums of share weights are exact past 2^53 and 2^63, as the accounting needs", async () => {
+      const share = (id: string, account: string, weight: bigint, createdMs: number) => ({
+        id,
+        account,
+        worker: "w",
+        model: "cpu",
+        weight,
+        createdMs,
+        height: 1,
+        networkDifficulty: 2n ** 80n + 7n,
+        instance: "a",
+      })
+      const big = 2n ** 70n + 1n
+      const result = await run(
+        Effect.gen(function* () {
+          const db = yield* PoolStore
+          yield* db.insertShares([share("s1", "acct", big, 10), share("s2", "acct", big + 2n, 11), share("s3", "other", 2n ** 53n + 1n, 12), share("s4", "other", 1n, 13)])
+          return { work: yield* db.workBetween(0, 100), count: yield* db.shareCount, since: yield* db.workSince(0) }
+        }),
+      )
+      expect(result.work).toEqual(
+        new Map([
+          ["acct", 2n * big + 2n],
+          ["other", 2n ** 53n + 2n],
+        ]),
+      )
+      expect(result.count).toEqual({ shares: 4, weight: 2n * big + 2n ** 53n + 4n })
+      // (GROUP BY promises no order: sorted by account here.)
+      expect(result.since.map((w) => [w.account, w.weight, w.shares, w.lastMs]).sort((x, y) => String(x[0]).localeCompare(String(y[0])))).toEqual([
+        ["acct", 2n * big + 2n, 2, 11],
+        ["other", 2n ** 53n + 2n, 2, 13],
+      ])
+    })
+
     it("a status the pool does not know is a StoreRowInvalid naming table, column and value", async () => {
       const failed = await run(
         Effect.gen(function* () {
           const db = yield* PoolStore
           const sql = yield* SqlClient.SqlClient
           yield* db.insertBlock(block("aa", 1, 3n), 1)
-          // Another program (or a schema from elsewhere) without the CHECK the migration made.
-          yield* sql`ALTER TABLE blocks DROP CONSTRAINT blocks_status_check`
+          yield* dropChecks
           yield* sql`UPDATE blocks SET status = 'stale'`
           return yield* Effect.flip(db.blocksPage(10, 0))
         }),
@@ -120,6 +172,7 @@ for (const store of stores) {
         Effect.gen(function* () {
           const db = yield* PoolStore
           const sql = yield* SqlClient.SqlClient
+          yield* dropChecks
           yield* sql`INSERT INTO shares (id, account, worker, model, weight, created_ms, height, network_difficulty, instance)
                      VALUES ('s1', 'acct', 'w', 'cpu', 1.5, 10, 1, 1, 'a')`
           return yield* Effect.flip(db.workBetween(0, 100))
@@ -141,6 +194,7 @@ for (const store of stores) {
             [header, JSON.stringify({ table: "nope", row: [] })],
             [header, JSON.stringify({ table: "meta", row: ["next_batch", 7] })],
             [header, JSON.stringify({ table: "meta", row: ["next_batch"] })],
+            [header, JSON.stringify({ table: "shares", row: ["s1", "1", "acct", "w", "cpu", "5", "10", "1", "1", "a", "maybe"] })],
           ],
           (lines) => Effect.flip(restore(lines)),
         ),
@@ -152,9 +206,46 @@ for (const store of stores) {
         'line 2: unknown table "nope" or a row of the wrong shape',
         'line 2: unknown table "meta" or a row of the wrong shape',
         'line 2: unknown table "meta" or a row of the wrong shape',
+        'line 2: shares.pps_settled is "maybe", not true or false',
       ])
       // The parser's own error is kept as the cause, not flattened into the text.
       expect(refusals[0] instanceof RestoreError && refusals[0].cause instanceof SyntaxError).toBe(true)
     })
   })
 }
+
+describe("the embedded SQLite file shared with another process", () => {
+  it("a backup from another connection reads a consistent snapshot without waiting for the pool's open write transaction", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dcrforge-store-"))
+    const file = join(dir, "pool.sqlite")
+    const share = (id: string) => ({ id, account: "acct", worker: "w", model: "cpu", weight: 5n, createdMs: 10, height: 1, networkDifficulty: 1n, instance: "a" })
+    try {
+      const result = await Effect.runPromise(
+        Effect.gen(function* () {
+          const pool = yield* Layer.build(poolStoreLayer.pipe(Layer.provideMerge(sqliteLayer({ file }))))
+          // A second connection to the same file: what `./dcrforge pool backup` opens while the pool runs.
+          const other = yield* Layer.build(sqliteLayer({ file }))
+          const db = Context.get(pool, PoolStore)
+          yield* migrate.pipe(Effect.provideContext(pool))
+          yield* db.insertShares([share("s1")])
+          const writing = yield* Deferred.make<void>()
+          const release = yield* Deferred.make<void>()
+          const writer = yield* db.sql
+            .withTransaction(Effect.andThen(db.insertShares([share("s2")]), Effect.andThen(Deferred.succeed(writing, undefined), Deferred.await(release))))
+            .pipe(Effect.forkChild)
+          yield* Deferred.await(writing)
+          const lines: Array<string> = []
+          yield* backup((line) => Effect.sync(() => void lines.push(line))).pipe(Effect.provideContext(other))
+          yield* Deferred.succeed(release, undefined)
+          yield* Fiber.join(writer)
+          return { backedUp: lines.filter((l) => l.startsWith('{"table":"shares"')).length, after: (yield* db.shareCount).shares }
+        }).pipe(Effect.scoped),
+      )
+      // The committed share is in the backup, the one still being written is not, and the
+      // writer committed after the backup: neither waited for the other.
+      expect(result).toEqual({ backedUp: 1, after: 2 })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -22,7 +22,7 @@ import { makeMiniNode } from "../../testkit/mini-node.ts"
 import { crashPointsFromEnv } from "../../pool/ops/crash-points.ts"
 import { runPool } from "../../pool/pool.ts"
 import { makeStoreAccounting, type StoreAccountingOptions } from "../../pool/accounting/store-accounting.ts"
-import { pgliteLayer } from "../../pool/store/pglite.ts"
+import { sqliteLayer } from "../../pool/store/sqlite.ts"
 import { migrate } from "../../pool/store/schema.ts"
 import { poolStoreLayer } from "../../pool/store/store.ts"
 import { tcpListenerLayer } from "../../pool/stratum/tcp-listener.ts"
@@ -105,7 +105,7 @@ const main = (mode: string | undefined, dir: string | undefined) => {
     process.exit(2)
   }
   const crash = crashPointsFromEnv(process.env.DCRFORGE_CRASH_AT)
-  const store = poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: join(dir, "db") })))
+  const store = poolStoreLayer.pipe(Layer.provideMerge(sqliteLayer({ file: join(dir, "db", "pool.sqlite") })))
 
   const mine = Effect.gen(function* () {
     // Network target far below the share target: a share is almost never a block.

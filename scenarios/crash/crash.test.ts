@@ -10,7 +10,7 @@ import { powHashWith } from "../../core/chain/hash.ts"
 import { hashMeetsTarget } from "../../core/chain/targets.ts"
 import { profileOf } from "../../core/stratum/profiles.ts"
 import type { MinerSide } from "../../testkit/stratum-miner.ts"
-import { pgliteLayer } from "../../pool/store/pglite.ts"
+import { sqliteLayer } from "../../pool/store/sqlite.ts"
 import { migrate } from "../../pool/store/schema.ts"
 import { PoolStore, poolStoreLayer } from "../../pool/store/store.ts"
 import { ask, connectMiner, type TestPool } from "../../testkit/pool.ts"
@@ -66,7 +66,7 @@ const inStore = <A, E>(dir: string, body: Effect.Effect<A, E, PoolStore>) =>
     Effect.gen(function* () {
       yield* migrate
       return yield* body
-    }).pipe(Effect.provide(poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: join(dir, "db") })))), Effect.scoped),
+    }).pipe(Effect.provide(poolStoreLayer.pipe(Layer.provideMerge(sqliteLayer({ file: join(dir, "db", "pool.sqlite") })))), Effect.scoped),
   )
 
 const NETWORK_TARGET = 0xffffn << (8n * (0x1en - 3n))
@@ -102,7 +102,7 @@ const storedByWorker = (dir: string) =>
     dir,
     Effect.gen(function* () {
       const store = yield* PoolStore
-      const rows = yield* store.sql<{ worker: string; n: string }>`SELECT worker, count(*)::text AS n FROM shares GROUP BY worker`
+      const rows = yield* store.sql<{ worker: string; n: string }>`SELECT worker, CAST(count(*) AS text) AS n FROM shares GROUP BY worker`
       return new Map(rows.map((r) => [r.worker, Number(r.n)]))
     }),
   )
