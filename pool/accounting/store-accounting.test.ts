@@ -646,6 +646,40 @@ for (const kind of stores) {
       expect(result.totals).toEqual([{ account: SS.Big, immature: 0n, payable: 0n, pending: 0n, paid: COINBASE }])
     })
 
+    it("the pool's fee goes to each fee address in turn, one per batch, and a restarted pool continues the turn", async () => {
+      const feeAddresses = [simnetAddress("fee one"), simnetAddress("fee two"), simnetAddress("fee three")]
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const credit = (n: number) => ({ source: `block-${n}`, account: POOL_FEE_ACCOUNT, amount: "1000000", created_ms: n, payable: true })
+          const feeOutputs = () => env.wallet.published.map((p) => p.outputs.map((o) => o.address))
+          const first = yield* makeStoreAccounting(options(PPLNS, { feeAddress: feeAddresses }))
+          for (const n of [1, 2]) {
+            yield* store.sql`INSERT INTO credits ${store.sql.insert(credit(n))}`
+            yield* first.settle(200 + n)
+          }
+          const beforeRestart = feeOutputs()
+          // A new process on the same database: nothing but the store carries the turn over.
+          const restarted = yield* makeStoreAccounting(options(PPLNS, { feeAddress: feeAddresses }))
+          for (const n of [3, 4, 5]) {
+            yield* store.sql`INSERT INTO credits ${store.sql.insert(credit(n))}`
+            yield* restarted.settle(200 + n)
+          }
+          return { beforeRestart, all: feeOutputs(), stored: (yield* store.accountPayments(POOL_FEE_ACCOUNT, 10, 0)).map((p) => [p.batchId, p.address]) }
+        }),
+      )
+      const [one, two, three] = feeAddresses
+      expect(result.beforeRestart).toEqual([[one], [two]])
+      expect(result.all).toEqual([[one], [two], [three], [one], [two]])
+      expect(result.stored).toEqual([
+        [5n, two],
+        [4n, one],
+        [3n, three],
+        [2n, two],
+        [1n, one],
+      ])
+    })
+
     it("a transaction built before a payment was set aside is never stored as the batch's, and a signed batch is never changed", async () => {
       const result = await run(() =>
         Effect.gen(function* () {

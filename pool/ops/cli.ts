@@ -111,7 +111,7 @@ const runCommand = (config: PoolConfig) =>
           scheme: config.payoutScheme,
           feeBasisPoints: config.poolFeeBasisPoints,
           minimumPayout: config.minPaymentAtoms,
-          feeAddress: config.poolFeeAddrs[0] ?? "",
+          feeAddress: config.feeAddressesInTurn,
           payoutFeeFrom: config.payoutFeeFrom,
           coinbaseMaturity: config.params.coinbaseMaturity,
           maxShareBatch: 2000,

@@ -523,6 +523,16 @@ describe("pool fee addresses are checked against the active network", () => {
   })
 })
 
+describe("feeaddrpolicy", () => {
+  it("rotate (the default) pays the fee to every poolfeeaddrs address in turn; first pays only the first", () => {
+    const [a, b] = [addressFor("simnet", 3), addressFor("simnet", 4)]
+    const base = ["--rpcuser=u", "--rpcpass=p", `--poolfeeaddrs=${a}`, `--poolfeeaddrs=${b}`]
+    expect(ok(base)).toMatchObject({ feeAddrPolicy: "rotate", feeAddressesInTurn: [a, b] })
+    expect(ok([...base, "--feeaddrpolicy=first"])).toMatchObject({ feeAddrPolicy: "first", feeAddressesInTurn: [a] })
+    expect(fails([...base, "--feeaddrpolicy=random"]).message).toBe("feeaddrpolicy=random (from --feeaddrpolicy): must be one of rotate, first; set e.g. --feeaddrpolicy=rotate")
+  })
+})
+
 describe("describeOptions", () => {
   it("one line per option, each with its default", () => {
     const text = describeOptions()

@@ -43,6 +43,10 @@ const isPaymentMethod = Schema.is(Schema.Literals(PAYMENT_METHODS))
 const isNetwork = Schema.is(Schema.Literals(NETWORK_NAMES))
 const isPayoutFeeSource = Schema.is(Schema.Literals(PAYOUT_FEE_SOURCES))
 
+const FEE_ADDRESS_POLICIES = ["rotate", "first"] as const
+type FeeAddressPolicy = (typeof FEE_ADDRESS_POLICIES)[number]
+const isFeeAddressPolicy = Schema.is(Schema.Literals(FEE_ADDRESS_POLICIES))
+
 interface HostPort {
   readonly host: string
   readonly port: number
@@ -79,6 +83,7 @@ export const OPTION_NAMES = [
   "walletaccount",
   "solopool",
   "poolfeeaddrs",
+  "feeaddrpolicy",
   "poolfee",
   "paymentmethod",
   "pplnswindow",
@@ -227,6 +232,12 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
     example: (net) => (net === undefined ? "<address>" : `<${net} address>`),
     ...none("none; required in pool mode"),
   },
+  feeaddrpolicy: {
+    arg: "<policy>",
+    help: "which poolfeeaddrs a payout batch pays the fee to: rotate (each batch the next, in turn) or first (always the first)",
+    example: "rotate",
+    ...constant("rotate"),
+  },
   poolfee: { arg: "<fraction>", help: "pool fee as a fraction, 0.002 to 0.05 (0.01 = 1%)", example: "0.01", ...constant("0.01") },
   paymentmethod: {
     arg: "<method>",
@@ -335,6 +346,10 @@ export interface PoolConfig {
   readonly soloPool: boolean
   /** Checked against the active network; non-empty in pool mode. */
   readonly poolFeeAddrs: ReadonlyArray<string>
+  /** rotate: batch n pays the fee to poolFeeAddrs[(n - 1) mod count]; first: always poolFeeAddrs[0]. */
+  readonly feeAddrPolicy: FeeAddressPolicy
+  /** The addresses the payouts pay the fee to, in turn: poolFeeAddrs, or only its first under feeaddrpolicy=first. */
+  readonly feeAddressesInTurn: ReadonlyArray<string>
   /** poolfee in basis points (0.01 = 100). */
   readonly poolFeeBasisPoints: number
   readonly paymentMethod: PaymentMethod
@@ -839,6 +854,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
         missing("poolfeeaddrs", `in pool mode (solopool=false) the pool fee is paid to these ${activeNet} addresses, ` + "so at least one is required (or run a solo pool with --solopool)"),
       )
     }
+    const feeAddrPolicy = yield* required("feeaddrpolicy", (t) => oneOf(t, isFeeAddressPolicy, FEE_ADDRESS_POLICIES))
     const poolFeeBasisPoints = yield* required("poolfee", parsePoolFee)
     const paymentMethod = yield* required("paymentmethod", (t) => oneOf(t, isPaymentMethod, PAYMENT_METHODS))
     const pplnsWindow = yield* required("pplnswindow", parseWindow)
@@ -906,6 +922,8 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
       walletAccount,
       soloPool,
       poolFeeAddrs,
+      feeAddrPolicy,
+      feeAddressesInTurn: feeAddrPolicy === "first" ? poolFeeAddrs.slice(0, 1) : poolFeeAddrs,
       poolFeeBasisPoints,
       paymentMethod,
       pplnsWindow,

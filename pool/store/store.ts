@@ -315,9 +315,10 @@ const makePoolStore = Effect.gen(function* () {
    * Reserves every payable, unbatched credit of accounts owed at least `minimum` (the pool's
    * fee account always) for a new batch; held accounts wait (see `setAsidePayment`). One
    * transaction holding the batch counter's row lock, so concurrent instances build batches one
-   * after the other and a credit lands in one batch.
+   * after the other and a credit lands in one batch. `addressOf` names each account's address
+   * for the batch's number (the pool's fee goes to its addresses in turn).
    */
-  const createBatch = (minimum: bigint, feeAccount: string, addressOf: (account: string) => string, height: number, nowMs: number) =>
+  const createBatch = (minimum: bigint, feeAccount: string, addressOf: (account: string, batchId: bigint) => string, height: number, nowMs: number) =>
     sql.withTransaction(
       Effect.gen(function* () {
         const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_batch' FOR UPDATE`.pipe(Effect.flatMap(decodeCounter))
@@ -333,7 +334,7 @@ const makePoolStore = Effect.gen(function* () {
         yield* sql`INSERT INTO payout_batches ${sql.insert({ id: id.toString(), status: "building", created_ms: nowMs, height })}`
         // In chunks: the Postgres protocol counts a statement's parameters in 16 bits.
         for (let i = 0; i < due.length; i += INSERT_CHUNK) {
-          const payments = many(due.slice(i, i + INSERT_CHUNK).map((d) => ({ batch_id: id.toString(), account: d.account, address: addressOf(d.account), amount: d.amount.toString() })))
+          const payments = many(due.slice(i, i + INSERT_CHUNK).map((d) => ({ batch_id: id.toString(), account: d.account, address: addressOf(d.account, id), amount: d.amount.toString() })))
           if (payments !== undefined) yield* sql`INSERT INTO payments ${payments}`
         }
         yield* sql`UPDATE credits SET batch_id = ${id.toString()} WHERE payable AND batch_id IS NULL
