@@ -29,6 +29,11 @@ export interface StoreAccountingOptions {
    * latency costs nothing.
    */
   readonly shareCommitLingerMillis?: number | undefined
+  /**
+   * PPS: below this reserve balance (atoms, may be negative) the pool warns, once per crossing,
+   * and the admin page says so (default 0: PPS has paid more than blocks brought in).
+   */
+  readonly ppsReserveLow?: bigint | undefined
   /** Hashes difficulty 1 stands for, for hashrates (default 2^256 / powLimit; the simulator scales it). */
   readonly hashesPerUnitDifficulty?: bigint | undefined
 }

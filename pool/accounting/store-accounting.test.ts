@@ -17,6 +17,7 @@ import { ShareLog } from "../../core/payout/sharelog.ts"
 import { makeMemoryWallet } from "../../testkit/memory-wallet.ts"
 import { makeMiniNode } from "../../testkit/mini-node.ts"
 import { CrashPoints, noCrashPoints } from "../ops/crash-points.ts"
+import { makePoolMetrics, PoolMetrics } from "../ops/metrics.ts"
 import type { ChainRpc } from "../../core/services/chain.ts"
 import type { PayoutWallet } from "../../core/services/wallet.ts"
 import type { AcceptedShare } from "../stratum/session.ts"
@@ -445,6 +446,44 @@ for (const kind of stores) {
       expect(result.paid).toEqual(want)
       expect(result.blocks).toHaveLength(1)
       expect(result.totals.every((t) => t.paid === want.get(t.account))).toBe(true)
+    })
+
+    it("the PPS reserve is what blocks paid in less what PPS credited, in the store and the metrics; a warning each time it falls below the threshold, and a line when it is back", async () => {
+      const subsidy = workSubsidy(SIMNET, 101, SIMNET.ticketsPerBlock, subsidySplitAt(chainActivations(SIMNET.agendas), 101))
+      const value = (s: AcceptedShare) => ppsCredit({ id: s.id, account: s.account, weight: s.difficulty, time: s.time }, subsidy, s.networkDifficulty, 100)
+      // Worth far less than the block's 10 DCR, then far more.
+      const small = share(1, SS.MinerOne, DIFFICULTY_SCALE, 5000)
+      const big = share(2, SS.MinerTwo, 1000n * DIFFICULTY_SCALE, 6000)
+      const logs = captureLogs()
+      const metrics = makePoolMetrics()
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const { accounting, settle, ppsReserve } = yield* makeStoreAccounting(options({ kind: "pps" }, { ppsReserveLow: 0n }))
+          const reserveLines = () => logs.lines.filter((l) => l.message.startsWith("PPS reserve")).map((l) => `${l.level}: ${l.message.split(":")[0]}`)
+          yield* accounting.recordShares([small])
+          yield* settle(tipHeight(env))
+          yield* settle(tipHeight(env))
+          const afterShare = { report: yield* ppsReserve, lines: reserveLines() }
+          yield* poolBlock(env, accounting, SS.MinerOne, 5001, 100n * DIFFICULTY_SCALE)
+          yield* env.node.externalBlock
+          yield* settle(tipHeight(env))
+          const afterBlock = { report: yield* ppsReserve, lines: reserveLines() }
+          yield* accounting.recordShares([big])
+          yield* settle(tipHeight(env))
+          const rendered = yield* metrics.registry.render
+          return { afterShare, afterBlock, afterBig: { report: yield* ppsReserve, lines: reserveLines() }, rendered }
+        }).pipe(Effect.provide(logs.layer), Effect.provideService(PoolMetrics, metrics), Effect.provideService(References.MinimumLogLevel, "Info")),
+      )
+      expect(result.afterShare.report).toEqual({ applies: true, blocks: 0, blocksIn: 0n, creditedToShares: value(small), balance: -value(small), lowThreshold: 0n, low: true })
+      expect(result.afterShare.lines).toEqual(["Warn: PPS reserve low"])
+      expect(result.afterBlock.report).toMatchObject({ blocks: 1, blocksIn: COINBASE, balance: COINBASE - value(small), low: false })
+      expect(result.afterBlock.lines).toEqual(["Warn: PPS reserve low", "Info: PPS reserve back above its threshold"])
+      const out = value(small) + value(big)
+      expect(result.afterBig.report).toMatchObject({ creditedToShares: out, balance: COINBASE - out, low: true })
+      expect(result.afterBig.lines).toEqual(["Warn: PPS reserve low", "Info: PPS reserve back above its threshold", "Warn: PPS reserve low"])
+      expect(result.rendered).toContain(`dcrforge_pps_reserve_atoms{figure="balance"} ${COINBASE - out}`)
+      expect(result.rendered).toContain(`dcrforge_pps_reserve_atoms{figure="blocks_in"} ${COINBASE}`)
+      expect(result.rendered).toContain(`dcrforge_pps_reserve_atoms{figure="low_threshold"} 0`)
     })
 
     it("a batch the wallet cannot fund is reported once, with the amount missing, while blocks come and go; and once when it resumes", async () => {

@@ -111,6 +111,7 @@ const runCommand = (config: PoolConfig) =>
           scheme: config.payoutScheme,
           feeBasisPoints: config.poolFeeBasisPoints,
           minimumPayout: config.minPaymentAtoms,
+          ppsReserveLow: config.ppsReserveLowAtoms,
           feeAddress: config.feeAddressesInTurn,
           payoutFeeFrom: config.payoutFeeFrom,
           coinbaseMaturity: config.params.coinbaseMaturity,

@@ -533,6 +533,15 @@ describe("feeaddrpolicy", () => {
   })
 })
 
+describe("ppsreservelow", () => {
+  it("0 DCR by default; a DCR amount, negative allowed, in exact atoms", () => {
+    expect(ok(REQUIRED).ppsReserveLowAtoms).toBe(0n)
+    expect(ok([...REQUIRED, "--ppsreservelow=-50.5"]).ppsReserveLowAtoms).toBe(-5_050_000_000n)
+    expect(ok([...REQUIRED, "--ppsreservelow=2"]).ppsReserveLowAtoms).toBe(200_000_000n)
+    expect(fails([...REQUIRED, "--ppsreservelow=lots"]).message).toContain("ppsreservelow=lots (from --ppsreservelow): ")
+  })
+})
+
 describe("describeOptions", () => {
   it("one line per option, each with its default", () => {
     const text = describeOptions()

@@ -89,6 +89,7 @@ export const OPTION_NAMES = [
   "pplnswindow",
   "lastnperiod",
   "minpayment",
+  "ppsreservelow",
   "payoutfeefrom",
   "maxgentime",
   "guilisten",
@@ -248,6 +249,12 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
   pplnswindow: { arg: "<multiple>", help: "PPLNS window as a multiple of network difficulty", example: "2", ...constant("2") },
   lastnperiod: { arg: "<duration>", help: "pplns-time window (at least 60s)", example: "24h", ...constant("24h") },
   minpayment: { arg: "<DCR>", help: "smallest payout in DCR; smaller balances wait", example: "0.1", ...constant("0.1") },
+  ppsreservelow: {
+    arg: "<DCR>",
+    help: "PPS: warn (log once, admin page) when the reserve, what blocks paid in less what PPS paid out, is below this; negative allowed (-50: warn once PPS has paid 50 DCR more than blocks brought)",
+    example: "-50",
+    ...constant("0"),
+  },
   payoutfeefrom: {
     arg: "<payer>",
     help: "who pays a payout's network fee: poolfee (the pool fee's output) or miners (their outputs, pro rata, as dcrpool)",
@@ -358,6 +365,8 @@ export interface PoolConfig {
   /** The payout scheme these options select (`solo` in solo-pool mode). */
   readonly payoutScheme: PayoutScheme
   readonly minPaymentAtoms: bigint
+  /** PPS: below this reserve balance (atoms, may be negative) the pool warns. */
+  readonly ppsReserveLowAtoms: bigint
   /** Whose outputs a payout's network fee comes out of. */
   readonly payoutFeeFrom: PayoutFeeSource
   readonly maxGenTimeMs: number
@@ -860,6 +869,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
     const pplnsWindow = yield* required("pplnswindow", parseWindow)
     const lastNPeriodMs = yield* required("lastnperiod", (t) => durationAtLeast(t, MIN_LASTN_PERIOD_MS, "60s"))
     const minPaymentAtoms = yield* required("minpayment", parseDcrOption)
+    const ppsReserveLowAtoms = yield* required("ppsreservelow", (t) => (t.startsWith("-") ? Result.map(parseDcrOption(t.slice(1)), (a) => -a) : parseDcrOption(t)))
     const payoutFeeFrom = yield* required("payoutfeefrom", (t) => oneOf(t, isPayoutFeeSource, PAYOUT_FEE_SOURCES))
     const maxGenTimeMs = yield* required("maxgentime", (t) => durationAtLeast(t, MIN_MAX_GEN_TIME_MS, "2s"))
     const guiListen = yield* required("guilisten", (t) => parseHostPort(t, 8080, true))
@@ -930,6 +940,7 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
       lastNPeriodMs,
       payoutScheme,
       minPaymentAtoms,
+      ppsReserveLowAtoms,
       payoutFeeFrom,
       maxGenTimeMs,
       guiListen,

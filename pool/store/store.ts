@@ -158,6 +158,9 @@ const ShareTotals = Schema.Struct({ n: NumberColumn, w: BigIntColumn })
 const LatestTime = Schema.Struct({ t: NullableColumn(MillisColumn) })
 const PaymentTotals = Schema.Struct({ n: NumberColumn, total: BigIntColumn })
 const RemovedPayment = Schema.Struct({ address: TextColumn, amount: BigIntColumn })
+const PpsReserveTotals = Schema.Struct({ blocks: NumberColumn, blocksIn: BigIntColumn, creditedToShares: BigIntColumn }).pipe(
+  Schema.encodeKeys({ blocksIn: "blocks_in", creditedToShares: "credited_to_shares" }),
+)
 const SettledShare = Schema.Struct({ account: TextColumn, weight: BigIntColumn, height: NumberColumn, networkDifficulty: BigIntColumn }).pipe(
   Schema.encodeKeys({ networkDifficulty: "network_difficulty" }),
 )
@@ -178,6 +181,7 @@ const decodeAccountPayments = decodeRows("payments joined with payout_batches", 
 const decodeHeldAccounts = decodeRows("held_accounts", HeldAccount)
 const decodeAccountTotals = decodeRows("credits joined with payout_batches", AccountTotals)
 const decodeBatches = decodeRows("payout_batches", BatchRow)
+const decodePpsReserve = decodeRows("blocks and credits", PpsReserveTotals)
 const firstCount = (table: string) => {
   const decode = decodeRows(table, Count)
   return (rows: ReadonlyArray<unknown>) => decode(rows).pipe(Effect.map((decoded) => decoded[0]?.n ?? 0))
@@ -475,6 +479,22 @@ const makePoolStore = Effect.gen(function* () {
         coalesce(sum(c.amount) FILTER (WHERE b.status = 'published'), 0) AS paid
       FROM credits c LEFT JOIN payout_batches b ON b.id = c.batch_id GROUP BY c.account ORDER BY c.account COLLATE "C"`.pipe(Effect.flatMap(decodeAccountTotals))
 
+  /**
+   * The PPS reserve's two sides: the rewards of the pool's blocks in the main chain that credited
+   * nobody (a PPS block's reward stays with the pool; every other scheme's block credits at
+   * least its finder), and every PPS credit to shares. One statement, so both sides are of one
+   * moment; a pool that changed scheme counts only its PPS blocks and PPS credits.
+   */
+  const ppsReserve = sql`WITH pps_blocks AS (
+        SELECT reward FROM blocks b WHERE b.status IN ('confirmed', 'matured') AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.source = b.hash)
+      )
+      SELECT (SELECT count(*) FROM pps_blocks) AS blocks,
+        (SELECT coalesce(sum(reward), 0) FROM pps_blocks) AS blocks_in,
+        (SELECT coalesce(sum(amount), 0) FROM credits WHERE source LIKE 'pps:%') AS credited_to_shares`.pipe(
+    Effect.flatMap(decodePpsReserve),
+    Effect.map((rows) => rows[0] ?? { blocks: 0, blocksIn: 0n, creditedToShares: 0n }),
+  )
+
   return {
     sql,
     /**
@@ -506,6 +526,7 @@ const makePoolStore = Effect.gen(function* () {
     releaseHeldAccount,
     markPublished,
     accountTotals,
+    ppsReserve,
     blocksPage,
     blockCount,
     batchesPage,
