@@ -10,6 +10,8 @@
  * backup and status work whether the pool runs or not: while a pool holds the embedded store
  * they ask it over its admin server (ops/control.ts), with the token it left in the data directory.
  *   hashpass                 the scrypt hash of the password on stdin, for --adminpass
+ *   writeconfig [PATH|-]     a commented sample config of every option at its default
+ *                            (default: -C/--configfile, else <appdata>/dcrforge.conf; - for stdout)
  *
  * Options come from flags, DCRFORGE_* environment variables and the config file; `--help`
  * lists them. DCRFORGE_CRASH_AT is for the crash-safety tests only.
@@ -18,13 +20,13 @@ import { NodeRuntime } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { Console, Data, DateTime, Effect, Layer, Random, References, Result } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { homedir } from "node:os"
 import { dirname, join } from "node:path"
 import { toHex } from "../../core/chain/bytes.ts"
 import { PayoutWallet, WalletUnavailable } from "../../core/services/wallet.ts"
 import { dcrwalletLayer } from "../../wallet/dcrwallet-rpc.ts"
-import { describeOptions, formatHostPort, loadConfig, wantsHelp, type PoolConfig } from "./config.ts"
+import { describeOptions, formatHostPort, loadConfig, wantsHelp, writeConfigRequest, type PoolConfig } from "./config.ts"
 import { serveAdminHttp } from "../http/server.ts"
 import { crashPointsFromEnv } from "./crash-points.ts"
 import { DcrdCalls, dcrdChainLayer, dcrdWebSocketLayer } from "../dcrd-client.ts"
@@ -39,9 +41,22 @@ import { PoolStore, poolStoreLayer } from "../store/store.ts"
 import { tcpListenerLayer } from "../stratum/tcp-listener.ts"
 import { hashPassword } from "../http/auth.ts"
 
+/** One line per command, for the usage text. */
+const COMMAND_HELP = [
+  "  run                      the pool: stratum for miners, dcrd and dcrwallet over JSON-RPC, payouts, the web UI",
+  "  backup [--out=FILE]      a consistent snapshot of the database as JSON lines (default: <datadir>/backups/);",
+  "                           while a pool runs on the embedded store, streamed by that pool",
+  "  restore --from=FILE      a backup into an empty database (a new data directory or Postgres database)",
+  "  migrate                  bring the database's schema up to date and exit",
+  "  status                   shares, blocks, payouts, balances and the PPS reserve (through a running pool too)",
+  "  hashpass                 the scrypt hash of the password on stdin, for --adminpass",
+  "  writeconfig [PATH|-]     a commented sample config of every option at its default (default: -C/--configfile,",
+  "                           else <appdata>/dcrforge.conf; - for stdout); --activenet=NET for that network's defaults",
+].join("\n")
+
 class CliError extends Data.TaggedError("CliError")<{ readonly message: string }> {}
 
-const COMMANDS = ["run", "backup", "restore", "migrate", "status", "hashpass"] as const
+const COMMANDS = ["run", "backup", "restore", "migrate", "status", "hashpass", "writeconfig"] as const
 type Command = (typeof COMMANDS)[number]
 
 /** The database the configuration names: embedded in the data directory, or a Postgres server. */
@@ -211,6 +226,21 @@ export const statusLines = (config: PoolConfig) =>
     return [header, ...lines]
   })
 
+/** `writeconfig [PATH|-]`: the sample, to a new file (never over one) or to stdout. */
+const writeConfigCommand = (rest: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const positional = rest[0] !== undefined && (rest[0] === "-" || !rest[0].startsWith("-")) ? rest[0] : undefined
+    const request = writeConfigRequest({ argv: positional === undefined ? rest : rest.slice(1), env: process.env, home: homedir(), readFile: () => undefined })
+    if (Result.isFailure(request)) return yield* new CliError({ message: request.failure.message })
+    if (positional === "-") return yield* Console.log(request.success.text)
+    const path = positional ?? request.success.path
+    if (existsSync(path)) return yield* new CliError({ message: `${path} exists; writeconfig never overwrites a config: give another path (or - for stdout) and merge by hand` })
+    mkdirSync(dirname(path), { recursive: true })
+    // Owner-only: the operator will add passwords to it.
+    writeFileSync(path, request.success.text, { mode: 0o600 })
+    yield* Console.log(`sample config written to ${path}: every option at its default, commented out; remove the ; of those you set`)
+  })
+
 /** Takes `--name=value` / `--name value` out of argv (command options the config does not know). */
 const takeOption = (argv: Array<string>, name: string): string | undefined => {
   for (let i = 0; i < argv.length; i++) {
@@ -232,7 +262,7 @@ const main = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const [first, ...rest] = argv
     if (first === undefined || wantsHelp([first]) || !(COMMANDS as ReadonlyArray<string>).includes(first)) {
-      yield* Console.log(`usage: pool <${COMMANDS.join("|")}> [options]\n\noptions:\n${describeOptions()}`)
+      yield* Console.log(`usage: pool <${COMMANDS.join("|")}> [options]\n\ncommands:\n${COMMAND_HELP}\n\noptions:\n${describeOptions()}`)
       if (first !== undefined && !wantsHelp([first])) return yield* new CliError({ message: `unknown command ${JSON.stringify(first)}; use one of ${COMMANDS.join(", ")}` })
       return
     }
@@ -244,6 +274,7 @@ const main = (argv: ReadonlyArray<string>) =>
       if (password === "") return yield* new CliError({ message: "hashpass reads the admin password from stdin: echo -n 'the password' | ./dcrforge pool hashpass" })
       return yield* Console.log(hashPassword(password))
     }
+    if (command === "writeconfig") return yield* writeConfigCommand(rest)
     const args = [...rest]
     const out = takeOption(args, "out")
     const from = takeOption(args, "from")
