@@ -57,6 +57,8 @@ describe("production install and its systemd unit", () => {
       expect(help.status, help.stderr).toBe(0)
       expect(help.stdout).toContain("--activenet")
       expect(spawnSync(join(prefix, "bin", "dcrforge-stake"), ["--help"], { encoding: "utf8" }).status).toBe(0)
+      // The operators' test miner is installed too: it needs nothing from the test kits.
+      expect(spawnSync(join(prefix, "bin", "dcrforge-miner"), ["--help"], { encoding: "utf8" }).stdout).toContain("--pool=HOST:PORT")
     } finally {
       rmSync(base, { recursive: true, force: true })
     }
