@@ -1,7 +1,7 @@
 /**
  * The `miner` command: `./dcrforge miner --pool HOST:PORT --user ADDRESS.WORKER [options]`
  * (installed as bin/dcrforge-miner). A CPU test miner for checking a pool end to end; see
- * pool/ops/test-miner.ts. Exit status: 0 every share accepted, 1 some refused, 2 it could not
+ * pool/ops/test-miner.ts. Exit status: 0 no share refused but as stale, 1 some refused, 2 it could not
  * mine (pool unreachable, subscribe or authorize refused, connection closed, bad options).
  */
 import { NodeRuntime } from "@effect/platform-node"
@@ -31,7 +31,10 @@ for checking a new pool end to end, not for earning (a CPU finds nothing at main
   --network=NET           mainnet, testnet3, simnet or regnet: whose proof-of-work limit is
                           difficulty 1 (default: the network of USER's address; required otherwise)
 
-Exit status: 0 every share accepted, 1 some refused, 2 it could not mine.`
+A share refused as stale (a new block came first) is normal right after a block; any other
+refusal is printed as REJECTED with the pool's reason.
+
+Exit status: 0 no share refused but as stale, 1 some REJECTED, 2 it could not mine.`
 
 /** `--name=value` or `--name value` options; the bare word `help` or `-h` asks for the usage. */
 const parseOptions = (argv: ReadonlyArray<string>): Result.Result<Map<string, string>, MinerCliError> => {
@@ -84,8 +87,9 @@ const main = (argv: ReadonlyArray<string>) =>
       { host: hostPort[1]!, port: Number(hostPort[2]), user, password: options.get("pass") ?? "x", profile: profileOf(model as MinerModel), network, shares },
       (line) => Console.log(`miner: ${line}`),
     )
-    const rate = summary.seconds > 0 ? ` (${Math.round(summary.hashes / summary.seconds / 1000)} kH/s)` : ""
-    yield* Console.log(`miner: ${summary.accepted} accepted, ${summary.rejected} rejected; ${summary.hashes} hashes in ${summary.seconds.toFixed(1)} s${rate}`)
+    const perSecond = summary.seconds > 0 ? summary.hashes / summary.seconds : 0
+    const rate = perSecond >= 1000 ? `${Math.round(perSecond / 1000)} kH/s` : `${Math.round(perSecond)} H/s`
+    yield* Console.log(`miner: ${summary.accepted} accepted, ${summary.stale} stale, ${summary.rejected} rejected; ${summary.hashes} hashes in ${summary.seconds.toFixed(1)} s (${rate})`)
     return summary.rejected === 0 ? 0 : 1
   })
 

@@ -16,7 +16,7 @@ import type { NetworkParams } from "../../core/chain/params.ts"
 import { compactToBig, hashMeetsTarget } from "../../core/chain/targets.ts"
 import { minerShareTarget } from "../../core/stratum/difficulty.ts"
 import { userAgentOf, type MinerProfile } from "../../core/stratum/profiles.ts"
-import { decodeMinerLine, encodeRequest, type StratumResponse } from "../../core/stratum/protocol.ts"
+import { decodeMinerLine, encodeRequest, StratumErrorCode, type StratumResponse } from "../../core/stratum/protocol.ts"
 import { minerSolution, parseNotifyParams, readSetDifficulty, readSubmitReply, type MinerJob } from "../../core/stratum/work.ts"
 
 class TestMinerError extends Data.TaggedError("TestMinerError")<{ readonly message: string }> {}
@@ -51,6 +51,9 @@ export interface ShareAnswer {
 
 interface TestMinerSummary {
   readonly accepted: number
+  /** Refused because a new block came first (stratum code 21): normal right after any block. */
+  readonly stale: number
+  /** Refused for any other reason: something to look into. */
   readonly rejected: number
   readonly hashes: number
   readonly seconds: number
@@ -58,6 +61,12 @@ interface TestMinerSummary {
 
 /** Nonces tried between looks at the socket, so a new job or difficulty is picked up within ~50 ms. */
 const HASHES_PER_SLICE = 4096
+/**
+ * After a share that was also a block, how long to wait for the job on top of it. Every hash is a
+ * block at simnet's difficulty: mining on at once would only send shares for the block just
+ * found, and the pool refuses those as stale.
+ */
+const NEW_BLOCK_WAIT_MILLIS = 2000
 
 const refusalOf = (error: StratumResponse["error"]): { readonly code: number; readonly message: string } | undefined =>
   error === null || error === undefined ? undefined : { code: Number(error[0]), message: String(error[1]) }
@@ -169,11 +178,11 @@ export const runTestMiner = (
       yield* report(`authorized as ${options.user}`)
 
       const started = yield* Clock.currentTimeMillis
-      let [accepted, rejected, hashes, nextId] = [0, 0, 0, 10]
+      let [accepted, stale, rejected, hashes, nextId] = [0, 0, 0, 0, 10]
       // This connection's own extraNonce2 counter: a new value for each job and each nonce wrap.
       let extraNonce2 = 0
       let [miningJob, nonce, hashesThisShare] = [undefined as MinerJob | undefined, 0, 0]
-      while (options.shares === 0 || accepted + rejected < options.shares) {
+      while (options.shares === 0 || accepted + stale + rejected < options.shares) {
         const job = state.job
         const difficulty = state.difficulty
         if (job === undefined || difficulty === 0n) {
@@ -205,7 +214,7 @@ export const runTestMiner = (
         if (Result.isFailure(reply)) return yield* new TestMinerError({ message: `the pool answered a share in a way no Decred miner accepts: ${reply.failure.message}` })
         const block = hashMeetsTarget(powHashWith(profile.pow, found.header), compactToBig(new DataView(found.header.buffer).getUint32(HeaderOffset.bits, true)))
         const answer: ShareAnswer = {
-          index: accepted + rejected + 1,
+          index: accepted + stale + rejected + 1,
           jobId: job.jobId,
           height: new DataView(job.header.buffer).getUint32(HeaderOffset.height, true),
           difficulty,
@@ -215,13 +224,19 @@ export const runTestMiner = (
           block,
         }
         hashesThisShare = 0
+        const isStale = answer.refusal?.code === StratumErrorCode.staleJob
         if (answer.accepted) accepted++
+        else if (isStale) stale++
         else rejected++
-        const context = `job ${answer.jobId}, height ${answer.height}, difficulty ${answer.difficulty}, ${answer.hashes} hashes${block ? "; it meets the network target: a block" : ""}`
-        yield* report(answer.accepted ? `share ${answer.index} accepted (${context})` : `share ${answer.index} REJECTED: ${answer.refusal!.code} ${answer.refusal!.message} (${context})`)
+        const context = `job ${answer.jobId}, height ${answer.height}, difficulty ${answer.difficulty}, ${answer.hashes} hash${answer.hashes === 1 ? "" : "es"}${block ? "; it meets the network target: a block candidate" : ""}`
+        const verdict = answer.accepted ? "accepted" : isStale ? "stale (a new block came first)" : "REJECTED"
+        yield* report(`share ${answer.index} ${verdict}${answer.refusal === undefined ? "" : `: ${answer.refusal.code} ${answer.refusal.message}`} (${context})`)
         yield* onAnswer(answer)
+        if (block && answer.accepted) {
+          for (let waited = 0; state.job === job && waited < NEW_BLOCK_WAIT_MILLIS; waited += 50) yield* Effect.raceFirst(Effect.sleep("50 millis"), hungUp)
+        }
       }
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-      return { accepted, rejected, hashes, seconds }
+      return { accepted, stale, rejected, hashes, seconds }
     }),
   )
