@@ -11,6 +11,7 @@ import { runMining } from "./mining.ts"
 import { defaultSessionConfig, type SessionConfig } from "./stratum/session.ts"
 import { makeStoreAccounting, type StoreAccountingOptions } from "./accounting/store-accounting.ts"
 import { makeHealthCheck, type HealthReport } from "./ops/health.ts"
+import type { PpsReserveReport } from "./accounting/reserve.ts"
 import { migrate } from "./store/schema.ts"
 import { PoolStore } from "./store/store.ts"
 import { currentTaskSupervisor, TaskSupervisor, type TaskSupervisorShape } from "./ops/supervisor.ts"
@@ -39,6 +40,8 @@ export interface PoolLiveState {
   >
   /** Each account's work in the next block's split (the scheme's own window); undefined for PPS and solo. */
   readonly nextRewardWeights: (networkDifficulty: bigint) => Effect.Effect<ReadonlyMap<string, bigint> | undefined, unknown>
+  /** The PPS reserve: what blocks paid in against what PPS credited for shares (admin page and API). */
+  readonly ppsReserve: Effect.Effect<PpsReserveReport, unknown>
   /** The pool's long-running tasks (the web server's run under it too). */
   readonly tasks: TaskSupervisorShape
   /** Every task and dependency, checked now (GET /api/health). */
@@ -100,6 +103,7 @@ export const runPool = (options: PoolOptions) =>
       hashesPerUnitDifficulty: session.hashesPerUnitDifficulty,
       hashrates: accounting.hashrates,
       nextRewardWeights: accounting.nextRewardWeights,
+      ppsReserve: accounting.ppsReserve,
       tasks,
       // Health asks dcrd and the wallet directly: its polls are not the pool's work, so they stay out of the RPC timings.
       health: makeHealthCheck({ chain: rawChain, wallet: rawWallet, store: yield* PoolStore, tasks }),

@@ -11,8 +11,11 @@ export interface StoreAccountingOptions {
   readonly feeBasisPoints: number
   /** Accounts owed less wait for the next batch (the pool's fee account never waits). */
   readonly minimumPayout: bigint
-  /** Where the pool's fee is paid. */
-  readonly feeAddress: string
+  /**
+   * Where the pool's fee is paid: one address, or several used in turn, one per payout batch
+   * (batch n pays address (n - 1) mod count; see `feeAddressOf`).
+   */
+  readonly feeAddress: string | ReadonlyArray<string>
   /** Whose outputs a payout's network fee comes out of (default "poolfee": the pool fee's output). */
   readonly payoutFeeFrom?: PayoutFeeSource | undefined
   /** Blocks a coinbase must be buried under before it can be spent (256 mainnet, 16 simnet). */
@@ -26,6 +29,11 @@ export interface StoreAccountingOptions {
    * latency costs nothing.
    */
   readonly shareCommitLingerMillis?: number | undefined
+  /**
+   * PPS: below this reserve balance (atoms, may be negative) the pool warns, once per crossing,
+   * and the admin page says so (default 0: PPS has paid more than blocks brought in).
+   */
+  readonly ppsReserveLow?: bigint | undefined
   /** Hashes difficulty 1 stands for, for hashrates (default 2^256 / powLimit; the simulator scales it). */
   readonly hashesPerUnitDifficulty?: bigint | undefined
 }

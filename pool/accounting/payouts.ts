@@ -9,6 +9,19 @@ import { isolated } from "./isolated.ts"
 import type { StoreAccountingOptions } from "./options.ts"
 
 /**
+ * The address batch `batchId` pays the pool's fee to: the fee addresses in turn, batch 1 the
+ * first. The turn comes from the batch's number, which the store counts (`next_batch`), so a
+ * restart, a restore or a second instance on the same database continues it with no state of
+ * its own to lose; "" when there is none (a solo pool pays no fee).
+ */
+const feeAddressOf = (addresses: string | ReadonlyArray<string>, batchId: bigint): string => {
+  const list = typeof addresses === "string" ? [addresses] : addresses
+  if (list.length === 0) return ""
+  const turn = (((batchId - 1n) % BigInt(list.length)) + BigInt(list.length)) % BigInt(list.length)
+  return list[Number(turn)]!
+}
+
+/**
  * The payout pipeline: batches of what is payable, each stored as a signed transaction before it
  * is sent and reconciled by txid afterwards, so a crash anywhere neither loses nor repeats a
  * payment. An address the wallet refuses costs only its own account, which is held.
@@ -20,7 +33,7 @@ export const makePayouts = (options: Pick<StoreAccountingOptions, "scheme" | "mi
     const crash = yield* CrashPoints
     const metrics = yield* currentPoolMetrics
 
-    const addressOf = (account: string) => (account === POOL_FEE_ACCOUNT ? options.feeAddress : account)
+    const addressOf = (account: string, batchId: bigint) => (account === POOL_FEE_ACCOUNT ? feeAddressOf(options.feeAddress, batchId) : account)
 
     /**
      * Takes one account out of a never-signed batch and holds it. Said once, at warning, by the
@@ -55,7 +68,9 @@ export const makePayouts = (options: Pick<StoreAccountingOptions, "scheme" | "mi
           const payments = yield* store.paymentsOf(batch.id)
           if (payments.length === 0) return undefined
           const outputs = payments.map((p) => ({ address: p.address, amount: p.amount }))
-          const attempt = yield* Effect.result(wallet.build(poolPayoutRequest(outputs, options.payoutFeeFrom ?? "poolfee", options.feeAddress)))
+          // The fee's address as the batch stored it (the turn when it was made), whatever the configuration says now.
+          const feeAddress = payments.find((p) => p.account === POOL_FEE_ACCOUNT)?.address ?? feeAddressOf(options.feeAddress, batch.id)
+          const attempt = yield* Effect.result(wallet.build(poolPayoutRequest(outputs, options.payoutFeeFrom ?? "poolfee", feeAddress)))
           if (Result.isSuccess(attempt)) {
             const built = attempt.success
             yield* crash.at("payout:after-build")

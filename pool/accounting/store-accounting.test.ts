@@ -17,6 +17,7 @@ import { ShareLog } from "../../core/payout/sharelog.ts"
 import { makeMemoryWallet } from "../../testkit/memory-wallet.ts"
 import { makeMiniNode } from "../../testkit/mini-node.ts"
 import { CrashPoints, noCrashPoints } from "../ops/crash-points.ts"
+import { makePoolMetrics, PoolMetrics } from "../ops/metrics.ts"
 import type { ChainRpc } from "../../core/services/chain.ts"
 import type { PayoutWallet } from "../../core/services/wallet.ts"
 import type { AcceptedShare } from "../stratum/session.ts"
@@ -447,6 +448,44 @@ for (const kind of stores) {
       expect(result.totals.every((t) => t.paid === want.get(t.account))).toBe(true)
     })
 
+    it("the PPS reserve is what blocks paid in less what PPS credited, in the store and the metrics; a warning each time it falls below the threshold, and a line when it is back", async () => {
+      const subsidy = workSubsidy(SIMNET, 101, SIMNET.ticketsPerBlock, subsidySplitAt(chainActivations(SIMNET.agendas), 101))
+      const value = (s: AcceptedShare) => ppsCredit({ id: s.id, account: s.account, weight: s.difficulty, time: s.time }, subsidy, s.networkDifficulty, 100)
+      // Worth far less than the block's 10 DCR, then far more.
+      const small = share(1, SS.MinerOne, DIFFICULTY_SCALE, 5000)
+      const big = share(2, SS.MinerTwo, 1000n * DIFFICULTY_SCALE, 6000)
+      const logs = captureLogs()
+      const metrics = makePoolMetrics()
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const { accounting, settle, ppsReserve } = yield* makeStoreAccounting(options({ kind: "pps" }, { ppsReserveLow: 0n }))
+          const reserveLines = () => logs.lines.filter((l) => l.message.startsWith("PPS reserve")).map((l) => `${l.level}: ${l.message.split(":")[0]}`)
+          yield* accounting.recordShares([small])
+          yield* settle(tipHeight(env))
+          yield* settle(tipHeight(env))
+          const afterShare = { report: yield* ppsReserve, lines: reserveLines() }
+          yield* poolBlock(env, accounting, SS.MinerOne, 5001, 100n * DIFFICULTY_SCALE)
+          yield* env.node.externalBlock
+          yield* settle(tipHeight(env))
+          const afterBlock = { report: yield* ppsReserve, lines: reserveLines() }
+          yield* accounting.recordShares([big])
+          yield* settle(tipHeight(env))
+          const rendered = yield* metrics.registry.render
+          return { afterShare, afterBlock, afterBig: { report: yield* ppsReserve, lines: reserveLines() }, rendered }
+        }).pipe(Effect.provide(logs.layer), Effect.provideService(PoolMetrics, metrics), Effect.provideService(References.MinimumLogLevel, "Info")),
+      )
+      expect(result.afterShare.report).toEqual({ applies: true, blocks: 0, blocksIn: 0n, creditedToShares: value(small), balance: -value(small), lowThreshold: 0n, low: true })
+      expect(result.afterShare.lines).toEqual(["Warn: PPS reserve low"])
+      expect(result.afterBlock.report).toMatchObject({ blocks: 1, blocksIn: COINBASE, balance: COINBASE - value(small), low: false })
+      expect(result.afterBlock.lines).toEqual(["Warn: PPS reserve low", "Info: PPS reserve back above its threshold"])
+      const out = value(small) + value(big)
+      expect(result.afterBig.report).toMatchObject({ creditedToShares: out, balance: COINBASE - out, low: true })
+      expect(result.afterBig.lines).toEqual(["Warn: PPS reserve low", "Info: PPS reserve back above its threshold", "Warn: PPS reserve low"])
+      expect(result.rendered).toContain(`dcrforge_pps_reserve_atoms{figure="balance"} ${COINBASE - out}`)
+      expect(result.rendered).toContain(`dcrforge_pps_reserve_atoms{figure="blocks_in"} ${COINBASE}`)
+      expect(result.rendered).toContain(`dcrforge_pps_reserve_atoms{figure="low_threshold"} 0`)
+    })
+
     it("a batch the wallet cannot fund is reported once, with the amount missing, while blocks come and go; and once when it resumes", async () => {
       const lines: Array<{ readonly level: string; readonly message: string }> = []
       const capture = Logger.layer([Logger.make((o) => void lines.push({ level: o.logLevel, message: Array.isArray(o.message) ? o.message.join(" ") : String(o.message) }))])
@@ -644,6 +683,40 @@ for (const kind of stores) {
       expect(result.batches).toEqual([[2n, "published"]])
       expect(result.paid).toEqual(new Map([[SS.Big, COINBASE]]))
       expect(result.totals).toEqual([{ account: SS.Big, immature: 0n, payable: 0n, pending: 0n, paid: COINBASE }])
+    })
+
+    it("the pool's fee goes to each fee address in turn, one per batch, and a restarted pool continues the turn", async () => {
+      const feeAddresses = [simnetAddress("fee one"), simnetAddress("fee two"), simnetAddress("fee three")]
+      const result = await run((env) =>
+        Effect.gen(function* () {
+          const store = yield* PoolStore
+          const credit = (n: number) => ({ source: `block-${n}`, account: POOL_FEE_ACCOUNT, amount: "1000000", created_ms: n, payable: true })
+          const feeOutputs = () => env.wallet.published.map((p) => p.outputs.map((o) => o.address))
+          const first = yield* makeStoreAccounting(options(PPLNS, { feeAddress: feeAddresses }))
+          for (const n of [1, 2]) {
+            yield* store.sql`INSERT INTO credits ${store.sql.insert(credit(n))}`
+            yield* first.settle(200 + n)
+          }
+          const beforeRestart = feeOutputs()
+          // A new process on the same database: nothing but the store carries the turn over.
+          const restarted = yield* makeStoreAccounting(options(PPLNS, { feeAddress: feeAddresses }))
+          for (const n of [3, 4, 5]) {
+            yield* store.sql`INSERT INTO credits ${store.sql.insert(credit(n))}`
+            yield* restarted.settle(200 + n)
+          }
+          return { beforeRestart, all: feeOutputs(), stored: (yield* store.accountPayments(POOL_FEE_ACCOUNT, 10, 0)).map((p) => [p.batchId, p.address]) }
+        }),
+      )
+      const [one, two, three] = feeAddresses
+      expect(result.beforeRestart).toEqual([[one], [two]])
+      expect(result.all).toEqual([[one], [two], [three], [one], [two]])
+      expect(result.stored).toEqual([
+        [5n, two],
+        [4n, one],
+        [3n, three],
+        [2n, two],
+        [1n, one],
+      ])
     })
 
     it("a transaction built before a payment was set aside is never stored as the batch's, and a signed batch is never changed", async () => {

@@ -7,6 +7,7 @@ import { PoolStore } from "../store/store.ts"
 import { currentTaskSupervisor } from "../ops/supervisor.ts"
 import type { StoreAccountingCounters, StoreAccountingOptions } from "./options.ts"
 import { makePayouts } from "./payouts.ts"
+import { makePpsReserve } from "./reserve.ts"
 import { makeSettlement } from "./settlement.ts"
 import { makeShareCommitter, outageRetry, shareRow } from "./share-committer.ts"
 
@@ -33,6 +34,7 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const { recordShares, commitBarrier } = yield* makeShareCommitter(options, counters).pipe(sameMetrics)
     const settlement = yield* makeSettlement(options, commitBarrier).pipe(sameMetrics)
     const payouts = yield* makePayouts(options).pipe(sameMetrics)
+    const ppsReserve = yield* makePpsReserve(options).pipe(sameMetrics)
 
     /** One settlement pass; failures (store, node, wallet down) are logged and retried on the next tip. */
     const settle = (tip: number) =>
@@ -41,6 +43,8 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         yield* settlement.settlePpsShares(tip)
         yield* settlement.settleBlocks(tip)
         yield* payouts.payOut(tip)
+        // Last, so payouts never wait on it; a failure postpones only the check, like the rest.
+        yield* ppsReserve.check
         if (postponedBecause !== undefined) {
           yield* Effect.logInfo(`settlement resumed at height ${tip} (it had been postponed by ${postponedBecause})`)
           postponedBecause = undefined
@@ -99,5 +103,5 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
         return { clients, accounts }
       })
 
-    return { accounting, counters, settle, recordShares, hashrates, nextRewardWeights: settlement.nextRewardWeights }
+    return { accounting, counters, settle, recordShares, hashrates, nextRewardWeights: settlement.nextRewardWeights, ppsReserve: ppsReserve.report }
   })

@@ -145,6 +145,18 @@ const Account = Schema.Struct({
   quota: Schema.NullOr(Schema.Finite).annotate({ description: "share of the next block's net reward, 0 to 1" }),
 })
 
+const SignedAtoms = decimalBigInt("DCR atoms as a decimal string; negative below zero")
+
+const PpsReserve = Schema.Struct({
+  applies: Schema.Boolean.annotate({ description: "true when the pool pays PPS; otherwise the figures are those of any earlier PPS period" }),
+  blocks: Count.annotate({ description: "the pool's PPS blocks in the main chain (confirmed or matured)" }),
+  blocksIn: Atoms.annotate({ description: "their rewards: what blocks paid in" }),
+  creditedToShares: Atoms.annotate({ description: "what PPS credited for shares: what it paid out (immature, payable, pending and paid alike)" }),
+  balance: SignedAtoms.annotate({ description: "blocksIn - creditedToShares; negative while PPS has paid more than blocks brought in" }),
+  lowThreshold: SignedAtoms.annotate({ description: "below this balance the reserve is low (ppsreservelow)" }),
+  low: Schema.Boolean.annotate({ description: "applies and balance < lowThreshold: the pool logged a warning and the admin page shows one" }),
+})
+
 const MinerModel = Schema.Struct({
   model: Schema.String,
   displayName: Schema.String,
@@ -660,6 +672,13 @@ export const API_ROUTES: ReadonlyArray<ApiRoute> = [
     paginated: true,
     admin: true,
     handle: (_ctx, { query }) => paged(query, (limit, offset) => accountPayments(POOL_FEE_ACCOUNT, limit, offset)),
+  }),
+  route({
+    path: "/api/admin/pps-reserve",
+    summary: "The PPS reserve: what the pool's blocks paid in, what PPS credited for shares, the balance and whether it is below the warning threshold (admin session)",
+    response: PpsReserve,
+    admin: true,
+    handle: (ctx) => Effect.map(ctx.live.ppsReserve, ok),
   }),
   route({
     path: "/api/staking",

@@ -28,6 +28,7 @@ const liveWith = (windows: Array<number>, hasWork = true): PoolLiveState => ({
       }
     }),
   nextRewardWeights: () => Effect.succeed(undefined),
+  ppsReserve: Effect.succeed({ applies: false, blocks: 0, blocksIn: 0n, creditedToShares: 0n, balance: 0n, lowThreshold: 0n, low: false }),
   tasks: makeTaskSupervisor(makePoolMetrics()),
   health: Effect.succeed({ ok: true, checkedMs: 0, components: { dcrd: { ok: true, detail: "" }, wallet: { ok: true, detail: "" }, store: { ok: true, detail: "" } }, tasks: [] }),
 })

@@ -2,6 +2,8 @@ import { cannotMineReason, MINER_PROFILES, userAgentOf } from "../../core/stratu
 import type { PowHashAlgorithm } from "../../core/chain/hash.ts"
 import { USERNAME_FORMAT } from "./api.ts"
 import type { StakeOverview } from "../../core/services/stake-view.ts"
+import type { PpsReserveReport } from "../accounting/reserve.ts"
+import { atomsToDcr } from "../../core/chain/amounts.ts"
 
 /**
  * The web UI's pages, rendered on the server as plain HTML: the frame, the figures known when
@@ -280,7 +282,37 @@ export const loginPage = (frame: Omit<PageFrame, "page" | "title">, state: { rea
 </section>`,
   )
 
-export const adminPage = (frame: Omit<PageFrame, "page" | "title">, f: { readonly mode: string; readonly scheme: string; readonly feeBasisPoints: number; readonly instance: string }): string =>
+/**
+ * The PPS reserve panel: blocks in, PPS out, the balance, and a warning when it is below the
+ * threshold. Shown under PPS, or when an earlier PPS period left figures; `undefined` when the
+ * store did not answer (said, not hidden).
+ */
+const reservePanel = (reserve: PpsReserveReport | undefined | "unavailable"): string => {
+  if (reserve === undefined) return ""
+  if (reserve === "unavailable")
+    return `<section class="panel"><h2>PPS reserve</h2><p class="error" role="alert">The reserve could not be read: the pool's database did not answer (see the pool's log).</p></section>`
+  if (!reserve.applies && reserve.blocks === 0 && reserve.creditedToShares === 0n) return ""
+  const dcr = (atoms: bigint) => `${atomsToDcr(atoms)} DCR`
+  const warning = reserve.low
+    ? `<p class="error" role="alert" id="pps-reserve-warning">The reserve is low: ${html(dcr(reserve.balance))}, below the threshold of ${html(dcr(reserve.lowThreshold))}. PPS payouts come out of the wallet's other funds until blocks make it up: keep the payout wallet funded.</p>`
+    : ""
+  return `<section class="panel">
+  <h2>PPS reserve</h2>
+  <p class="sub">PPS pays every share its expected value and keeps the blocks' rewards; the balance carries the pool's luck.${reserve.applies ? "" : " The pool no longer pays PPS: these are the figures of its PPS period."}</p>
+  ${warning}
+  <section class="cards">
+${card("pps-reserve-in", "Blocks paid in", dcr(reserve.blocksIn), `${reserve.blocks} block${reserve.blocks === 1 ? "" : "s"} in the main chain`, "money")}
+${card("pps-reserve-out", "PPS paid out", dcr(reserve.creditedToShares), "credited for shares", "money")}
+${card("pps-reserve-balance", "Balance", dcr(reserve.balance), reserve.low ? "low" : "", reserve.low ? "money health bad" : "money")}
+${card("pps-reserve-threshold", "Warn below", dcr(reserve.lowThreshold), "ppsreservelow", "money")}
+  </section>
+</section>`
+}
+
+export const adminPage = (
+  frame: Omit<PageFrame, "page" | "title">,
+  f: { readonly mode: string; readonly scheme: string; readonly feeBasisPoints: number; readonly instance: string; readonly reserve?: PpsReserveReport | "unavailable" | undefined },
+): string =>
   layout(
     { ...frame, page: "admin", title: "Admin" },
     `<div class="title-row"><h1>Admin</h1>
@@ -291,6 +323,7 @@ ${card("admin-scheme", "Payment scheme", schemeLabel(f.scheme))}
 ${card("admin-fee", "Pool fee", `${(f.feeBasisPoints / 100).toFixed(2)} %`)}
 ${card("admin-instance", "Network", f.instance)}
 </section>
+${reservePanel(f.reserve)}
 <section class="panel">
   <h2>Backup</h2>
   <p class="sub">A consistent snapshot of the whole database as JSON lines; restore it with <code>pool restore --from=FILE</code> into an empty database.</p>

@@ -43,6 +43,7 @@ const live: PoolLiveState = {
         [BOB, 1n],
       ]),
     ),
+  ppsReserve: Effect.succeed({ applies: false, blocks: 0, blocksIn: 0n, creditedToShares: 0n, balance: 0n, lowThreshold: 0n, low: false }),
   tasks: makeTaskSupervisor(makePoolMetrics()),
   health: Effect.succeed({ ok: true, checkedMs: 0, components: { dcrd: { ok: true, detail: "" }, wallet: { ok: true, detail: "" }, store: { ok: true, detail: "" } }, tasks: [] }),
 }
@@ -169,6 +170,69 @@ describe("admin API: backup", () => {
     expect([unauthorized, wrong, ok]).toEqual([401, 401, 200])
     const counts = await Effect.runPromise(restore(lines).pipe(Effect.scoped, Effect.provide(pgliteLayer({ dataDir: undefined }))))
     expect(counts.shares).toBe(1)
+  }, 60_000)
+})
+
+/** Logs in at /admin with `password`; the admin session's cookie. */
+const adminLogin = async (base: string, password: string): Promise<string> => {
+  const page = await fetch(`${base}/admin`)
+  const cookie = page.headers.get("set-cookie")!.split(";")[0]!
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!
+  const login = await fetch(`${base}/admin/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: `csrf=${csrf}&password=${password}`,
+  })
+  return login.headers.get("set-cookie")!.split(";")[0]!
+}
+
+describe("admin: the PPS reserve", () => {
+  const reserve = (balance: bigint) => ({
+    applies: true,
+    blocks: 2,
+    blocksIn: 2_000_000_000n,
+    creditedToShares: 2_000_000_000n - balance,
+    balance,
+    lowThreshold: -500_000_000n,
+    low: balance < -500_000_000n,
+  })
+  const pps = (ppsReserve: PoolLiveState["ppsReserve"]): PoolLiveState => ({ ...live, scheme: { kind: "pps" }, ppsReserve })
+  const look = (ppsReserve: PoolLiveState["ppsReserve"], logs?: Array<string>) =>
+    withServer(
+      { adminPassword: Redacted.make("pw"), live: pps(ppsReserve) },
+      async (base) => {
+        const admin = await adminLogin(base, "pw")
+        const page = await (await fetch(`${base}/admin`, { headers: { cookie: admin } })).text()
+        const api = await fetch(`${base}/api/admin/pps-reserve`, { headers: { cookie: admin } })
+        const anonymous = await fetch(`${base}/api/admin/pps-reserve`)
+        return { page, status: api.status, body: (await api.json()) as unknown, anonymous: anonymous.status }
+      },
+      logs === undefined ? {} : { logs },
+    )
+
+  it("the admin page and /api/admin/pps-reserve show blocks in, PPS out and the balance; below the threshold the page warns", async () => {
+    const low = await look(Effect.succeed(reserve(-750_000_000n)))
+    expect(low.status).toBe(200)
+    expect(low.anonymous).toBe(401)
+    expect(low.body).toEqual({ applies: true, blocks: 2, blocksIn: "2000000000", creditedToShares: "2750000000", balance: "-750000000", lowThreshold: "-500000000", low: true })
+    expect(low.page).toContain('id="pps-reserve-balance">-7.5 DCR<')
+    expect(low.page).toContain('id="pps-reserve-in">20 DCR<')
+    expect(low.page).toContain('id="pps-reserve-out">27.5 DCR<')
+    expect(low.page).toContain('id="pps-reserve-warning"')
+    expect(low.page).toContain("The reserve is low: -7.5 DCR, below the threshold of -5 DCR")
+    const fine = await look(Effect.succeed(reserve(100_000_000n)))
+    expect(fine.page).toContain('id="pps-reserve-balance">1 DCR<')
+    expect(fine.page).not.toContain("pps-reserve-warning")
+  }, 60_000)
+
+  it("a reserve the store cannot read is said on the admin page (the cause logged) and is a 503 from the API", async () => {
+    const logs: Array<string> = []
+    const down = await look(Effect.fail(new SqlError({ reason: new UnknownError({ cause: new Error("relation blocks is gone"), message: "relation blocks is gone", operation: "execute" }) })), logs)
+    expect(down.page).toContain("The reserve could not be read")
+    expect(down.page).not.toContain("relation blocks is gone")
+    expect(down.status).toBe(503)
+    expect(logs.some((l) => l.includes("the PPS reserve could not be read") && l.includes("relation blocks is gone"))).toBe(true)
   }, 60_000)
 })
 

@@ -388,15 +388,18 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
         sendHtml(res, 200, stakingPage(frame(), { address, network: api.live.network.name, overview: exit.value }))
       })
     }
-    const admin = replying((req, res) => {
-      const session = sessionOf(req)
-      if (session?.admin === true && live !== undefined) {
-        return sendHtml(res, 200, adminPage(frame(session.csrf), { mode: live.mode, scheme: live.scheme.kind, feeBasisPoints: live.feeBasisPoints, instance: live.network.name }))
-      }
-      if (password === undefined) return sendHtml(res, 200, loginPage(frame(), { enabled: false }))
-      const anonymous = session ?? sessions.anonymous()
-      sendHtml(res, 200, loginPage(frame(anonymous.csrf), { enabled: true }), session === undefined ? { "set-cookie": sessionCookie(anonymous, sessions.lifetimeMs, secureRequest(req)) } : {})
-    })
+    const admin: Handler = (req, res) =>
+      Effect.gen(function* () {
+        const session = sessionOf(req)
+        if (session?.admin === true && live !== undefined) {
+          // The reserve is read for the page; a store that does not answer is said on the page, the cause logged.
+          const reserve = yield* live.ppsReserve.pipe(Effect.catchCause((cause) => Effect.as(Effect.logError("GET /admin: the PPS reserve could not be read", cause), "unavailable" as const)))
+          return sendHtml(res, 200, adminPage(frame(session.csrf), { mode: live.mode, scheme: live.scheme.kind, feeBasisPoints: live.feeBasisPoints, instance: live.network.name, reserve }))
+        }
+        if (password === undefined) return sendHtml(res, 200, loginPage(frame(), { enabled: false }))
+        const anonymous = session ?? sessions.anonymous()
+        sendHtml(res, 200, loginPage(frame(anonymous.csrf), { enabled: true }), session === undefined ? { "set-cookie": sessionCookie(anonymous, sessions.lifetimeMs, secureRequest(req)) } : {})
+      })
     // ---- admin login throttling
     // An attacker must not be able to guess the password at speed, nor lock the admin out by
     // guessing wrong. Without something that tells the admin from a stranger, the two pull apart:

@@ -523,6 +523,25 @@ describe("pool fee addresses are checked against the active network", () => {
   })
 })
 
+describe("feeaddrpolicy", () => {
+  it("rotate (the default) pays the fee to every poolfeeaddrs address in turn; first pays only the first", () => {
+    const [a, b] = [addressFor("simnet", 3), addressFor("simnet", 4)]
+    const base = ["--rpcuser=u", "--rpcpass=p", `--poolfeeaddrs=${a}`, `--poolfeeaddrs=${b}`]
+    expect(ok(base)).toMatchObject({ feeAddrPolicy: "rotate", feeAddressesInTurn: [a, b] })
+    expect(ok([...base, "--feeaddrpolicy=first"])).toMatchObject({ feeAddrPolicy: "first", feeAddressesInTurn: [a] })
+    expect(fails([...base, "--feeaddrpolicy=random"]).message).toBe("feeaddrpolicy=random (from --feeaddrpolicy): must be one of rotate, first; set e.g. --feeaddrpolicy=rotate")
+  })
+})
+
+describe("ppsreservelow", () => {
+  it("0 DCR by default; a DCR amount, negative allowed, in exact atoms", () => {
+    expect(ok(REQUIRED).ppsReserveLowAtoms).toBe(0n)
+    expect(ok([...REQUIRED, "--ppsreservelow=-50.5"]).ppsReserveLowAtoms).toBe(-5_050_000_000n)
+    expect(ok([...REQUIRED, "--ppsreservelow=2"]).ppsReserveLowAtoms).toBe(200_000_000n)
+    expect(fails([...REQUIRED, "--ppsreservelow=lots"]).message).toContain("ppsreservelow=lots (from --ppsreservelow): ")
+  })
+})
+
 describe("describeOptions", () => {
   it("one line per option, each with its default", () => {
     const text = describeOptions()

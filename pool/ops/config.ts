@@ -43,6 +43,10 @@ const isPaymentMethod = Schema.is(Schema.Literals(PAYMENT_METHODS))
 const isNetwork = Schema.is(Schema.Literals(NETWORK_NAMES))
 const isPayoutFeeSource = Schema.is(Schema.Literals(PAYOUT_FEE_SOURCES))
 
+const FEE_ADDRESS_POLICIES = ["rotate", "first"] as const
+type FeeAddressPolicy = (typeof FEE_ADDRESS_POLICIES)[number]
+const isFeeAddressPolicy = Schema.is(Schema.Literals(FEE_ADDRESS_POLICIES))
+
 interface HostPort {
   readonly host: string
   readonly port: number
@@ -79,11 +83,13 @@ export const OPTION_NAMES = [
   "walletaccount",
   "solopool",
   "poolfeeaddrs",
+  "feeaddrpolicy",
   "poolfee",
   "paymentmethod",
   "pplnswindow",
   "lastnperiod",
   "minpayment",
+  "ppsreservelow",
   "payoutfeefrom",
   "maxgentime",
   "guilisten",
@@ -227,6 +233,12 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
     example: (net) => (net === undefined ? "<address>" : `<${net} address>`),
     ...none("none; required in pool mode"),
   },
+  feeaddrpolicy: {
+    arg: "<policy>",
+    help: "which poolfeeaddrs a payout batch pays the fee to: rotate (each batch the next, in turn) or first (always the first)",
+    example: "rotate",
+    ...constant("rotate"),
+  },
   poolfee: { arg: "<fraction>", help: "pool fee as a fraction, 0.002 to 0.05 (0.01 = 1%)", example: "0.01", ...constant("0.01") },
   paymentmethod: {
     arg: "<method>",
@@ -237,6 +249,12 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
   pplnswindow: { arg: "<multiple>", help: "PPLNS window as a multiple of network difficulty", example: "2", ...constant("2") },
   lastnperiod: { arg: "<duration>", help: "pplns-time window (at least 60s)", example: "24h", ...constant("24h") },
   minpayment: { arg: "<DCR>", help: "smallest payout in DCR; smaller balances wait", example: "0.1", ...constant("0.1") },
+  ppsreservelow: {
+    arg: "<DCR>",
+    help: "PPS: warn (log once, admin page) when the reserve, what blocks paid in less what PPS paid out, is below this; negative allowed (-50: warn once PPS has paid 50 DCR more than blocks brought)",
+    example: "-50",
+    ...constant("0"),
+  },
   payoutfeefrom: {
     arg: "<payer>",
     help: "who pays a payout's network fee: poolfee (the pool fee's output) or miners (their outputs, pro rata, as dcrpool)",
@@ -335,6 +353,10 @@ export interface PoolConfig {
   readonly soloPool: boolean
   /** Checked against the active network; non-empty in pool mode. */
   readonly poolFeeAddrs: ReadonlyArray<string>
+  /** rotate: batch n pays the fee to poolFeeAddrs[(n - 1) mod count]; first: always poolFeeAddrs[0]. */
+  readonly feeAddrPolicy: FeeAddressPolicy
+  /** The addresses the payouts pay the fee to, in turn: poolFeeAddrs, or only its first under feeaddrpolicy=first. */
+  readonly feeAddressesInTurn: ReadonlyArray<string>
   /** poolfee in basis points (0.01 = 100). */
   readonly poolFeeBasisPoints: number
   readonly paymentMethod: PaymentMethod
@@ -343,6 +365,8 @@ export interface PoolConfig {
   /** The payout scheme these options select (`solo` in solo-pool mode). */
   readonly payoutScheme: PayoutScheme
   readonly minPaymentAtoms: bigint
+  /** PPS: below this reserve balance (atoms, may be negative) the pool warns. */
+  readonly ppsReserveLowAtoms: bigint
   /** Whose outputs a payout's network fee comes out of. */
   readonly payoutFeeFrom: PayoutFeeSource
   readonly maxGenTimeMs: number
@@ -839,11 +863,13 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
         missing("poolfeeaddrs", `in pool mode (solopool=false) the pool fee is paid to these ${activeNet} addresses, ` + "so at least one is required (or run a solo pool with --solopool)"),
       )
     }
+    const feeAddrPolicy = yield* required("feeaddrpolicy", (t) => oneOf(t, isFeeAddressPolicy, FEE_ADDRESS_POLICIES))
     const poolFeeBasisPoints = yield* required("poolfee", parsePoolFee)
     const paymentMethod = yield* required("paymentmethod", (t) => oneOf(t, isPaymentMethod, PAYMENT_METHODS))
     const pplnsWindow = yield* required("pplnswindow", parseWindow)
     const lastNPeriodMs = yield* required("lastnperiod", (t) => durationAtLeast(t, MIN_LASTN_PERIOD_MS, "60s"))
     const minPaymentAtoms = yield* required("minpayment", parseDcrOption)
+    const ppsReserveLowAtoms = yield* required("ppsreservelow", (t) => (t.startsWith("-") ? Result.map(parseDcrOption(t.slice(1)), (a) => -a) : parseDcrOption(t)))
     const payoutFeeFrom = yield* required("payoutfeefrom", (t) => oneOf(t, isPayoutFeeSource, PAYOUT_FEE_SOURCES))
     const maxGenTimeMs = yield* required("maxgentime", (t) => durationAtLeast(t, MIN_MAX_GEN_TIME_MS, "2s"))
     const guiListen = yield* required("guilisten", (t) => parseHostPort(t, 8080, true))
@@ -906,12 +932,15 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
       walletAccount,
       soloPool,
       poolFeeAddrs,
+      feeAddrPolicy,
+      feeAddressesInTurn: feeAddrPolicy === "first" ? poolFeeAddrs.slice(0, 1) : poolFeeAddrs,
       poolFeeBasisPoints,
       paymentMethod,
       pplnsWindow,
       lastNPeriodMs,
       payoutScheme,
       minPaymentAtoms,
+      ppsReserveLowAtoms,
       payoutFeeFrom,
       maxGenTimeMs,
       guiListen,

@@ -282,6 +282,11 @@ export const makePoolMetrics = (registry: MetricsRegistry = new MetricsRegistry(
   )
   const blocks = childrenOf(BLOCK_EVENTS, (status) => blockFamily.labels(status))
   const blockSubmitSeconds = registry.histogram("dcrforge_block_submit_duration_seconds", "Time from a block candidate to dcrd's verdict, retries included.").labels()
+  const ppsReserve = registry.scrapedGauge(
+    "dcrforge_pps_reserve_atoms",
+    "PPS only: the reserve in atoms (1 DCR = 1e8 atoms), by figure: blocks_in (rewards of the pool's blocks in the main chain), credited_to_shares (what PPS credited for shares), balance (the difference, negative while PPS has paid more than blocks brought) and low_threshold (below it the pool warns).",
+    ["figure"],
+  )
   const payouts = registry.counter("dcrforge_payouts_total", "Payout transactions published.").labels()
   const payoutAtoms = registry.counter("dcrforge_payout_atoms_total", "Atoms paid out in published payout transactions (1 DCR = 1e8 atoms).").labels()
   const taskFailures = registry.counter(
@@ -318,6 +323,7 @@ export const makePoolMetrics = (registry: MetricsRegistry = new MetricsRegistry(
     workHeight,
     blocks,
     blockSubmitSeconds,
+    ppsReserve,
     payouts,
     payoutAtoms,
     taskFailures,

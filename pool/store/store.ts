@@ -158,6 +158,9 @@ const ShareTotals = Schema.Struct({ n: NumberColumn, w: BigIntColumn })
 const LatestTime = Schema.Struct({ t: NullableColumn(MillisColumn) })
 const PaymentTotals = Schema.Struct({ n: NumberColumn, total: BigIntColumn })
 const RemovedPayment = Schema.Struct({ address: TextColumn, amount: BigIntColumn })
+const PpsReserveTotals = Schema.Struct({ blocks: NumberColumn, blocksIn: BigIntColumn, creditedToShares: BigIntColumn }).pipe(
+  Schema.encodeKeys({ blocksIn: "blocks_in", creditedToShares: "credited_to_shares" }),
+)
 const SettledShare = Schema.Struct({ account: TextColumn, weight: BigIntColumn, height: NumberColumn, networkDifficulty: BigIntColumn }).pipe(
   Schema.encodeKeys({ networkDifficulty: "network_difficulty" }),
 )
@@ -178,6 +181,7 @@ const decodeAccountPayments = decodeRows("payments joined with payout_batches", 
 const decodeHeldAccounts = decodeRows("held_accounts", HeldAccount)
 const decodeAccountTotals = decodeRows("credits joined with payout_batches", AccountTotals)
 const decodeBatches = decodeRows("payout_batches", BatchRow)
+const decodePpsReserve = decodeRows("blocks and credits", PpsReserveTotals)
 const firstCount = (table: string) => {
   const decode = decodeRows(table, Count)
   return (rows: ReadonlyArray<unknown>) => decode(rows).pipe(Effect.map((decoded) => decoded[0]?.n ?? 0))
@@ -315,9 +319,10 @@ const makePoolStore = Effect.gen(function* () {
    * Reserves every payable, unbatched credit of accounts owed at least `minimum` (the pool's
    * fee account always) for a new batch; held accounts wait (see `setAsidePayment`). One
    * transaction holding the batch counter's row lock, so concurrent instances build batches one
-   * after the other and a credit lands in one batch.
+   * after the other and a credit lands in one batch. `addressOf` names each account's address
+   * for the batch's number (the pool's fee goes to its addresses in turn).
    */
-  const createBatch = (minimum: bigint, feeAccount: string, addressOf: (account: string) => string, height: number, nowMs: number) =>
+  const createBatch = (minimum: bigint, feeAccount: string, addressOf: (account: string, batchId: bigint) => string, height: number, nowMs: number) =>
     sql.withTransaction(
       Effect.gen(function* () {
         const counter = yield* sql`SELECT value FROM meta WHERE key = 'next_batch' FOR UPDATE`.pipe(Effect.flatMap(decodeCounter))
@@ -333,7 +338,7 @@ const makePoolStore = Effect.gen(function* () {
         yield* sql`INSERT INTO payout_batches ${sql.insert({ id: id.toString(), status: "building", created_ms: nowMs, height })}`
         // In chunks: the Postgres protocol counts a statement's parameters in 16 bits.
         for (let i = 0; i < due.length; i += INSERT_CHUNK) {
-          const payments = many(due.slice(i, i + INSERT_CHUNK).map((d) => ({ batch_id: id.toString(), account: d.account, address: addressOf(d.account), amount: d.amount.toString() })))
+          const payments = many(due.slice(i, i + INSERT_CHUNK).map((d) => ({ batch_id: id.toString(), account: d.account, address: addressOf(d.account, id), amount: d.amount.toString() })))
           if (payments !== undefined) yield* sql`INSERT INTO payments ${payments}`
         }
         yield* sql`UPDATE credits SET batch_id = ${id.toString()} WHERE payable AND batch_id IS NULL
@@ -474,6 +479,22 @@ const makePoolStore = Effect.gen(function* () {
         coalesce(sum(c.amount) FILTER (WHERE b.status = 'published'), 0) AS paid
       FROM credits c LEFT JOIN payout_batches b ON b.id = c.batch_id GROUP BY c.account ORDER BY c.account COLLATE "C"`.pipe(Effect.flatMap(decodeAccountTotals))
 
+  /**
+   * The PPS reserve's two sides: the rewards of the pool's blocks in the main chain that credited
+   * nobody (a PPS block's reward stays with the pool; every other scheme's block credits at
+   * least its finder), and every PPS credit to shares. One statement, so both sides are of one
+   * moment; a pool that changed scheme counts only its PPS blocks and PPS credits.
+   */
+  const ppsReserve = sql`WITH pps_blocks AS (
+        SELECT reward FROM blocks b WHERE b.status IN ('confirmed', 'matured') AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.source = b.hash)
+      )
+      SELECT (SELECT count(*) FROM pps_blocks) AS blocks,
+        (SELECT coalesce(sum(reward), 0) FROM pps_blocks) AS blocks_in,
+        (SELECT coalesce(sum(amount), 0) FROM credits WHERE source LIKE 'pps:%') AS credited_to_shares`.pipe(
+    Effect.flatMap(decodePpsReserve),
+    Effect.map((rows) => rows[0] ?? { blocks: 0, blocksIn: 0n, creditedToShares: 0n }),
+  )
+
   return {
     sql,
     /**
@@ -505,6 +526,7 @@ const makePoolStore = Effect.gen(function* () {
     releaseHeldAccount,
     markPublished,
     accountTotals,
+    ppsReserve,
     blocksPage,
     blockCount,
     batchesPage,
