@@ -67,6 +67,8 @@ const HASHES_PER_SLICE = 4096
  * found, and the pool refuses those as stale.
  */
 const NEW_BLOCK_WAIT_MILLIS = 2000
+/** How long without a job before it says the pool has no work. */
+const NO_WORK_NOTICE_MILLIS = 10_000
 
 const refusalOf = (error: StratumResponse["error"]): { readonly code: number; readonly message: string } | undefined =>
   error === null || error === undefined ? undefined : { code: Number(error[0]), message: String(error[1]) }
@@ -182,11 +184,16 @@ export const runTestMiner = (
       // This connection's own extraNonce2 counter: a new value for each job and each nonce wrap.
       let extraNonce2 = 0
       let [miningJob, nonce, hashesThisShare] = [undefined as MinerJob | undefined, 0, 0]
+      let waitedForWork = 0
       while (options.shares === 0 || accepted + stale + rejected < options.shares) {
         const job = state.job
         const difficulty = state.difficulty
         if (job === undefined || difficulty === 0n) {
           yield* Effect.raceFirst(Effect.sleep("50 millis"), hungUp)
+          waitedForWork += 50
+          // A pool without work from dcrd accepts miners and sends them nothing: say where to look.
+          if (waitedForWork === NO_WORK_NOTICE_MILLIS)
+            yield* report(`no job from the pool after ${NO_WORK_NOTICE_MILLIS / 1000} s: it has no work from dcrd yet; its log says why (dcrd not synced, or no --miningaddr)`)
           continue
         }
         if (job !== miningJob) [miningJob, nonce, extraNonce2] = [job, 0, extraNonce2 + 1]
