@@ -11,6 +11,7 @@ import { bigToCompact, calcWork, compactToBig, hashMeetsTarget } from "../core/c
 import { ChainRpc, ChainRpcError, ChainUnavailable, type ChainEvent, type ChainFailure, type WorkReason, type WorkTemplate } from "../core/services/chain.ts"
 import type { TicketRejected } from "../core/stake/errors.ts"
 import { StakeModel, type HeaderStakeFields, type StakeBlock, type Ticket, type TicketPurchase } from "../core/stake/model.ts"
+import { AgendaVoteTracker, type AgendaVoteChoice, type AgendaVoteProgress, type AgendaVoteState } from "./agenda-vote.ts"
 import type { SimRandom } from "./random.ts"
 
 // ---- the difficulty scale ------------------------------------------------------------------
@@ -21,8 +22,14 @@ interface SimulatedNetworkOptions {
   /**
    * "forced" (default): BLAKE3 proof of work from block 1, so ASERT anchors at block 1 as on simnet.
    * "as-base": the base network's blake3pow state (regnet and pre-DCP-0011 mainnet hash BLAKE-256).
+   * "voted": BLAKE-256 until the chain's stakers vote DCP-0011 in (give the node an `agendaVote`).
    */
-  readonly blake3?: "forced" | "as-base"
+  readonly blake3?: "forced" | "as-base" | "voted"
+  /**
+   * Shorter rule change intervals than the base network's (320 blocks and a quorum of 160 on
+   * simnet and regnet), so that a vote passes in minutes: regnet's own shortening, taken further.
+   */
+  readonly ruleChange?: { readonly interval: number; readonly quorum: number } | undefined
   /** ASERT's start bits (`workDiffV2Blake3StartBits`); default the new powLimitBits. */
   readonly startBits?: number
   /**
@@ -35,6 +42,7 @@ interface SimulatedNetworkOptions {
 }
 
 const FORCED: AgendaState = { kind: "forced" }
+const VOTE: AgendaState = { kind: "vote-required" }
 
 /**
  * The base network's parameters (maturities, stake validation height, subsidy, windows, ports,
@@ -57,7 +65,7 @@ export const simulatedNetwork = (base: NetworkParams, options: SimulatedNetworkO
   const agendas: Partial<Record<AgendaId, AgendaState>> = {}
   for (const id of AGENDA_IDS) {
     const state = base.agendas[id]
-    if (id === "blake3pow") agendas[id] = blake3 === "forced" ? FORCED : state
+    if (id === "blake3pow") agendas[id] = blake3 === "forced" ? FORCED : blake3 === "voted" ? VOTE : state
     else if (id === "sdiffalgorithm") agendas[id] = FORCED
     else agendas[id] = agendaMode === "current" && state.kind === "active" ? FORCED : state
   }
@@ -66,8 +74,9 @@ export const simulatedNetwork = (base: NetworkParams, options: SimulatedNetworkO
     powLimit,
     powLimitBits,
     workDiffV2Blake3StartBits: startBits,
-    blake3AnchorHeight: blake3 === "forced" ? undefined : base.blake3AnchorHeight,
+    blake3AnchorHeight: blake3 === "as-base" ? base.blake3AnchorHeight : undefined,
     agendas: agendas as AgendaTable,
+    ...(options.ruleChange === undefined ? {} : { ruleChangeActivationInterval: options.ruleChange.interval, ruleChangeActivationQuorum: options.ruleChange.quorum }),
   }
 }
 
@@ -176,6 +185,7 @@ export type SimDcrdEvent =
   | { readonly _tag: "Offline"; readonly atMillis: number; readonly offline: boolean }
   | { readonly _tag: "ConnectionDropped"; readonly atMillis: number; readonly forMillis: number }
   | { readonly _tag: "Reconnected"; readonly atMillis: number }
+  | { readonly _tag: "AgendaVote"; readonly atMillis: number; readonly agenda: AgendaId; readonly height: number; readonly state: AgendaVoteState; readonly activationHeight: number | undefined }
 
 /** One line for a run log (the log adds the time). */
 export const describeSimDcrdEvent = (e: SimDcrdEvent): string => {
@@ -206,6 +216,8 @@ export const describeSimDcrdEvent = (e: SimDcrdEvent): string => {
       return `dcrd connection-dropped for=${e.forMillis}ms`
     case "Reconnected":
       return "dcrd reconnected"
+    case "AgendaVote":
+      return `dcrd agenda ${e.agenda} ${e.state} from height ${e.height}${e.activationHeight === undefined ? "" : ` activation=${e.activationHeight}`}`
   }
 }
 
@@ -276,12 +288,21 @@ export interface SimDcrdOptions {
   readonly maxReorgDepth?: number
   /** Consecutive re-mines of one height after which the chain counts as stalled (default 20). */
   readonly stallAfterRemines?: number
+  /**
+   * A stake vote on an agenda the network leaves to a vote (`simulatedNetwork`'s blake3 "voted"):
+   * each vote in a block says yes, no or abstain as `choice` answers, and the node counts them
+   * per rule change interval as dcrd does (agenda-vote.ts). Without one such agendas never activate.
+   */
+  readonly agendaVote?: { readonly agenda: AgendaId; readonly choice: (ticket: string, height: number) => AgendaVoteChoice } | undefined
 }
 
 export interface SimDcrd {
   /** The parameters the chain runs on (`network` with the starting bits applied). */
   readonly network: NetworkParams
+  /** The chain's activations: an agenda voted in appears here once it is locked in. */
   readonly activations: AgendaActivations
+  /** Where the `agendaVote` stands for the next block; undefined without one. */
+  agendaVote(): AgendaVoteProgress | undefined
   /** The stake state of the main chain: read it, do not drive it. */
   readonly model: StakeModel
   readonly service: ChainRpc["Service"]
@@ -352,7 +373,10 @@ const blockNotFound = (method: string, hash: string) => new ChainRpcError({ meth
  */
 class SimNode {
   readonly params: NetworkParams
-  readonly activations: AgendaActivations
+  /** Written only by `refreshVote` (an agenda voted in); the stake model reads the same object. */
+  readonly activations: { [K in AgendaId]?: number }
+  private readonly vote: AgendaVoteTracker | undefined
+  private lastVoteState: AgendaVoteState | undefined
   readonly model: StakeModel
   private readonly options: SimDcrdOptions
   private readonly nowMillis: () => number
@@ -408,7 +432,8 @@ class SimNode {
       throw new RangeError(`starting bits 0x${startBits.toString(16)} are outside [1, powLimit] of ${options.network.name}; make the network with simulatedNetwork`)
     }
     this.params = { ...options.network, workDiffV2Blake3StartBits: startBits }
-    this.activations = chainActivations(this.params.agendas)
+    this.activations = { ...chainActivations(this.params.agendas) }
+    this.vote = options.agendaVote === undefined ? undefined : new AgendaVoteTracker(options.agendaVote.agenda, this.params, options.agendaVote.choice)
     this.model = new StakeModel(this.params, this.activations, { maxReorgDepth: options.maxReorgDepth ?? 16 })
     this.minVotes = minimumVotesRequired(this.params)
     this.svh = this.params.stakeValidationHeight
@@ -653,7 +678,31 @@ class SimNode {
     this.byHash.set(block.hash, block)
     this.mainChain.push(block)
     if (finder === "pool") this.foundByPool.push(block)
+    this.refreshVote()
     return block
+  }
+
+  private readonly votedBlockAt = (height: number) => this.mainChain[height]
+
+  /**
+   * The voted agenda's activation as the main chain now says (known from lock-in, an interval
+   * ahead), so that the next block's proof of work and difficulty follow it; logged on change.
+   */
+  private refreshVote(): void {
+    if (this.vote === undefined) return
+    const next = this.tip.height + 1
+    const activation = this.vote.activationFor(next, this.votedBlockAt)
+    if (activation === undefined) delete this.activations[this.vote.agenda]
+    else this.activations[this.vote.agenda] = activation
+    const state = this.vote.stateFor(next, this.votedBlockAt)
+    if (state !== this.lastVoteState) {
+      this.lastVoteState = state
+      this.log({ _tag: "AgendaVote", atMillis: this.nowMillis(), agenda: this.vote.agenda, height: next, state, activationHeight: activation })
+    }
+  }
+
+  agendaVote(): AgendaVoteProgress | undefined {
+    return this.vote?.progress(this.tip.height, this.votedBlockAt)
   }
 
   /** The network's version of the next block: its own header (random roots and nonce), no real hashing. */
@@ -667,6 +716,7 @@ class SimNode {
     const block = this.tip
     this.model.disconnectBlock()
     this.mainChain.pop()
+    this.refreshVote()
     block.onMainChain = false
     if (block.finder === "pool") this.tally.orphanedPoolBlocks++
     return block
@@ -1165,6 +1215,7 @@ export const makeSimDcrd = (options: SimDcrdOptions): Effect.Effect<SimDcrd, nev
     const sim: SimDcrd = {
       network: node.params,
       activations: node.activations,
+      agendaVote: () => node.agendaVote(),
       model: node.model,
       service,
       layer: Layer.succeed(ChainRpc)(service),

@@ -141,6 +141,8 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
     /** Replaced whenever work changes: a waiting hasher restarts on the new job (hashing is memoryless). */
     let workChanged = yield* Deferred.make<void>()
     const pending = new Map<number, { readonly jobId: string; readonly hash: string }>()
+    /** An error the pool sent under no request's id: why it is about to close the connection. */
+    let poolNotice: string | undefined
 
     const send = (method: string, params: ReadonlyArray<unknown>) => {
       const id = nextId++
@@ -161,6 +163,10 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
         if (m.kind === "response") {
           const { id, result, error } = m.message
           const errorText = error === null || error === undefined ? undefined : JSON.stringify(error)
+          if (id === null && errorText !== undefined) {
+            poolNotice = errorText
+            return
+          }
           if (id === 1) {
             if (errorText !== undefined || !Array.isArray(result)) {
               stats.refusals++
@@ -232,7 +238,15 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
           }
         }
       }
-    }).pipe(Effect.catch((e: Socket.SocketError) => end({ reason: e.reason._tag === "SocketCloseError" ? "pool closed the connection" : e.message, refused: false, storm: false })))
+    }).pipe(
+      Effect.catch((e: Socket.SocketError) =>
+        // A pool that said why before it hung up (a switch of proof of work, a limit) will say it
+        // again: the firmware backs off as after a refusal.
+        poolNotice !== undefined
+          ? end({ reason: `pool closed the connection: ${poolNotice}`, refused: true, storm: false })
+          : end({ reason: e.reason._tag === "SocketCloseError" ? "pool closed the connection" : e.message, refused: false, storm: false }),
+      ),
+    )
 
     const submitOne = (current: MinerJob, target: bigint) =>
       Effect.gen(function* () {

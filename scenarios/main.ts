@@ -7,11 +7,14 @@
  * every model connecting over real TCP on localhost, and the pool's HTTP API. Runs in real time
  * until stopped (Ctrl-C). Legacy BLAKE-256 ASICs are in the fleet to show how the pool refuses
  * them on a BLAKE3 chain; anyone's own BLAKE3 miner can connect to the stratum port too.
+ * `--era blake256` runs the chain before DCP-0011 (the ASICs mine), `--era transition` one that
+ * votes it in during the run (run-options.ts lists every option; `--help` prints them).
  * Stakers buy and vote (scenarios/sim/demo.ts); the demo staker's wallet answers dcrwallet's
  * JSON-RPC on the wallet RPC port, its address and credentials written to
  * `<datadir>/wallet-rpc.json` for `./dcrforge stake --sim`.
  *
- *   ./dcrforge run [--stratum PORT] [--http PORT] [--walletrpc PORT] [--seed N] [--datadir DIR] [--adminpass PASS]
+ *   ./dcrforge run [--era blake3|blake256|transition] [--scheme pplns|pps|prop|solo] [--miners N] [--network simnet|mainnet]
+ *                  [--stratum PORT] [--http PORT] [--walletrpc PORT] [--seed N] [--datadir DIR] [--adminpass PASS] [--help]
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Context, Effect, Layer, Redacted, References, Schedule } from "effect"
@@ -23,64 +26,39 @@ import { serveJsonRpc } from "../emulators/json-rpc-server.ts"
 import { tcpDial } from "../emulators/network.ts"
 import { serveAdminHttp } from "../pool/http/server.ts"
 import { tcpListenerLayer } from "../pool/stratum/tcp-listener.ts"
+import { parseRunArgs, RUN_USAGE } from "./run-options.ts"
 import { demoWorldOptions, startDemoStaker } from "./sim/demo.ts"
 import { makeSimStakeView } from "./sim/staking-view.ts"
 import { buildWorld } from "./sim/world.ts"
 
-const usage = "usage: ./dcrforge run [--stratum PORT] [--http PORT] [--walletrpc PORT] [--seed N] [--datadir DIR] [--adminpass PASS]"
-
-/** dcrwallet's simnet JSON-RPC port: the demo staker's wallet answers where a simnet wallet would. */
-const WALLET_RPC_PORT = 19557
 /** The demo wallet's RPC user; its password is drawn at each start. */
 const WALLET_RPC_USER = "dcrforge"
 
-const parseArgs = (args: ReadonlyArray<string>) => {
-  const o: { stratum: number; http: number; walletrpc: number; seed: number; datadir: string; adminpass: string | undefined } = {
-    stratum: 5550,
-    http: 8080,
-    walletrpc: WALLET_RPC_PORT,
-    seed: 1,
-    datadir: join(".cache", "demo"),
-    adminpass: undefined,
-  }
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, value] = [args[i], args[i + 1]]
-    if (value === undefined) return `${flag ?? ""} needs a value\n${usage}`
-    const n = Number(value)
-    switch (flag) {
-      case "--stratum":
-      case "--http":
-      case "--walletrpc":
-        if (!Number.isInteger(n) || n < 0 || n > 65535) return `${flag} must be a port number (0-65535, 0 for any free one), got ${value}`
-        o[flag === "--stratum" ? "stratum" : flag === "--http" ? "http" : "walletrpc"] = n
-        break
-      case "--seed":
-        if (!Number.isSafeInteger(n) || n < 0) return `--seed must be a whole number, got ${value}`
-        o.seed = n
-        break
-      case "--datadir":
-        o.datadir = value
-        break
-      case "--adminpass":
-        o.adminpass = value
-        break
-      default:
-        return `unknown option ${flag}\n${usage}`
-    }
-  }
-  return o
-}
+const ERA_BANNERS = {
+  blake3: "BLAKE3 (today's chain)",
+  blake256: "BLAKE-256 (the chain before DCP-0011)",
+  transition: "BLAKE-256 until the stakers vote DCP-0011 (BLAKE3) in, about 40 blocks in",
+} as const
+
+const MINER_NOTES = {
+  blake3: "the BLAKE-256 ASICs are refused, as on today's mainnet",
+  blake256: "the ASICs mine; the BLAKE3 miners are refused",
+  transition: "the ASICs mine until BLAKE3 activates, are closed then, and the BLAKE3 miners take over",
+} as const
 
 const main = (args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const parsed = parseArgs(args)
-    if (typeof parsed === "string") return yield* Effect.fail(parsed)
+    const parsed = parseRunArgs(args)
+    if (parsed === "help") return yield* Console.log(RUN_USAGE)
+    if ("error" in parsed) return yield* Effect.fail(parsed.error)
+    const { choices } = parsed
+    const networkName = choices.network
     // The simulated chain starts from genesis each run: so does its pool's database.
     rmSync(parsed.datadir, { recursive: true, force: true })
     const listener = tcpListenerLayer({ host: "127.0.0.1", port: parsed.stratum })
     const listenerContext = yield* Layer.build(listener)
     const port = Context.get(listenerContext, StratumListener).port
-    const world = yield* buildWorld(demoWorldOptions(parsed.seed, parsed.datadir), Layer.succeedContext(listenerContext), tcpDial("127.0.0.1", port))
+    const world = yield* buildWorld(demoWorldOptions(parsed.seed, parsed.datadir, choices), Layer.succeedContext(listenerContext), tcpDial("127.0.0.1", port))
     // Before the web server, so that what it shows of staking can name the demo staker.
     const staker = yield* startDemoStaker(world)
     const http = yield* serveAdminHttp({
@@ -93,6 +71,7 @@ const main = (args: ReadonlyArray<string>) =>
       designation: "dcrforge demo pool",
       stratumPort: port,
       history: { intervalMillis: 5_000, capacity: 720 },
+      agendaProgress: () => world.dcrd.agendaVote(),
     }).pipe(Effect.provideContext(world.services))
     const walletRpc = { user: WALLET_RPC_USER, password: randomBytes(12).toString("hex") }
     const { port: walletRpcPort } = yield* serveJsonRpc({ host: "127.0.0.1", port: parsed.walletrpc, ...walletRpc, handle: staker.handler })
@@ -101,20 +80,21 @@ const main = (args: ReadonlyArray<string>) =>
     yield* Effect.acquireRelease(
       Effect.sync(() => {
         mkdirSync(parsed.datadir, { recursive: true })
-        writeFileSync(walletRpcFile, `${JSON.stringify({ url: `http://127.0.0.1:${walletRpcPort}`, ...walletRpc, network: "simnet" })}\n`, { mode: 0o600 })
+        writeFileSync(walletRpcFile, `${JSON.stringify({ url: `http://127.0.0.1:${walletRpcPort}`, ...walletRpc, network: networkName })}\n`, { mode: 0o600 })
       }),
       () => Effect.sync(() => rmSync(walletRpcFile, { force: true })),
     )
     yield* Console.log(
       [
-        `dcrforge pool on a simulated Decred network (simnet rules, BLAKE3), seed ${parsed.seed}, store in ${parsed.datadir}`,
-        `  stratum   stratum+tcp://127.0.0.1:${port}  (username: a simnet address, then .worker)`,
+        `dcrforge pool on a simulated Decred network (${networkName} rules, ${ERA_BANNERS[choices.era]}), ${choices.scheme.kind}, seed ${parsed.seed}, store in ${parsed.datadir}`,
+        `  stratum   stratum+tcp://127.0.0.1:${port}  (username: a ${networkName} address, then .worker)`,
         `  web UI    http://127.0.0.1:${http.port}/  (connect, account and admin pages${parsed.adminpass === undefined ? "; --adminpass PASS turns the admin page on" : ""})`,
         `  API       http://127.0.0.1:${http.port}/api/pool  /api/blocks  /api/accounts  /api/payouts  (all: /api/openapi.json)`,
         `  metrics   http://127.0.0.1:${http.port}/metrics  (Prometheus)`,
         `  wallet    http://127.0.0.1:${walletRpcPort}  (dcrwallet JSON-RPC of the demo staker ${staker.wallet.owner}; user ${walletRpc.user}, password ${walletRpc.password}; also in ${walletRpcFile})`,
         `  stakers   the demo staker on the auto-buyer, three solo stakers, one offline at times (its tickets are missed and revoked)`,
-        `  miners    ${world.miners.length} emulated: ${[...new Set(world.miners.map((m) => m.model))].join(", ")} (the BLAKE-256 ASICs are refused, as on today's mainnet)`,
+        `  miners    ${world.miners.length} emulated: ${[...new Set(world.miners.map((m) => m.model))].join(", ")} (${MINER_NOTES[choices.era]})`,
+        ...(choices.era === "transition" ? [`  vote      the overview shows the blake3pow vote; ./dcrforge run --help lists every option`] : []),
         "  Ctrl-C stops it.",
       ].join("\n"),
     )
@@ -129,11 +109,36 @@ const main = (args: ReadonlyArray<string>) =>
       const accepted = world.miners.reduce((s, m) => s + m.stats.accepted, 0)
       let paid = 0n
       for (const v of world.wallet.paidTo().values()) paid += v
+      const vote = world.dcrd.agendaVote()
+      const voteText =
+        vote === undefined
+          ? ""
+          : `, ${vote.agenda} ${vote.state} (${vote.state === "defined" ? `voting opens at height ${vote.interval.last + 1}` : vote.state === "started" ? `${vote.yes} yes, ${vote.no} no of quorum ${vote.quorum} this interval` : `BLAKE3 from height ${vote.activationHeight}`})`
       yield* Console.log(
-        `height ${world.dcrd.height()}, pool blocks ${c.poolBlocks} (orphaned ${c.orphanedPoolBlocks}), miners connected ${world.pool.live.counters.connected}, shares ${accepted}, payouts ${world.wallet.published.length} (${paid} atoms), demo staker: ${demoTickets()}`,
+        `height ${world.dcrd.height()}${voteText}, pool blocks ${c.poolBlocks} (orphaned ${c.orphanedPoolBlocks}), miners connected ${world.pool.live.counters.connected}, shares ${accepted}, payouts ${world.wallet.published.length} (${paid} atoms), demo staker: ${demoTickets()}`,
       )
     })
-    yield* Effect.repeat(status, Schedule.spaced("10 seconds"))
+    yield* Effect.repeat(status, Schedule.spaced("10 seconds")).pipe(Effect.forkScoped)
+    // The vote's turns, as they happen (only a transition's chain holds one).
+    let voteState: string | undefined
+    const announceVote = Effect.suspend(() => {
+      const vote = world.dcrd.agendaVote()
+      if (vote === undefined || vote.state === voteState) return Effect.void
+      voteState = vote.state
+      // The state holds for the whole interval: it turned at the interval's first block.
+      const at = vote.interval.first
+      switch (vote.state) {
+        case "started":
+          return Console.log(`agenda ${vote.agenda}: voting opened at height ${at} (intervals of ${vote.interval.last - vote.interval.first + 1} blocks, quorum ${vote.quorum}, 3/4 yes to lock in)`)
+        case "lockedin":
+          return Console.log(`agenda ${vote.agenda}: locked in at height ${at}; BLAKE3 from height ${vote.activationHeight}`)
+        case "active":
+          return Console.log(`agenda ${vote.agenda}: active from height ${vote.activationHeight}: the pool mines BLAKE3 now and closed the ASICs' sessions`)
+        default:
+          return Effect.void
+      }
+    })
+    yield* Effect.repeat(announceVote, Schedule.spaced("1 second"))
     return yield* Effect.never
   }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Warn"))
 

@@ -82,6 +82,51 @@ interface OverviewFigures {
   readonly networkHashesPerSecond: number | null
   /** What is wrong with the pool now (GET /api/health); empty when healthy. */
   readonly healthProblems: ReadonlyArray<string>
+  /** A consensus vote the chain is holding (DCP-0011's blake3pow), when the node reports one. */
+  readonly agenda?: AgendaProgress | undefined
+}
+
+/** Where a stake vote on an agenda stands (dcrd's `getblockchaininfo` deployment and `getvoteinfo` tallies). */
+export interface AgendaProgress {
+  readonly agenda: string
+  /** dcrd's threshold state for the next block: defined, started, lockedin, active or failed. */
+  readonly state: string
+  /** The rule change interval the next block is in. */
+  readonly interval: { readonly first: number; readonly last: number }
+  readonly yes: number
+  readonly no: number
+  readonly abstain: number
+  readonly quorum: number
+  readonly threshold: { readonly numerator: number; readonly denominator: number }
+  readonly activationHeight: number | undefined
+}
+
+const AGENDA_STATES: Readonly<Record<string, string>> = {
+  defined: "defined: voting has not opened",
+  started: "voting",
+  lockedin: "locked in",
+  active: "active",
+  failed: "failed: voted down",
+}
+
+/** The vote at a glance; the script refreshes it by reloading this panel (id agenda-progress). */
+const agendaPanel = (a: AgendaProgress) => {
+  const counted = a.yes + a.no
+  const needed = Math.floor((counted * a.threshold.numerator) / a.threshold.denominator)
+  const yesPercent = counted === 0 ? 0 : Math.round((100 * a.yes) / counted)
+  const activation =
+    a.activationHeight === undefined
+      ? `locks in when an interval has ${a.quorum} yes-or-no votes and at least ${a.threshold.numerator}/${a.threshold.denominator} of them say yes; active one interval later`
+      : `${a.state === "active" ? "active since" : "activates at"} height ${a.activationHeight}`
+  return `<section class="panel" id="agenda-progress" data-state="${html(a.state)}">
+  <h2>Agenda vote: ${html(a.agenda)}</h2>
+  <p class="sub">State <strong id="agenda-state">${html(AGENDA_STATES[a.state] ?? a.state)}</strong> · <span id="agenda-activation">${html(activation)}</span></p>
+  <p>${
+    a.state === "defined"
+      ? `Voting opens at height ${a.interval.last + 1}.`
+      : `Interval ${a.interval.first}–${a.interval.last}: <strong id="agenda-yes">${a.yes}</strong> yes, ${a.no} no, ${a.abstain} abstain (${yesPercent} % yes; quorum ${a.quorum}${counted >= a.quorum ? `, met: ${needed} yes needed` : ""})${a.state === "started" ? "" : ", counted but no longer deciding"}`
+  }</p>
+</section>`
 }
 
 /** Health at a glance; the script refreshes it from /api/health. */
@@ -118,6 +163,7 @@ ${card("payment-scheme", "Payment scheme", schemeLabel(f.scheme), `${f.mode} mod
 ${card("pool-fee", "Pool fee", `${(f.feeBasisPoints / 100).toFixed(2)} %`)}
 ${card("network-name", "Network", f.network)}
 </section>
+${f.agenda === undefined ? "" : agendaPanel(f.agenda)}
 <section class="panel">
   <h2>Hashrate</h2>
   <div class="chart" id="hashrate-chart" data-series="pool,network" role="img" aria-label="pool and network hashrate over time"><p class="empty">Collecting samples…</p></div>

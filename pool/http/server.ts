@@ -32,7 +32,7 @@ import {
   type WebSession,
 } from "./auth.ts"
 import { makeHashrateHistory } from "./history.ts"
-import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage, stakingPage } from "./pages.ts"
+import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage, stakingPage, type AgendaProgress } from "./pages.ts"
 
 /**
  * The pool's HTTP server: the web UI (overview, connect, account, admin pages), the JSON API
@@ -97,6 +97,8 @@ export interface AdminHttpOptions {
   readonly sessionLifetimeMillis?: number | undefined
   /** The pool's metrics: `GET /metrics` for Prometheus, without authentication (see metrics.ts). */
   readonly metrics?: MetricsRegistry | undefined
+  /** A consensus vote the chain holds, shown on the overview (the simulated dcrd's blake3pow vote). */
+  readonly agendaProgress?: (() => AgendaProgress | undefined) | undefined
 }
 
 class AdminHttpError extends Data.TaggedError("AdminHttpError")<{
@@ -344,6 +346,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
             hashesPerSecond: stats.hashesPerSecond,
             networkHashesPerSecond: network ?? null,
             healthProblems: healthProblems(health),
+            agenda: options.agendaProgress?.(),
           }),
         )
       })

@@ -225,8 +225,8 @@ const REJECT_REASONS: Readonly<Record<ShareRejectReason, true>> = {
 }
 
 /** Why the pool refused or closed a stratum connection. */
-type ConnectionCloseReason = "per-host-limit" | "message-flood" | "line-too-long" | "idle" | "not-reading"
-const CLOSE_REASONS: Readonly<Record<ConnectionCloseReason, true>> = { "per-host-limit": true, "message-flood": true, "line-too-long": true, idle: true, "not-reading": true }
+type ConnectionCloseReason = "per-host-limit" | "message-flood" | "line-too-long" | "idle" | "not-reading" | "pow-switched"
+const CLOSE_REASONS: Readonly<Record<ConnectionCloseReason, true>> = { "per-host-limit": true, "message-flood": true, "line-too-long": true, idle: true, "not-reading": true, "pow-switched": true }
 
 /** Why a miner's mining.subscribe was refused. */
 type MinerRefusal = "unsupported" | "cannot-mine"
@@ -250,7 +250,7 @@ export const makePoolMetrics = (registry: MetricsRegistry = new MetricsRegistry(
   const connectionsRefused = registry.counter("dcrforge_stratum_connections_refused_total", "Stratum connections refused for exceeding the per-host limit.").labels()
   const connectionsClosedFamily = registry.counter(
     "dcrforge_stratum_connections_closed_total",
-    "Stratum connections the pool refused or closed, by reason: per-host-limit (refused at connect), message-flood (far over its line budget), line-too-long, idle, not-reading (writes blocked past the time-out).",
+    "Stratum connections the pool refused or closed, by reason: per-host-limit (refused at connect), message-flood (far over its line budget), line-too-long, idle, not-reading (writes blocked past the time-out), pow-switched (a miner that cannot mine the proof of work the chain switched to, closed at the switch).",
     ["reason"],
   )
   const connectionsClosed = childrenOf(CLOSE_REASONS, (reason) => connectionsClosedFamily.labels(reason))

@@ -149,6 +149,10 @@ export const makeStratumServer = (options: StratumServerOptions) =>
         case "cannot-mine":
           metrics.minersRefused["cannot-mine"].inc()
           return logLimited("cannot-mine", conn.host, `${log.model} cannot mine the chain's active proof of work; refused at subscribe`).pipe(Effect.annotateLogs("miner", conn.remote))
+        case "pow-switched":
+          // Once per device at a switch, and the device cannot cause it: not rate-limited.
+          metrics.connectionsClosed["pow-switched"].inc()
+          return Effect.logWarning(`${log.model} closed: ${log.message}`).pipe(Effect.annotateLogs("miner", conn.remote))
         case "upgraded":
           return Effect.logInfo(`miner identified as ${log.to} (was ${log.from}) from its share rate`).pipe(Effect.annotateLogs("miner", conn.remote))
       }

@@ -20,9 +20,12 @@ import { defaultVardiffConfig } from "./vardiff.ts"
 const SIMNET_ADDRESS = "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
 const REGNET_ADDRESS = "RsWM2w5LPJip56uxcZ1Scq7Tcbg97EfiwPA"
 
-/** A pool with one session at a fixed vardiff difficulty (default 1: half of all hashes are shares) on `network`. */
-const setup = (network: NetworkParams, networkBits = 0x1d00ffff, difficulty = DIFFICULTY_SCALE) => {
-  const activations = chainActivations(network.agendas)
+/**
+ * A pool with one session at a fixed vardiff difficulty (default 1: half of all hashes are shares)
+ * on `network`; with `blake3From`, the chain voted BLAKE3 in at that height (jobs start at 202).
+ */
+const setup = (network: NetworkParams, networkBits = 0x1d00ffff, difficulty = DIFFICULTY_SCALE, blake3From?: number) => {
+  const activations = blake3From === undefined ? chainActivations(network.agendas) : { ...chainActivations(network.agendas), blake3pow: blake3From }
   const powAt = (h: number) => powAlgorithmAt(activations, h)
   const jobs = new JobBook(powAt)
   const vardiff = { ...defaultVardiffConfig(difficulty, difficulty), retargetShares: 1_000_000 }
@@ -138,6 +141,38 @@ describe("stratum session", () => {
     const out = session.onLine(line(1, "mining.subscribe", ["cgminer/4.9.0"]), 0)
     expect(reply(out)).toBe("error 20: Antminer DR3 computes BLAKE-256 only, and this chain's proof of work is BLAKE3 (DCP-0011): connect a BLAKE3 miner such as decred-gominer 2.x")
     expect(out.logs).toEqual([{ kind: "cannot-mine", model: "antminer-dr3" }])
+  })
+
+  it("closes a BLAKE-256 miner's session at the first BLAKE3 job (DCP-0011 activated), telling it why; a BLAKE3 job goes on to a BLAKE3 miner", () => {
+    const { session, work } = setup(REGNET, 0x1d00ffff, DIFFICULTY_SCALE, 204)
+    const asic = miner(profileOf("innosilicon-d9"))
+    asic.read(session.onLine(line(1, "mining.subscribe", [userAgentOf(profileOf("innosilicon-d9"))]), 0))
+    asic.read(session.onLine(line(2, "mining.authorize", [`${REGNET_ADDRESS}.d9`, "x"]), 0))
+    // Height 203: still BLAKE-256, an ordinary job.
+    const before = session.onJob(work(), 1)
+    expect(before.close).toBeUndefined()
+    expect(before.lines.some((l) => l.includes("mining.notify"))).toBe(true)
+    // Height 204: BLAKE3. One error line under no request's id, and the session closes.
+    const at = session.onJob(work(), 2)
+    expect(at.close).toBe("proof of work switched to blake3 at height 204")
+    expect(at.lines).toHaveLength(1)
+    const m = Result.getOrThrow(decodeMinerLine(at.lines[0]!))
+    if (m.kind !== "response" || m.message.error === null) throw new Error(`not an error: ${at.lines[0]}`)
+    expect(m.message.id).toBe(null)
+    expect(m.message.error[1]).toBe(
+      "the chain's proof of work is BLAKE3 from height 204: Innosilicon D9 computes BLAKE-256 only, and this chain's proof of work is BLAKE3 (DCP-0011): connect a BLAKE3 miner such as decred-gominer 2.x; closing this connection",
+    )
+    expect(at.logs).toEqual([{ kind: "pow-switched", model: "innosilicon-d9", height: 204, message: m.message.error[1] }])
+
+    // A BLAKE3 miner that connected after the switch gets the next job as usual.
+    const other = setup(SIMNET, 0x1d00ffff, DIFFICULTY_SCALE, 204)
+    other.work()
+    other.work()
+    other.session.onLine(line(1, "mining.subscribe", [userAgentOf(profileOf("gominer"))]), 0)
+    other.session.onLine(line(2, "mining.authorize", [`${SIMNET_ADDRESS}.gpu`, "x"]), 0)
+    const blake3Job = other.session.onJob(other.work(), 2)
+    expect(blake3Job.close).toBeUndefined()
+    expect(blake3Job.lines.some((l) => l.includes("mining.notify"))).toBe(true)
   })
 
   it("refuses unknown miners, submits before subscribe or authorize, and bad usernames", () => {

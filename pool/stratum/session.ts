@@ -77,6 +77,7 @@ export interface BlockCandidate {
 export type SessionLog =
   | { readonly kind: "unknown-miner"; readonly userAgent: string }
   | { readonly kind: "cannot-mine"; readonly model: string }
+  | { readonly kind: "pow-switched"; readonly model: string; readonly height: number; readonly message: string }
   | { readonly kind: "share-rejected"; readonly reason: RejectReason | "unauthorized" | "not-subscribed" }
   | { readonly kind: "upgraded"; readonly from: string; readonly to: string }
   | { readonly kind: "bad-message"; readonly message: string }
@@ -209,9 +210,22 @@ export class StratumSession {
     return out
   }
 
-  /** New work: a clean job (new parent or votes) or a rolled timestamp. */
+  /**
+   * New work: a clean job (new parent or votes) or a rolled timestamp. Work of a proof of work
+   * the miner cannot compute (the chain switched, DCP-0011) ends the session: told why in an
+   * error line, then closed. Left open, the device would hash the old proof of work into shares
+   * that can only be refused, and reconnect into the refusal at subscribe anyway.
+   */
   onJob(job: Job, now: number): SessionOutput {
     const out = emptyOutput()
+    const cannot = this.profile === undefined ? undefined : cannotMineReason(this.profile, job.pow)
+    if (cannot !== undefined) {
+      const message = `the chain's proof of work is ${job.pow === "blake3" ? "BLAKE3" : "BLAKE-256"} from height ${job.height}: ${cannot}; closing this connection`
+      out.lines.push(encodeError(null, stratumError(StratumErrorCode.other, message)))
+      out.logs.push({ kind: "pow-switched", model: this.profile!.model, height: job.height, message })
+      out.close = `proof of work switched to ${job.pow} at height ${job.height}`
+      return out
+    }
     if (this.ready) this.sendJob(job, job.clean, now, out)
     return out
   }

@@ -1,7 +1,8 @@
 import { Effect } from "effect"
 import { MAINNET, SIMNET, type NetworkParams } from "../../core/chain/params.ts"
 import type { SimStaker } from "../../emulators/dcrd.ts"
-import { advance, type FleetEntry, type World, type WorldOptions } from "./world.ts"
+import { DEFAULT_DEMO_CHOICES, demoWorldOptions } from "./demo.ts"
+import { advance, scaleFleet, type FleetEntry, type World, type WorldOptions } from "./world.ts"
 
 /** What a scenario's command line can change. */
 export interface ScenarioParams {
@@ -41,13 +42,6 @@ const BLAKE3_FLEET: ReadonlyArray<FleetEntry> = [
   // Scaled like the main job's: at its real 5 kH/s it would wait at difficulty 1 for the whole run.
   { model: "cpuminer", count: 1, hashrate: 2e9 },
 ]
-
-/** Scales a fleet to about `miners` devices, keeping its proportions (at least one of each). */
-const scaleFleet = (fleet: ReadonlyArray<FleetEntry>, miners: number | undefined): ReadonlyArray<FleetEntry> => {
-  if (miners === undefined) return fleet
-  const total = fleet.reduce((s, f) => s + f.count, 0)
-  return fleet.map((f) => ({ ...f, count: Math.max(1, Math.round((f.count * miners) / total)) }))
-}
 
 const baseNetwork = (params: ScenarioParams, fallback: NetworkParams) => (params.network === undefined ? fallback : params.network === "mainnet" ? MAINNET : SIMNET)
 
@@ -147,6 +141,14 @@ export const SCENARIOS: ReadonlyArray<Scenario> = [
     }),
   },
   {
+    name: "blake3-transition",
+    description:
+      "The main job's --era transition: the BLAKE-256 ASICs mine while the stakers vote DCP-0011 in (16-block intervals), the pool switches at activation and closes the ASICs' sessions, the BLAKE3 miners take over",
+    hours: 1,
+    blocks: 100,
+    world: (p) => demoWorldOptions(p.seed, undefined, { ...DEFAULT_DEMO_CHOICES, era: "transition", miners: p.miners, network: p.network ?? "simnet" }),
+  },
+  {
     name: "voting-service",
     description: "Stakers on simnet rules, one of them registered with a voting service of three voting servers that go down and come back empty (seeded); the fleet keeps them",
     hours: 1,
@@ -186,8 +188,17 @@ export interface ScenarioSummary {
   readonly paidAtoms: bigint
   readonly ticketsVoted: number
   readonly ticketsMissed: number
+  /** Where a vote the chain held ended (a world with `blake3: "voted"`). */
+  readonly agenda?: string | undefined
   readonly logLines: number
   readonly logHash: string
+}
+
+const agendaSummary = (world: World): string | undefined => {
+  const vote = world.dcrd.agendaVote()
+  if (vote === undefined) return undefined
+  const closed = world.pool.metrics.connectionsClosed["pow-switched"].value
+  return `${vote.agenda} ${vote.state}${vote.activationHeight === undefined ? "" : ` (BLAKE3 from height ${vote.activationHeight}; ${closed} BLAKE-256 sessions closed at the switch)`}`
 }
 
 const summarize = (world: World, simulatedMillis: number, startHeight: number): ScenarioSummary => {
@@ -209,6 +220,7 @@ const summarize = (world: World, simulatedMillis: number, startHeight: number): 
     paidAtoms: paid,
     ticketsVoted: network.counts.voted,
     ticketsMissed: network.missedEver,
+    agenda: agendaSummary(world),
     logLines: world.log.count,
     logHash: world.log.hash(),
   }

@@ -72,6 +72,7 @@ const formatSummary = (name: string, s: ScenarioSummary, wallMillis: number, set
     `  shares    ${s.sharesAccepted} accepted, ${s.sharesRejected} rejected, ${s.sharesStored} stored in ${s.shareCommits} commits`,
     `  payouts   ${s.payouts} transactions, ${s.paidAtoms} atoms`,
     `  tickets   ${s.ticketsVoted} voted, ${s.ticketsMissed} missed (network)`,
+    ...(s.agenda === undefined ? [] : [`  agenda    ${s.agenda}`]),
     `  time      ${duration(s.simulatedMillis)} simulated in ${(wallMillis / 1000).toFixed(1)} s wall: ${Math.round(s.simulatedMillis / Math.max(1, wallMillis))}x (${(setupMillis / 1000).toFixed(1)} s of it setting up; ${Math.round(s.simulatedMillis / Math.max(1, wallMillis - setupMillis))}x after)`,
     `  log       ${s.logLines} events, hash ${s.logHash}`,
   ].join("\n")

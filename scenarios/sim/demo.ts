@@ -1,14 +1,16 @@
 import { Effect } from "effect"
 import { encodeAddress } from "../../core/chain/address.ts"
 import { ATOMS_PER_DCR } from "../../core/chain/amounts.ts"
-import { SIMNET } from "../../core/chain/params.ts"
+import { MAINNET, SIMNET, type NetworkParams } from "../../core/chain/params.ts"
+import type { PayoutScheme } from "../../core/payout/schemes.ts"
 import type { SimStaker } from "../../emulators/dcrd.ts"
 import type { RpcHandler } from "../../emulators/json-rpc-server.ts"
 import { SimRandom } from "../../emulators/random.ts"
 import { makeSimStakingWallet, type SimStakingWallet } from "../../emulators/staking-wallet.ts"
 import { decideAutoBuy, type AutoBuyerConfig } from "../../wallet/autobuyer.ts"
+import { profileOf } from "../../core/stratum/profiles.ts"
 import { makeWalletRpcHandler } from "./wallet-rpc.ts"
-import type { World, WorldOptions } from "./world.ts"
+import { scaleFleet, type FleetEntry, type World, type WorldOptions } from "./world.ts"
 
 // The main job's world (`./dcrforge run`): the pool on a simulated simnet-rules network, and
 // stakers that show a ticket's whole life: a demo staker on the auto-buyer behind the wallet
@@ -37,7 +39,7 @@ interface DemoStakers {
   readonly stakers: ReadonlyArray<SimStaker>
 }
 
-const stakerAddress = (random: SimRandom) => encodeAddress("p2pkh-ecdsa-secp256k1", random.bytes(20), SIMNET)
+const stakerAddress = (random: SimRandom, network: NetworkParams) => encodeAddress("p2pkh-ecdsa-secp256k1", random.bytes(20), network)
 
 /**
  * The main job's stakers, from the seed. The demo staker buys nothing through the network's
@@ -46,11 +48,11 @@ const stakerAddress = (random: SimRandom) => encodeAddress("p2pkh-ecdsa-secp256k
  * and, in about half of every 48 blocks' span, is offline for 6 to 16 blocks: its tickets drawn
  * then are missed.
  */
-export const demoStakers = (seed: number): DemoStakers => {
+export const demoStakers = (seed: number, network: NetworkParams = SIMNET): DemoStakers => {
   const random = new SimRandom(seed, "stakers")
-  const demo = stakerAddress(random.fork("demo"))
-  const solo = [0, 1, 2].map((i) => stakerAddress(random.fork(`solo/${i}`)))
-  const sometimesOffline = stakerAddress(random.fork("sometimes-offline"))
+  const demo = stakerAddress(random.fork("demo"), network)
+  const solo = [0, 1, 2].map((i) => stakerAddress(random.fork(`solo/${i}`), network))
+  const sometimesOffline = stakerAddress(random.fork("sometimes-offline"), network)
   const outages = new Map<number, { readonly from: number; readonly to: number } | undefined>()
   const outageIn = (span: number) => {
     if (!outages.has(span)) {
@@ -76,33 +78,103 @@ export const demoStakers = (seed: number): DemoStakers => {
   }
 }
 
-/** The main job's world: BLAKE3 simnet, miners of every model, PPLNS with a 1 % fee, the demo stakers. */
-export const demoWorldOptions = (seed: number, dataDir?: string): WorldOptions => ({
-  seed,
-  base: SIMNET,
-  blake3: "forced",
-  bootstrapHeight: SIMNET.stakeValidationHeight + 8,
-  // A gominer (5 GH/s) does a couple of real hashes a second here: shares cost next to nothing.
-  hashScale: 2e9,
-  networkHashrate: 2e10,
-  fleet: [
-    { model: "gominer", count: 4 },
-    { model: "nicehash", count: 1, hashrate: 1e10 },
-    { model: "cpuminer", count: 1, hashrate: 2e9 },
-    { model: "innosilicon-d9", count: 1 },
-    { model: "antminer-dr3", count: 1 },
-    { model: "antminer-dr5", count: 1 },
-    { model: "whatsminer-d1", count: 1 },
-    { model: "obelisk-dcr1", count: 1 },
-  ],
-  accounts: 3,
-  scheme: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
-  feeBasisPoints: 100,
-  vardiffTargetSeconds: 5,
-  dataDir,
-  shareCommitLingerMillis: 0,
-  stakers: demoStakers(seed).stakers,
-})
+/** The proof-of-work eras the main job can show (`./dcrforge run --era`). */
+export const DEMO_ERAS = ["blake3", "blake256", "transition"] as const
+type DemoEra = (typeof DEMO_ERAS)[number]
+
+/** The payout schemes the main job offers by their short names (`--scheme`). */
+export const DEMO_SCHEMES: { readonly [name: string]: PayoutScheme } = {
+  pplns: { kind: "pplns", windowMultiple: { numerator: 2n, denominator: 1n } },
+  pps: { kind: "pps" },
+  prop: { kind: "proportional" },
+  solo: { kind: "solo", atMiningAddress: false },
+}
+
+/** What the main job's command line chooses of its world. */
+export interface DemoChoices {
+  readonly era: DemoEra
+  readonly scheme: PayoutScheme
+  /** Scale the fleet to about this many miners (undefined: the era's own fleet). */
+  readonly miners: number | undefined
+  /** Whose rules the simulated chain keeps. */
+  readonly network: "simnet" | "mainnet"
+}
+
+export const DEFAULT_DEMO_CHOICES: DemoChoices = { era: "blake3", scheme: DEMO_SCHEMES.pplns!, miners: undefined, network: "simnet" }
+
+/** The BLAKE3 miners of every kind: a gominer (5 GH/s) does a couple of real hashes a second at the scale below. */
+const BLAKE3_DEMO_FLEET: ReadonlyArray<FleetEntry> = [
+  { model: "gominer", count: 4 },
+  { model: "nicehash", count: 1, hashrate: 1e10 },
+  { model: "cpuminer", count: 1, hashrate: 2e9 },
+]
+
+const ASIC_MODELS = ["innosilicon-d9", "antminer-dr3", "antminer-dr5", "whatsminer-d1", "obelisk-dcr1"] as const
+
+/**
+ * The transition's rule change vote: 16-block intervals with a quorum of 40 (half the votes an
+ * interval holds at five a block), 90 % of tickets voting yes. Simnet and regnet vote over 320
+ * blocks with a quorum of 160, which at one block a second would hold the switch back some
+ * fifteen minutes; at 16 the vote opens at the first interval after stake validation, locks in
+ * at the next and activates at the one after: about 40 blocks into the run.
+ */
+const TRANSITION_VOTE = { interval: 16, quorum: 40, yesPercent: 90 }
+
+/**
+ * Each era's chain and fleet (the rest of the world is the same in every era). The BLAKE3 CPU
+ * miner stays out of the eras with BLAKE-256: it sends the user agent of its BLAKE-256
+ * predecessor (dcrpool v1.2's cmd/miner), which a pool on a BLAKE-256 chain rightly takes it for.
+ */
+const eraWorld = (era: DemoEra): Pick<WorldOptions, "blake3" | "blake3Vote" | "hashScale" | "networkHashrate" | "fleet"> => {
+  switch (era) {
+    case "blake3":
+      // Today's chain: the ASICs are in the fleet to be refused at subscribe.
+      return { blake3: "forced", hashScale: 2e9, networkHashrate: 2e10, fleet: [...BLAKE3_DEMO_FLEET, ...ASIC_MODELS.map((model) => ({ model, count: 1 }))] }
+    case "blake256":
+      // The chain before DCP-0011 (no vote is held): the ASICs at their rated speeds, a real hash
+      // standing for 10^12 (a DR5 does 35 a second), and the BLAKE3 miners there to be refused.
+      return {
+        blake3: "voted",
+        hashScale: 1e12,
+        networkHashrate: 5e13,
+        fleet: [...ASIC_MODELS.map((model) => ({ model, count: 1 })), { model: "gominer", count: 2 }, { model: "nicehash", count: 1 }],
+      }
+    case "transition":
+      // Both fleets under one scale: the ASICs at a thousandth of their rated speed (a DR5 at 35
+      // GH/s), so that the chain's difficulty is of one size on both sides of the switch and
+      // neither side's shares cost the machine more than a few hashes.
+      return {
+        blake3: "voted",
+        blake3Vote: TRANSITION_VOTE,
+        hashScale: 2e9,
+        networkHashrate: 2e10,
+        fleet: [...ASIC_MODELS.map((model) => ({ model, count: 1, hashrate: profileOf(model).nominalHashrate / 1000 })), ...BLAKE3_DEMO_FLEET.filter((f) => f.model !== "cpuminer")],
+      }
+  }
+}
+
+/**
+ * The main job's world: miners of every model, a 1 % fee, the demo stakers; by default BLAKE3 on
+ * simnet's rules and PPLNS (`choices` picks another era, scheme, fleet size or network's rules).
+ */
+export const demoWorldOptions = (seed: number, dataDir?: string, choices: DemoChoices = DEFAULT_DEMO_CHOICES): WorldOptions => {
+  const base = choices.network === "mainnet" ? MAINNET : SIMNET
+  const era = eraWorld(choices.era)
+  return {
+    seed,
+    base,
+    ...era,
+    fleet: scaleFleet(era.fleet, choices.miners),
+    bootstrapHeight: base.stakeValidationHeight + 8,
+    accounts: 3,
+    scheme: choices.scheme,
+    feeBasisPoints: 100,
+    vardiffTargetSeconds: 5,
+    dataDir,
+    shareCommitLingerMillis: 0,
+    stakers: demoStakers(seed, base).stakers,
+  }
+}
 
 interface DemoStaker {
   readonly wallet: SimStakingWallet
@@ -117,7 +189,7 @@ interface DemoStaker {
 export const startDemoStaker = (world: World) =>
   Effect.gen(function* () {
     const dcrd = world.dcrd
-    const wallet = makeSimStakingWallet({ dcrd, owner: demoStakers(world.options.seed).demo, startingBalance: DEMO_STARTING_BALANCE })
+    const wallet = makeSimStakingWallet({ dcrd, owner: demoStakers(world.options.seed, world.options.base).demo, startingBalance: DEMO_STARTING_BALANCE })
     let seenTip = ""
     const onTip = Effect.suspend(() => {
       if (dcrd.tipHash() === seenTip) return Effect.void

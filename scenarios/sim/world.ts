@@ -34,8 +34,17 @@ export interface WorldOptions {
   readonly seed: number
   /** The real network whose rules the simulated chain keeps (maturities, subsidy, stake). */
   readonly base: NetworkParams
-  /** `forced`: BLAKE3 from block 1; `as-base`: the base network's agendas decide (BLAKE-256 early on mainnet). */
-  readonly blake3: "forced" | "as-base"
+  /**
+   * `forced`: BLAKE3 from block 1; `as-base`: the base network's agendas decide (BLAKE-256 early
+   * on mainnet); `voted`: BLAKE-256 until the stakers vote DCP-0011 in during the run (`blake3Vote`;
+   * without one nobody holds the vote and the chain stays on BLAKE-256, as regnet before a vote).
+   */
+  readonly blake3: "forced" | "as-base" | "voted"
+  /**
+   * With blake3 `voted`: the rule change interval and quorum (shorter than any real network's,
+   * so the vote passes in minutes), and the percentage of votes that say yes (the rest say no).
+   */
+  readonly blake3Vote?: { readonly interval: number; readonly quorum: number; readonly yesPercent: number } | undefined
   /** Blocks built before the pool starts, to begin past stake validation with a full ticket pool. */
   readonly bootstrapHeight: number
   /** Nominal hashes one real hash stands for: chosen so a share costs a few real hashes. */
@@ -87,8 +96,27 @@ export interface World {
   readonly services: Context.Context<PoolStore | SqlClient.SqlClient>
 }
 
+/** Scales a fleet to about `miners` devices, keeping its proportions (at least one of each). */
+export const scaleFleet = (fleet: ReadonlyArray<FleetEntry>, miners: number | undefined): ReadonlyArray<FleetEntry> => {
+  if (miners === undefined) return fleet
+  const total = fleet.reduce((s, f) => s + f.count, 0)
+  return fleet.map((f) => ({ ...f, count: Math.max(1, Math.round((f.count * miners) / total)) }))
+}
+
 /** Virtual time every run starts at (2026-01-01 UTC): header timestamps look like today's. */
 const SIM_EPOCH_MILLIS = 1_767_225_600_000
+
+/**
+ * Each ticket's wallet votes the same way every time: yes for `yesPercent` of tickets, chosen
+ * by a hash of the ticket's id (no draw from the seed's streams, so adding a vote changes none).
+ */
+const votesYes =
+  (yesPercent: number) =>
+  (ticket: string): "yes" | "no" => {
+    let h = 0x811c9dc5
+    for (let i = 0; i < ticket.length; i++) h = Math.imul(h ^ ticket.charCodeAt(i), 0x01000193) >>> 0
+    return h % 100 < yesPercent ? "yes" : "no"
+  }
 
 /** A payout address of the simulated network, derived from the seed. */
 const simAddress = (network: NetworkParams, random: SimRandom): string => encodeAddress("p2pkh-ecdsa-secp256k1", random.bytes(20), network)
@@ -129,13 +157,15 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
     // Emulators report events synchronously, from fibers the clock woke: stamp them with its time.
     const stamp = (text: string) => log.append(clock.currentTimeMillisUnsafe() - start, text)
 
-    const rules = simulatedNetwork(options.base, { blake3: options.blake3 })
+    const ruleChange = options.blake3 === "voted" ? options.blake3Vote : undefined
+    const rules = simulatedNetwork(options.base, { blake3: options.blake3, ruleChange })
     // Difficulty starts where the whole network finds a block every target interval: the rest of
     // the network plus the devices that can mine this chain's proof of work (refused ones cannot).
     const pow = powAlgorithmAt(chainActivations(rules.agendas), options.bootstrapHeight + 1)
     const fleetHashrate = options.fleet.filter((f) => cannotMineReason(profileOf(f.model), pow) === undefined).reduce((sum, f) => sum + f.count * (f.hashrate ?? profileOf(f.model).nominalHashrate), 0)
     const network = simulatedNetwork(options.base, {
       blake3: options.blake3,
+      ruleChange,
       startBits: bitsForHashrate(rules, options.networkHashrate + fleetHashrate, options.hashScale),
     })
     const accounts = Array.from({ length: options.accounts }, (_, i) => simAddress(network, random.fork(`account/${i}`)))
@@ -154,6 +184,7 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
       stakers: voting === undefined ? stakers : [...stakers, voting.service.staker],
       orphanRate: options.orphanRate ?? 0,
       ...(options.voteDelayMillis === undefined ? {} : { voteDelayMillis: options.voteDelayMillis }),
+      agendaVote: ruleChange === undefined ? undefined : { agenda: "blake3pow", choice: votesYes(ruleChange.yesPercent) },
       log: (event) => stamp(`dcrd ${JSON.stringify(event, bigintJson)}`),
     })
     voting?.attach(dcrd)

@@ -6,8 +6,7 @@
  * API (other suites code against this):
  *
  *   makeSimnetHarness(options?): Effect<SimnetHarness, SimnetError, SimnetNode | Scope>
- *   layerSimnetHarness(options?): Layer<SimnetHarnessService, SimnetError, SimnetNode> (tag SimnetHarnessService;
- *     `layerSimnetHarness().pipe(Layer.provide(layerNative))`, or `layerDocker` from ./node.ts)
+ *     (provide `layerNative` or `layerDocker` from ./node.ts for SimnetNode)
  *   options: { height?: number   (advance to this height before returning; without it: height 19, the
  *                                 voting wallets' funding mined)
  *              ticketsPerBlock?: number (each voting wallet's ticket buyer limit; default 10)
@@ -23,21 +22,32 @@
  *   harness.payoutWallet / harness.votingWallet (= votingWallets[0]) / harness.votingWallets[i]: {
  *     url "https://127.0.0.1:P", user, password, certFile, certificate, passphrase ("password"),
  *     appDataDir, logFile, call, callAs,
- *     stop: Effect<void>, start: Effect<void>, running: Effect<boolean> }   (same port and files after a restart)
+ *     stop: Effect<void>, start: Effect<void>, running: Effect<boolean>   (same port and files after a restart)
+ *     kill: Effect<void>               SIGKILL, no clean shutdown (start brings it back)
+ *     restartEmpty: Effect<void>       a new empty wallet (new seed and data directory) on the same port and cert
+ *     restartWith(args): Effect<void>  restarted on the same files with other extra arguments }
  *     The payout wallet runs locked (the pool's adapter unlocks it per payout); the voting wallets
  *     run unlocked with --enablevoting --enableticketbuyer.
  *   harness.dcrdOptions              DcrdOptions for pool/dcrd-client.ts (dcrdChainLayer + dcrdWebSocketLayer(certificate))
  *   harness.payoutWalletOptions      DcrwalletOptions for wallet/dcrwallet-rpc.ts (dcrwalletLayer)
  *   harness.height: Effect<number>   dcrd's best height
  *   harness.generate(n): Effect<ReadonlyArray<string>>   n blocks at once (no waiting for votes: below SVH-1 only)
- *   harness.advanceTo(height, { minVotes? }): Effect<void>
+ *   harness.advanceTo(height, { minVotes?, settleMillis?, timeoutMillis? }): Effect<void>
  *       one block at a time; from SVH-1 on, waits before each block for the tip's votes in the
- *       mempool: all 5, or at least minVotes (default 3) once no more came for 400 ms; fails with
- *       NotEnoughVotes if fewer than minVotes arrived after 5 s (generate would hang)
+ *       mempool: all 5, or at least minVotes (default 3) once no more came for settleMillis (400);
+ *       fails with NotEnoughVotes if fewer than minVotes arrived after timeoutMillis (5 s; generate
+ *       would hang). Votes relayed from a peer dcrd need a longer settleMillis (trickle 100-500 ms a hop).
  *   harness.advance(n, opts?)        advanceTo(height + n)
  *   harness.balanceAtoms(wallet): Effect<bigint>   the wallet's cumulative total (getbalance), exact
  *   harness.fundVotingWallet(atoms, wallet?): Effect<string>  sends from the payout wallet (to the first
  *       voting wallet by default), returns the txid; at start the voting wallets share 4 DCR
+ *   harness.payTo([[address, atoms], ...]): Effect<string>  one sendmany from the payout wallet, exact amounts
+ *   harness.startDcrd(name): Effect<PeerDcrd>  another dcrd (--connect to the harness's, its own TLS cert),
+ *       synced to the tip before it returns; a DcrdEndpoint plus stop/start/kill/running
+ *   harness.startWallet(name, { dcrd?, args? }): Effect<WalletEndpoint>  another dcrwallet, created with
+ *       --createtemp and unlocked (--pass), on the harness's dcrd or `dcrd`, with extra `args`
+ *       (`--enablevoting --manualtickets` for a voting service's wallet; `--vsp.url= --vsp.pubkey=`
+ *       for a staker using one). Daemons started this way stop with the harness.
  *
  * Errors are SimnetRpcError (a call failed), NotEnoughVotes, DaemonFailed (a program would not
  * start), HarnessTimeout; every message names the daemon or its log file.
@@ -50,7 +60,7 @@ import { Data, Effect, Redacted, Schema, Scope } from "effect"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { SIMNET } from "../../core/chain/params.ts"
 import { defaultDcrdTimeouts, type DcrdOptions } from "../../pool/dcrd-client.ts"
 import { dcrToAtoms, atomsToDcr } from "../../core/chain/amounts.ts"
@@ -107,7 +117,23 @@ interface DcrdEndpoint extends RpcClient {
   readonly logFile: string
 }
 
-interface WalletEndpoint extends RpcClient {
+/** A daemon the harness started that a test may stop, start again or kill. */
+interface DaemonControls {
+  /** Clean shutdown (SIGINT), waited for. */
+  readonly stop: Effect.Effect<void>
+  /** Starts it again on the same port and files (a no-op while it runs). */
+  readonly start: Effect.Effect<void, DaemonFailed>
+  /** SIGKILL: no clean shutdown, as a crashed server. `start` brings it back. */
+  readonly kill: Effect.Effect<void>
+  readonly running: Effect.Effect<boolean>
+}
+
+/** Another dcrd on the simnet, peered with the harness's own over p2p (see `startDcrd`). */
+export interface PeerDcrdEndpoint extends DcrdEndpoint, DaemonControls {
+  readonly name: string
+}
+
+export interface WalletEndpoint extends RpcClient, DaemonControls {
   readonly name: string
   readonly url: string
   readonly user: string
@@ -115,16 +141,40 @@ interface WalletEndpoint extends RpcClient {
   readonly certFile: string
   readonly certificate: string
   readonly passphrase: string
+  /** Its current data directory (a new one after `restartEmpty`). */
   readonly appDataDir: string
   readonly logFile: string
-  readonly stop: Effect.Effect<void>
-  readonly start: Effect.Effect<void, DaemonFailed>
-  readonly running: Effect.Effect<boolean>
+  /**
+   * Stops it and starts a new, empty wallet (new seed, new data directory) in its place, on the
+   * same port and certificate: a voting server rebuilt from scratch.
+   */
+  readonly restartEmpty: Effect.Effect<void, DaemonFailed>
+  /** Stops it and starts it again on the same files with these extra arguments (kept for later starts). */
+  readonly restartWith: (extraArgs: ReadonlyArray<string>) => Effect.Effect<void, DaemonFailed>
+}
+
+interface WalletStartOptions {
+  /** The dcrd it syncs from (default: the harness's own). */
+  readonly dcrd?: DcrdEndpoint
+  /**
+   * Extra arguments: `--enablevoting --manualtickets` for a voting service's wallet,
+   * `--vsp.url=... --vsp.pubkey=...` for a staker using one. Every wallet is created with
+   * `--createtemp` and runs unlocked (`--pass`).
+   */
+  readonly args?: ReadonlyArray<string>
 }
 
 interface AdvanceOptions {
   /** Votes on the tip a block needs (dcrd's minimum is 3). */
   readonly minVotes?: number
+  /**
+   * How long the tip's vote count must stay unchanged before a block goes with fewer than five
+   * (default 400 ms). Votes relayed from another dcrd arrive after its inventory trickle
+   * (100-500 ms a hop), so suites with peer dcrds wait longer.
+   */
+  readonly settleMillis?: number
+  /** When to give up (NotEnoughVotes) waiting for minVotes (default 5 s). */
+  readonly timeoutMillis?: number
 }
 
 export interface SimnetHarness {
@@ -142,6 +192,10 @@ export interface SimnetHarness {
   readonly advance: (blocks: number, options?: AdvanceOptions) => Effect.Effect<void, SimnetError>
   readonly balanceAtoms: (wallet: WalletEndpoint) => Effect.Effect<bigint, SimnetRpcError>
   readonly fundVotingWallet: (atoms: bigint, wallet?: WalletEndpoint) => Effect.Effect<string, SimnetRpcError>
+  /** One transaction from the payout wallet paying each address its amount; returns the txid. */
+  readonly payTo: (payments: ReadonlyArray<readonly [string, bigint]>) => Effect.Effect<string, SimnetRpcError>
+  readonly startDcrd: (name: string) => Effect.Effect<PeerDcrdEndpoint, SimnetError>
+  readonly startWallet: (name: string, options?: WalletStartOptions) => Effect.Effect<WalletEndpoint, SimnetError>
 }
 
 interface SimnetHarnessOptions {
@@ -243,18 +297,16 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       payout: join(payoutDir, "rpc"),
       ...Object.fromEntries(votingNames.map((n, i) => [n, join(votingDirs[i]!, "rpc")])),
     }
-    yield* Effect.forEach(
-      Object.entries(certs),
-      ([who, base]) =>
-        node.run({
-          name: `gencerts (${who})`,
-          program: "gencerts",
-          args: ["-L", "-f", "-o", "dcrforge simnet", `${base}.cert`, `${base}.key`],
-          dirs: [join(base, "..")],
-          logFile: join(dir, `gencerts-${who}.log`),
-        }),
-      { concurrency: "unbounded", discard: true },
-    )
+    /** A TLS certificate and key at `base`.cert / `base`.key (P-256, for localhost and 127.0.0.1). */
+    const makeCert = (who: string, base: string) =>
+      node.run({
+        name: `gencerts (${who})`,
+        program: "gencerts",
+        args: ["-L", "-f", "-o", "dcrforge simnet", `${base}.cert`, `${base}.key`],
+        dirs: [dirname(base)],
+        logFile: join(dir, `gencerts-${who}.log`),
+      })
+    yield* Effect.forEach(Object.entries(certs), ([who, base]) => makeCert(who, base), { concurrency: "unbounded", discard: true })
     const pem = (base: string) => readFileSync(`${base}.cert`, "utf8")
 
     const walletArgs = (appData: string, port: number, certBase: string) => [
@@ -268,7 +320,7 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       `--rpckey=${certBase}.key`,
       "--nofilelogging",
     ]
-    const online = [`--rpcconnect=127.0.0.1:${dcrdPort}`, `--cafile=${certs.dcrd}.cert`, `--dcrdusername=${USER}`, `--dcrdpassword=${PASSWORD}`]
+    const online = (dcrd: DcrdEndpoint) => [`--rpcconnect=${new URL(dcrd.rpcUrl).host}`, `--cafile=${dcrd.certFile}`, `--dcrdusername=${USER}`, `--dcrdpassword=${PASSWORD}`]
 
     // The mining address must be the payout wallet's, and dcrd takes it only at start: the wallet
     // is created and asked for an address offline first, then restarted against dcrd.
@@ -315,29 +367,63 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
     })
     const dcrdClient = makeRpcClient("dcrd", `https://127.0.0.1:${dcrdPort}`, USER, PASSWORD, pem(certs.dcrd), dcrdLog)
     yield* Effect.addFinalizer(() => dcrdClient.close)
+    const height = dcrdClient.callAs(Schema.Number, "getblockcount")
 
-    /** A wallet that can be stopped and started again on the same files and port. */
-    const makeWallet = (name: string, appData: string, port: number, certBase: string, extra: ReadonlyArray<string>) =>
+    const mainDcrd: DcrdEndpoint = {
+      rpcUrl: `https://127.0.0.1:${dcrdPort}`,
+      wsUrl: `wss://127.0.0.1:${dcrdPort}/ws`,
+      user: USER,
+      password: PASSWORD,
+      certFile: `${certs.dcrd}.cert`,
+      certificate: pem(certs.dcrd),
+      p2pAddress: `127.0.0.1:${p2pPort}`,
+      appDataDir: dcrdDir,
+      logFile: dcrdLog,
+      call: dcrdClient.call,
+      callAs: dcrdClient.callAs,
+    }
+
+    /**
+     * Start, stop and kill for a daemon whose spec may change between starts; every start is
+     * scoped to the harness, so whatever runs at the end is stopped with it.
+     */
+    const makeControls = (spec: () => DaemonSpec): DaemonControls => {
+      let daemon: Daemon | undefined
+      const take = () => {
+        const d = daemon
+        daemon = undefined
+        return d
+      }
+      return {
+        start: Effect.suspend(() => (daemon !== undefined ? Effect.void : Effect.asVoid(Effect.tap(Scope.provide(node.start(spec()), scope), (d) => Effect.sync(() => (daemon = d)))))),
+        stop: Effect.suspend(() => take()?.stop ?? Effect.void),
+        kill: Effect.suspend(() => take()?.kill ?? Effect.void),
+        running: Effect.sync(() => daemon !== undefined),
+      }
+    }
+
+    /**
+     * A wallet that can be stopped and started again on the same files and port, killed, restarted
+     * with other arguments, or replaced by an empty one.
+     */
+    const makeWallet = (name: string, firstAppData: string, port: number, certBase: string, dcrd: DcrdEndpoint, extra: ReadonlyArray<string>) =>
       Effect.gen(function* () {
         const logFile = join(dir, `${name}.log`)
-        const spec: DaemonSpec = {
+        let appData = firstAppData
+        let extraArgs = extra
+        let empties = 0
+        const controls = makeControls(() => ({
           name,
           program: "dcrwallet",
-          args: [...walletArgs(appData, port, certBase), ...online, ...extra],
-          dirs: [appData, join(certs.dcrd, "..")],
+          args: [...walletArgs(appData, port, certBase), ...online(dcrd), ...extraArgs],
+          dirs: [appData, dirname(certBase), dirname(dcrd.certFile)],
           logFile,
+          // Printed once synced to its dcrd's tip and subscribed to its notifications.
           ready: /wallet ready for general usage/,
-        }
-        let daemon: Daemon | undefined
-        const start = Effect.suspend(() => (daemon !== undefined ? Effect.void : Effect.asVoid(Effect.tap(Scope.provide(node.start(spec), scope), (d) => Effect.sync(() => (daemon = d))))))
-        const stop = Effect.suspend(() => {
-          const d = daemon
-          daemon = undefined
-          return d === undefined ? Effect.void : d.stop
-        })
-        yield* start
+        }))
+        yield* controls.start
         const client = makeRpcClient(name, `https://127.0.0.1:${port}`, USER, PASSWORD, pem(certBase), logFile)
-        yield* Effect.addFinalizer(() => client.close)
+        yield* Scope.addFinalizer(scope, client.close)
         const endpoint: WalletEndpoint = {
           name,
           url: `https://127.0.0.1:${port}`,
@@ -346,13 +432,96 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
           certFile: `${certBase}.cert`,
           certificate: pem(certBase),
           passphrase: SIMULATION_PASSPHRASE,
+          get appDataDir() {
+            return appData
+          },
+          logFile,
+          call: client.call,
+          callAs: client.callAs,
+          ...controls,
+          restartEmpty: Effect.gen(function* () {
+            yield* controls.stop
+            empties += 1
+            appData = `${firstAppData}-empty-${empties}`
+            mkdirSync(appData, { recursive: true })
+            if (!extraArgs.includes("--createtemp")) extraArgs = ["--createtemp", `--pass=${SIMULATION_PASSPHRASE}`, ...extraArgs]
+            yield* controls.start
+          }),
+          restartWith: (args) =>
+            Effect.gen(function* () {
+              yield* controls.stop
+              extraArgs = args
+              yield* controls.start
+            }),
+        }
+        return endpoint
+      })
+
+    /** Another wallet, created now (`--createtemp`, unlocked), on the harness's dcrd or another. */
+    const startWallet = (name: string, walletOptions: WalletStartOptions = {}) =>
+      Effect.gen(function* () {
+        const [port] = yield* freePorts(1)
+        const appData = join(dir, name)
+        mkdirSync(appData, { recursive: true })
+        const certBase = join(dir, `${name}-tls`, "rpc")
+        mkdirSync(dirname(certBase), { recursive: true })
+        yield* makeCert(name, certBase)
+        return yield* makeWallet(name, appData, port!, certBase, walletOptions.dcrd ?? mainDcrd, ["--createtemp", `--pass=${SIMULATION_PASSPHRASE}`, ...(walletOptions.args ?? [])])
+      })
+
+    /**
+     * Another dcrd on the same simnet: it connects to the harness's dcrd only (`--connect`), takes
+     * its blocks as they are mined and relays its own wallets' transactions (votes) to it. Returns
+     * once it has the harness's tip.
+     */
+    const startDcrd = (name: string) =>
+      Effect.gen(function* () {
+        const [rpcPort, peerPort] = yield* freePorts(2)
+        const appData = join(dir, name)
+        mkdirSync(appData, { recursive: true })
+        const certBase = join(appData, "rpc")
+        yield* makeCert(name, certBase)
+        const logFile = join(dir, `${name}.log`)
+        const controls = makeControls(() => ({
+          name,
+          program: "dcrd",
+          args: [
+            "--simnet",
+            `--appdata=${appData}`,
+            `--rpcuser=${USER}`,
+            `--rpcpass=${PASSWORD}`,
+            `--rpccert=${certBase}.cert`,
+            `--rpckey=${certBase}.key`,
+            `--rpclisten=127.0.0.1:${rpcPort}`,
+            `--listen=127.0.0.1:${peerPort}`,
+            `--connect=127.0.0.1:${p2pPort}`,
+            "--noseeders",
+            "--nodiscoverip",
+            "--nofilelogging",
+          ],
+          dirs: [appData],
+          logFile,
+          ready: /RPC server listening on/,
+        }))
+        yield* controls.start
+        const client = makeRpcClient(name, `https://127.0.0.1:${rpcPort}`, USER, PASSWORD, pem(certBase), logFile)
+        yield* Scope.addFinalizer(scope, client.close)
+        const tip = yield* height
+        yield* waitFor(`${name} to sync to the harness's tip ${tip}`, client.callAs(Schema.Number, "getblockcount"), (h) => h >= tip)
+        const endpoint: PeerDcrdEndpoint = {
+          name,
+          rpcUrl: `https://127.0.0.1:${rpcPort}`,
+          wsUrl: `wss://127.0.0.1:${rpcPort}/ws`,
+          user: USER,
+          password: PASSWORD,
+          certFile: `${certBase}.cert`,
+          certificate: pem(certBase),
+          p2pAddress: `127.0.0.1:${peerPort}`,
           appDataDir: appData,
           logFile,
           call: client.call,
           callAs: client.callAs,
-          start,
-          stop,
-          running: Effect.sync(() => daemon !== undefined),
+          ...controls,
         }
         return endpoint
       })
@@ -360,9 +529,9 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
     const ticketsPerBlock = options.ticketsPerBlock ?? 10
     const [payoutWallet, ...votingWallets] = yield* Effect.all(
       [
-        makeWallet("payout-wallet", payoutDir, payoutPort!, certs.payout, []),
+        makeWallet("payout-wallet", payoutDir, payoutPort!, certs.payout, mainDcrd, []),
         ...votingNames.map((name, i) =>
-          makeWallet(name, votingDirs[i]!, votingPorts[i]!, certs[name]!, [
+          makeWallet(name, votingDirs[i]!, votingPorts[i]!, certs[name]!, mainDcrd, [
             "--createtemp",
             `--pass=${SIMULATION_PASSPHRASE}`,
             "--enablevoting",
@@ -380,7 +549,6 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
     const fundingAddresses = new Map<WalletEndpoint, string>()
     for (const wallet of votingWallets) fundingAddresses.set(wallet, yield* wallet.callAs(Schema.String, "getnewaddress", []))
 
-    const height = dcrdClient.callAs(Schema.Number, "getblockcount")
     const generate = (blocks: number) => dcrdClient.callAs(Schema.Array(Schema.String), "generate", [blocks])
     const mempoolVotes = Effect.map(dcrdClient.callAs(Schema.Array(Schema.String), "getrawmempool", [false, "votes"]), (v) => v.length)
 
@@ -389,7 +557,7 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
      * of the block: go on with all five, or with enough once no more came for a while (a voting
      * wallet is down), or fail rather than let generate hang.
      */
-    const awaitVotes = (tip: number, minVotes: number) =>
+    const awaitVotes = (tip: number, minVotes: number, settleMillis: number, timeoutMillis: number) =>
       Effect.gen(function* () {
         let last = -1
         let steadySince = 0
@@ -397,8 +565,8 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
           const votes = yield* mempoolVotes
           if (votes >= SIMNET.ticketsPerBlock) return
           if (votes !== last) [last, steadySince] = [votes, waited]
-          if (votes >= minVotes && waited - steadySince >= 400) return
-          if (waited >= 5_000) return yield* Effect.fail(new NotEnoughVotes({ height: tip, votes, needed: minVotes }))
+          if (votes >= minVotes && waited - steadySince >= settleMillis) return
+          if (waited >= timeoutMillis) return yield* Effect.fail(new NotEnoughVotes({ height: tip, votes, needed: minVotes }))
           yield* Effect.sleep(25)
         }
       })
@@ -407,7 +575,7 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       Effect.gen(function* () {
         const minVotes = advanceOptions.minVotes ?? 3
         for (let tip = yield* height; tip < target; tip = yield* height) {
-          if (tip >= STAKE_VALIDATION_HEIGHT - 1) yield* awaitVotes(tip, minVotes)
+          if (tip >= STAKE_VALIDATION_HEIGHT - 1) yield* awaitVotes(tip, minVotes, advanceOptions.settleMillis ?? 400, advanceOptions.timeoutMillis ?? 5_000)
           yield* generate(1)
           // The ticket buyer answers each block with purchases the next block should carry.
           if (tip < STAKE_VALIDATION_HEIGHT - 1) yield* Effect.sleep(40)
@@ -425,18 +593,23 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
         return atoms.success
       })
 
+    /** One transaction from the payout wallet paying each address its amount (exact: a JSON literal). */
+    const payTo = (payments: ReadonlyArray<readonly [string, bigint]>) =>
+      Effect.gen(function* () {
+        const amounts = payments.map(([address, atoms]) => `${JSON.stringify(address)}:${atomsToDcr(atoms)}`)
+        yield* payoutWallet.call("walletpassphrase", [SIMULATION_PASSPHRASE, 60])
+        return yield* payoutWallet.callAs(Schema.String, "sendmany", ["default", new JsonLiteral(`{${amounts.join(",")}}`)])
+      })
     /** One transaction from the payout wallet paying each wallet its amount. */
     const pay = (payments: ReadonlyArray<readonly [WalletEndpoint, bigint]>) =>
       Effect.gen(function* () {
-        const amounts: Array<string> = []
+        const toAddresses: Array<readonly [string, bigint]> = []
         for (const [wallet, atoms] of payments) {
           const funding = fundingAddresses.get(wallet)
           fundingAddresses.delete(wallet)
-          const address = funding ?? (yield* wallet.callAs(Schema.String, "getnewaddress", []))
-          amounts.push(`${JSON.stringify(address)}:${atomsToDcr(atoms)}`)
+          toAddresses.push([funding ?? (yield* wallet.callAs(Schema.String, "getnewaddress", [])), atoms])
         }
-        yield* payoutWallet.call("walletpassphrase", [SIMULATION_PASSPHRASE, 60])
-        return yield* payoutWallet.callAs(Schema.String, "sendmany", ["default", new JsonLiteral(`{${amounts.join(",")}}`)])
+        return yield* payTo(toAddresses)
       })
     const fundVotingWallet = (atoms: bigint, wallet: WalletEndpoint = votingWallet) => pay([[wallet, atoms]])
 
@@ -454,19 +627,7 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
     return {
       dir,
       miningAddress,
-      dcrd: {
-        rpcUrl: `https://127.0.0.1:${dcrdPort}`,
-        wsUrl: `wss://127.0.0.1:${dcrdPort}/ws`,
-        user: USER,
-        password: PASSWORD,
-        certFile: `${certs.dcrd}.cert`,
-        certificate: pem(certs.dcrd),
-        p2pAddress: `127.0.0.1:${p2pPort}`,
-        appDataDir: dcrdDir,
-        logFile: dcrdLog,
-        call: dcrdClient.call,
-        callAs: dcrdClient.callAs,
-      },
+      dcrd: mainDcrd,
       payoutWallet,
       votingWallet,
       votingWallets,
@@ -492,5 +653,8 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
       advance: (blocks, o) => Effect.flatMap(height, (h) => advanceTo(h + blocks, o)),
       balanceAtoms,
       fundVotingWallet,
+      payTo,
+      startDcrd,
+      startWallet,
     } satisfies SimnetHarness
   })

@@ -40,6 +40,11 @@ export interface Daemon {
   readonly name: string
   /** Asks the program to stop (SIGINT, as Ctrl-C; killed after 20 s) and waits. Repeatable. */
   readonly stop: Effect.Effect<void>
+  /**
+   * Ends the program at once (SIGKILL, no clean shutdown: a crashed server, a pulled plug) and
+   * waits. Repeatable; `stop` after it returns at once.
+   */
+  readonly kill: Effect.Effect<void>
   /** Waits for the program to end by itself or by `stop`. */
   readonly exited: Effect.Effect<DaemonExit>
   /** Its last lines of output, for error messages. */
@@ -153,7 +158,11 @@ const spawnNative = (binaries: DecredBinaries, spec: DaemonSpec) =>
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT")
       yield* Deferred.await(exited).pipe(Effect.timeoutOrElse({ duration: STOP_GRACE_MILLIS, orElse: () => Effect.sync(() => child.kill("SIGKILL")).pipe(Effect.andThen(Deferred.await(exited))) }))
     })
-    const daemon: Daemon = { name: spec.name, stop, exited: Deferred.await(exited), tail: Effect.sync(output.tail) }
+    const kill = Effect.gen(function* () {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+      yield* Deferred.await(exited)
+    })
+    const daemon: Daemon = { name: spec.name, stop, kill, exited: Deferred.await(exited), tail: Effect.sync(output.tail) }
     return { daemon, ready, exited, output }
   })
 
@@ -293,10 +302,10 @@ const makeDockerNode = (image: string): Effect.Effect<SimnetNode["Service"], Doc
         return { started, output, exited }
       })
 
-    const stopContainer = (started: StartedContainer) =>
+    const stopContainer = (started: StartedContainer, graceMillis: number = STOP_GRACE_MILLIS) =>
       Effect.promise(() =>
         started
-          .stop({ timeout: STOP_GRACE_MILLIS, remove: true })
+          .stop({ timeout: graceMillis, remove: true })
           .then(
             () => undefined,
             () => undefined,
@@ -310,6 +319,8 @@ const makeDockerNode = (image: string): Effect.Effect<SimnetNode["Service"], Doc
         name: spec.name,
         // SIGTERM, then kill after the grace period; the container is removed.
         stop: Effect.promise(() => (stopped ??= Effect.runPromise(stopContainer(started)))),
+        // No grace period: the engine sends SIGKILL at once.
+        kill: Effect.promise(() => (stopped ??= Effect.runPromise(stopContainer(started, 0)))),
         exited: Deferred.await(exited),
         tail: Effect.sync(output.tail),
       }

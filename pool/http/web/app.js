@@ -269,6 +269,15 @@
         detail.replaceChildren(...(problems.length === 0 ? ["every task runs; dcrd, the wallet and the store answer"] : problems.flatMap((p, i) => (i === 0 ? [p] : [el("br", {}), p]))))
     }
     setInterval(() => loadHealth().catch(() => {}), 10000)
+    // An agenda vote the chain holds: its panel is re-read from the page itself.
+    if (document.getElementById("agenda-progress") !== null) {
+      const loadAgenda = async () => {
+        const r = await fetch("/", { credentials: "same-origin" })
+        const fresh = new DOMParser().parseFromString(await r.text(), "text/html").getElementById("agenda-progress")
+        if (fresh !== null) document.getElementById("agenda-progress")?.replaceWith(fresh)
+      }
+      setInterval(() => loadAgenda().catch(() => {}), 5000)
+    }
   }
 
   if (page === "account") {
