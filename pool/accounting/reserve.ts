@@ -34,7 +34,7 @@ export interface PpsReserveReport {
  * (it pays shares before its first block matures); an operator who funded the wallet sets the
  * threshold to minus that sum plus a margin (`ppsreservelow`).
  */
-export const DEFAULT_PPS_RESERVE_LOW = 0n
+const DEFAULT_PPS_RESERVE_LOW = 0n
 
 export const makePpsReserve = (options: Pick<StoreAccountingOptions, "scheme" | "ppsReserveLow">) =>
   Effect.gen(function* () {

@@ -1,6 +1,6 @@
 import { Cause, Clock, Data, Effect, Exit, FiberSet, Redacted, Schedule } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
-import { createHash } from "node:crypto"
+import { createHash, timingSafeEqual } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
@@ -10,6 +10,7 @@ import { CrashPoints } from "../ops/crash-points.ts"
 import { healthProblems } from "../ops/health.ts"
 import { PROMETHEUS_CONTENT_TYPE, type MetricsRegistry } from "../ops/metrics.ts"
 import { backup } from "../store/backup.ts"
+import { gatherStatus, StatusReport } from "../ops/status.ts"
 import { accountInputError, API_ROUTES, apiInput, encodeJson, errorJson, liveStats, LiveEvent, matchRoute, openApiDocument, type ApiContext } from "./api.ts"
 import type { PoolLiveState } from "../pool.ts"
 import type { PoolStore } from "../store/store.ts"
@@ -99,6 +100,12 @@ export interface AdminHttpOptions {
   readonly metrics?: MetricsRegistry | undefined
   /** A consensus vote the chain holds, shown on the overview (the simulated dcrd's blake3pow vote). */
   readonly agendaProgress?: (() => AgendaProgress | undefined) | undefined
+  /**
+   * The running pool's token for the command line (`pool backup` and `pool status` while the
+   * pool holds the embedded store; see ops/control.ts): `Authorization: Bearer <token>` on
+   * `POST /admin/backup` and `GET /admin/status`, with or without an admin password.
+   */
+  readonly controlToken?: Redacted.Redacted<string> | undefined
 }
 
 class AdminHttpError extends Data.TaggedError("AdminHttpError")<{
@@ -182,6 +189,10 @@ const replying =
 
 const verified = (hash: PasswordHash, given: string) => Effect.promise(() => verifyPassword(hash, given))
 const encodeLiveEvent = encodeJson(LiveEvent)
+const encodeStatus = encodeJson(StatusReport)
+
+/** Compares digests, so the comparison takes the same time whatever the token given. */
+const sameToken = (given: string, token: string): boolean => timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(token).digest())
 
 /** Serves until the scope closes; returns the bound port. */
 export const serveAdminHttp = (options: AdminHttpOptions) =>
@@ -458,8 +469,14 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
         res.destroy()
         yield* Effect.logError("POST /admin/backup failed; the stream was cut short", exit.cause)
       })
+    /** The command line's token (ops/control.ts), when the request carries it. */
+    const bearsControlToken = (req: IncomingMessage): boolean => {
+      const header = req.headers.authorization
+      return options.controlToken !== undefined && header !== undefined && header.startsWith("Bearer ") && sameToken(header.slice(7), Redacted.value(options.controlToken))
+    }
     const backupRoute: Handler = (req, res) =>
       Effect.gen(function* () {
+        if (bearsControlToken(req)) return yield* streamBackup(res)
         if (password === undefined) return send(res, 403, "text/plain", "admin endpoints are off: start the pool with --adminpass to use them\n")
         const header = req.headers.authorization
         if (header !== undefined) {
@@ -477,6 +494,13 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
         if (form === undefined || !csrfMatches(session, form.get("csrf"))) return sendHtml(res, 403, errorPage(frame(), 403, "The backup form expired: reload the admin page."))
         yield* streamBackup(res)
       })
+    /** `GET /admin/status`: what `pool status` prints, as JSON, for the command line's token or an admin session. */
+    const statusRoute: Handler = (req, res) => {
+      if (!bearsControlToken(req) && sessionOf(req)?.admin !== true) {
+        return Effect.sync(() => sendError(res, 401, "the running pool's token (pool status reads it from the data directory) or an admin session is required"))
+      }
+      return answer(res, "GET /admin/status", false, Effect.flatMap(gatherStatus, encodeStatus), (json) => sendJson(res, 200, json))
+    }
     /** `GET /metrics`: the registry rendered in the request's fiber (a render that fails is a 500 and a log line). */
     const metrics: Handler = (_req, res) => {
       const registry = options.metrics
@@ -499,6 +523,7 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
       ["/admin/login", { POST: login }],
       ["/admin/logout", { POST: logout }],
       ["/admin/backup", { POST: backupRoute }],
+      ["/admin/status", { GET: statusRoute }],
       ["/metrics", { GET: metrics }],
     ])
 

@@ -6,7 +6,12 @@
  *   restore --from=FILE      into an empty database (a new data directory or Postgres database)
  *   migrate                  bring the schema up to date and exit
  *   status                   shares, blocks and payouts as the database holds them
+ *
+ * backup and status work whether the pool runs or not: while a pool holds the embedded store
+ * they ask it over its admin server (ops/control.ts), with the token it left in the data directory.
  *   hashpass                 the scrypt hash of the password on stdin, for --adminpass
+ *   writeconfig [PATH|-]     a commented sample config of every option at its default
+ *                            (default: -C/--configfile, else <appdata>/dcrforge.conf; - for stdout)
  *
  * Options come from flags, DCRFORGE_* environment variables and the config file; `--help`
  * lists them. DCRFORGE_CRASH_AT is for the crash-safety tests only.
@@ -15,29 +20,43 @@ import { NodeRuntime } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { Cause, Console, Data, DateTime, Effect, Exit, Layer, Random, References, Result, Runtime } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { homedir } from "node:os"
 import { dirname, join } from "node:path"
 import { toHex } from "../../core/chain/bytes.ts"
 import { PayoutWallet, WalletUnavailable } from "../../core/services/wallet.ts"
-import { atomsToDcr } from "../../core/chain/amounts.ts"
 import { dcrwalletLayer } from "../../wallet/dcrwallet-rpc.ts"
-import { describeOptions, formatHostPort, loadConfig, wantsHelp, type PoolConfig } from "./config.ts"
+import { describeOptions, formatHostPort, loadConfig, wantsHelp, writeConfigRequest, type PoolConfig } from "./config.ts"
 import { serveAdminHttp } from "../http/server.ts"
 import { crashPointsFromEnv } from "./crash-points.ts"
 import { DcrdCalls, dcrdChainLayer, dcrdWebSocketLayer } from "../dcrd-client.ts"
 import { makeDcrdStakeView } from "../dcrd-stake-view.ts"
 import { runPool } from "../pool.ts"
 import { backup, restore } from "../store/backup.ts"
-import { pgliteLayer } from "../store/pglite.ts"
+import { embeddedStoreOwner, pgliteLayer } from "../store/pglite.ts"
+import { backupFromRunningPool, newControlToken, publishRunningPool, runningPoolOf, statusFromRunningPool } from "./control.ts"
+import { formatStatus, gatherStatus } from "./status.ts"
 import { migrate } from "../store/schema.ts"
 import { PoolStore, poolStoreLayer } from "../store/store.ts"
 import { tcpListenerLayer } from "../stratum/tcp-listener.ts"
 import { hashPassword } from "../http/auth.ts"
 
+/** One line per command, for the usage text. */
+const COMMAND_HELP = [
+  "  run                      the pool: stratum for miners, dcrd and dcrwallet over JSON-RPC, payouts, the web UI",
+  "  backup [--out=FILE]      a consistent snapshot of the database as JSON lines (default: <datadir>/backups/);",
+  "                           while a pool runs on the embedded store, streamed by that pool",
+  "  restore --from=FILE      a backup into an empty database (a new data directory or Postgres database)",
+  "  migrate                  bring the database's schema up to date and exit",
+  "  status                   shares, blocks, payouts, balances and the PPS reserve (through a running pool too)",
+  "  hashpass                 the scrypt hash of the password on stdin, for --adminpass",
+  "  writeconfig [PATH|-]     a commented sample config of every option at its default (default: -C/--configfile,",
+  "                           else <appdata>/dcrforge.conf; - for stdout); --activenet=NET for that network's defaults",
+].join("\n")
+
 class CliError extends Data.TaggedError("CliError")<{ readonly message: string }> {}
 
-const COMMANDS = ["run", "backup", "restore", "migrate", "status", "hashpass"] as const
+const COMMANDS = ["run", "backup", "restore", "migrate", "status", "hashpass", "writeconfig"] as const
 type Command = (typeof COMMANDS)[number]
 
 /** The database the configuration names: embedded in the data directory, or a Postgres server. */
@@ -121,6 +140,8 @@ const runCommand = (config: PoolConfig) =>
         maxConnectionsPerHost: config.maxConnPerHost,
       })
       const tls = config.guiCert === undefined || config.guiKey === undefined ? undefined : { cert: readFileSync(config.guiCert, "utf8"), key: readFileSync(config.guiKey, "utf8") }
+      // The command line's way in while this process holds the embedded store (`pool backup`, `pool status`).
+      const controlToken = config.postgres ? undefined : newControlToken()
       const http = yield* serveAdminHttp({
         host: config.guiListen.host,
         port: config.guiListen.port,
@@ -132,7 +153,9 @@ const runCommand = (config: PoolConfig) =>
         stratumPort: config.minerListen.port,
         tls,
         trustProxy: config.trustProxy,
+        controlToken,
       })
+      if (controlToken !== undefined) yield* publishRunningPool(config.dataDir, { host: config.guiListen.host, port: http.port, token: controlToken, tlsCertificate: tls?.cert })
       yield* Effect.logInfo(
         `web UI on ${tls === undefined ? "http" : "https"}://${formatHostPort({ host: config.guiListen.host, port: http.port })}/ (API at /api/, described at /api/openapi.json${config.metrics ? "; metrics at /metrics" : ""}${config.adminPass === undefined ? "; admin off" : "; admin at /admin"})`,
       )
@@ -144,25 +167,45 @@ const runCommand = (config: PoolConfig) =>
 const withStore = <A, E>(config: PoolConfig, body: Effect.Effect<A, E, SqlClient.SqlClient | PoolStore>) =>
   body.pipe(Effect.provide(poolStoreLayer), Effect.provide(storeLayerFor(config)), Effect.scoped)
 
-/** Writes a snapshot to a new file, synced before the command says it is done. */
-const backupCommand = (config: PoolConfig, out: string | undefined) =>
+/**
+ * The running pool that holds this configuration's embedded store, if one does: `backup` and
+ * `status` then ask it (ops/control.ts) instead of opening the files, so the operator runs the
+ * same command whether the pool runs or not. Postgres is shared, so it is always opened directly.
+ */
+const runningPoolFor = (config: PoolConfig) =>
+  Effect.gen(function* () {
+    if (config.postgres) return undefined
+    const owner = embeddedStoreOwner(join(config.dataDir, "pglite"))
+    return owner === undefined ? undefined : yield* runningPoolOf(config.dataDir, owner)
+  })
+
+/**
+ * Writes a snapshot to a new file, synced before the command says it is done: from the store,
+ * or streamed by the running pool that holds it (the same JSON lines).
+ */
+export const backupCommand = (config: PoolConfig, out: string | undefined) =>
   Effect.gen(function* () {
     const now = DateTime.formatIso(yield* DateTime.now).replace(/[:.]/g, "-")
     const path = out ?? join(config.dataDir, "backups", `dcrforge-${config.activeNet}-${now}.jsonl`)
     mkdirSync(dirname(path), { recursive: true })
     if (existsSync(path)) return yield* new CliError({ message: `${path} exists; choose a new --out file (a backup never overwrites one)` })
+    const running = yield* runningPoolFor(config)
     // Written under a temporary name and renamed once synced: a backup file is whole or absent.
     const partial = `${path}.partial`
     const fd = openSync(partial, "w")
-    const counts = yield* withStore(
-      config,
-      backup((line) => Effect.sync(() => void writeSync(fd, `${line}\n`))),
-    ).pipe(
+    const written =
+      running === undefined
+        ? withStore(
+            config,
+            backup((line) => Effect.sync(() => void writeSync(fd, `${line}\n`))),
+          ).pipe(Effect.map((counts) => JSON.stringify(counts)))
+        : backupFromRunningPool(running, (chunk) => void writeSync(fd, chunk)).pipe(Effect.as(`streamed by the running pool (process ${running.pid})`))
+    const what = yield* written.pipe(
       Effect.ensuring(Effect.sync(() => (fsyncSync(fd), closeSync(fd)))),
       Effect.tapError(() => Effect.sync(() => rmSync(partial, { force: true }))),
     )
     renameSync(partial, path)
-    yield* Console.log(`backup written to ${path}: ${JSON.stringify(counts)}`)
+    return `backup written to ${path}: ${what}`
   })
 
 const restoreCommand = (config: PoolConfig, from: string | undefined) =>
@@ -173,24 +216,30 @@ const restoreCommand = (config: PoolConfig, from: string | undefined) =>
     yield* Console.log(`restored from ${from}: ${JSON.stringify(counts)}`)
   })
 
-const statusCommand = (config: PoolConfig) =>
-  withStore(
-    config,
-    Effect.gen(function* () {
-      yield* migrate
-      const store = yield* PoolStore
-      const shares = yield* store.shareCount
-      const blocks = yield* store.blocksPage(10, 0)
-      const batches = yield* store.batches(5)
-      const totals = yield* store.accountTotals
-      yield* Console.log(`network ${config.activeNet}; store ${config.postgres ? `postgres ${config.postgresHost}:${config.postgresPort}/${config.postgresDbName}` : join(config.dataDir, "pglite")}`)
-      yield* Console.log(`shares: ${shares.shares}`)
-      for (const b of blocks) yield* Console.log(`block ${b.height} ${b.hash} ${b.status}${b.reward === undefined ? "" : ` ${atomsToDcr(b.reward)} DCR`} found by ${b.account}.${b.worker}`)
-      for (const b of batches) yield* Console.log(`payout batch ${b.id} ${b.status}${b.txid === undefined ? "" : ` ${b.txid}`}`)
-      for (const t of totals)
-        yield* Console.log(`account ${t.account}: immature ${atomsToDcr(t.immature)}, payable ${atomsToDcr(t.payable)}, pending ${atomsToDcr(t.pending)}, paid ${atomsToDcr(t.paid)} DCR`)
-    }),
-  )
+/** What `pool status` prints: from the store, or from the running pool that holds it. */
+export const statusLines = (config: PoolConfig) =>
+  Effect.gen(function* () {
+    const running = yield* runningPoolFor(config)
+    const where = config.postgres ? `postgres ${config.postgresHost}:${config.postgresPort}/${config.postgresDbName}` : join(config.dataDir, "pglite")
+    const header = `network ${config.activeNet}; store ${where}${running === undefined ? "" : ` (through the running pool, process ${running.pid})`}`
+    const lines = running === undefined ? yield* withStore(config, Effect.andThen(migrate, gatherStatus)).pipe(Effect.map(formatStatus)) : yield* statusFromRunningPool(running)
+    return [header, ...lines]
+  })
+
+/** `writeconfig [PATH|-]`: the sample, to a new file (never over one) or to stdout. */
+const writeConfigCommand = (rest: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const positional = rest[0] !== undefined && (rest[0] === "-" || !rest[0].startsWith("-")) ? rest[0] : undefined
+    const request = writeConfigRequest({ argv: positional === undefined ? rest : rest.slice(1), env: process.env, home: homedir(), readFile: () => undefined })
+    if (Result.isFailure(request)) return yield* new CliError({ message: request.failure.message })
+    if (positional === "-") return yield* Console.log(request.success.text)
+    const path = positional ?? request.success.path
+    if (existsSync(path)) return yield* new CliError({ message: `${path} exists; writeconfig never overwrites a config: give another path (or - for stdout) and merge by hand` })
+    mkdirSync(dirname(path), { recursive: true })
+    // Owner-only: the operator will add passwords to it.
+    writeFileSync(path, request.success.text, { mode: 0o600 })
+    yield* Console.log(`sample config written to ${path}: every option at its default, commented out; remove the ; of those you set`)
+  })
 
 /** Takes `--name=value` / `--name value` out of argv (command options the config does not know). */
 const takeOption = (argv: Array<string>, name: string): string | undefined => {
@@ -213,7 +262,7 @@ const main = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const [first, ...rest] = argv
     if (first === undefined || wantsHelp([first]) || !(COMMANDS as ReadonlyArray<string>).includes(first)) {
-      yield* Console.log(`usage: pool <${COMMANDS.join("|")}> [options]\n\noptions:\n${describeOptions()}`)
+      yield* Console.log(`usage: pool <${COMMANDS.join("|")}> [options]\n\ncommands:\n${COMMAND_HELP}\n\noptions:\n${describeOptions()}`)
       if (first !== undefined && !wantsHelp([first])) return yield* new CliError({ message: `unknown command ${JSON.stringify(first)}; use one of ${COMMANDS.join(", ")}` })
       return
     }
@@ -225,6 +274,7 @@ const main = (argv: ReadonlyArray<string>) =>
       if (password === "") return yield* new CliError({ message: "hashpass reads the admin password from stdin: echo -n 'the password' | ./dcrforge pool hashpass" })
       return yield* Console.log(hashPassword(password))
     }
+    if (command === "writeconfig") return yield* writeConfigCommand(rest)
     const args = [...rest]
     const out = takeOption(args, "out")
     const from = takeOption(args, "from")
@@ -236,12 +286,12 @@ const main = (argv: ReadonlyArray<string>) =>
       command === "run"
         ? runCommand(config)
         : command === "backup"
-          ? backupCommand(config, out)
+          ? backupCommand(config, out).pipe(Effect.flatMap(Console.log))
           : command === "restore"
             ? restoreCommand(config, from)
             : command === "migrate"
               ? withStore(config, migrate.pipe(Effect.flatMap((applied) => Console.log(`schema up to date (${applied.length} migrations applied now)`))))
-              : statusCommand(config)
+              : statusLines(config).pipe(Effect.flatMap((lines) => Console.log(lines.join("\n"))))
     return yield* program.pipe(Effect.provideService(References.MinimumLogLevel, level))
   })
 

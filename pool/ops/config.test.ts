@@ -5,7 +5,7 @@ import { encodeAddress } from "../../core/chain/address.ts"
 import { NETWORK_NAMES, NETWORKS, type NetworkName } from "../../core/chain/params.ts"
 import { ATOMS_PER_DCR, MAX_ATOMS, atomsToDcr } from "../../core/chain/amounts.ts"
 import { hashPassword } from "../http/auth.ts"
-import { type ConfigError, describeOptions, envName, formatDuration, loadConfig, NETWORK_DEFAULTS, OPTION_NAMES, type PoolConfig, parseDuration, wantsHelp } from "./config.ts"
+import { type ConfigError, describeOptions, envName, formatDuration, loadConfig, NETWORK_DEFAULTS, OPTION_NAMES, type PoolConfig, parseDuration, wantsHelp, writeConfigRequest } from "./config.ts"
 
 const HOME = "/home/op"
 const DEFAULT_FILE = "/home/op/.dcrforge/dcrforge.conf"
@@ -262,7 +262,8 @@ describe("the config file", () => {
       "solopool",
       "rpcuser=fileuser",
       "rpcpass=filepass",
-      "[Other Section]",
+      "[application options]",
+      "paymentmethod=pplns-time",
       "lastnperiod=5m",
     ].join("\r\n")
     const c = ok([], { files: { [DEFAULT_FILE]: text } })
@@ -272,7 +273,7 @@ describe("the config file", () => {
     expect(c.soloPool).toBe(true)
     expect(c.rpcUser).toBe("fileuser")
     expect(c.lastNPeriodMs).toBe(300_000)
-    expect(c.sources.lastnperiod).toBe(`${DEFAULT_FILE}:11`)
+    expect(c.sources.lastnperiod).toBe(`${DEFAULT_FILE}:12`)
   })
 
   it("an explicit --configfile or DCRFORGE_CONFIGFILE is read instead of the default", () => {
@@ -401,11 +402,19 @@ describe("durations", () => {
   })
 
   it("lastnperiod at least 60s, maxgentime at least 2s, with the fix", () => {
-    expect(ok([...REQUIRED, "--lastnperiod=60s"]).lastNPeriodMs).toBe(60_000)
+    expect(ok([...REQUIRED, "--paymentmethod=pplns-time", "--lastnperiod=60s"]).lastNPeriodMs).toBe(60_000)
     expect(ok([...REQUIRED, "--maxgentime=2s"]).maxGenTimeMs).toBe(2_000)
     expect(fails([...REQUIRED, "--lastnperiod=59s"]).message).toBe("lastnperiod=59s (from --lastnperiod): must be at least 60s; set e.g. --lastnperiod=24h")
     expect(fails([...REQUIRED, "--maxgentime=1500ms"]).message).toBe("maxgentime=1500ms (from --maxgentime): must be at least 2s; set e.g. --maxgentime=15s")
     expect(fails([...REQUIRED, "--maxgentime=15"]).message).toContain("use a number and a unit")
+  })
+
+  it("a window the payment method does not read is refused with the fix, not ignored", () => {
+    expect(fails([...REQUIRED, "--lastnperiod=5m"]).message).toBe(
+      "lastnperiod=5m (from --lastnperiod) sets the window of paymentmethod=pplns-time only, and the method is pplns: set paymentmethod=pplns-time (dcrpool's pplns), or remove lastnperiod",
+    )
+    expect(fails([...REQUIRED, "--paymentmethod=pps", "--pplnswindow=3"]).option).toBe("pplnswindow")
+    expect(ok([...REQUIRED, "--solopool", "--lastnperiod=5m"]).soloPool).toBe(true)
   })
 
   it("payment methods select the payout scheme; pplns-time uses lastnperiod", () => {
@@ -475,6 +484,180 @@ describe("every error names the option, the source and the fix", () => {
   })
 })
 
+describe("Decred's config form", () => {
+  it("-C <file> and -C<file> (dcrd's short flag) read that file; -A <dir> moves appdata", () => {
+    const files = { "/etc/pool.conf": "poolfee=0.02\n", "/srv/pool/dcrforge.conf": "poolfee=0.03\n" }
+    expect(ok([...REQUIRED, "-C", "/etc/pool.conf"], { files }).poolFeeBasisPoints).toBe(200)
+    expect(ok([...REQUIRED, "-C/etc/pool.conf"], { files }).sources.configfile).toBe("-C")
+    expect(ok(["-A", "/srv/pool", ...REQUIRED], { files }).poolFeeBasisPoints).toBe(300)
+    expect(fails([...REQUIRED, "-C"]).message).toContain("-C needs a value")
+  })
+
+  it("options under another section are refused with the line, not read or ignored", () => {
+    const e = fails(REQUIRED, { files: { [DEFAULT_FILE]: "[Application Options]\npoolfee=0.02\n[Ticket Buyer]\npoolfee=0.03\n" } })
+    expect(e.message).toBe(`${DEFAULT_FILE}:3: section [Ticket Buyer] is not one dcrforge reads (its options are under [Application Options], as dcrd's): move its lines there`)
+  })
+
+  it("every bad line of a file is named at once, each with its fix", () => {
+    const e = fails(REQUIRED, { files: { [DEFAULT_FILE]: "poolfees=0.01\nappdata=/x\nminpayment\n" } })
+    expect(e.problem).toBe("several")
+    expect(e.message.split("\n")).toEqual([
+      `${DEFAULT_FILE} has 3 lines to change:`,
+      `  unknown option poolfees (from ${DEFAULT_FILE}:1): did you mean poolfee? set e.g. poolfee=0.01 at ${DEFAULT_FILE}:1`,
+      `  appdata cannot be set in the config file (from ${DEFAULT_FILE}:2), as it locates that file: set it with --appdata=<value> or DCRFORGE_APPDATA, and remove line 2`,
+      `  minpayment has no value (from ${DEFAULT_FILE}:3): write name=value, set e.g. minpayment=0.1 at ${DEFAULT_FILE}:3`,
+    ])
+  })
+})
+
+describe("an operator's dcrpool.conf", () => {
+  const DCRPOOL_FILE = "/home/op/.dcrpool/dcrpool.conf"
+  /** A dcrpool pool-mode config as its harness writes one (options in dcrpool's names). */
+  const dcrpoolConf = [
+    "[Application Options]",
+    "rpcuser=user",
+    "rpcpass=pass",
+    "dcrdrpchost=127.0.0.1:19556",
+    "dcrdrpccert=/home/op/.dcrd/rpc.cert",
+    "walletgrpchost=127.0.0.1:19558",
+    "walletrpccert=/home/op/.dcrwallet/rpc.cert",
+    "debuglevel=trace",
+    "maxgentime=20s",
+    "solopool=0",
+    "activenet=simnet",
+    "walletpass=walletpass",
+    `poolfeeaddrs=${SIMNET_ADDRESS}`,
+    "paymentmethod=pplns",
+    "lastnperiod=5m",
+    "adminpass=adminpass",
+    "guidir=../gui",
+    "designation=harness",
+    "profile=6060",
+    "tlscert=/home/op/.dcrpool/dcrpool.cert",
+    "tlskey=/home/op/.dcrpool/dcrpool.key",
+    "walletaccount=0",
+  ]
+
+  it("gets one line per option that differs, naming what to write instead; the rest is read as dcrpool meant it", () => {
+    const e = fails(["-C", DCRPOOL_FILE], { files: { [DCRPOOL_FILE]: dcrpoolConf.join("\n") } })
+    expect(e.message.split("\n")).toEqual([
+      `${DCRPOOL_FILE} has 4 lines to change:`,
+      `  ${DCRPOOL_FILE}:6: walletgrpchost=127.0.0.1:19558 is dcrpool's and differs in dcrforge: write walletrpchost=127.0.0.1:19557 (dcrforge pays through dcrwallet's JSON-RPC listener, not its gRPC one)`,
+      `  ${DCRPOOL_FILE}:17: guidir=../gui is dcrpool's and differs in dcrforge: remove the line (the web UI is built in)`,
+      `  ${DCRPOOL_FILE}:19: profile=6060 is dcrpool's and differs in dcrforge: remove the line (dcrforge has no profiling server; its metrics are at /metrics)`,
+      `  ${DCRPOOL_FILE}:14: paymentmethod=pplns is dcrpool's and differs in dcrforge: write paymentmethod=pplns-time (dcrpool's pplns pays the shares of the last lastnperiod, which is dcrforge's pplns-time; dcrforge's pplns counts a window of work (pplnswindow))`,
+    ])
+    // With those four lines changed as told, the same file runs the pool dcrpool ran.
+    const fixed = dcrpoolConf
+      .filter((l) => !l.startsWith("guidir") && !l.startsWith("profile"))
+      .map((l) => (l.startsWith("walletgrpchost") ? "walletrpchost=127.0.0.1:19557" : l === "paymentmethod=pplns" ? "paymentmethod=pplns-time" : l))
+    const c = ok(["-C", DCRPOOL_FILE], { files: { [DCRPOOL_FILE]: fixed.join("\n") } })
+    expect(c.payoutScheme).toEqual({ kind: "pplns-time", periodMs: 300_000 })
+    expect(c.walletRpcHost).toEqual({ host: "127.0.0.1", port: 19557 })
+    expect(c.soloPool).toBe(false)
+    expect(c.maxGenTimeMs).toBe(20_000)
+    expect(c.debugLevel).toBe("trace")
+    expect(c.guiCert).toBe("/home/op/.dcrpool/dcrpool.cert")
+    expect(c.guiKey).toBe("/home/op/.dcrpool/dcrpool.key")
+    expect(c.walletAccount).toBe("default")
+    expect(Redacted.value(c.walletPass!)).toBe("walletpass")
+  })
+
+  it("dcrpool's pps is dcrforge's proportional, and its default pplns is pplns-time: said, never run as another scheme", () => {
+    const ppsFile = fails(["-C", DCRPOOL_FILE], { files: { [DCRPOOL_FILE]: `rpcuser=u\nrpcpass=p\npoolfeeaddrs=${SIMNET_ADDRESS}\npaymentmethod=pps\n` } })
+    expect(ppsFile.message).toContain("paymentmethod=pps is dcrpool's and differs in dcrforge: write paymentmethod=proportional")
+    const unset = fails(["-C", DCRPOOL_FILE], { files: { [DCRPOOL_FILE]: `rpcuser=u\nrpcpass=p\npoolfeeaddrs=${SIMNET_ADDRESS}\n` } })
+    expect(unset.message).toContain("paymentmethod is not set, and this is a dcrpool config: write paymentmethod=pplns-time")
+    // The same lines in dcrforge's own file mean dcrforge's schemes.
+    expect(ok([], { files: { [DEFAULT_FILE]: `rpcuser=u\nrpcpass=p\npoolfeeaddrs=${SIMNET_ADDRESS}\npaymentmethod=pps\n` } }).payoutScheme).toEqual({ kind: "pps" })
+  })
+
+  it("property: every dcrpool option dcrforge reads differently is refused with a fix, from a file, a flag or the environment", () => {
+    const differs = [
+      "walletgrpchost",
+      "wallettlscert",
+      "wallettlskey",
+      "logdir",
+      "dbfile",
+      "guidir",
+      "domain",
+      "uselehttps",
+      "profile",
+      "conftimeout",
+      "gencertsonly",
+      "purgedb",
+      "monitorcycle",
+      "maxupgradetries",
+    ]
+    fc.assert(
+      fc.property(fc.constantFrom(...differs), fc.constantFrom("file", "flag", "env"), fc.stringMatching(/^[a-z0-9./:]{1,12}$/), (name, where, value) => {
+        const e =
+          where === "file"
+            ? // paymentmethod set, to a method that means the same in dcrpool and dcrforge: only the option differs.
+              fails(REQUIRED, { files: { [DEFAULT_FILE]: `paymentmethod=proportional\n${name}=${value}\n` } })
+            : where === "flag"
+              ? fails([...REQUIRED, `--${name}=${value}`])
+              : fails(REQUIRED, { env: { [`DCRFORGE_${name.toUpperCase()}`]: value } })
+        expect(e.problem).toBe("dcrpool-option")
+        expect(e.message).toMatch(/is dcrpool's and differs in dcrforge: (write |remove the line|drop )/)
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it("walletaccount: dcrpool's account 0 is dcrwallet's \"default\"; another number asks for the account's name", () => {
+    expect(ok([...REQUIRED, "--walletaccount=0"]).walletAccount).toBe("default")
+    expect(fails([...REQUIRED, "--walletaccount=2"]).message).toContain("give the name of account 2")
+  })
+})
+
+describe("writeconfig: the sample config", () => {
+  const sample = (argv: ReadonlyArray<string> = []) => {
+    const r = writeConfigRequest({ argv, env: {}, readFile: () => undefined, home: HOME })
+    if (Result.isFailure(r)) throw new Error(r.failure.message)
+    return r.success
+  }
+  /** The sample with every `; name=value` line that has a value uncommented. */
+  const uncommented = (text: string) => text.replace(/^; ([a-z]+)=(.+)$/gm, "$1=$2")
+  const withoutSources = (c: PoolConfig) => {
+    const { sources: _sources, configFileRead: _read, ...rest } = c
+    return rest
+  }
+
+  it("loads as it is, and with every option line uncommented gives back every default, for each network", () => {
+    for (const net of NETWORK_NAMES) {
+      const { path, text } = sample(net === "simnet" ? [] : [`--activenet=${net}`])
+      expect(path).toBe(DEFAULT_FILE)
+      const required = ["--rpcuser=u", "--rpcpass=p", `--poolfeeaddrs=${addressFor(net)}`, ...(net === "regnet" ? ["--walletrpchost=127.0.0.1:1"] : [])]
+      const defaults = ok([...required, `--activenet=${net}`])
+      expect(withoutSources(ok(required, { files: { [DEFAULT_FILE]: text } })), net).toEqual(withoutSources(defaults))
+      const set = ok(required, { files: { [DEFAULT_FILE]: uncommented(text) } })
+      expect(withoutSources(set), net).toEqual(withoutSources(defaults))
+      // Every option the file may hold is in the sample, and every one with a default came from it.
+      const fromFile = OPTION_NAMES.filter((n) => set.sources[n].startsWith(`${DEFAULT_FILE}:`))
+      expect(new Set(fromFile), net).toEqual(new Set(OPTION_NAMES.filter((n) => new RegExp(`^(; )?${n}=.+$`, "m").test(text))))
+      expect(fromFile.length, net).toBeGreaterThan(25)
+    }
+  })
+
+  it("lists every option but appdata and configfile, each with its help and default", () => {
+    const { text } = sample()
+    for (const name of OPTION_NAMES) {
+      if (name === "appdata" || name === "configfile") expect(text, name).not.toMatch(new RegExp(`^; ${name}=`, "m"))
+      else expect(text, name).toMatch(new RegExp(`^; ${name}=`, "m"))
+    }
+    expect(text).toContain("[Application Options]")
+  })
+
+  it("goes where -C, --appdata or the default say, and refuses options it does not read", () => {
+    expect(sample(["-C", "/etc/dcrforge.conf"]).path).toBe("/etc/dcrforge.conf")
+    expect(sample(["--appdata=~/pool"]).path).toBe("/home/op/pool/dcrforge.conf")
+    expect(sample(["--appdata=~/pool"]).text).toContain("; datadir=~/pool/data/simnet")
+    const r = writeConfigRequest({ argv: ["--poolfee=0.02"], env: {}, readFile: () => undefined, home: HOME })
+    expect(Result.isFailure(r) && r.failure.message).toContain("writeconfig writes every option at its default")
+  })
+})
+
 describe("unknown options name the closest known one", () => {
   it("a flag", () => {
     const e = fails([...REQUIRED, "--poolfees=0.01"])
@@ -496,9 +679,14 @@ describe("unknown options name the closest known one", () => {
     expect(e.message).toContain(`at ${DEFAULT_FILE}:2`)
   })
 
-  it("dcrpool names dcrforge spells differently say why", () => {
-    expect(fails([...REQUIRED, "--walletgrpchost=127.0.0.1:19558"]).message).toContain("not gRPC; did you mean --walletrpchost?")
-    expect(fails([...REQUIRED, "--homedir=/x"]).message).toContain("did you mean --appdata?")
+  it("dcrpool names dcrforge spells differently say what to write instead", () => {
+    expect(fails([...REQUIRED, "--walletgrpchost=127.0.0.1:19558"]).message).toBe(
+      "--walletgrpchost=127.0.0.1:19558 is dcrpool's and differs in dcrforge: write --walletrpchost=127.0.0.1:<dcrwallet's JSON-RPC port> (dcrforge pays through dcrwallet's JSON-RPC listener, not its gRPC one)",
+    )
+    expect(fails([...REQUIRED, "--homedir=/x"]).message).toContain("write --appdata=/x")
+    expect(fails(REQUIRED, { env: { DCRFORGE_LOGDIR: "/var/log/pool" } }).message).toBe(
+      "DCRFORGE_LOGDIR=/var/log/pool is dcrpool's and differs in dcrforge: drop DCRFORGE_LOGDIR (dcrforge logs to standard error, for journald or docker to keep; debuglevel sets how much)",
+    )
   })
 })
 
@@ -546,7 +734,7 @@ describe("describeOptions", () => {
   it("one line per option, each with its default", () => {
     const text = describeOptions()
     for (const name of OPTION_NAMES) {
-      const lines = text.split("\n").filter((l) => l.trimStart().startsWith(`--${name}=`) || l.trim().startsWith(`--${name} `))
+      const lines = text.split("\n").filter((l) => /^\s+(-[A-Z], )?--/.test(l) && (l.includes(`--${name}=`) || l.includes(`--${name} `)))
       expect(lines, name).toHaveLength(1)
       expect(lines[0], name).toContain("(default: ")
     }

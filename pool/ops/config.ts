@@ -8,9 +8,13 @@ import { decimalInUnits, parseDcr, parseDecimal } from "../../core/chain/amounts
 import { isPasswordHash, parsePasswordHash } from "../http/auth.ts"
 
 // The pool's configuration: command-line flags, then DCRFORGE_<NAME> environment variables, then
-// a config file (dcrpool's go-flags INI form), then defaults. Pure: the caller injects argv, the
-// environment, file reading and the home directory. Option names are dcrpool's where the meaning
-// is the same; values are resolved exactly (basis points, atoms, ratios, milliseconds).
+// a config file (the go-flags INI form dcrd, dcrwallet and dcrpool read: `[Application Options]`,
+// `;` and `#` comments, repeated keys for a list), then defaults. Pure: the caller injects argv,
+// the environment, file reading and the home directory. Option names are dcrpool's where the
+// meaning is the same; a dcrpool option that means something else here is refused with what to
+// write instead (every such line of a file at once). Values are resolved exactly (basis points,
+// atoms, ratios, milliseconds). The sample config (`pool writeconfig`) is generated from the
+// same option table.
 
 // ---- per-network defaults (the one table) --------------------------------------------------------
 
@@ -304,10 +308,94 @@ const OPTIONS: { readonly [K in OptionName]: OptionSpec } = {
   },
 }
 
-/** dcrpool option names dcrforge spells differently, with what to use instead. */
-const RENAMED: Readonly<Record<string, readonly [OptionName, string]>> = {
-  homedir: ["appdata", "dcrpool renamed homedir to appdata"],
-  walletgrpchost: ["walletrpchost", "dcrforge talks to dcrwallet over JSON-RPC, not gRPC"],
+/**
+ * dcrpool's names (its config.go) for options dcrforge has under another name with the same
+ * meaning: read as that option, so an operator's dcrpool.conf line works as it is.
+ */
+const DCRPOOL_ALIASES: Readonly<Record<string, OptionName>> = { tlscert: "guicert", tlskey: "guikey" }
+
+/** What to do instead of a dcrpool option dcrforge reads differently: write another option, or drop the line. */
+type DcrpoolFix = { readonly write: OptionName; readonly value: string; readonly why: string } | { readonly write?: undefined; readonly why: string }
+
+const walletJsonRpcPort = (net: NetworkName | undefined): string => String((net === undefined ? undefined : NETWORK_DEFAULTS[net].walletRpcPort) ?? "<dcrwallet's JSON-RPC port>")
+
+/**
+ * dcrpool's options (config.go, sample-dcrpool.conf) that dcrforge reads differently or not at
+ * all, each with the fix for its value: never silently ignored, so a dcrpool.conf either works
+ * or gets one line per option that differs. `undefined`: the value means what it meant (kept).
+ */
+const DCRPOOL_DIFFERS: Readonly<Record<string, (value: string, net: NetworkName | undefined) => DcrpoolFix | undefined>> = {
+  homedir: (v) => ({ write: "appdata", value: v || DEFAULT_APPDATA, why: "dcrpool's old name; appdata locates the config file, so set it as a flag or DCRFORGE_APPDATA" }),
+  walletgrpchost: (v, net) => ({
+    write: "walletrpchost",
+    value: `${v.replace(/:\d+$/, "") || "127.0.0.1"}:${walletJsonRpcPort(net)}`,
+    why: "dcrforge pays through dcrwallet's JSON-RPC listener, not its gRPC one",
+  }),
+  wallettlscert: () => ({ why: "dcrforge logs in to dcrwallet's JSON-RPC with walletrpcuser and walletrpcpass (dcrwallet's username and password), not a client certificate" }),
+  wallettlskey: () => ({ why: "dcrforge logs in to dcrwallet's JSON-RPC with walletrpcuser and walletrpcpass, not a client certificate" }),
+  logdir: () => ({ why: "dcrforge logs to standard error, for journald or docker to keep; debuglevel sets how much" }),
+  dbfile: () => ({ why: "dcrforge keeps its own database in datadir (or Postgres) and does not read dcrpool's bolt file" }),
+  guidir: () => ({ why: "the web UI is built in" }),
+  domain: () => ({
+    why: "dcrforge gets no Let's Encrypt certificate itself: give guicert and guikey (certbot's fullchain.pem and privkey.pem), or terminate TLS at a reverse proxy and set trustproxy",
+  }),
+  uselehttps: () => ({ why: "dcrforge gets no Let's Encrypt certificate itself: give guicert and guikey, or terminate TLS at a reverse proxy and set trustproxy" }),
+  noguitls: (v) =>
+    Result.getOrElse(
+      Result.map(parseBool(v), (off): DcrpoolFix | undefined =>
+        off ? undefined : { why: "dcrforge serves HTTPS only with guicert and guikey (dcrpool made a self-signed pair): set them, or drop the line for plain HTTP" },
+      ),
+      () => ({ why: "noguitls takes true or false; dcrforge serves plain HTTP unless guicert and guikey are set" }),
+    ),
+  profile: () => ({ why: "dcrforge has no profiling server; its metrics are at /metrics" }),
+  conftimeout: () => ({ why: "dcrforge pays a block's credits once dcrd shows its coinbase mature, with no timeout to tune" }),
+  gencertsonly: () => ({ why: "dcrforge makes no certificates: give guicert and guikey for HTTPS" }),
+  purgedb: () => ({ why: "dcrforge never wipes its database at start: use a new datadir or postgresdbname for a fresh one" }),
+  monitorcycle: () => ({ why: "dcrforge sets each miner's difficulty by vardiff from maxgentime, not by monitoring for upgrades" }),
+  maxupgradetries: () => ({ why: "dcrforge sets each miner's difficulty by vardiff from maxgentime, not by monitoring for upgrades" }),
+  version: () => ({ why: "not an option of dcrforge's pool" }),
+}
+
+/**
+ * dcrpool's payment methods under the same names mean other schemes: its pps splits each block
+ * over the shares since the previous one (dcrforge's proportional) and its pplns over the
+ * shares of the last lastnperiod (dcrforge's pplns-time). Asked only of a dcrpool config (see
+ * `isDcrpoolFile`); `undefined` for a method that means the same.
+ */
+const dcrpoolPaymentMethod = (value: string | undefined): DcrpoolFix | undefined =>
+  value === undefined || value === "pplns"
+    ? {
+        write: "paymentmethod",
+        value: "pplns-time",
+        why: `dcrpool's pplns${value === undefined ? " (its default)" : ""} pays the shares of the last lastnperiod, which is dcrforge's pplns-time; dcrforge's pplns counts a window of work (pplnswindow)`,
+      }
+    : value === "pps"
+      ? {
+          write: "paymentmethod",
+          value: "proportional",
+          why: "dcrpool's pps splits each block over the shares since the previous one, which is dcrforge's proportional; dcrforge's pps pays every share its expected value",
+        }
+      : undefined
+
+/** The option as the source writes it: `--name=value`, `DCRFORGE_NAME=value` or `name=value`. */
+const written = (name: string, value: string, source: Source): string =>
+  source.kind === "flag" ? `--${name}=${value}` : source.kind === "env" ? `${ENV_PREFIX}${name.toUpperCase()}=${value}` : `${name}=${value}`
+
+/** One dcrpool option that differs, as an error: the line, what to write instead and why. */
+const dcrpoolDiffers = (name: string, value: string, source: Source, fix: DcrpoolFix): ConfigError => {
+  const at = source.kind === "file" ? `${sourceText(source)}: ` : ""
+  const instead =
+    fix.write === undefined
+      ? source.kind === "file"
+        ? "remove the line"
+        : `drop ${source.kind === "flag" ? source.flag : source.kind === "env" ? source.variable : sourceText(source)}`
+      : `write ${written(fix.write, fix.value, source)}`
+  return new ConfigError({
+    option: name,
+    problem: "dcrpool-option",
+    source: sourceText(source),
+    message: `${at}${written(name, value, source)} is dcrpool's and differs in dcrforge: ${instead} (${fix.why})`,
+  })
 }
 
 /**
@@ -391,7 +479,7 @@ export interface PoolConfig {
 
 // ---- errors ------------------------------------------------------------------------------------------
 
-type ConfigProblem = "unknown-option" | "bad-argument" | "bad-file-line" | "missing-file" | "invalid-value" | "missing-value"
+type ConfigProblem = "unknown-option" | "dcrpool-option" | "bad-argument" | "bad-file-line" | "missing-file" | "invalid-value" | "missing-value" | "several"
 
 /**
  * One configuration problem. The message names the option, the value and where it came from,
@@ -577,10 +665,8 @@ const levenshtein = (a: string, b: string): number => {
   return prev[b.length]!
 }
 
-/** The known option nearest to an unknown name (a dcrpool rename first). */
+/** The known option nearest to an unknown name. */
 const closestOption = (name: string): OptionName => {
-  const renamed = RENAMED[name]
-  if (renamed !== undefined) return renamed[0]
   let best: OptionName = OPTION_NAMES[0]
   let bestDistance = Infinity
   for (const option of OPTION_NAMES) {
@@ -595,13 +681,12 @@ const closestOption = (name: string): OptionName => {
 
 const unknownOption = (written: string, name: string, source: Source, configFile: string): ConfigError => {
   const closest = closestOption(name)
-  const why = RENAMED[name]?.[1]
   const suggestion = source.kind === "flag" ? `--${closest}` : source.kind === "env" ? envName(closest) : closest
   return new ConfigError({
     option: written,
     problem: "unknown-option",
     source: sourceText(source),
-    message: `unknown option ${written} (${fromText(source)}): ${why === undefined ? "" : `${why}; `}did you mean ${suggestion}? ` + fixText(closest, source, configFile, undefined),
+    message: `unknown option ${written} (${fromText(source)}): did you mean ${suggestion}? ` + fixText(closest, source, configFile, undefined),
   })
 }
 
@@ -615,6 +700,15 @@ const setRaw = (values: RawValues, name: OptionName, raw: Raw): void => {
   values.set(name, adds ? { value: `${earlier.value},${raw.value}`, source: raw.source } : raw)
 }
 
+/** dcrd's short flags for the options that locate the config: `-C file`, `-Cfile`, `-A dir`. */
+const SHORT_FLAGS: Readonly<Record<string, OptionName>> = { C: "configfile", A: "appdata" }
+
+/**
+ * A name as written in any source, read: one of dcrforge's options (a dcrpool alias resolved),
+ * or a dcrpool option that differs (an error with its fix), or an unknown one.
+ */
+const optionNamed = (name: string): OptionName | undefined => DCRPOOL_ALIASES[name] ?? (isOptionName(name) ? name : undefined)
+
 const parseArgv = (argv: ReadonlyArray<string>, configFile: string): Result.Result<RawValues, ConfigError> => {
   const values: RawValues = new Map()
   let lastBool: OptionName | undefined
@@ -622,24 +716,47 @@ const parseArgv = (argv: ReadonlyArray<string>, configFile: string): Result.Resu
     const arg = argv[i]!
     const boolBefore = lastBool
     lastBool = undefined
+    const short = /^-([A-Za-z])(.*)$/s.exec(arg)
+    const shortName = short === null ? undefined : SHORT_FLAGS[short[1]!]
+    if (short !== null && shortName !== undefined) {
+      const flag = `-${short[1]}`
+      const inline = short[2]!.replace(/^=/, "")
+      const value = inline !== "" ? inline : argv[i + 1]
+      if (value === undefined || (inline === "" && value.startsWith("-"))) {
+        return Result.fail(
+          new ConfigError({ option: shortName, problem: "missing-value", source: flag, message: `${flag} needs a value: ${flag} <file>, as dcrd takes it (or --${shortName}=<value>)` }),
+        )
+      }
+      if (inline === "") i++
+      setRaw(values, shortName, { value, source: { kind: "flag", flag } })
+      continue
+    }
     if (!arg.startsWith("--") || arg === "--") {
       const source: Source = { kind: "flag", flag: arg }
       const message =
         boolBefore !== undefined && Result.isSuccess(parseBool(arg))
           ? `unexpected argument "${arg}" after --${boolBefore}: a boolean flag takes its value after "=", as --${boolBefore}=${arg}`
           : arg.startsWith("-") && arg.length > 1 && arg !== "--"
-            ? `unknown flag ${arg}: dcrforge's flags are long, as --name=value, e.g. --activenet=mainnet`
+            ? `unknown flag ${arg}: dcrforge's flags are long, as --name=value, e.g. --activenet=mainnet (the short ones are -C <file> and -A <dir>, as dcrd's)`
             : `unexpected argument "${arg}": options are written --name=value, e.g. --activenet=mainnet`
       return Result.fail(new ConfigError({ option: arg, problem: "bad-argument", source: sourceText(source), message }))
     }
     const body = arg.slice(2)
     const eq = body.indexOf("=")
-    const written = eq < 0 ? body : body.slice(0, eq)
-    const name = written.toLowerCase()
+    const writtenName = eq < 0 ? body : body.slice(0, eq)
+    const lower = writtenName.toLowerCase()
     const inline = eq < 0 ? undefined : body.slice(eq + 1)
-    const flag = `--${written}`
+    const flag = `--${writtenName}`
     const source: Source = { kind: "flag", flag }
-    if (!isOptionName(name)) return Result.fail(unknownOption(flag, name, source, configFile))
+    const differs = DCRPOOL_DIFFERS[lower]
+    if (differs !== undefined) {
+      const value = inline ?? (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--") ? argv[++i]! : "true")
+      const fix = differs(value, undefined)
+      if (fix !== undefined) return Result.fail(dcrpoolDiffers(lower, value, source, fix))
+      continue
+    }
+    const name = optionNamed(lower)
+    if (name === undefined) return Result.fail(unknownOption(flag, lower, source, configFile))
     if (OPTIONS[name].arg === undefined) {
       setRaw(values, name, { value: inline ?? "true", source })
       if (inline === undefined) lastBool = name
@@ -672,38 +789,92 @@ const parseEnv = (env: Readonly<Record<string, string | undefined>>, configFile:
     const value = env[variable]
     if (!variable.startsWith(ENV_PREFIX) || value === undefined || value === "") continue
     if (NON_OPTION_ENV_VARS.includes(variable)) continue
-    const name = variable.slice(ENV_PREFIX.length).toLowerCase()
+    const lower = variable.slice(ENV_PREFIX.length).toLowerCase()
     const source: Source = { kind: "env", variable }
-    if (!isOptionName(name)) return Result.fail(unknownOption(variable, name, source, configFile))
+    const differs = DCRPOOL_DIFFERS[lower]
+    if (differs !== undefined) {
+      const fix = differs(value, undefined)
+      if (fix !== undefined) return Result.fail(dcrpoolDiffers(lower, value, source, fix))
+      continue
+    }
+    const name = optionNamed(lower)
+    if (name === undefined) return Result.fail(unknownOption(variable, lower, source, configFile))
     values.set(name, { value, source })
   }
   return Result.succeed(values)
 }
 
-const parseFile = (text: string, path: string): Result.Result<RawValues, ConfigError> => {
+/** The one section go-flags reads options from for a program without option groups. */
+const MAIN_SECTION = "application options"
+
+/**
+ * A config file in the INI form dcrd, dcrwallet and dcrpool read (go-flags): an optional
+ * `[Application Options]` header, `name=value` lines, `;` and `#` comment lines, a bare name for
+ * a boolean, repeated `poolfeeaddrs` lines adding up. Every problem is collected, one line each
+ * with its fix: an operator's dcrpool.conf gets every option that differs at once, not one per
+ * try. `netHint` is the network the flags or the file name, for fixes that depend on it.
+ */
+const parseFile = (text: string, path: string, netHint: NetworkName | undefined): Result.Result<RawValues, ConfigError> => {
   const values: RawValues = new Map()
+  const problems: Array<ConfigError> = []
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/)
+  const keys = lines.map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith(";") && !l.startsWith("["))
+  const keyNames = keys.map((l) => (l.includes("=") ? l.slice(0, l.indexOf("=")) : l).trim().toLowerCase())
+  const fileNet = keys.flatMap((l, i) => (keyNames[i] === "activenet" ? [l.slice(l.indexOf("=") + 1).trim()] : [])).at(-1)
+  const net = netHint ?? (fileNet !== undefined && isNetwork(fileNet) ? fileNet : undefined)
+  // A dcrpool config: its file name, or a name only dcrpool has. Then paymentmethod means what dcrpool meant.
+  const isDcrpoolFile = /(^|\/)dcrpool\.conf$/.test(path) || keyNames.some((n) => n in DCRPOOL_DIFFERS || n in DCRPOOL_ALIASES)
+  let inMainSection = true
+  let paymentMethod: { readonly value: string; readonly source: Source } | undefined
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim()
     const source: Source = { kind: "file", path, line: i + 1 }
     if (line === "" || line.startsWith("#") || line.startsWith(";")) continue
     if (line.startsWith("[")) {
-      if (line.endsWith("]")) continue
-      return Result.fail(
-        new ConfigError({
-          option: line,
-          problem: "bad-file-line",
-          source: sourceText(source),
-          message: `${sourceText(source)}: "${line}" is not a section header: close it with "]" or make it a comment with "#"`,
-        }),
-      )
+      const section = line.endsWith("]") ? line.slice(1, -1).trim() : undefined
+      if (section === undefined) {
+        problems.push(
+          new ConfigError({
+            option: line,
+            problem: "bad-file-line",
+            source: sourceText(source),
+            message: `${sourceText(source)}: "${line}" is not a section header: close it with "]" or make it a comment with "#"`,
+          }),
+        )
+        continue
+      }
+      inMainSection = section.toLowerCase() === MAIN_SECTION
+      if (!inMainSection) {
+        problems.push(
+          new ConfigError({
+            option: line,
+            problem: "bad-file-line",
+            source: sourceText(source),
+            message: `${sourceText(source)}: section [${section}] is not one dcrforge reads (its options are under [Application Options], as dcrd's): move its lines there`,
+          }),
+        )
+      }
+      continue
     }
+    if (!inMainSection) continue
     const eq = line.indexOf("=")
-    const name = (eq < 0 ? line : line.slice(0, eq)).trim().toLowerCase()
-    if (!isOptionName(name)) return Result.fail(unknownOption(name, name, source, path))
+    const lower = (eq < 0 ? line : line.slice(0, eq)).trim().toLowerCase()
+    let value = eq < 0 ? undefined : line.slice(eq + 1).trim()
+    if (value !== undefined && value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+    const differs = DCRPOOL_DIFFERS[lower]
+    if (differs !== undefined) {
+      const fix = differs(value ?? "true", net)
+      if (fix !== undefined) problems.push(dcrpoolDiffers(lower, value ?? "true", source, fix))
+      continue
+    }
+    const name = optionNamed(lower)
+    if (name === undefined) {
+      problems.push(unknownOption(lower, lower, source, path))
+      continue
+    }
     const spec = OPTIONS[name]
     if (spec.notInFile === true) {
-      return Result.fail(
+      problems.push(
         new ConfigError({
           option: name,
           problem: "bad-file-line",
@@ -711,13 +882,14 @@ const parseFile = (text: string, path: string): Result.Result<RawValues, ConfigE
           message: `${name} cannot be set in the config file (${fromText(source)}), as it locates that file: ` + `set it with --${name}=<value> or ${envName(name)}, and remove line ${i + 1}`,
         }),
       )
+      continue
     }
-    if (eq < 0) {
+    if (value === undefined) {
       if (spec.arg === undefined) {
         setRaw(values, name, { value: "true", source })
         continue
       }
-      return Result.fail(
+      problems.push(
         new ConfigError({
           option: name,
           problem: "bad-file-line",
@@ -725,12 +897,36 @@ const parseFile = (text: string, path: string): Result.Result<RawValues, ConfigE
           message: `${name} has no value (${fromText(source)}): write name=value, ${fixText(name, source, path, undefined)}`,
         }),
       )
+      continue
     }
-    let value = line.slice(eq + 1).trim()
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+    if (name === "paymentmethod") paymentMethod = { value, source }
     setRaw(values, name, { value, source })
   }
-  return Result.succeed(values)
+  if (isDcrpoolFile) {
+    const fix = dcrpoolPaymentMethod(paymentMethod?.value)
+    if (fix !== undefined) {
+      problems.push(
+        paymentMethod === undefined
+          ? new ConfigError({
+              option: "paymentmethod",
+              problem: "dcrpool-option",
+              source: path,
+              message: `${path}: paymentmethod is not set, and this is a dcrpool config: write ${written(fix.write ?? "paymentmethod", fix.write === undefined ? "" : fix.value, { kind: "file", path, line: 0 })} (${fix.why})`,
+            })
+          : dcrpoolDiffers("paymentmethod", paymentMethod.value, paymentMethod.source, fix),
+      )
+    }
+  }
+  if (problems.length === 0) return Result.succeed(values)
+  if (problems.length === 1) return Result.fail(problems[0]!)
+  return Result.fail(
+    new ConfigError({
+      option: problems[0]!.option,
+      problem: "several",
+      source: problems[0]!.source,
+      message: `${path} has ${problems.length} lines to change:\n${problems.map((p) => `  ${p.message}`).join("\n")}`,
+    }),
+  )
 }
 
 // ---- loading -------------------------------------------------------------------------------------------
@@ -786,7 +982,8 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
         }),
       )
     }
-    const file = text === undefined ? new Map<OptionName, Raw>() : yield* parseFile(text, configFile)
+    const hinted = early("activenet")?.value
+    const file = text === undefined ? new Map<OptionName, Raw>() : yield* parseFile(text, configFile, hinted !== undefined && isNetwork(hinted) ? hinted : undefined)
 
     const given = (name: OptionName): Raw | undefined => flags.get(name) ?? env.get(name) ?? file.get(name)
     const sources = Object.fromEntries(OPTION_NAMES.map((n) => [n, "unset"])) as { [K in OptionName]: string }
@@ -855,7 +1052,14 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
     if (sources.walletrpcuser === "unset") sources.walletrpcuser = `rpcuser (${sources.rpcuser})`
     if (sources.walletrpcpass === "unset") sources.walletrpcpass = `rpcpass (${sources.rpcpass})`
     const walletPass = yield* optional("walletpass", secret)
-    const walletAccount = yield* required("walletaccount", nonEmpty)
+    const walletAccount = yield* required("walletaccount", (t) =>
+      // dcrpool took the account's number; dcrwallet's JSON-RPC takes its name, and account 0 is "default".
+      /^\d+$/.test(t)
+        ? t === "0"
+          ? Result.succeed("default")
+          : Result.fail(`dcrforge names the account (dcrwallet's JSON-RPC takes names; dcrpool took numbers): give the name of account ${t}, as \`dcrctl --wallet listaccounts\` lists it`)
+        : nonEmpty(t),
+    )
 
     const poolFeeAddrs = (yield* optional("poolfeeaddrs", (t) => checkAddresses(t, params))) ?? []
     if (!soloPool && poolFeeAddrs.length === 0) {
@@ -902,6 +1106,32 @@ export const loadConfig = (input: ConfigInput): Result.Result<PoolConfig, Config
     const postgresDbName = yield* required("postgresdbname", nonEmpty)
     const instance = yield* optional("instance", (t) => (/^[A-Za-z0-9._-]{1,64}$/.test(t) ? Result.succeed(t) : Result.fail("must be 1 to 64 letters, digits, '.', '_' or '-'")))
 
+    // A window set away from its default that the chosen method does not read is a mistake to
+    // say, not to ignore (dcrpool's pplns was a time window: lastnperiod=5m with pplns is one).
+    // At its default it changes nothing, so the sample config with every line uncommented loads.
+    const windowMoved = {
+      lastnperiod: lastNPeriodMs !== Result.getOrUndefined(parseDuration(OPTIONS.lastnperiod.default(ctx) ?? "")),
+      pplnswindow: Result.match(parseWindow(OPTIONS.pplnswindow.default(ctx) ?? ""), {
+        onSuccess: (d) => pplnsWindow.numerator * d.denominator !== d.numerator * pplnsWindow.denominator,
+        onFailure: () => true,
+      }),
+    }
+    for (const [option, method] of [
+      ["lastnperiod", "pplns-time"],
+      ["pplnswindow", "pplns"],
+    ] as const) {
+      const raw = given(option)
+      if (!soloPool && raw !== undefined && windowMoved[option] && paymentMethod !== method) {
+        return yield* Result.fail(
+          new ConfigError({
+            option,
+            problem: "invalid-value",
+            source: sourceText(raw.source),
+            message: `${option}=${raw.value} (${fromText(raw.source)}) sets the window of paymentmethod=${method} only, and the method is ${paymentMethod}: set paymentmethod=${method}${option === "lastnperiod" ? " (dcrpool's pplns)" : ""}, or remove ${option}`,
+          }),
+        )
+      }
+    }
     const payoutScheme: PayoutScheme = soloPool
       ? { kind: "solo", atMiningAddress: true }
       : paymentMethod === "pplns"
@@ -981,19 +1211,91 @@ const checkAddresses = (text: string, params: NetworkParams): Result.Result<Read
 
 /** The options, one line each with its default, for `--help`. */
 export const describeOptions = (): string => {
+  const short = Object.fromEntries(Object.entries(SHORT_FLAGS).map(([letter, name]) => [name, letter]))
   const left = OPTION_NAMES.map((name) => {
     const arg = OPTIONS[name].arg
-    return arg === undefined ? `--${name}` : `--${name}=${arg}`
+    const long = arg === undefined ? `--${name}` : `--${name}=${arg}`
+    return short[name] === undefined ? long : `-${short[name]}, ${long}`
   })
   const width = Math.max(...left.map((l) => l.length)) + 2
+  const aliases = Object.fromEntries(Object.entries(DCRPOOL_ALIASES).map(([alias, name]) => [name, alias]))
   const lines = OPTION_NAMES.map((name, i) => {
     const spec = OPTIONS[name]
-    return `  ${left[i]!.padEnd(width)}${spec.help} (default: ${spec.defaultHelp})`
+    return `  ${left[i]!.padEnd(width)}${spec.help} (default: ${spec.defaultHelp})${aliases[name] === undefined ? "" : ` (dcrpool: ${aliases[name]})`}`
   })
   return [
     "dcrforge pool options. Each can also be set as DCRFORGE_<NAME> (e.g. DCRFORGE_POOLFEE=0.01) or as",
-    "name=value in the config file; a flag wins over the environment, which wins over the file.",
+    "name=value in the config file (INI, as dcrd's: [Application Options], ; and # comments; `pool writeconfig` writes a sample);",
+    "a flag wins over the environment, which wins over the file. dcrpool's option names work where they mean the same;",
+    "a dcrpool option that differs is refused with what to write instead.",
     ...lines,
     "",
   ].join("\n")
 }
+
+// ---- the sample config file ---------------------------------------------------------------------------
+
+/**
+ * A commented sample of every option with its default, generated from the same table the
+ * parser reads (so it cannot drift): each option's help, then `; name=default`, commented out
+ * as dcrd's sample is; uncommented, every line gives back the default. Defaults that depend on
+ * the network are written for `net`; `appData` is written as given (`~` kept).
+ */
+const sampleConfig = (net: NetworkName, appData: string, netGiven: boolean): string => {
+  const ctx: DefaultsContext = { net, appData }
+  const out = [
+    "; dcrforge pool configuration (`./dcrforge pool writeconfig` wrote this sample).",
+    ";",
+    "; The INI form dcrd, dcrwallet and dcrpool read: options under [Application Options], one",
+    "; option a line as name=value, ; and # start comments, a list option (poolfeeaddrs) repeated a line each.",
+    "; Each option below is commented out at its default: remove the ; to set it. A command-line",
+    "; flag (--name=value) wins over DCRFORGE_<NAME>, which wins over this file.",
+    ";",
+    `; Not here: appdata and configfile (they locate this file): -A/--appdata, -C/--configfile.`,
+    `; Defaults that depend on the network are ${net}'s${netGiven ? "" : " (the default network; `writeconfig --activenet=NET` writes another's)"}.`,
+    "",
+    "[Application Options]",
+    "",
+  ]
+  for (const name of OPTION_NAMES) {
+    const spec = OPTIONS[name]
+    if (spec.notInFile === true) continue
+    out.push(`; ${spec.help}.`)
+    out.push(`; Default: ${spec.defaultHelp}.`)
+    if (name === "activenet" && netGiven) out.push(`activenet=${net}`)
+    else out.push(`; ${name}=${spec.default(ctx) ?? ""}`)
+    out.push("")
+  }
+  return out.join("\n")
+}
+
+/**
+ * `pool writeconfig [path]`: the sample for the network `--activenet` names (default simnet) and
+ * the file to write: `path`, else -C/--configfile, else the default config file. Only
+ * activenet, appdata and configfile are read.
+ */
+export const writeConfigRequest = (input: ConfigInput): Result.Result<{ readonly path: string; readonly text: string }, ConfigError> =>
+  Result.gen(function* () {
+    const fallback = configFileIn(expandHome(DEFAULT_APPDATA, input.home))
+    const flags = yield* parseArgv(input.argv, fallback)
+    for (const [name, raw] of flags) {
+      if (name !== "activenet" && name !== "appdata" && name !== "configfile") {
+        return yield* Result.fail(
+          new ConfigError({
+            option: name,
+            problem: "bad-argument",
+            source: sourceText(raw.source),
+            message: `writeconfig writes every option at its default and reads only --activenet, --appdata and -C/--configfile; drop ${sourceText(raw.source)}`,
+          }),
+        )
+      }
+    }
+    const netText = flags.get("activenet")?.value
+    if (netText !== undefined && !isNetwork(netText)) {
+      return yield* Result.fail(new ConfigError({ option: "activenet", problem: "invalid-value", source: "--activenet", message: `activenet=${netText}: must be one of ${NETWORK_NAMES.join(", ")}` }))
+    }
+    const appDataWritten = flags.get("appdata")?.value ?? DEFAULT_APPDATA
+    const path = flags.get("configfile")?.value ?? configFileIn(appDataWritten)
+    const net: NetworkName = netText ?? "simnet"
+    return { path: expandHome(path, input.home), text: sampleConfig(net, appDataWritten, netText !== undefined) }
+  })

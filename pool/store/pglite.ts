@@ -60,6 +60,24 @@ const alive = (pid: number): boolean => {
   }
 }
 
+/** The lock file of an embedded data directory: the owner's pid. */
+const lockPath = (dir: string): string => join(dir, "dcrforge.lock")
+
+/**
+ * The live process holding the embedded database in `dir` (its pid), or undefined when none
+ * does (no lock, or the lock of a process that is gone): the commands that would open the files
+ * ask the running pool instead.
+ */
+export const embeddedStoreOwner = (dir: string): number | undefined => {
+  let owner: number
+  try {
+    owner = Number(readFileSync(lockPath(dir), "utf8"))
+  } catch {
+    return undefined
+  }
+  return Number.isInteger(owner) && owner > 0 && alive(owner) ? owner : undefined
+}
+
 /**
  * One process per data directory: two PGlite instances on the same files would corrupt them.
  * The lock holds the owner's pid; a lock left by a killed process (its pid gone) is taken over.
@@ -69,7 +87,7 @@ const lockDataDir = (dir: string) =>
     Effect.try({
       try: () => {
         mkdirSync(dir, { recursive: true })
-        const path = join(dir, "dcrforge.lock")
+        const path = lockPath(dir)
         for (let attempt = 0; attempt < 2; attempt++) {
           try {
             writeFileSync(path, String(process.pid), { flag: "wx" })
