@@ -3,6 +3,8 @@
  * node behind it, share difficulty 1): what it prints must be what the pool answered.
  */
 import { Effect, Exit } from "effect"
+import { execFile } from "node:child_process"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { SIMNET } from "../../core/chain/params.ts"
 import { profileOf } from "../../core/stratum/profiles.ts"
@@ -67,5 +69,23 @@ describe("the operators' test miner", () => {
     })
     const { exit } = await mine({ port: 1 })
     expect(String(exit)).toMatch(/cannot connect to the pool at 127\.0\.0\.1:1: .*check --pool/)
+  })
+
+  it("as a command: prints each answer, exits 0 when every share was accepted and 2 when it cannot tell which network a username is on", async () => {
+    const cli = join(import.meta.dirname, "miner-cli.ts")
+    const run = (args: ReadonlyArray<string>) =>
+      new Promise<{ readonly status: number; readonly stdout: string; readonly stderr: string }>((resolve) =>
+        execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (error, stdout, stderr) => resolve({ status: error === null ? 0 : Number(error.code), stdout, stderr })),
+      )
+    await withTcpPool({ network: SIMNET, mode: "pool" }, async (pool) => {
+      const ok = await run(["--pool", `127.0.0.1:${pool.port}`, "--user", `${SIMNET_ADDRESS}.cli`, "--shares", "3"])
+      expect(ok.status, ok.stderr).toBe(0)
+      expect(ok.stdout.split("\n").filter((l) => /^miner: share \d accepted/.test(l))).toHaveLength(3)
+      expect(ok.stdout).toContain("miner: 3 accepted, 0 stale, 0 rejected")
+      expect(pool.accounting.shares.filter((s) => s.worker === "cli")).toHaveLength(3)
+    })
+    const unknown = await run(["--pool", "127.0.0.1:1", "--user", "rig1"])
+    expect(unknown.status).toBe(2)
+    expect(unknown.stderr).toMatch(/say which network the pool is on: --network=/)
   })
 })
