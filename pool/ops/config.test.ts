@@ -605,6 +605,16 @@ describe("an operator's dcrpool.conf", () => {
     )
   })
 
+  it("dcrpool's same-meaning names in dcrforge's own file leave its schemes dcrforge's; noguitls=true is plain HTTP, refused beside a certificate", () => {
+    const own = `rpcuser=u\nrpcpass=p\npoolfeeaddrs=${SIMNET_ADDRESS}\npaymentmethod=pplns\ntlscert=/c.pem\ntlskey=/k.pem\n`
+    expect(ok([], { files: { [DEFAULT_FILE]: own } })).toMatchObject({ paymentMethod: "pplns", guiCert: "/c.pem", guiKey: "/k.pem" })
+    const plain = `rpcuser=u\nrpcpass=p\npoolfeeaddrs=${SIMNET_ADDRESS}\npaymentmethod=proportional\nnoguitls=true\n`
+    expect(ok([], { files: { [DEFAULT_FILE]: plain } }).guiCert).toBeUndefined()
+    expect(fails([], { files: { [DEFAULT_FILE]: `${plain}tlscert=/c.pem\ntlskey=/k.pem\n` } }).message).toContain(
+      "noguitls=true is dcrpool's and differs in dcrforge: remove the line (this file also sets a TLS certificate",
+    )
+  })
+
   it("walletaccount: dcrpool's account 0 is dcrwallet's \"default\"; another number asks for the account's name", () => {
     expect(ok([...REQUIRED, "--walletaccount=0"]).walletAccount).toBe("default")
     expect(fails([...REQUIRED, "--walletaccount=2"]).message).toContain("give the name of account 2")

@@ -822,8 +822,10 @@ const parseFile = (text: string, path: string, netHint: NetworkName | undefined)
   const keyNames = keys.map((l) => (l.includes("=") ? l.slice(0, l.indexOf("=")) : l).trim().toLowerCase())
   const fileNet = keys.flatMap((l, i) => (keyNames[i] === "activenet" ? [l.slice(l.indexOf("=") + 1).trim()] : [])).at(-1)
   const net = netHint ?? (fileNet !== undefined && isNetwork(fileNet) ? fileNet : undefined)
-  // A dcrpool config: its file name, or a name only dcrpool has. Then paymentmethod means what dcrpool meant.
-  const isDcrpoolFile = /(^|\/)dcrpool\.conf$/.test(path) || keyNames.some((n) => n in DCRPOOL_DIFFERS || n in DCRPOOL_ALIASES)
+  // A dcrpool config: its file name, or an option only dcrpool has (each one a line to change, so
+  // the operator fixes paymentmethod in the same pass). Then paymentmethod means what dcrpool
+  // meant. Aliases (tlscert) do not count: they mean the same in both.
+  const isDcrpoolFile = /(^|\/)dcrpool\.conf$/.test(path) || keyNames.some((n) => n in DCRPOOL_DIFFERS)
   let inMainSection = true
   let paymentMethod: { readonly value: string; readonly source: Source } | undefined
   for (let i = 0; i < lines.length; i++) {
@@ -863,7 +865,10 @@ const parseFile = (text: string, path: string, netHint: NetworkName | undefined)
     if (value !== undefined && value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
     const differs = DCRPOOL_DIFFERS[lower]
     if (differs !== undefined) {
-      const fix = differs(value ?? "true", net)
+      const fix =
+        lower === "noguitls" && keyNames.some((n) => optionNamed(n) === "guicert") && Result.getOrUndefined(parseBool(value ?? "true")) === true
+          ? { why: "this file also sets a TLS certificate, which dcrforge serves HTTPS with (dcrpool's noguitls=true ignored it): remove one of them" }
+          : differs(value ?? "true", net)
       if (fix !== undefined) problems.push(dcrpoolDiffers(lower, value ?? "true", source, fix))
       continue
     }
