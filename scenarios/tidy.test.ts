@@ -301,6 +301,7 @@ describe("tidy: the house rules over every .ts file", () => {
       { file: /^pool\/ops\/cli\.ts$/, by: "./dcrforge pool" },
       { file: /^wallet\/cli\/main\.ts$/, by: "./dcrforge stake" },
       { file: /^pool\/ops\/vsp-cli\.ts$/, by: "./dcrforge vsp" },
+      { file: /^pool\/ops\/miner-cli\.ts$/, by: "./dcrforge miner" },
       { file: /^testkit\/vsp-child\.ts$/, by: "wallet/vsp/kill.test.ts, as the voting service it kills" },
       { file: /^scenarios\/simnet\/prepare\.ts$/, by: ".ci/run, before ./dcrforge test" },
       { file: /^scenarios\/crash\/child\.ts$/, by: "scenarios/crash/crash.test.ts, as the process it kills" },

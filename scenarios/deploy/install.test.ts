@@ -48,6 +48,8 @@ describe("production install and its systemd unit", () => {
       expect(app.filter((f) => /\.(test|bench)\.ts$/.test(f))).toEqual([])
       expect(app.filter((f) => /^(testkit|emulators|scenarios)\//.test(f))).toEqual([])
       expect(app).toContain(join("pool", "ops", "cli.ts"))
+      // Where the systemd unit's Documentation= line points.
+      expect(app).toContain(join("docs", "OPERATORS.md"))
       // npm ci --omit=dev: the runtime dependencies are there, the development ones are not.
       const modules = readdirSync(join(prefix, "app", "node_modules"))
       expect(modules).toEqual(expect.arrayContaining(["effect", "@electric-sql", "@noble"]))
@@ -57,6 +59,8 @@ describe("production install and its systemd unit", () => {
       expect(help.status, help.stderr).toBe(0)
       expect(help.stdout).toContain("--activenet")
       expect(spawnSync(join(prefix, "bin", "dcrforge-stake"), ["--help"], { encoding: "utf8" }).status).toBe(0)
+      // The operators' test miner is installed too: it needs nothing from the test kits.
+      expect(spawnSync(join(prefix, "bin", "dcrforge-miner"), ["--help"], { encoding: "utf8" }).stdout).toContain("--pool=HOST:PORT")
     } finally {
       rmSync(base, { recursive: true, force: true })
     }
