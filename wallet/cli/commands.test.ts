@@ -291,6 +291,17 @@ describe("./dcrforge stake: reading the wallet", () => {
     }
   })
 
+  it("tickets: a wallet that keeps no transactions (the simulated one: gettransaction is -32601) still lists every ticket, its fee and returns null", async () => {
+    wallet.answers = answersOf({
+      ticketinfo: { result: `[{"hash":"t1","cost":23.1,"status":"voted","blockheight":100,"vote":"v1"},{"hash":"t2","cost":23.1,"status":"live","blockheight":101}]` },
+    })
+    const r = await stake(["tickets"])
+    expect(r.failure).toBeUndefined()
+    const listed = JSON.parse(r.printed) as Array<Record<string, unknown>>
+    expect(listed).toHaveLength(2)
+    expect(listed[0]).toMatchObject({ hash: "t1", status: "voted", price: 23.1, fee: null, purchaseheight: 100, vote: "v1", returned: null, vsp: null })
+  })
+
   it("stakestats: dcrdata's figures for the network", async () => {
     wallet.answers = answersOf({
       estimatestakediff: { result: `{"min":20.1,"max":30,"expected":24.5}` },

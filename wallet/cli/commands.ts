@@ -291,21 +291,27 @@ const vspStatusOf = (cli: StakeCli, call: Call, host: string, ticketHash: string
     return { feestatus: status.feetxstatus, feetxhash: status.feetxhash ?? null, vspticketconfirmed: status.ticketconfirmed, vspverified: pubkey !== undefined }
   }).pipe(Effect.catch((e: StakeCommandFailed) => Effect.succeed({ feestatus: `unknown: ${e.message}` })))
 
-const tickets = (cli: StakeCli, call: Call) =>
+/**
+ * `tickets` with the wallet's transactions where it has them: a wallet that keeps no
+ * transactions (the simulated one answers -32601 to gettransaction) or has lost one (-5) still
+ * lists every ticket, its fee, returns and service left null.
+ */
+const tickets = (cli: StakeCli, call: Call, callIfKnown: Call) =>
   Effect.gen(function* () {
     const tip = yield* decode("getbestblock", BestBlock, yield* call("getbestblock"))
     const infos = yield* decode("ticketinfo", TicketInfo, yield* call("ticketinfo", [0]))
     const out: Array<Out> = []
     for (const t of infos) {
-      const purchase = yield* decode("gettransaction", Transaction, yield* call("gettransaction", [t.hash]))
+      const purchaseReply = yield* callIfKnown("gettransaction", [t.hash])
+      const purchase = purchaseReply === undefined ? undefined : yield* decode("gettransaction", Transaction, purchaseReply)
       const spender = t.vote ?? t.revocation
-      const spent = spender === undefined ? undefined : yield* returnedBy(call, spender)
+      const spent = spender === undefined || purchase === undefined ? undefined : yield* returnedBy(call, spender)
       out.push({
         hash: t.hash,
         status: t.status,
         price: new Atoms(yield* toAtoms("ticketinfo", t.cost, "cost")),
         // gettransaction reports the fee paid as a negative amount.
-        fee: purchase.fee === undefined ? null : new Atoms(yield* toAtoms("gettransaction", String(purchase.fee).replace(/^-/, ""), "fee")),
+        fee: purchase?.fee === undefined ? null : new Atoms(yield* toAtoms("gettransaction", String(purchase.fee).replace(/^-/, ""), "fee")),
         purchaseheight: t.blockheight !== undefined && t.blockheight > 0 ? t.blockheight : null,
         vote: t.vote,
         revocation: t.revocation,
@@ -313,7 +319,7 @@ const tickets = (cli: StakeCli, call: Call) =>
         returned: spent === undefined ? null : new Atoms(spent.returned),
         // Who votes it: the voting service it is registered with, or null for the wallet itself.
         vsp: t.vsphost ?? null,
-        ...(t.vsphost === undefined ? {} : yield* vspStatusOf(cli, call, t.vsphost, t.hash, purchase.hex)),
+        ...(t.vsphost === undefined ? {} : purchase === undefined ? { feestatus: "unknown: the wallet has no copy of the ticket" } : yield* vspStatusOf(cli, call, t.vsphost, t.hash, purchase.hex)),
       })
     }
     return out as Out
@@ -425,6 +431,15 @@ export const runStakeCommand = (
   note: (text: string) => Effect.Effect<void> = print,
 ): Effect.Effect<void, StakeCommandFailed | StakeCliError> => {
   const call: Call = (method, params = []) => Effect.mapError(rpc(method, params, EXACT), (e) => explain(e, cli.sim))
+  // dcrjson's ErrRPCMethodNotFound and ErrRPCNoTxInfo: the wallet has no such method, or no such transaction.
+  const callIfKnown: Call = (method, params = []) =>
+    rpc(method, params, EXACT).pipe(
+      Effect.catchIf(
+        (e) => e._tag === "JsonRpcRefused" && (e.code === -32601 || e.code === -5),
+        () => Effect.succeed(undefined),
+      ),
+      Effect.mapError((e) => explain(e, cli.sim)),
+    )
   const json = (value: Effect.Effect<Out, StakeCommandFailed>) => Effect.flatMap(value, (v) => print(printJson(v, cli.atoms)))
   switch (cli.command) {
     case "purchaseticket":
@@ -432,7 +447,7 @@ export const runStakeCommand = (
     case "getstakeinfo":
       return json(getstakeinfo(call))
     case "tickets":
-      return json(tickets(cli, call))
+      return json(tickets(cli, call, callIfKnown))
     case "estimatestakediff":
       return json(Effect.flatMap(countArg(cli.args[0], "numtickets"), (n) => estimate(cli, call, n)))
     case "stakestats":
