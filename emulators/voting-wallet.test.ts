@@ -8,7 +8,7 @@ const chain = { bestBlock: () => ({ hash: BLOCK, height: 10 }), heightOf: (hash:
 
 describe("an emulated voting wallet", () => {
   it("votes a ticket only with its transaction and its key, and forgets both when restarted", () => {
-    const wallet = new VotingWalletEmulator({ name: "v", chain })
+    const wallet = new VotingWalletEmulator({ name: "v", chain, agendas: ["maxblocksize", "blake3pow"] })
     const tx = standInTicket("t1", "PsKey1")
     const hash = ticketHashOf(tx)
     const call = (method: string, params: ReadonlyArray<unknown>) => Effect.runSync(wallet.handle(method, params))
@@ -22,6 +22,32 @@ describe("an emulated voting wallet", () => {
     wallet.setRunning(true)
     expect(wallet.canVote(hash)).toBe(false)
     expect(wallet.heldTickets()).toEqual([])
+  })
+})
+
+describe("an emulated voting wallet's reads, shaped as dcrwallet 2.1.5's", () => {
+  it("lists held tickets with gettickets true and a held ticket's choice on every agenda with getvotechoices, abstain where unset; no ticketinfo", () => {
+    const wallet = new VotingWalletEmulator({ name: "v", chain, agendas: ["maxblocksize", "blake3pow"] })
+    const call = (method: string, params: ReadonlyArray<unknown>) => Effect.runSync(wallet.handle(method, params))
+    const tx = standInTicket("t1", "PsKey1")
+    const hash = ticketHashOf(tx)
+    expect(call("gettickets", [true])).toEqual({ result: { hashes: [] } })
+    call("importprivkey", ["PsKey1", "imported", false, 0])
+    call("addtransaction", [BLOCK, tx])
+    expect(call("gettickets", [true])).toEqual({ result: { hashes: [hash] } })
+    expect(call("getvotechoices", ["ef".repeat(32)])).toMatchObject({ error: { code: -4 } })
+    expect(call("setvotechoice", ["blake3pow", "yes", hash])).toEqual({ result: null })
+    expect(call("setvotechoice", ["unknown", "yes", hash])).toMatchObject({ error: { code: -4 } })
+    expect(call("getvotechoices", [hash])).toEqual({
+      result: {
+        version: 11,
+        choices: [
+          { agendaid: "maxblocksize", choiceid: "abstain" },
+          { agendaid: "blake3pow", choiceid: "yes" },
+        ],
+      },
+    })
+    expect(call("ticketinfo", [0])).toMatchObject({ error: { code: -32601 } })
   })
 })
 

@@ -23,16 +23,23 @@ interface VotingWalletChain {
  * names the voting address; its hash is read from them as dcrwallet reads a prefix-only
  * serialization's: BLAKE-256 of the bytes, shown byte-reversed. As with dcrwallet, a ticket
  * votes only when its key was imported too.
+ *
+ * Reads as dcrwallet 2.1.5 answers them: `gettickets true` (every ticket held: the emulator
+ * never sees one spent, so none drops out), `getvotechoices <ticket>` (every agenda of its vote
+ * version, "abstain" where unset), `treasurypolicy`, `tspendpolicy`. No `ticketinfo`: the
+ * voting service must not call it (see wallet/vsp/fleet.ts), so calling it fails loudly here.
  */
 export class VotingWalletEmulator {
   readonly name: string
   private readonly chain: VotingWalletChain
+  /** The agenda ids of its vote version, as dcrwallet's CurrentAgendas gives them. */
+  private readonly agendas: ReadonlyArray<string>
   private up = true
   /** Restarts so far (each one emptied it). */
   restarts = 0
   private readonly keys = new Set<string>()
-  /** Ticket hash -> the height of the block it was filed under and the key it votes with. */
-  private readonly tickets = new Map<string, { readonly height: number; readonly votingKey: string }>()
+  /** Ticket hash -> the key it votes with. */
+  private readonly tickets = new Map<string, { readonly votingKey: string }>()
   /** `${ticket}/${agenda}` -> choice. */
   private readonly choices = new Map<string, string>()
   /** `${ticket}/${treasury key}` -> yes / no / abstain. */
@@ -42,9 +49,10 @@ export class VotingWalletEmulator {
   /** Every call answered, in order: what a test checks the client sent. */
   readonly calls: Array<{ readonly method: string; readonly params: ReadonlyArray<unknown> }> = []
 
-  constructor(options: { readonly name: string; readonly chain: VotingWalletChain }) {
+  constructor(options: { readonly name: string; readonly chain: VotingWalletChain; readonly agendas: ReadonlyArray<string> }) {
     this.name = options.name
     this.chain = options.chain
+    this.agendas = options.agendas
   }
 
   get running(): boolean {
@@ -95,7 +103,7 @@ export class VotingWalletEmulator {
     const str = (i: number) => (typeof params[i] === "string" ? (params[i] as string) : undefined)
     switch (method) {
       case "walletinfo":
-        return ok({ daemonconnected: true, spv: false, unlocked: true, voting: true, voteversion: 11, manualtickets: true, vsp: "" })
+        return ok({ daemonconnected: true, spv: false, unlocked: true, voting: true, voteversion: VOTE_VERSION, manualtickets: true, vsp: "" })
       case "getbestblock": {
         const best = this.chain.bestBlock()
         return ok({ hash: best.hash, height: best.height })
@@ -117,38 +125,34 @@ export class VotingWalletEmulator {
         if (blockHash === undefined || !/^[0-9a-f]{64}$/.test(blockHash)) return refuse(-22, "block hash is not 32 bytes of hex")
         const votingKey = tx === undefined ? undefined : votingKeyOf(tx)
         if (tx === undefined || votingKey === undefined) return refuse(-22, "the transaction does not decode as a (stand-in) ticket")
-        const height = this.chain.heightOf(blockHash)
-        if (height === undefined) return refuse(-5, `block ${blockHash} not found`)
-        this.tickets.set(ticketHashOf(tx), { height, votingKey })
+        if (this.chain.heightOf(blockHash) === undefined) return refuse(-5, `block ${blockHash} not found`)
+        this.tickets.set(ticketHashOf(tx), { votingKey })
         return ok(null)
       }
-      case "ticketinfo": {
-        const start = typeof params[0] === "number" ? params[0] : 0
-        const out: Array<RpcValue> = []
-        for (const [hash, { height }] of this.tickets) {
-          if (height < start) continue
-          const choices = [...this.choices].filter(([k]) => k.startsWith(`${hash}/`)).map(([k, choiceid]) => ({ agendaid: k.slice(hash.length + 1), choiceid }))
-          out.push({ hash, status: "live", blockheight: height, choices: choices.length === 0 ? undefined : choices })
-        }
-        return ok(out)
-      }
       case "gettickets":
+        // dcrwallet leaves out immature tickets without the flag; the voting service always
+        // passes it (a ticket is handed over when mined, long before it matures).
+        if (params[0] !== true) return refuse(-8, "this emulator answers only gettickets true (immature tickets included)")
         return ok({ hashes: [...this.tickets.keys()] })
       case "setvotechoice":
       case "settreasurypolicy":
       case "settspendpolicy": {
         const [id, value, ticket] = [str(0), str(1), str(2)]
         if (id === undefined || value === undefined || ticket === undefined) return refuse(-8, `${method} needs three strings here (the voting service always names the ticket)`)
-        if (!this.tickets.has(ticket)) return refuse(-8, `ticket ${ticket} is not this wallet's`)
+        // As dcrwallet's setvotechoice refuses (errors.NotExist, errors.Invalid: code -4); the policies likewise here.
+        if (!this.tickets.has(ticket)) return refuse(-4, `ticket not found`)
+        if (method === "setvotechoice" && !this.agendas.includes(id)) return refuse(-4, `no agenda with ID "${id}"`)
         if (method !== "setvotechoice" && !["yes", "no", "abstain"].includes(value)) return refuse(-8, `unknown policy ${value}`)
         const table = method === "setvotechoice" ? this.choices : method === "settreasurypolicy" ? this.treasury : this.tspend
         table.set(`${ticket}/${id}`, value)
         return ok(null)
       }
       case "getvotechoices": {
+        // Without a ticket dcrwallet gives its defaults; the voting service always names one.
         const ticket = str(0)
-        const choices = [...this.choices].filter(([k]) => ticket !== undefined && k.startsWith(`${ticket}/`)).map(([k, choiceid]) => ({ agendaid: k.slice(ticket!.length + 1), choiceid }))
-        return ok({ version: 11, choices })
+        if (ticket === undefined || ticket === "") return refuse(-8, "this emulator answers getvotechoices for a ticket only")
+        if (!this.tickets.has(ticket)) return refuse(-4, "ticket not found")
+        return ok({ version: VOTE_VERSION, choices: this.agendas.map((agendaid) => ({ agendaid, choiceid: this.choices.get(`${ticket}/${agendaid}`) ?? "abstain" })) })
       }
       case "treasurypolicy": {
         const [key, ticket] = [str(0), str(1)]
@@ -166,6 +170,9 @@ export class VotingWalletEmulator {
     }
   }
 }
+
+/** The stake version it votes with (walletinfo's voteversion, getvotechoices' version). */
+const VOTE_VERSION = 11
 
 const ok = (result: RpcValue): RpcOutcome => ({ result })
 const refuse = (code: number, message: string): RpcOutcome => ({ error: { code, message } })

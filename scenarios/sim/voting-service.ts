@@ -73,7 +73,7 @@ export const makeSimVotingService = (options: VotingServiceOptions, random: SimR
       return block?.onMainChain === true ? block.height : undefined
     },
   }
-  const servers = schedules.map((_, i) => new VotingWalletEmulator({ name: `voting-server-${i}`, chain }))
+  const servers = schedules.map((_, i) => new VotingWalletEmulator({ name: `voting-server-${i}`, chain, agendas: ["sim-agenda"] }))
   const byUrl = new Map(servers.map((s) => [`http://${s.name}`, s]))
   const post = memoryPost((url) => {
     const server = byUrl.get(url)

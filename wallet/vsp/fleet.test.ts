@@ -28,10 +28,12 @@ const ticket = (i: number): VotableTicket => {
   }
 }
 
-const emulators = (n: number) => Array.from({ length: n }, (_, i) => new VotingWalletEmulator({ name: `voter-${i}`, chain }))
+/** The agendas of the emulated wallets' vote version. */
+const AGENDAS = ["maxblocksize", "blake3pow"]
+const emulators = (n: number) => Array.from({ length: n }, (_, i) => new VotingWalletEmulator({ name: `voter-${i}`, chain, agendas: AGENDAS }))
 
 /** The fleet over emulated wallets through the real JSON-RPC client, without sockets: a stopped wallet refuses the connection. */
-const fleetOver = (wallets: ReadonlyArray<VotingWalletEmulator>, handlers: Record<string, RpcHandler> = {}) => {
+const fleetOver = (wallets: ReadonlyArray<VotingWalletEmulator>, handlers: Record<string, RpcHandler> = {}, choiceChecksPerPass?: number) => {
   const byUrl = new Map(wallets.map((w) => [`http://${w.name}`, w]))
   const post = memoryPost((url) => {
     const w = byUrl.get(url)
@@ -41,7 +43,7 @@ const fleetOver = (wallets: ReadonlyArray<VotingWalletEmulator>, handlers: Recor
     name: url.slice("http://".length),
     call: makeJsonRpcCall({ url, user: "u", password: Redacted.make("p"), requestTimeoutMillis: 10_000 }, post, { server: url }),
   }))
-  return makeVotingFleet(connections, { walletTimeoutMillis: 200 })
+  return makeVotingFleet(connections, choiceChecksPerPass === undefined ? { walletTimeoutMillis: 200 } : { walletTimeoutMillis: 200, choiceChecksPerPass })
 }
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
@@ -135,6 +137,53 @@ describe("the voting fleet over voting wallets' JSON-RPC", () => {
     ])
   })
 
+  it("never calls ticketinfo (nested database reads that can hang dcrwallet): adding, updating, repairing and status read only with one-view calls", async () => {
+    const wallets = emulators(2)
+    const fleet = fleetOver(wallets, {}, 2)
+    const tickets = Array.from({ length: 5 }, (_, i) => ticket(i))
+    await run(fleet.addTicket(tickets[0]!))
+    await run(fleet.reconcile(tickets))
+    await run(fleet.updateChoices(tickets[1]!))
+    const [w0, w1] = wallets as [VotingWalletEmulator, VotingWalletEmulator]
+    w0.setRunning(false)
+    w0.setRunning(true)
+    w1.driftChoice(tickets[2]!.hash, "blake3pow", "no")
+    for (let pass = 0; pass < 3; pass++) await run(fleet.reconcile(tickets))
+    await run(fleet.status)
+    const reads = ["walletinfo", "getbestblock", "gettickets", "getvotechoices", "treasurypolicy", "tspendpolicy"]
+    const writes = ["importprivkey", "addtransaction", "setvotechoice", "settreasurypolicy", "settspendpolicy"]
+    for (const w of wallets) {
+      expect(callsOf(w, "ticketinfo"), w.name).toEqual([])
+      expect(new Set(w.calls.map((c) => c.method)), w.name).toEqual(new Set([...reads, ...writes]))
+      expect(callsOf(w, "gettickets").every((c) => c.params[0] === true)).toBe(true)
+    }
+    // The wallet restarted empty and the drifted one were repaired with those calls alone.
+    for (const t of tickets) for (const w of wallets) expect(w.canVote(t.hash)).toBe(true)
+    expect(w1.choiceOf(tickets[2]!.hash, "blake3pow")).toBe("yes")
+  })
+
+  it("repairs drifted choices on every one of a wallet's N tickets within ceil(N / batch) passes, reading back at most a batch per pass", async () => {
+    const [wallet] = emulators(1) as [VotingWalletEmulator]
+    const batch = 3
+    const fleet = fleetOver([wallet], {}, batch)
+    const tickets = Array.from({ length: 10 }, (_, i) => ticket(i))
+    await run(fleet.reconcile(tickets))
+    // An operator changes every ticket's choice behind the service's back.
+    for (const t of tickets) wallet.driftChoice(t.hash, "blake3pow", "no")
+    const drifted = () => tickets.filter((t) => wallet.choiceOf(t.hash, "blake3pow") !== "yes").length
+    const passes = Math.ceil(tickets.length / batch)
+    const fixedPerPass: Array<number> = []
+    for (let pass = 0; pass < passes; pass++) {
+      const before = callsOf(wallet, "getvotechoices").length
+      const [repair] = await run(fleet.reconcile(tickets))
+      expect(callsOf(wallet, "getvotechoices").length - before).toBeLessThanOrEqual(batch)
+      fixedPerPass.push(repair!.choicesFixed)
+    }
+    expect(drifted()).toBe(0)
+    // Each pass fixed tickets no earlier pass had: 3, 3, 3, then the last one.
+    expect(fixedPerPass).toEqual([3, 3, 3, 1])
+  })
+
   it("imports a key once: a wallet that holds the ticket is never sent its key or transaction again", async () => {
     const wallets = emulators(2)
     const fleet = fleetOver(wallets)
@@ -170,7 +219,7 @@ describe("the voting fleet over voting wallets' JSON-RPC", () => {
   })
 
   it("the live layer speaks to a wallet over HTTP with its RPC user and password", async () => {
-    const wallet = new VotingWalletEmulator({ name: "voter-http", chain })
+    const wallet = new VotingWalletEmulator({ name: "voter-http", chain, agendas: AGENDAS })
     const t = ticket(4)
     const statuses = await run(
       Effect.scoped(

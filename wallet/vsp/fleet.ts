@@ -3,14 +3,34 @@ import { jsonRpcClient, type JsonRpcCall, type JsonRpcEndpoint, type JsonRpcFail
 import { VotingFleet, VotingWalletUnavailable, type FleetRepair, type VotableTicket, type VotingWalletStatus } from "./fleet-port.ts"
 
 // The voting service's voting wallets over their JSON-RPC: unmodified dcrwallets started with
-// `--enablevoting --manualtickets`, each with its own dcrd. The calls are the ones vspd makes
+// `--enablevoting --manualtickets`, each with its own dcrd. The writes are the ones vspd makes
 // (rpc/dcrwallet.go, internal/vspd/walletconsistency.go): `importprivkey` without a rescan,
-// `addtransaction` under the block that mined the ticket, `ticketinfo` for the tickets a wallet
-// knows and their agenda choices, `setvotechoice`; and, which vspd leaves as a TODO, the
-// treasury and tspend policies, read back with `treasurypolicy` and `tspendpolicy` and set
-// again when they drifted. One code path does every write (`ensureTickets`): adding a ticket,
-// updating its choices and the per-block consistency check all make a wallet hold the tickets
-// with their choices, writing only what is missing or different.
+// `addtransaction` under the block that mined the ticket, `setvotechoice`; and, which vspd
+// leaves as a TODO, the treasury and tspend policies, read back with `treasurypolicy` and
+// `tspendpolicy` and set again when they drifted. One code path does every write
+// (`ensureTickets`): adding a ticket, updating its choices and the per-block consistency check
+// all make a wallet hold the tickets with their choices, writing only what is missing or different.
+//
+// The reads are not vspd's. vspd reads a wallet with `ticketinfo`, which dcrwallet 2.1.5
+// (internal/rpc/jsonrpc/methods.go, ticketInfo) answers from inside one database read,
+// `w.GetTickets`'s, by opening two more per ticket (`w.AgendaChoices`, `w.VSPHostForTicket`).
+// Nested read transactions deadlock bbolt when a writer is waiting to grow the file between
+// them: the wallet hangs for good, and a hung voting wallet misses every vote. vspd runs that
+// check every 30 minutes; this fleet runs it on every block, so it never calls `ticketinfo`:
+// - `gettickets true` (wallet/tickets.go LiveTicketHashes: one read over the tickets bucket,
+//   then dcrd's `existslivetickets`) says which tickets the wallet holds, immature and live,
+//   including those given with `addtransaction` (every ticket purchase recorded goes into that
+//   bucket). Membership is checked on every block, so a wallet restarted empty has every ticket
+//   back within one block. A ticket no longer live for the wallet's dcrd (just voted, say) is
+//   missing from it and sent again until the service drops it: dcrwallet takes a key it has and
+//   a transaction it recorded without complaint.
+// - `getvotechoices <ticket>` (w.AgendaChoices: one read) gives one held ticket's choices. To
+//   bound a block's cost on a service with thousands of tickets, a pass reads back the choices
+//   and policies of at most `choiceChecksPerPass` held tickets per wallet, rotating through them
+//   in hash order, so each is checked within ceil(held / choiceChecksPerPass) blocks; a ticket
+//   added or updated gets every choice written then, not at its turn.
+// - `treasurypolicy` and `tspendpolicy <hash> <ticket>` read maps in memory under a mutex
+//   (w.TreasuryKeyPolicies, w.TSpendPolicy), no database at all: they stay, for the same tickets.
 
 /** One voting wallet as the fleet calls it. */
 export interface VotingWalletConnection {
@@ -27,7 +47,15 @@ interface VotingWalletEndpoint extends JsonRpcEndpoint {
 interface VotingFleetOptions {
   /** How long one wallet's part of a pass may take before it counts as unreachable this time. */
   readonly walletTimeoutMillis: number
+  /** At most how many held tickets' choices and policies a consistency pass reads back per wallet (see above); 100 unless set. */
+  readonly choiceChecksPerPass?: number
 }
+
+/**
+ * 100 `getvotechoices` a block: a few hundred milliseconds of short reads per wallet, and with
+ * 5-minute blocks a service with 6,000 tickets has every one checked in 5 hours.
+ */
+const CHOICE_CHECKS_PER_PASS = 100
 
 // ---- replies, as dcrwallet's rpc/jsonrpc/types spell them ----------------------------------
 
@@ -38,9 +66,13 @@ const WalletInfoReply = Schema.Struct({
   voteversion: Schema.Number,
 })
 const BestBlockReply = Schema.Struct({ hash: Schema.String, height: Schema.Number })
-const VoteChoiceReply = Schema.Struct({ agendaid: Schema.String, choiceid: Schema.String })
-/** `ticketinfo`: every ticket the wallet knows from a height on; `choices` is left out when empty. */
-const TicketInfoReply = Schema.Array(Schema.Struct({ hash: Schema.String, choices: Schema.optional(Schema.NullOr(Schema.Array(VoteChoiceReply))) }))
+/** `gettickets true`: the immature and live tickets the wallet holds (never null from dcrwallet; tolerated). */
+const GetTicketsReply = Schema.Struct({ hashes: Schema.NullOr(Schema.Array(Schema.String)) })
+/**
+ * `getvotechoices <ticket>`: every agenda of the wallet's vote version with the ticket's choice,
+ * "abstain" (or the wallet's default) where none was set. Descriptions are not read.
+ */
+const VoteChoicesReply = Schema.Struct({ version: Schema.Number, choices: Schema.Array(Schema.Struct({ agendaid: Schema.String, choiceid: Schema.String })) })
 /** `treasurypolicy` without a key: every policy, the per-ticket ones with their ticket. An abstain reads as "". */
 const TreasuryPoliciesReply = Schema.Array(Schema.Struct({ key: Schema.String, policy: Schema.String, ticket: Schema.optional(Schema.String) }))
 /** `tspendpolicy <hash> <ticket>`: the policy the ticket votes on that spend with. */
@@ -79,23 +111,45 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
   /** One call whose failure is the wallet's: a refusal of one ticket is told apart by the caller. */
   const ask = (w: VotingWalletConnection, method: string, params: ReadonlyArray<unknown> = []) => w.call(method, params)
 
+  const choiceChecksPerPass = Math.max(1, options.choiceChecksPerPass ?? CHOICE_CHECKS_PER_PASS)
+  /** Per wallet: the hash of the last held ticket whose choices a consistency pass read back; the next pass goes on after it. */
+  const checkedUpTo = new Map<VotingWalletConnection, string>()
+
   /**
-   * Makes `w` hold `tickets` with their choices: one `ticketinfo` (and one `treasurypolicy`
-   * when any ticket has a treasury policy) says what it holds; a missing ticket gets its key and
-   * transaction, then every choice; a held one gets only the choices that differ. A wallet
-   * that cannot be asked fails the pass; one refusing a ticket fails that ticket only.
+   * The next `choiceChecksPerPass` of `held` (hash order) after where the wallet's last
+   * completed pass stopped, wrapping around: each held ticket is checked within
+   * ceil(held / choiceChecksPerPass) passes whatever is added or dropped in between.
    */
-  const ensureTickets = (w: VotingWalletConnection, tickets: ReadonlyArray<VotableTicket>): Effect.Effect<WalletPass, VotingWalletUnavailable> =>
+  const nextTurn = (w: VotingWalletConnection, held: ReadonlyArray<VotableTicket>): ReadonlyArray<VotableTicket> => {
+    if (held.length <= choiceChecksPerPass) return held
+    const sorted = [...held].sort((x, y) => (x.hash < y.hash ? -1 : x.hash > y.hash ? 1 : 0))
+    const after = checkedUpTo.get(w)
+    const start = after === undefined ? 0 : sorted.findIndex((t) => t.hash > after)
+    const from = start === -1 ? 0 : start
+    return Array.from({ length: choiceChecksPerPass }, (_, i) => sorted[(from + i) % sorted.length]!)
+  }
+
+  /**
+   * Makes `w` hold `tickets` with their choices: `gettickets true` says which it holds; a
+   * missing ticket gets its key and transaction, then every choice; a held one has its choices
+   * (`getvotechoices`) and policies read back and only those that differ set again: every held
+   * one (`check: "every"`, adding or updating a ticket) or this pass's turn of them (`"turn"`,
+   * the consistency check). A wallet that cannot be asked fails the pass; one refusing a
+   * ticket fails that ticket only.
+   */
+  const ensureTickets = (w: VotingWalletConnection, tickets: ReadonlyArray<VotableTicket>, check: "every" | "turn"): Effect.Effect<WalletPass, VotingWalletUnavailable> =>
     Effect.gen(function* () {
       if (tickets.length === 0) return { added: 0, choicesFixed: 0, refused: [] }
-      const startHeight = Math.min(...tickets.map((t) => t.blockHeight))
-      const known = yield* ask(w, "ticketinfo", [startHeight]).pipe(
-        Effect.mapError(asUnavailable(w.name, "ticketinfo")),
-        Effect.flatMap((r) => decode(w.name, "ticketinfo", TicketInfoReply, r)),
+      const reply = yield* ask(w, "gettickets", [true]).pipe(
+        Effect.mapError(asUnavailable(w.name, "gettickets")),
+        Effect.flatMap((r) => decode(w.name, "gettickets", GetTicketsReply, r)),
       )
-      const held = new Map(known.map((t) => [t.hash, new Map((t.choices ?? []).map((c) => [c.agendaid, c.choiceid]))]))
+      const held = new Set(reply.hashes ?? [])
+      const heldTickets = tickets.filter((t) => held.has(t.hash))
+      const checked = check === "every" ? heldTickets : nextTurn(w, heldTickets)
+      const toCheck = new Set(checked.map((t) => t.hash))
       const treasury = new Map<string, string>()
-      if (tickets.some((t) => held.has(t.hash) && Object.keys(t.treasuryPolicy).length > 0)) {
+      if (checked.some((t) => Object.keys(t.treasuryPolicy).length > 0)) {
         const policies = yield* ask(w, "treasurypolicy").pipe(
           Effect.mapError(asUnavailable(w.name, "treasurypolicy")),
           Effect.flatMap((r) => decode(w.name, "treasurypolicy", TreasuryPoliciesReply, r)),
@@ -108,7 +162,9 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
       const refused: Array<string> = []
       let firstRefusal: string | undefined
       for (const ticket of tickets) {
-        const outcome = yield* ensureTicket(w, ticket, held.get(ticket.hash), treasury).pipe(Effect.result)
+        const state = !held.has(ticket.hash) ? "missing" : toCheck.has(ticket.hash) ? "check" : "skip"
+        if (state === "skip") continue
+        const outcome = yield* ensureTicket(w, ticket, state, treasury).pipe(Effect.result)
         if (Result.isSuccess(outcome)) {
           if (outcome.success === "added") added++
           if (outcome.success === "fixed") choicesFixed++
@@ -120,6 +176,8 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
         const why = outcome.failure._tag === "JsonRpcRefused" ? `${outcome.failure.method} refused (code ${outcome.failure.code}): ${outcome.failure.reason}` : outcome.failure.reason
         firstRefusal ??= `ticket ${ticket.hash}: ${why}`
       }
+      // Only a completed pass moves the turn on: one cut short checks the same tickets next block.
+      if (check === "turn" && checked.length > 0) checkedUpTo.set(w, checked[checked.length - 1]!.hash)
       return firstRefusal === undefined ? { added, choicesFixed, refused } : { added, choicesFixed, refused, firstRefusal }
     })
 
@@ -127,11 +185,11 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
   const ensureTicket = (
     w: VotingWalletConnection,
     ticket: VotableTicket,
-    heldChoices: ReadonlyMap<string, string> | undefined,
+    state: "missing" | "check",
     treasury: ReadonlyMap<string, string>,
   ): Effect.Effect<"added" | "fixed" | "consistent", JsonRpcFailure | VotingWalletUnavailable> =>
     Effect.gen(function* () {
-      if (heldChoices === undefined) {
+      if (state === "missing") {
         // No rescan: the ticket is unspent, so there is nothing of it in older blocks to find.
         yield* ask(w, "importprivkey", [ticket.votingKeyWif, IMPORTED_ACCOUNT, false, 0])
         yield* ask(w, "addtransaction", [ticket.blockHash, ticket.ticketHex])
@@ -141,10 +199,14 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
         return "added"
       }
       let drifted = false
-      for (const [agenda, choice] of Object.entries(ticket.voteChoices)) {
-        if (heldChoices.get(agenda) === choice) continue
-        drifted = true
-        yield* ask(w, "setvotechoice", [agenda, choice, ticket.hash])
+      if (Object.keys(ticket.voteChoices).length > 0) {
+        const reply = yield* Effect.flatMap(ask(w, "getvotechoices", [ticket.hash]), (r) => decode(w.name, "getvotechoices", VoteChoicesReply, r))
+        const heldChoices = new Map(reply.choices.map((c) => [c.agendaid, c.choiceid]))
+        for (const [agenda, choice] of Object.entries(ticket.voteChoices)) {
+          if (heldChoices.get(agenda) === choice) continue
+          drifted = true
+          yield* ask(w, "setvotechoice", [agenda, choice, ticket.hash])
+        }
       }
       for (const [key, policy] of Object.entries(ticket.treasuryPolicy)) {
         if (policyOf(treasury.get(`${ticket.hash}/${key}`)) === policyOf(policy)) continue
@@ -161,8 +223,8 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
     })
 
   /** `ensureTickets` within the wallet's time. */
-  const passOn = (w: VotingWalletConnection, tickets: ReadonlyArray<VotableTicket>) =>
-    ensureTickets(w, tickets).pipe(
+  const passOn = (w: VotingWalletConnection, tickets: ReadonlyArray<VotableTicket>, check: "every" | "turn") =>
+    ensureTickets(w, tickets, check).pipe(
       Effect.timeoutOrElse({
         duration: options.walletTimeoutMillis,
         orElse: () => Effect.fail(new VotingWalletUnavailable({ wallet: w.name, operation: "the consistency check", reason: `no answer in ${options.walletTimeoutMillis} ms` })),
@@ -173,7 +235,7 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
 
   const reconcile = (tickets: ReadonlyArray<VotableTicket>): Effect.Effect<ReadonlyArray<FleetRepair>> =>
     everyWallet((w) =>
-      passOn(w, tickets).pipe(
+      passOn(w, tickets, "turn").pipe(
         Effect.map((pass): FleetRepair => {
           const base = { wallet: w.name, added: pass.added, choicesFixed: pass.choicesFixed }
           return pass.firstRefusal === undefined ? base : { ...base, error: `${pass.refused.length} ticket(s) refused; ${pass.firstRefusal}` }
@@ -186,7 +248,7 @@ export const makeVotingFleet = (wallets: ReadonlyArray<VotingWalletConnection>, 
   const onEveryWallet = (operation: string) => (ticket: VotableTicket) =>
     Effect.gen(function* () {
       const outcomes = yield* everyWallet((w) =>
-        passOn(w, [ticket]).pipe(
+        passOn(w, [ticket], "every").pipe(
           Effect.map((pass) => (pass.firstRefusal === undefined ? undefined : `${w.name}: ${pass.firstRefusal}`)),
           Effect.catch((e) => Effect.succeed(e.message)),
         ),
