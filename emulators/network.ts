@@ -1,3 +1,4 @@
+import { concatBytes } from "../core/chain/bytes.ts"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { Clock, Effect, Fiber, Latch, Layer, Queue, type Scope } from "effect"
 import { isArrayNonEmpty, type NonEmptyReadonlyArray } from "effect/Array"
@@ -140,18 +141,6 @@ const socketReadError = (message: string) => new Socket.SocketError({ reason: ne
 const socketWriteError = (message: string) => new Socket.SocketError({ reason: new Socket.SocketWriteError({ cause: new Error(message) }) })
 const socketOpenError = (kind: "Unknown" | "Timeout", message: string) => new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind, cause: new Error(message) }) })
 
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let size = 0
-  for (const c of chunks) size += c.length
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
-}
-
 /**
  * An in-memory TCP network between simulated miners and the pool, in virtual time: each
  * direction of a connection is an ordered byte pipe whose segments arrive after a seeded
@@ -208,7 +197,7 @@ export const makeMemoryNetwork = (options: MemoryNetworkOptions): Effect.Effect<
         end.inboxBytes = 0
         releaseWindow(end.inbound, bytes)
         // A fragmenting network also coalesces: what arrived since the reader last looked is one chunk.
-        return Effect.succeed(faults.fragment === true && batch.length > 1 ? [concat(batch)] : batch)
+        return Effect.succeed(faults.fragment === true && batch.length > 1 ? [concatBytes(batch)] : batch)
       }
       if (end.eof !== undefined) {
         // Node sockets do not allow half-open connections by default: reading the peer's end
@@ -459,7 +448,7 @@ export const makeMemoryNetwork = (options: MemoryNetworkOptions): Effect.Effect<
               return writeNow(typeof chunk === "string" ? encoder.encode(chunk) : chunk.slice())
             }),
           ),
-        writeAll: (chunks) => end.readerOpen.whenOpen(Effect.suspend(() => writeNow(concat(chunks.map((c) => (typeof c === "string" ? encoder.encode(c) : c)))))),
+        writeAll: (chunks) => end.readerOpen.whenOpen(Effect.suspend(() => writeNow(concatBytes(chunks.map((c) => (typeof c === "string" ? encoder.encode(c) : c)))))),
       }
       return end
     }

@@ -16,6 +16,7 @@
  * Every answer is a well-formed JSON-RPC reply ({id, result, error}); a refusal has an error
  * and a result of null or false. Lines from the pool with a `method` are notifications.
  */
+import { concatBytes } from "../core/chain/bytes.ts"
 import fc from "fast-check"
 import { Effect, Layer, Logger, References, Result, Schema } from "effect"
 import { DIFFICULTY_SCALE, shareTarget } from "../core/stratum/difficulty.ts"
@@ -357,16 +358,6 @@ const isNotification = (line: string) => {
   }
 }
 
-const concat = (parts: ReadonlyArray<Uint8Array>) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 const PLACEHOLDER_SUBMIT = ["w", "0000000000000000", "00000000", "00000000", "00000000"]
 
 const requestLine = (id: number | string, method: string, params: ReadonlyArray<unknown>) => `${JSON.stringify({ id, method, params })}\n`
@@ -423,7 +414,7 @@ export const converse = async (pool: ObservedPool, conversation: FuzzConversatio
     // Last, a newline (ending any unterminated tail) and a request whose answer must come last:
     // an answer too many, or one out of order, shows up before it, without a wait for silence.
     parts.push(utf8.encode(`\n${requestLine("fuzz-end", "mining.extranonce.subscribe", [])}`))
-    const stream = concat(parts)
+    const stream = concatBytes(parts)
     const cuts = [...new Set(conversation.cuts.map((c) => Math.floor((c / 1_000_000) * stream.length)))].sort((a, b) => a - b)
     let from = 0
     for (const cut of [...cuts, stream.length]) {

@@ -1,7 +1,7 @@
 import { Effect, Exit, Layer, Redacted, Scope } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { decodeAddress, encodeAddress } from "../core/chain/address.ts"
-import { hexToBytes, reversed, toHex, writeUintLE } from "../core/chain/bytes.ts"
+import { concatBytes, hexToBytes, reversed, toHex, writeUintLE } from "../core/chain/bytes.ts"
 import { hashToDisplay, blake256Hash } from "../core/chain/hash.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
 import { decodeTxHex, txidOf } from "../core/chain/tx.ts"
@@ -29,16 +29,6 @@ export const memoryStore: Layer.Layer<SqlClient.SqlClient, unknown> = pgliteLaye
 
 const varInt = (n: number): Uint8Array => (n < 0xfd ? Uint8Array.of(n) : n <= 0xffff ? Uint8Array.of(0xfd, n & 0xff, n >> 8) : Uint8Array.of(0xfe, ...writeUintLE(BigInt(n), 4)))
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 interface TxPart {
   readonly inputs: ReadonlyArray<{ readonly hash: string; readonly index: number; readonly tree?: number; readonly value?: bigint }>
   readonly outputs: ReadonlyArray<{ readonly value: bigint; readonly script: Uint8Array; readonly version?: number }>
@@ -48,16 +38,16 @@ interface TxPart {
 /** A full serialization (prefix and witness), as dcrd's MsgTx.Serialize writes it. */
 const buildTx = (tx: TxPart): string =>
   toHex(
-    concat([
+    concatBytes([
       writeUintLE(1n, 4),
       varInt(tx.inputs.length),
-      ...tx.inputs.map((i) => concat([reversed(hexToBytes(i.hash)), writeUintLE(BigInt(i.index), 4), Uint8Array.of(i.tree ?? 0), writeUintLE(0xffffffffn, 4)])),
+      ...tx.inputs.map((i) => concatBytes([reversed(hexToBytes(i.hash)), writeUintLE(BigInt(i.index), 4), Uint8Array.of(i.tree ?? 0), writeUintLE(0xffffffffn, 4)])),
       varInt(tx.outputs.length),
-      ...tx.outputs.map((o) => concat([writeUintLE(o.value, 8), writeUintLE(BigInt(o.version ?? 0), 2), varInt(o.script.length), o.script])),
+      ...tx.outputs.map((o) => concatBytes([writeUintLE(o.value, 8), writeUintLE(BigInt(o.version ?? 0), 2), varInt(o.script.length), o.script])),
       writeUintLE(0n, 4),
       writeUintLE(BigInt(tx.expiry ?? 0), 4),
       varInt(tx.inputs.length),
-      ...tx.inputs.map((i) => concat([writeUintLE(i.value ?? 0n, 8), writeUintLE(0n, 4), writeUintLE(0xffffffffn, 4), varInt(0)])),
+      ...tx.inputs.map((i) => concatBytes([writeUintLE(i.value ?? 0n, 8), writeUintLE(0n, 4), writeUintLE(0xffffffffn, 4), varInt(0)])),
     ]),
   )
 
@@ -89,7 +79,7 @@ export const makeStaker = (label: string, network: NetworkParams) => {
         inputs: [{ hash: hashToDisplay(blake256Hash(new TextEncoder().encode(`${label} funding ${nonce}`))), index: 0, value: price + 10_000n }],
         outputs: [{ value: price + 5_000n, script: p2pkh(commitmentHash) }],
       })
-      const commitment = concat([Uint8Array.of(0x6a, 0x1e), commitmentHash, writeUintLE(price + 5_000n, 8), Uint8Array.of(0x00, 0x58)])
+      const commitment = concatBytes([Uint8Array.of(0x6a, 0x1e), commitmentHash, writeUintLE(price + 5_000n, 8), Uint8Array.of(0x00, 0x58)])
       const ticket = buildTx({
         inputs: [{ hash: txHash(parent), index: 0, value: price + 5_000n }],
         outputs: [

@@ -98,3 +98,16 @@ export const writeUintLE = (n: bigint, length: number): Uint8Array => {
   if (rest !== 0n) throw new RangeError(`${n} does not fit in ${length} bytes`)
   return out
 }
+
+/** The bytes of `parts` one after another, in one new array. */
+export const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let size = 0
+  for (const p of parts) size += p.length
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}

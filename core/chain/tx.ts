@@ -1,6 +1,6 @@
 import { Data, Result } from "effect"
 import type { DecodedAddress } from "./address.ts"
-import { fromHex } from "./bytes.ts"
+import { concatBytes, fromHex } from "./bytes.ts"
 import { blake256Hash, hashToDisplay } from "./hash.ts"
 
 /** Bytes that are no serialized Decred transaction; the message says what and where. */
@@ -168,13 +168,7 @@ export const replaceOutputs = (bytes: Uint8Array, tx: DecodedTx, outputs: Readon
     parts.push(Uint8Array.from([...littleEndian(o.value, 8), ...littleEndian(BigInt(o.scriptVersion), 2)]), varIntBytes(o.pkScript.length), o.pkScript)
   }
   parts.push(bytes.subarray(tx.outputSpan[1]))
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
+  return concatBytes(parts)
 }
 
 /** dcrd's `MsgTx.TxHash`: BLAKE-256 of the no-witness serialization, shown byte-reversed. */
