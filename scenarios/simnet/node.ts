@@ -280,7 +280,8 @@ const makeDockerNode = (image: string): Effect.Effect<SimnetNode["Service"], Doc
           .withNetworkMode("host")
           .withEntrypoint([`/bin/${spec.program}`])
           .withCommand([...spec.args])
-          .withBindMounts(spec.dirs.map((d) => ({ source: d, target: d, mode: "rw" as const })))
+          // Docker refuses a mount point given twice (a wallet's data and certificate directory are often one).
+          .withBindMounts([...new Set(spec.dirs)].map((d) => ({ source: d, target: d, mode: "rw" as const })))
           .withEnvironment({ HOME: spec.dirs[0] ?? "/" })
           .withLabels({ "dcrforge.simnet": spec.name })
           .withStartupTimeout(spec.readyTimeoutMillis ?? DEFAULT_READY_MILLIS)
