@@ -1,4 +1,4 @@
-import type { AgendaId } from "../core/chain/agendas.ts"
+import type { AgendaId, AgendaVoteProgress, AgendaVoteState } from "../core/chain/agendas.ts"
 import type { NetworkParams } from "../core/chain/params.ts"
 
 // dcrd's rule change vote (internal/blockchain/thresholdstate.go), for one agenda on a chain
@@ -13,28 +13,6 @@ import type { NetworkParams } from "../core/chain/params.ts"
 
 /** A ticket's vote on the agenda, as its wallet's vote bits say. */
 export type AgendaVoteChoice = "yes" | "no" | "abstain"
-
-/** dcrd's ThresholdState names, as `getblockchaininfo` reports them. */
-export type AgendaVoteState = "defined" | "started" | "lockedin" | "active" | "failed"
-
-/** What `SimDcrd.agendaVote` tells: the state for the next block and the votes counted so far. */
-export interface AgendaVoteProgress {
-  readonly agenda: AgendaId
-  /** The state that governs the next block. */
-  readonly state: AgendaVoteState
-  /** The rule change interval the next block is in (first and last heights). */
-  readonly interval: { readonly first: number; readonly last: number }
-  /** Votes in the main chain's blocks of that interval so far. */
-  readonly yes: number
-  readonly no: number
-  readonly abstain: number
-  /** Non-abstaining votes an interval needs before its result counts. */
-  readonly quorum: number
-  /** The share of non-abstaining votes yes needs, as a fraction (3/4 on every network). */
-  readonly threshold: { readonly numerator: number; readonly denominator: number }
-  /** First height the agenda's rules govern, once it is locked in. */
-  readonly activationHeight: number | undefined
-}
 
 interface VotedBlock {
   readonly hash: string

@@ -1,5 +1,5 @@
 import { Clock, Data, Effect, Layer, Queue, Result, type Scope, Stream } from "effect"
-import { AGENDA_IDS, chainActivations, type AgendaActivations, type AgendaId, type AgendaState, type AgendaTable } from "../core/chain/agendas.ts"
+import { AGENDA_IDS, chainActivations, type AgendaActivations, type AgendaId, type AgendaState, type AgendaTable, type AgendaVoteProgress, type AgendaVoteState } from "../core/chain/agendas.ts"
 import { bytesEqual, toHex } from "../core/chain/bytes.ts"
 import { nextWorkBits, powAlgorithmAt, type BlockTime } from "../core/chain/difficulty.ts"
 import { decodeGetworkData, encodeGetworkData, GETWORK_DATA_BYTES } from "../core/chain/getwork.ts"
@@ -11,7 +11,7 @@ import { bigToCompact, calcWork, compactToBig, hashMeetsTarget } from "../core/c
 import { ChainRpc, ChainRpcError, ChainUnavailable, type ChainEvent, type ChainFailure, type WorkReason, type WorkTemplate } from "../core/services/chain.ts"
 import type { TicketRejected } from "../core/stake/errors.ts"
 import { StakeModel, type HeaderStakeFields, type StakeBlock, type Ticket, type TicketPurchase } from "../core/stake/model.ts"
-import { AgendaVoteTracker, type AgendaVoteChoice, type AgendaVoteProgress, type AgendaVoteState } from "./agenda-vote.ts"
+import { AgendaVoteTracker, type AgendaVoteChoice } from "./agenda-vote.ts"
 import type { SimRandom } from "./random.ts"
 
 // ---- the difficulty scale ------------------------------------------------------------------

@@ -124,3 +124,28 @@ export const isAgendaActive = (activations: AgendaActivations, agenda: AgendaId,
   const first = activations[agenda]
   return first !== undefined && height >= first
 }
+
+/** dcrd's ThresholdState names, as `getblockchaininfo` reports them. */
+export type AgendaVoteState = "defined" | "started" | "lockedin" | "active" | "failed"
+
+/**
+ * Where a stake vote on an agenda stands (dcrd's `getblockchaininfo` deployment and `getvoteinfo`
+ * tallies): what the emulated dcrd tells and the overview page shows.
+ */
+export interface AgendaVoteProgress {
+  readonly agenda: AgendaId
+  /** The state that governs the next block. */
+  readonly state: AgendaVoteState
+  /** The rule change interval the next block is in (first and last heights). */
+  readonly interval: { readonly first: number; readonly last: number }
+  /** Votes in the main chain's blocks of that interval so far. */
+  readonly yes: number
+  readonly no: number
+  readonly abstain: number
+  /** Non-abstaining votes an interval needs before its result counts. */
+  readonly quorum: number
+  /** The share of non-abstaining votes yes needs, as a fraction (3/4 on every network). */
+  readonly threshold: { readonly numerator: number; readonly denominator: number }
+  /** First height the agenda's rules govern, once it is locked in. */
+  readonly activationHeight: number | undefined
+}

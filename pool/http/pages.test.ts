@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { overviewPage, type AgendaProgress } from "./pages.ts"
+import type { AgendaVoteProgress } from "../../core/chain/agendas.ts"
+import { overviewPage } from "./pages.ts"
 
 const frame = { designation: "test pool", network: "simnet" }
 const figures = {
@@ -14,7 +15,7 @@ const figures = {
   networkHashesPerSecond: 2e9,
   healthProblems: [],
 }
-const vote = (over: Partial<AgendaProgress>): AgendaProgress => ({
+const vote = (over: Partial<AgendaVoteProgress>): AgendaVoteProgress => ({
   agenda: "blake3pow",
   state: "started",
   interval: { first: 160, last: 175 },

@@ -1,3 +1,4 @@
+import type { AgendaVoteProgress } from "../../core/chain/agendas.ts"
 import { cannotMineReason, MINER_PROFILES, userAgentOf } from "../../core/stratum/profiles.ts"
 import type { PowHashAlgorithm } from "../../core/chain/hash.ts"
 import { USERNAME_FORMAT } from "./api.ts"
@@ -83,22 +84,7 @@ interface OverviewFigures {
   /** What is wrong with the pool now (GET /api/health); empty when healthy. */
   readonly healthProblems: ReadonlyArray<string>
   /** A consensus vote the chain is holding (DCP-0011's blake3pow), when the node reports one. */
-  readonly agenda?: AgendaProgress | undefined
-}
-
-/** Where a stake vote on an agenda stands (dcrd's `getblockchaininfo` deployment and `getvoteinfo` tallies). */
-export interface AgendaProgress {
-  readonly agenda: string
-  /** dcrd's threshold state for the next block: defined, started, lockedin, active or failed. */
-  readonly state: string
-  /** The rule change interval the next block is in. */
-  readonly interval: { readonly first: number; readonly last: number }
-  readonly yes: number
-  readonly no: number
-  readonly abstain: number
-  readonly quorum: number
-  readonly threshold: { readonly numerator: number; readonly denominator: number }
-  readonly activationHeight: number | undefined
+  readonly agenda?: AgendaVoteProgress | undefined
 }
 
 const AGENDA_STATES: Readonly<Record<string, string>> = {
@@ -110,7 +96,7 @@ const AGENDA_STATES: Readonly<Record<string, string>> = {
 }
 
 /** The vote at a glance; the script refreshes it by reloading this panel (id agenda-progress). */
-const agendaPanel = (a: AgendaProgress) => {
+const agendaPanel = (a: AgendaVoteProgress) => {
   const counted = a.yes + a.no
   const needed = Math.floor((counted * a.threshold.numerator) / a.threshold.denominator)
   const yesPercent = counted === 0 ? 0 : Math.round((100 * a.yes) / counted)

@@ -1,3 +1,4 @@
+import type { AgendaVoteProgress } from "../../core/chain/agendas.ts"
 import { Cause, Clock, Data, Effect, Exit, FiberSet, Redacted, Schedule } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { createHash, timingSafeEqual } from "node:crypto"
@@ -33,7 +34,7 @@ import {
   type WebSession,
 } from "./auth.ts"
 import { makeHashrateHistory } from "./history.ts"
-import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage, stakingPage, type AgendaProgress } from "./pages.ts"
+import { accountPage, adminPage, connectPage, errorPage, loginPage, overviewPage, stakingPage } from "./pages.ts"
 
 /**
  * The pool's HTTP server: the web UI (overview, connect, account, admin pages), the JSON API
@@ -99,7 +100,7 @@ export interface AdminHttpOptions {
   /** The pool's metrics: `GET /metrics` for Prometheus, without authentication (see metrics.ts). */
   readonly metrics?: MetricsRegistry | undefined
   /** A consensus vote the chain holds, shown on the overview (the simulated dcrd's blake3pow vote). */
-  readonly agendaProgress?: (() => AgendaProgress | undefined) | undefined
+  readonly agendaProgress?: (() => AgendaVoteProgress | undefined) | undefined
   /**
    * The running pool's token for the command line (`pool backup` and `pool status` while the
    * pool holds the embedded store; see ops/control.ts): `Authorization: Bearer <token>` on
