@@ -5,6 +5,7 @@ import { request, type IncomingMessage } from "node:http"
 import type { Socket } from "node:net"
 import { connect as tlsConnect } from "node:tls"
 import { join } from "node:path"
+import { processAlive } from "../store/pglite.ts"
 import { formatStatus, StatusReport } from "./status.ts"
 
 /**
@@ -78,14 +79,7 @@ const readRunning = (path: string): RunningPool | undefined => {
 /** The pool published in `dataDir` while its process lives (a file left by a killed pool is not one). */
 export const publishedRunningPool = (dataDir: string): RunningPool | undefined => {
   const running = readRunning(join(dataDir, FILE))
-  if (running === undefined) return undefined
-  try {
-    process.kill(running.pid, 0)
-    return running
-  } catch (e) {
-    // EPERM: it lives, as another user; only ESRCH says it is gone.
-    return (e as NodeJS.ErrnoException).code === "EPERM" ? running : undefined
-  }
+  return running !== undefined && processAlive(running.pid) ? running : undefined
 }
 
 /**

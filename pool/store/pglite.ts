@@ -52,7 +52,8 @@ const connectionOf = (db: PGlite): Connection => {
   }
 }
 
-const alive = (pid: number): boolean => {
+/** Whether process `pid` lives (EPERM: it does, as another user; only ESRCH says it is gone). */
+export const processAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true
@@ -76,7 +77,7 @@ export const embeddedStoreOwner = (dir: string): number | undefined => {
   } catch {
     return undefined
   }
-  return Number.isInteger(owner) && owner > 0 && alive(owner) ? owner : undefined
+  return Number.isInteger(owner) && owner > 0 && processAlive(owner) ? owner : undefined
 }
 
 /**
@@ -96,7 +97,7 @@ const lockDataDir = (dir: string) =>
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
             const owner = Number(readFileSync(path, "utf8"))
-            if (Number.isInteger(owner) && owner !== process.pid && alive(owner)) {
+            if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
               throw new Error(`the embedded database at ${dir} is in use by process ${owner}; stop that pool first (or point this one at another --datadir)`)
             }
             rmSync(path, { force: true })
