@@ -106,7 +106,7 @@ export const makeSimVotingService = (options: VotingServiceOptions, random: SimR
     for (const t of dcrd().model.allTickets()) {
       if (t.purchase.owner !== options.owner || (t.status !== "immature" && t.status !== "live") || t.minedAt === undefined) continue
       const block = dcrd().blockAt(t.minedAt)
-      if (block !== undefined) out.push({ ...registration(t.id), blockHash: block.hash, blockHeight: t.minedAt })
+      if (block !== undefined) out.push({ ...registration(t.id), blockHash: block.hash })
     }
     return out
   }

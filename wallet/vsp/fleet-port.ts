@@ -19,8 +19,6 @@ export interface VotableTicket {
   readonly ticketHex: string
   /** Display hex of the block that mined the ticket: `addtransaction` files the ticket under it. */
   readonly blockHash: string
-  /** That block's height. The fleet no longer reads it (it asks `gettickets`, not `ticketinfo` from a height; see fleet.ts). */
-  readonly blockHeight: number
   /** The voting address's private key, WIF as the staker's wallet sent it with `payfee`. */
   readonly votingKeyWif: string
   /** Agenda id -> choice id, as `setvotechoice` takes them. */

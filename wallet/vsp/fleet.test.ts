@@ -20,7 +20,6 @@ const ticket = (i: number): VotableTicket => {
     hash: ticketHashOf(ticketHex),
     ticketHex,
     blockHash: BLOCK,
-    blockHeight: 100,
     votingKeyWif: wif,
     voteChoices: { maxblocksize: i % 2 === 0 ? "yes" : "no", blake3pow: "yes" },
     treasuryPolicy: { [TREASURY_KEY]: "no" },

@@ -9,7 +9,6 @@ export const votableOf = (ticket: VspTicket): VotableTicket | undefined =>
         hash: ticket.hash,
         ticketHex: ticket.ticket_hex,
         blockHash: ticket.purchase_block_hash,
-        blockHeight: ticket.purchase_height,
         votingKeyWif: ticket.voting_wif,
         voteChoices: ticket.vote_choices,
         treasuryPolicy: ticket.treasury_policy,
