@@ -35,7 +35,14 @@ const FEE_PERCENT = 2.5
 const ADMIN_PASSWORD = "vsp-admin"
 /** Tickets that must be called (and vote) in each single-server fault case. */
 const CALLS_PER_CASE = 10
-const MAX_BLOCKS_PER_CASE = 80
+/**
+ * Blocks a case may take to see its calls. The harness's voting wallet buys up to 10 tickets a
+ * block against 5 voted, so the pool grows through the run and the staker's ~30 remaining
+ * tickets are called ever more rarely: here 10 came in ~30 blocks, but CI once saw only 9 in 80
+ * (2026-12-05). At 240 even a pool of 1,000 calls each remaining ticket with p = 0.7, so fewer
+ * than 10 of 29 is a 1-in-10,000 run; a case stops as soon as it has its calls.
+ */
+const MAX_BLOCKS_PER_CASE = 240
 /**
  * Votes reach the harness's dcrd from a server's own dcrd after its inventory trickle
  * (100-500 ms a hop): a block goes with fewer than five only after the count stood for 2.5 s.
