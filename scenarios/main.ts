@@ -71,7 +71,7 @@ const main = (args: ReadonlyArray<string>) =>
       designation: "dcrforge demo pool",
       stratumPort: port,
       history: { intervalMillis: 5_000, capacity: 720 },
-      agendaProgress: () => world.dcrd.agendaVote(),
+      agendaProgress: Effect.sync(() => world.dcrd.agendaVote()),
     }).pipe(Effect.provideContext(world.services))
     const walletRpc = { user: WALLET_RPC_USER, password: randomBytes(12).toString("hex") }
     const { port: walletRpcPort } = yield* serveJsonRpc({ host: "127.0.0.1", port: parsed.walletrpc, ...walletRpc, handle: staker.handler })

@@ -99,8 +99,11 @@ export interface AdminHttpOptions {
   readonly sessionLifetimeMillis?: number | undefined
   /** The pool's metrics: `GET /metrics` for Prometheus, without authentication (see metrics.ts). */
   readonly metrics?: MetricsRegistry | undefined
-  /** A consensus vote the chain holds, shown on the overview (the simulated dcrd's blake3pow vote). */
-  readonly agendaProgress?: (() => AgendaVoteProgress | undefined) | undefined
+  /**
+   * A consensus vote the chain holds, shown on the overview: the operator's dcrd's blake3pow
+   * vote on regnet (dcrd-agenda-vote.ts), the simulated dcrd's in the main job.
+   */
+  readonly agendaProgress?: Effect.Effect<AgendaVoteProgress | undefined> | undefined
   /**
    * The running pool's token for the command line (`pool backup` and `pool status` while the
    * pool holds the embedded store; see ops/control.ts): `Authorization: Bearer <token>` on
@@ -342,26 +345,32 @@ export const serveAdminHttp = (options: AdminHttpOptions) =>
     // ---- pages
     const overview: Handler = (_req, res) => {
       if (api === undefined) return Effect.sync(() => sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool.")))
-      return answer(res, "GET /", true, Effect.all([liveStats(api.live, api.history.windowMillis), api.live.health]), ([stats, health]) => {
-        const network = api.history.samples().at(-1)?.network
-        sendHtml(
-          res,
-          200,
-          overviewPage(frame(), {
-            network: api.live.network.name,
-            mode: api.live.mode,
-            scheme: api.live.scheme.kind,
-            feeBasisPoints: api.live.feeBasisPoints,
-            workHeight: stats.workHeight,
-            connectedMiners: stats.connectedMiners,
-            blocksFound: stats.blocksFound,
-            hashesPerSecond: stats.hashesPerSecond,
-            networkHashesPerSecond: network ?? null,
-            healthProblems: healthProblems(health),
-            agenda: options.agendaProgress?.(),
-          }),
-        )
-      })
+      return answer(
+        res,
+        "GET /",
+        true,
+        Effect.all([liveStats(api.live, api.history.windowMillis), api.live.health, options.agendaProgress ?? Effect.succeed(undefined)]),
+        ([stats, health, agenda]) => {
+          const network = api.history.samples().at(-1)?.network
+          sendHtml(
+            res,
+            200,
+            overviewPage(frame(), {
+              network: api.live.network.name,
+              mode: api.live.mode,
+              scheme: api.live.scheme.kind,
+              feeBasisPoints: api.live.feeBasisPoints,
+              workHeight: stats.workHeight,
+              connectedMiners: stats.connectedMiners,
+              blocksFound: stats.blocksFound,
+              hashesPerSecond: stats.hashesPerSecond,
+              networkHashesPerSecond: network ?? null,
+              healthProblems: healthProblems(health),
+              agenda,
+            }),
+          )
+        },
+      )
     }
     const connect = replying((req, res) => {
       if (api === undefined) return sendHtml(res, 404, errorPage(frame(), 404, "This server runs without the pool."))

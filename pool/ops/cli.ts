@@ -29,6 +29,7 @@ import { dcrwalletLayer } from "../../wallet/dcrwallet-rpc.ts"
 import { describeOptions, formatHostPort, loadConfig, wantsHelp, writeConfigRequest, type PoolConfig } from "./config.ts"
 import { serveAdminHttp } from "../http/server.ts"
 import { crashPointsFromEnv } from "./crash-points.ts"
+import { makeDcrdAgendaVote } from "../dcrd-agenda-vote.ts"
 import { DcrdCalls, dcrdChainLayer, dcrdWebSocketLayer } from "../dcrd-client.ts"
 import { makeDcrdStakeView } from "../dcrd-stake-view.ts"
 import { runPool } from "../pool.ts"
@@ -162,6 +163,7 @@ const runCommand = (config: PoolConfig) =>
         adminPassword: config.adminPass,
         live,
         stakeView: makeDcrdStakeView((yield* DcrdCalls).call, config.params),
+        agendaProgress: makeDcrdAgendaVote((yield* DcrdCalls).call, config.params),
         metrics: config.metrics ? metrics.registry : undefined,
         designation: config.designation,
         stratumPort: config.minerListen.port,

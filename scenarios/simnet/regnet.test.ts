@@ -21,11 +21,13 @@ import { detectPadding } from "../../core/chain/getwork.ts"
 import { blake256Hash } from "../../core/chain/hash.ts"
 import { blockHashDisplay, HEADER_BYTES } from "../../core/chain/header.ts"
 import { REGNET } from "../../core/chain/params.ts"
+import { ChainUnavailable } from "../../core/services/chain.ts"
 import { PayoutWallet, WalletUnavailable } from "../../core/services/wallet.ts"
 import { profileOf, type MinerModel } from "../../core/stratum/profiles.ts"
 import { newMinerStats, runMiner, type MinerStats } from "../../emulators/miner.ts"
 import { tcpDial } from "../../emulators/network.ts"
 import { SimRandom } from "../../emulators/random.ts"
+import { makeDcrdAgendaVote } from "../../pool/dcrd-agenda-vote.ts"
 import { PoolStore } from "../../pool/store/store.ts"
 import { dcrToAtoms } from "../../core/chain/amounts.ts"
 import { binariesReady } from "./binaries.ts"
@@ -214,6 +216,12 @@ describe("regnet (BLAKE-256 era) on a real dcrd", () => {
 
         const after = (yield* rpc("getblockchaininfo")) as { blocks: number; difficultyratio: number | string; deployments: Record<string, { status: string }> }
         expect(after.deployments.blake3pow?.status).not.toBe("active")
+        // The overview's agenda panel reads this dcrd as the production pool does (pool/dcrd-agenda-vote.ts):
+        // dcrd's own getvoteinfo shape decodes and its state is the one the panel shows.
+        const voteInfo = (yield* rpc("getvoteinfo", [11])) as { startheight: number; agendas: ReadonlyArray<{ id: string; status: string }> }
+        const panel = yield* makeDcrdAgendaVote((method, params) => rpc(method, params).pipe(Effect.mapError((e) => new ChainUnavailable({ method, reason: e.message }))), REGNET)
+        expect(panel?.state).toBe(voteInfo.agendas.find((a) => a.id === "blake3pow")?.status)
+        expect(panel?.interval.first).toBe(voteInfo.startheight)
         const shares = [...stats.values()].reduce((n, s) => n + s.accepted, 0)
         const rejected = [...stats.values()].reduce((n, s) => n + s.rejected, 0)
         console.log(
