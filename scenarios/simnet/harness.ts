@@ -549,7 +549,26 @@ export const makeSimnetHarness = (options: SimnetHarnessOptions = {}): Effect.Ef
     const fundingAddresses = new Map<WalletEndpoint, string>()
     for (const wallet of votingWallets) fundingAddresses.set(wallet, yield* wallet.callAs(Schema.String, "getnewaddress", []))
 
-    const generate = (blocks: number) => dcrdClient.callAs(Schema.Array(Schema.String), "generate", [blocks])
+    /**
+     * dcrd's `generate` mines only on a template newer than the one its last call mined on, and
+     * waits for one: a template that failed to build, with nothing after it to trigger another,
+     * leaves it waiting until the call times out (CI twice saw `generate 1` unanswered for 120 s
+     * at heights 116 and 126, below stake validation, while the ticket buyers' purchases were
+     * arriving). Every 15 s without an answer, dcrd is asked to build a template again
+     * (`regentemplate`), which is what the waiting call needs; the call's own timeout still ends
+     * a node that is stuck for another reason.
+     */
+    const generate = (blocks: number) =>
+      Effect.raceFirst(
+        dcrdClient.callAs(Schema.Array(Schema.String), "generate", [blocks]),
+        Effect.gen(function* () {
+          for (let waited = 15; ; waited += 15) {
+            yield* Effect.sleep(15_000)
+            yield* Effect.logWarning(`dcrd's generate ${blocks} unanswered for ${waited} s: asking it to regenerate its block template (regentemplate)`)
+            yield* Effect.ignore(dcrdClient.call("regentemplate", []))
+          }
+        }),
+      )
     const mempoolVotes = Effect.map(dcrdClient.callAs(Schema.Array(Schema.String), "getrawmempool", [false, "votes"]), (v) => v.length)
 
     /**
