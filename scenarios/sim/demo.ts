@@ -1,13 +1,15 @@
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
 import { encodeAddress } from "../../core/chain/address.ts"
 import { ATOMS_PER_DCR } from "../../core/chain/amounts.ts"
 import { MAINNET, SIMNET, type NetworkParams } from "../../core/chain/params.ts"
 import type { PayoutScheme } from "../../core/payout/schemes.ts"
 import type { SimStaker } from "../../emulators/dcrd.ts"
-import type { RpcHandler } from "../../emulators/json-rpc-server.ts"
+import { memoryPost, type RpcHandler } from "../../emulators/json-rpc-server.ts"
 import { SimRandom } from "../../emulators/random.ts"
 import { makeSimStakingWallet, type SimStakingWallet } from "../../emulators/staking-wallet.ts"
-import { decideAutoBuy, type AutoBuyerConfig } from "../../wallet/autobuyer.ts"
+import { runAutobuy, rpcAutobuyWallet } from "../../wallet/autobuy.ts"
+import type { AutoBuyerConfig } from "../../wallet/autobuyer.ts"
+import { makeJsonRpcCall } from "../../wallet/json-rpc.ts"
 import { profileOf } from "../../core/stratum/profiles.ts"
 import { makeWalletRpcHandler } from "./wallet-rpc.ts"
 import { scaleFleet, type FleetEntry, type World, type WorldOptions } from "./world.ts"
@@ -183,28 +185,27 @@ interface DemoStaker {
 }
 
 /**
- * The demo staker's wallet in `world` (built from `demoWorldOptions`), with its auto-buyer
- * running in the scope: at every new tip it asks `decideAutoBuy` and buys what it says.
+ * The demo staker's wallet in `world` (built from `demoWorldOptions`), with the production
+ * auto-buyer (`runAutobuy`, what `./dcrforge stake autobuy` runs against a dcrwallet) running in
+ * the scope over the wallet's own JSON-RPC, in memory: at every new tip it decides and buys
+ * through `purchaseticket`, as it would on a real wallet.
  */
 export const startDemoStaker = (world: World) =>
   Effect.gen(function* () {
     const dcrd = world.dcrd
     const wallet = makeSimStakingWallet({ dcrd, owner: demoStakers(world.options.seed, world.options.base).demo, startingBalance: DEMO_STARTING_BALANCE })
-    let seenTip = ""
-    const onTip = Effect.suspend(() => {
-      if (dcrd.tipHash() === seenTip) return Effect.void
-      seenTip = dcrd.tipHash()
-      const decision = decideAutoBuy(DEMO_AUTO_BUYER, {
-        params: dcrd.network,
-        height: dcrd.height(),
-        price: dcrd.model.nextStakeDifficulty(),
-        feePerTicket: wallet.feePerTicket,
-        spendable: wallet.balance().spendable,
-      })
-      // A refusal (the mempool's, or a balance that moved) waits for the next block, as dcrwallet's buyer does.
-      return "expiry" in decision && decision.buy > 0 ? Effect.ignore(wallet.purchase(decision.buy, { expiry: decision.expiry })) : Effect.void
-    })
-    yield* Effect.forkIn(Effect.forever(Effect.andThen(Effect.sleep(AUTO_BUYER_POLL_MILLIS), onTip)), yield* Effect.scope)
-    const staker: DemoStaker = { wallet, handler: makeWalletRpcHandler({ dcrd, wallet }) }
+    const handler = makeWalletRpcHandler({ dcrd, wallet })
+    const call = makeJsonRpcCall(
+      { url: "http://demo-staker", user: "demo", password: Redacted.make(""), requestTimeoutMillis: 10_000 },
+      memoryPost(() => handler),
+      {
+        server: "the demo staker's wallet",
+      },
+    )
+    const autobuy = runAutobuy({ network: dcrd.network, account: "default", buyer: DEMO_AUTO_BUYER, dryrun: false, pollMillis: AUTO_BUYER_POLL_MILLIS }, rpcAutobuyWallet(call), (line) =>
+      Effect.logDebug(`demo staker's auto-buyer: ${line}`),
+    )
+    yield* Effect.forkIn(autobuy, yield* Effect.scope)
+    const staker: DemoStaker = { wallet, handler }
     return staker
   })
