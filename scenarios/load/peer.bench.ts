@@ -24,7 +24,8 @@
  * and the chain stays put for the whole bench (it may not pass height 126 without tickets).
  *
  * Knobs: DCRFORGE_PEER_MINERS (default 1,000), DCRFORGE_PEER_SECONDS (steady phase per round,
- * default 60). Needs Go for the first build and `taskset` (util-linux) for the pinning; without
+ * default 60), DCRFORGE_PEER_DIFFICULTY (dcrforge's share difficulty, default 1; 70000, dcrpool's,
+ * makes dcrforge reject every share as dcrpool does, to compare the two on the same answer). Needs Go for the first build and `taskset` (util-linux) for the pinning; without
  * taskset, or on one core, the rounds run unpinned and say so.
  */
 import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process"
@@ -69,11 +70,13 @@ interface Round {
   readonly rssIdleMB: number
   readonly rssPeakMB: number
   readonly cpuSeconds: number
+  readonly cpuSecondsWhole: number
 }
 
 const MINERS = Number(process.env.DCRFORGE_PEER_MINERS ?? 1_000)
 const SECONDS = Number(process.env.DCRFORGE_PEER_SECONDS ?? 60)
 const SHARE_INTERVAL_MS = 6_000
+const DCRFORGE_DIFFICULTY = BigInt(process.env.DCRFORGE_PEER_DIFFICULTY ?? 1) * DIFFICULTY_SCALE
 /** Blocks mined before the rounds: regnet's difficulty quadruples every 8 fast blocks. */
 const PREMINE_BLOCKS = 102
 const MINERS_FILE = fileURLToPath(new URL("./miners.ts", import.meta.url))
@@ -163,7 +166,7 @@ const startPool = async (s: Setting, pool: Pool, index: number) => {
     const { child, match } = await startPinned(
       s.pin,
       process.execPath,
-      [DCRFORGE_FILE, dataDir, s.endpointFile, String(DIFFICULTY_SCALE), String(MINERS + 100)],
+      [DCRFORGE_FILE, dataDir, s.endpointFile, String(DCRFORGE_DIFFICULTY), String(MINERS + 100)],
       /ready (\d+)\n/,
       "dcrforge (peer-pool.ts)",
     )
@@ -230,6 +233,7 @@ const runRound = async (s: Setting, pool: Pool, index: number): Promise<Round> =
       rssIdleMB,
       rssPeakMB,
       cpuSeconds: cpuAfter - cpuBefore,
+      cpuSecondsWhole: cpuAfter,
     }
   } finally {
     miners?.send({ kind: "stop" })
@@ -243,6 +247,7 @@ const FIGURES: ReadonlyArray<{ readonly name: string; readonly unit: string; rea
   { name: "submit latency p99", unit: "ms", of: (r) => r.p99, ratio: true },
   { name: "shares answered", unit: "shares/s", of: (r) => r.answeredPerSecond, ratio: true },
   { name: "pool CPU for the steady phase", unit: "s", of: (r) => r.cpuSeconds, ratio: true },
+  { name: "pool CPU for the whole round", unit: "s", of: (r) => r.cpuSecondsWhole, ratio: true },
   { name: "pool RSS idle after start", unit: "MB", of: (r) => r.rssIdleMB, ratio: true },
   { name: "pool RSS peak", unit: "MB", of: (r) => r.rssPeakMB, ratio: true },
   { name: "shares accepted", unit: "shares/s", of: (r) => r.acceptedPerSecond, ratio: false },
@@ -264,7 +269,9 @@ const run = () =>
       const node = yield* regnetDcrd(dir, regnetAddress("dcrforge peer bench mining"))
       yield* node.rpc("generate", [PREMINE_BLOCKS])
       const difficulty = yield* node.rpc("getdifficulty")
-      console.error(`peer bench: regnet at height ${PREMINE_BLOCKS}, difficulty ${String(difficulty)}; ${MINERS} miners, a share each every ${SHARE_INTERVAL_MS / 1000} s, ${SECONDS} s a round`)
+      console.error(
+        `peer bench: regnet at height ${PREMINE_BLOCKS}, difficulty ${String(difficulty)}; ${MINERS} miners, a share each every ${SHARE_INTERVAL_MS / 1000} s, ${SECONDS} s a round, dcrforge's share difficulty ${DCRFORGE_DIFFICULTY / DIFFICULTY_SCALE}`,
+      )
       const endpointFile = join(dir, "endpoint.json")
       const certificateFile = join(dir, "dcrd-rpc.cert")
       writeFileSync(endpointFile, JSON.stringify(node.endpoint))
