@@ -5,8 +5,8 @@
  * `<address>.m<i>` (default a simnet address), then submits a real difficulty-1 share (the
  * network's proof-of-work limit, hashed with the model's hash) every `intervalMs` (random phase),
  * whatever difficulty the pool sets. Reports to the parent over IPC: submit round-trip latencies,
- * errors, stale and low-difficulty rejections, disconnects, and when each clean job arrived (for
- * fan-out latency).
+ * errors (low-difficulty rejections among them, also counted apart), stale rejections,
+ * disconnects, and when each clean job arrived (for fan-out latency).
  */
 import * as net from "node:net"
 import { Result } from "effect"
@@ -85,10 +85,11 @@ class Miner {
     stats.latencies.push(at - sentAt)
     if (m.error === null || m.error === undefined) stats.accepted++
     else if (m.error[0] === 21) stats.stale++
-    else if (m.error[0] === 23) stats.lowDifficulty++
     else {
+      // Low-difficulty rejections are errors too (stratum-load counts them so), and counted apart.
       stats.errors++
-      if (stats.errorSamples.length < 5) stats.errorSamples.push(line)
+      if (m.error[0] === 23) stats.lowDifficulty++
+      else if (stats.errorSamples.length < 5) stats.errorSamples.push(line)
     }
   }
 

@@ -229,7 +229,8 @@ const runRound = async (s: Setting, pool: Pool, index: number): Promise<Round> =
       acceptedPerSecond: steady.accepted / SECONDS,
       rejected: steady.lowDifficulty,
       stale: steady.stale,
-      otherErrors: steady.errors - before.errors,
+      // The generator's error count runs on; its low-difficulty count restarts at each report.
+      otherErrors: steady.errors - before.errors - steady.lowDifficulty,
       rssIdleMB,
       rssPeakMB,
       cpuSeconds: cpuAfter - cpuBefore,
