@@ -305,7 +305,7 @@ describe("tidy: the house rules over every .ts file", () => {
       { file: /^testkit\/vsp-child\.ts$/, by: "wallet/vsp/kill.test.ts, as the voting service it kills" },
       { file: /^scenarios\/simnet\/prepare\.ts$/, by: ".ci/run, before ./dcrforge test" },
       { file: /^scenarios\/crash\/child\.ts$/, by: "scenarios/crash/crash.test.ts, as the process it kills" },
-      { file: /^scenarios\/load\/(flooder|miners)\.ts$/, by: "the stratum load benches, as child processes" },
+      { file: /^scenarios\/load\/(flooder|miners|peer-pool)\.ts$/, by: "the stratum load and peer benches, as child processes" },
       { file: /^scenarios\/memory\/idle-pool\.ts$/, by: "scenarios/memory/pool-memory.bench.ts, as the pool it measures" },
     ]
     const imported = new Set(files.flatMap((file) => file.imports.flatMap((edge) => (edge.target === undefined ? [] : [edge.target]))))

@@ -1,25 +1,29 @@
 /**
- * Load generator for the stratum benchmark, run as its own process so the pool's event loop
- * measures only the pool: `node miners.ts <port> <count> <intervalMs>`. Each of `count` gominer
- * connections subscribes, authorizes, then submits a real difficulty-1 share every `intervalMs`
- * (random phase). Reports to the parent over IPC: submit round-trip latencies, errors, stale
- * rejections, disconnects, and when each clean job arrived (for fan-out latency).
+ * Load generator for the stratum benchmarks, run as its own process so the pool's event loop
+ * measures only the pool: `node miners.ts <port> <count> <intervalMs> [model] [network] [address]`.
+ * Each of `count` connections of miner `model` (default gominer) subscribes, authorizes as
+ * `<address>.m<i>` (default a simnet address), then submits a real difficulty-1 share (the
+ * network's proof-of-work limit, hashed with the model's hash) every `intervalMs` (random phase),
+ * whatever difficulty the pool sets. Reports to the parent over IPC: submit round-trip latencies,
+ * errors (low-difficulty rejections among them, also counted apart), stale rejections,
+ * disconnects, and when each clean job arrived (for fan-out latency).
  */
 import * as net from "node:net"
 import { Result } from "effect"
 import { powHashWith } from "../../core/chain/hash.ts"
-import { SIMNET } from "../../core/chain/params.ts"
+import { REGNET, SIMNET } from "../../core/chain/params.ts"
 import { hashMeetsTarget } from "../../core/chain/targets.ts"
-import { profileOf, userAgentOf } from "../../core/stratum/profiles.ts"
+import { profileOf, userAgentOf, type MinerModel } from "../../core/stratum/profiles.ts"
 import { minerSolution, parseNotifyParams, type MinerJob } from "../../core/stratum/work.ts"
 
-const ADDRESS = "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
-const [port, count, intervalMs] = process.argv.slice(2).map(Number) as [number, number, number]
-const profile = profileOf("gominer")
-const shareTarget = SIMNET.powLimit
+const [port, count, intervalMs] = process.argv.slice(2, 5).map(Number) as [number, number, number]
+const profile = profileOf((process.argv[5] ?? "gominer") as MinerModel)
+const network = process.argv[6] === "regnet" ? REGNET : SIMNET
+const ADDRESS = process.argv[7] ?? "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
+const shareTarget = network.powLimit
 const now = () => performance.timeOrigin + performance.now()
 
-const stats = { latencies: [] as Array<number>, accepted: 0, errors: 0, stale: 0, disconnects: 0, errorSamples: [] as Array<string> }
+const stats = { latencies: [] as Array<number>, accepted: 0, errors: 0, stale: 0, lowDifficulty: 0, disconnects: 0, errorSamples: [] as Array<string> }
 const cleanArrivals = new Map<string, Array<number>>()
 
 class Miner {
@@ -82,8 +86,10 @@ class Miner {
     if (m.error === null || m.error === undefined) stats.accepted++
     else if (m.error[0] === 21) stats.stale++
     else {
+      // Low-difficulty rejections are errors too (stratum-load counts them so), and counted apart.
       stats.errors++
-      if (stats.errorSamples.length < 5) stats.errorSamples.push(line)
+      if (m.error[0] === 23) stats.lowDifficulty++
+      else if (stats.errorSamples.length < 5) stats.errorSamples.push(line)
     }
   }
 
@@ -99,7 +105,7 @@ class Miner {
     new DataView(extraNonce2.buffer).setUint32(0, this.index)
     for (;;) {
       const s = minerSolution(profile, job, `m${this.index}`, this.extraNonce1, extraNonce2, time, this.nonce++)
-      if (!hashMeetsTarget(powHashWith("blake3", s.header), shareTarget)) continue
+      if (!hashMeetsTarget(powHashWith(profile.pow, s.header), shareTarget)) continue
       const id = this.nextId++
       this.sent.set(id, now())
       this.socket.write(`${JSON.stringify({ id, method: "mining.submit", params: s.params })}\n`)
@@ -125,6 +131,7 @@ process.on("message", (message: { kind: string }) => {
     stats.latencies = []
     stats.accepted = 0
     stats.stale = 0
+    stats.lowDifficulty = 0
     cleanArrivals.clear()
   }
   if (message.kind === "stop") process.exit(0)

@@ -1,31 +1,43 @@
 import { Data, Effect } from "effect"
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { accessSync, constants, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { delimiter, join } from "node:path"
 
 /**
  * The Decred daemons the real-simnet harness runs, and the reference pool's CPU miner, built with
  * Go from the pinned module versions in `tools/` (dcrd 2.1.6, dcrwallet 2.1.5, dcrctl 1.6.2, dcrd's
- * gencerts, dcrpool v1.2.0's `cmd/miner` as `dcrpool-miner`), CGO off, into
- * `.cache/decred/<key>/bin`. The key is a hash of the tools module (go.mod, go.sum, tools.go) and
+ * gencerts, dcrpool v1.2.0's `cmd/miner` as `dcrpool-miner`, and the reference pool itself,
+ * dcrpool v1.2.0, with its GUI templates beside it in `dcrpool-gui/`, since it will not start
+ * without them), CGO off, into `.cache/decred/<key>/bin`. The key is a hash of the tools module (go.mod, go.sum, tools.go) and
  * the platform, so a version bump builds afresh and an unchanged one is reused. Go's own caches
  * live in `.cache/go`. A lock directory keeps two test files from building at once.
  */
 
-export const PROGRAMS = ["dcrd", "dcrwallet", "dcrctl", "gencerts", "dcrpool-miner"] as const
+export const PROGRAMS = ["dcrd", "dcrwallet", "dcrctl", "gencerts", "dcrpool-miner", "dcrpool"] as const
 export type Program = (typeof PROGRAMS)[number]
 
 /** Import paths `go build` is given, one per program (the binary takes the last path element). */
-const PACKAGES: ReadonlyArray<string> = ["github.com/decred/dcrd", "decred.org/dcrwallet/v5", "decred.org/dcrctl", "github.com/decred/dcrd/cmd/gencerts", "github.com/decred/dcrpool/cmd/miner"]
+const PACKAGES: ReadonlyArray<string> = [
+  "github.com/decred/dcrd",
+  "decred.org/dcrwallet/v5",
+  "decred.org/dcrctl",
+  "github.com/decred/dcrd/cmd/gencerts",
+  "github.com/decred/dcrpool/cmd/miner",
+  "github.com/decred/dcrpool",
+]
 /** What each import path's binary is called by `go build -o dir/`. */
-const BUILT_NAME: { readonly [P in Program]: string } = { dcrd: "dcrd", dcrwallet: "dcrwallet", dcrctl: "dcrctl", gencerts: "gencerts", "dcrpool-miner": "miner" }
+const BUILT_NAME: { readonly [P in Program]: string } = { dcrd: "dcrd", dcrwallet: "dcrwallet", dcrctl: "dcrctl", gencerts: "gencerts", "dcrpool-miner": "miner", dcrpool: "dcrpool" }
+/** Where dcrpool's GUI templates are copied, beside the programs (its `--guidir`). */
+const DCRPOOL_GUI = "dcrpool-gui"
 
 export interface DecredBinaries {
   /** The directory holding every program. */
   readonly dir: string
   readonly key: string
   readonly path: (program: Program) => string
+  /** dcrpool's `--guidir`: its HTML templates, which it parses at start and refuses to run without. */
+  readonly dcrpoolGuiDir: string
 }
 
 class GoToolchainMissing extends Data.TaggedError("GoToolchainMissing")<{ readonly looked: ReadonlyArray<string> }> {
@@ -36,7 +48,7 @@ class GoToolchainMissing extends Data.TaggedError("GoToolchainMissing")<{ readon
 
 class BinariesBuildFailed extends Data.TaggedError("BinariesBuildFailed")<{ readonly reason: string; readonly output: string }> {
   override get message(): string {
-    return `building dcrd/dcrwallet/dcrctl/dcrpool-miner from scenarios/simnet/tools failed: ${this.reason}; the Go module proxy must be reachable (GOPROXY) for the first build. Go said:\n${this.output.slice(-3000)}`
+    return `building dcrd/dcrwallet/dcrctl/dcrpool-miner/dcrpool from scenarios/simnet/tools failed: ${this.reason}; the Go module proxy must be reachable (GOPROXY) for the first build. Go said:\n${this.output.slice(-3000)}`
   }
 }
 
@@ -83,8 +95,8 @@ const binariesKey = (): string => {
   return hash.digest("hex").slice(0, 16)
 }
 
-const binariesAt = (dir: string, key: string): DecredBinaries => ({ dir, key, path: (p) => join(dir, BUILT_NAME[p]) })
-const complete = (dir: string) => PROGRAMS.every((p) => isExecutable(join(dir, BUILT_NAME[p])))
+const binariesAt = (dir: string, key: string): DecredBinaries => ({ dir, key, path: (p) => join(dir, BUILT_NAME[p]), dcrpoolGuiDir: join(dir, DCRPOOL_GUI) })
+const complete = (dir: string) => PROGRAMS.every((p) => isExecutable(join(dir, BUILT_NAME[p]))) && existsSync(join(dir, DCRPOOL_GUI, "templates"))
 
 const run = (command: string, args: ReadonlyArray<string>, cwd: string, env: NodeJS.ProcessEnv) =>
   Effect.callback<string, BinariesBuildFailed>((resume) => {
@@ -166,8 +178,11 @@ export const ensureDecredBinaries: Effect.Effect<DecredBinaries, BinariesError> 
         // The pinned toolchain of the machine, never a downloaded one.
         GOTOOLCHAIN: "local",
       }
-      yield* Effect.logInfo(`building dcrd, dcrwallet, dcrctl, gencerts and dcrpool's miner into ${bin} with ${go} (a minute or two the first time)`)
+      yield* Effect.logInfo(`building dcrd, dcrwallet, dcrctl, gencerts, dcrpool and its miner into ${bin} with ${go} (a few minutes the first time)`)
       yield* run(go, ["build", "-trimpath", "-ldflags=-s -w", "-o", partial + "/", ...PACKAGES], work, env)
+      // The module's directory is the last line (go may first say what it downloaded).
+      const dcrpoolSource = (yield* run(go, ["list", "-m", "-f", "{{.Dir}}", "github.com/decred/dcrpool"], work, env)).trim().split("\n").at(-1) ?? ""
+      cpSync(join(dcrpoolSource, "gui", "assets", "templates"), join(partial, DCRPOOL_GUI, "templates"), { recursive: true })
       if (!complete(partial)) return yield* Effect.fail(new BinariesBuildFailed({ reason: `go build did not produce all of ${PROGRAMS.join(", ")}`, output: "" }))
       renameSync(partial, bin)
       return binariesAt(bin, key)

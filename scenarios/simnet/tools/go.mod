@@ -59,6 +59,10 @@ require (
 	github.com/decred/vspd/types/v3 v3.0.0 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/golang/snappy v0.0.4 // indirect
+	github.com/gorilla/csrf v1.7.0 // indirect
+	github.com/gorilla/mux v1.8.0 // indirect
+	github.com/gorilla/securecookie v1.1.1 // indirect
+	github.com/gorilla/sessions v1.2.1 // indirect
 	github.com/gorilla/websocket v1.5.1 // indirect
 	github.com/jessevdk/go-flags v1.6.1 // indirect
 	github.com/jrick/bitset v1.0.0 // indirect
@@ -66,6 +70,7 @@ require (
 	github.com/jrick/wsrpc/v2 v2.3.8 // indirect
 	github.com/klauspost/cpuid/v2 v2.2.8 // indirect
 	github.com/lib/pq v1.9.0 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
 	github.com/syndtr/goleveldb v1.0.1-0.20210819022825-2ae1ddf74ef7 // indirect
 	go.etcd.io/bbolt v1.3.12 // indirect
 	golang.org/x/crypto v0.45.0 // indirect
