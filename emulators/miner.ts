@@ -1,13 +1,14 @@
 import { Deferred, Effect, Result, Scope } from "effect"
 import * as Socket from "effect/socket/Socket"
 import { hashToDisplay } from "../core/chain/hash.ts"
-import { makeHeaderHasher, type HeaderHasher } from "../core/chain/powhasher.ts"
+import type { HeaderHasher } from "../core/chain/powhasher.ts"
 import { HeaderOffset } from "../core/chain/header.ts"
 import { compactToBig, hashMeetsTarget } from "../core/chain/targets.ts"
 import { expectedHashesForTarget, minerShareTarget } from "../core/stratum/difficulty.ts"
 import { userAgentOf, type MinerProfile } from "../core/stratum/profiles.ts"
 import { decodeMinerLine, encodeRequest } from "../core/stratum/protocol.ts"
 import { minerSolution, parseNotifyParams, readSetDifficulty, readSubmitReply, type MinerJob } from "../core/stratum/work.ts"
+import { makeGrindHasher } from "./header-grinder.ts"
 import type { Dial } from "./network.ts"
 import type { SimRandom } from "./random.ts"
 
@@ -287,7 +288,7 @@ const oneConnection = (options: MinerOptions, stats: MinerStats, emit: (e: Miner
     /** The midstate of a job's first 128 header bytes, kept while the job is current. */
     let midstate: { readonly job: MinerJob; readonly hasher: HeaderHasher } | undefined
     const hasherFor = (current: MinerJob, header: Uint8Array): HeaderHasher => {
-      if (midstate?.job !== current) midstate = { job: current, hasher: makeHeaderHasher(profile.pow, header) }
+      if (midstate?.job !== current) midstate = { job: current, hasher: makeGrindHasher(profile.pow, header) }
       return midstate.hasher
     }
 

@@ -126,7 +126,7 @@ describe("property scenarios: PPLNS through the production pool", () => {
             const credits = yield* credited(w)
             const sql = yield* w.query(SqlClient)
             const conservation = yield* w.query(
-              sql<{ hash: string; reward: string; credited: string }>`SELECT b.hash, b.reward::text AS reward, sum(c.amount)::text AS credited
+              sql<{ hash: string; reward: string; credited: string }>`SELECT b.hash, CAST(b.reward AS TEXT) AS reward, CAST(sum(c.amount) AS TEXT) AS credited
                 FROM blocks b JOIN credits c ON c.source = b.hash WHERE b.reward IS NOT NULL GROUP BY b.hash, b.reward`,
             )
             return { work, credits, conservation, accounts: w.accounts, blocks: w.dcrd.counts().poolBlocks }
@@ -177,9 +177,9 @@ const sightBlocks = (w: World) =>
     const sql = yield* w.query(SqlClient)
     const rows = yield* w.query(
       sql<{ hash: string; status: string; credited: string; payable: string; in_payout: string }>`SELECT b.hash, b.status,
-          coalesce(sum(c.amount), 0)::text AS credited,
-          coalesce(sum(c.amount) FILTER (WHERE c.payable), 0)::text AS payable,
-          coalesce(sum(c.amount) FILTER (WHERE c.batch_id IS NOT NULL), 0)::text AS in_payout
+          CAST(coalesce(sum(c.amount), 0) AS TEXT) AS credited,
+          CAST(coalesce(sum(c.amount) FILTER (WHERE c.payable), 0) AS TEXT) AS payable,
+          CAST(coalesce(sum(c.amount) FILTER (WHERE c.batch_id IS NOT NULL), 0) AS TEXT) AS in_payout
         FROM blocks b LEFT JOIN credits c ON c.source = b.hash GROUP BY b.hash, b.status`,
     )
     const tip = w.dcrd.height()

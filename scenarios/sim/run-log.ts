@@ -1,5 +1,4 @@
-import { sha256 } from "@noble/hashes/sha2.js"
-import { bytesToHex } from "@noble/hashes/utils.js"
+import { createHash } from "node:crypto"
 
 /**
  * A run's log: every external event with its virtual time, in order. The run's identity is the
@@ -8,8 +7,9 @@ import { bytesToHex } from "@noble/hashes/utils.js"
  * kept only when asked, or the last few for a failure report.
  */
 export class RunLog {
-  private readonly digest = sha256.create()
-  private readonly encoder = new TextEncoder()
+  // Node's native SHA-256, fed the line as text: the same digest as the JavaScript one with a
+  // TextEncoder per line, measured 0.6 against 1.7 us a line, ~1.2 s of a simulated day's 1.07M lines.
+  private readonly digest = createHash("sha256")
   private readonly recent: Array<string> = []
   readonly lines: Array<string> | undefined
   count = 0
@@ -23,7 +23,7 @@ export class RunLog {
 
   append(timeMillis: number, text: string): void {
     const line = `${timeMillis} ${text}`
-    this.digest.update(this.encoder.encode(`${line}\n`))
+    this.digest.update(`${line}\n`, "utf8")
     this.count++
     this.lines?.push(line)
     this.sink?.(line)
@@ -33,7 +33,7 @@ export class RunLog {
 
   /** The hash so far (the log can go on after). */
   hash(): string {
-    return bytesToHex(this.digest.clone().digest())
+    return this.digest.copy().digest("hex")
   }
 
   tail(): ReadonlyArray<string> {

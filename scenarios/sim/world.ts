@@ -1,3 +1,4 @@
+import { join } from "node:path"
 import { Clock, Context, Effect, Layer, Random, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { encodeAddress } from "../../core/chain/address.ts"
@@ -15,7 +16,7 @@ import { makeMemoryNetwork, type Dial, type MemoryNetwork, type NetworkEvent, ty
 import { SimRandom } from "../../emulators/random.ts"
 import { noCrashPoints } from "../../pool/ops/crash-points.ts"
 import { runPool } from "../../pool/pool.ts"
-import { pgliteLayer } from "../../pool/store/pglite.ts"
+import { sqliteLayer } from "../../pool/store/sqlite.ts"
 import { PoolStore, poolStoreLayer } from "../../pool/store/store.ts"
 import type * as SqlClient from "effect/sql/SqlClient"
 import { RunLog } from "./run-log.ts"
@@ -144,7 +145,7 @@ const describeNetwork = (e: NetworkEvent): string => `net ${JSON.stringify(e)}`
 
 /**
  * The whole simulated world in one scope: the simulated dcrd and wallet, the in-memory network,
- * the production pool (`runPool`, store-backed accounting on an in-memory PGlite) listening on
+ * the production pool (`runPool`, store-backed accounting on the embedded SQLite store, in memory) listening on
  * that network, and the miner fleet dialling it. Runs under whatever Clock the caller provides
  * (TestClock for scenarios); every external event goes to the run log.
  */
@@ -191,7 +192,10 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
     const wallet = yield* makeSimWallet({ dcrd, log: (event) => stamp(`wallet ${JSON.stringify(event, bigintJson)}`) })
     const net = yield* makeMemoryNetwork({ random: random.fork("network"), faults: options.faults, log: (e) => stamp(describeNetwork(e)) })
 
-    const store = poolStoreLayer.pipe(Layer.provideMerge(pgliteLayer({ dataDir: options.dataDir })))
+    // The production pool's embedded store, in memory unless the run keeps a data directory (the
+    // main job's demo: `<datadir>/pool.sqlite`, where `./dcrforge backup` and `status` look). Its
+    // queries complete at the virtual instant they are made, so nothing waits for a settle.
+    const store = poolStoreLayer.pipe(Layer.provideMerge(sqliteLayer({ file: options.dataDir === undefined ? undefined : join(options.dataDir, "pool.sqlite") })))
     const services = Layer.mergeAll(listener ?? net.listener, dcrd.layer, wallet.layer, noCrashPoints, store)
     const scope = yield* Effect.scope
     const servicesContext = yield* Layer.buildWithScope(services, scope)
@@ -271,7 +275,7 @@ export const buildWorld = (options: WorldOptions, listener?: Layer.Layer<Stratum
 
 const bigintJson = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value)
 
-/** Lets promise-based work (the in-memory database) finish before virtual time moves on. */
+/** Lets promise-based work started by the step (timers and I/O callbacks) finish before virtual time moves on. */
 const settle = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 /**
