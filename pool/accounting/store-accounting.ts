@@ -5,13 +5,16 @@ import { CrashPoints } from "../ops/crash-points.ts"
 import { currentPoolMetrics, PoolMetrics } from "../ops/metrics.ts"
 import { PoolStore } from "../store/store.ts"
 import { currentTaskSupervisor } from "../ops/supervisor.ts"
-import type { StoreAccountingCounters, StoreAccountingOptions } from "./options.ts"
+import { type StoreAccountingCounters, type StoreAccountingOptions } from "./options.ts"
 import { makePayouts } from "./payouts.ts"
 import { makePpsReserve } from "./reserve.ts"
 import { makeSettlement } from "./settlement.ts"
 import { makeShareCommitter, outageRetry, shareRow } from "./share-committer.ts"
 
 export type { StoreAccountingOptions } from "./options.ts"
+
+/** The lease whose holder settles and pays, when several processes share the database (`StoreAccountingOptions.settlerLeaseMillis`). */
+const SETTLER_LEASE = "settler"
 
 /**
  * Accounting on the pool's database, assembled from its parts: the share committer (group
@@ -36,12 +39,50 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const payouts = yield* makePayouts(options).pipe(sameMetrics)
     const ppsReserve = yield* makePpsReserve(options).pipe(sameMetrics)
 
-    /** One settlement pass; failures (store, node, wallet down) are logged and retried on the next tip. */
+    /**
+     * Whether this instance is the pool's settler now (always, without a lease: the only
+     * process on its database): takes or renews the lease. Said once when another instance
+     * holds it and once when this one takes it over; the first instance on a database takes it
+     * without a word.
+     */
+    const leaseMillis = options.settlerLeaseMillis
+    let settlerSince: "never" | "held" | "other" = "never"
+    const holdSettlerLease = Effect.gen(function* () {
+      if (leaseMillis === undefined) return true
+      const lease = yield* store.takeLease(SETTLER_LEASE, options.instance, yield* Clock.currentTimeMillis, leaseMillis)
+      if (lease.held) {
+        if (settlerSince === "other") yield* Effect.logInfo(`instance ${options.instance} took the settler lease over: it settles blocks and pays from now on`)
+        settlerSince = "held"
+        return true
+      }
+      if (settlerSince !== "other") {
+        yield* Effect.logInfo(
+          `instance ${lease.holder} holds the settler lease: this instance (${options.instance}) accepts shares and submits blocks and leaves settlement and payouts to it (it takes them over if that lease lapses, ${leaseMillis / 1000} s without renewal)`,
+        )
+      }
+      settlerSince = "other"
+      return false
+    })
+    if (leaseMillis !== undefined) {
+      // A clean shutdown hands over at once (registered first, so it runs after the renewer stopped).
+      yield* Effect.addFinalizer(() => (settlerSince === "held" ? store.releaseLease(SETTLER_LEASE, options.instance).pipe(Effect.ignore) : Effect.void))
+      // Renewed between passes too, so a live holder keeps it however far apart blocks come,
+      // and a dead one's lapses within a lease: the next pass of another instance takes over.
+      yield* supervisor.supervise("settler-lease", Effect.forever(holdSettlerLease.pipe(Effect.ignore, Effect.andThen(Effect.sleep(Math.max(1, Math.floor(leaseMillis / 3)))))))
+    }
+
+    /**
+     * One settlement pass, run only by the lease's holder (checked again before payouts, so a
+     * holder that lost it mid-pass pays nothing); failures (store, node, wallet down) are logged
+     * and retried on the next tip.
+     */
     const settle = (tip: number) =>
       Effect.gen(function* () {
         yield* crash.at("settle:pass")
+        if (!(yield* holdSettlerLease)) return
         yield* settlement.settlePpsShares(tip)
         yield* settlement.settleBlocks(tip)
+        if (!(yield* holdSettlerLease)) return
         yield* payouts.payOut(tip)
         // Last, so payouts never wait on it; a failure postpones only the check, like the rest.
         yield* ppsReserve.check

@@ -123,9 +123,25 @@ const heldAccounts = Effect.gen(function* () {
   )`
 })
 
+/**
+ * Leases: one row per task that only one of several pool processes on one database may run at
+ * a time (the settler: settlement and payouts). `holder` is the instance that holds it until
+ * `until_ms` (its own clock); another may take it only once that time has passed, so a holder
+ * that dies hands over after at most one lease. Not backed up: a restored pool takes it anew.
+ */
+const leases = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE leases (
+    name text PRIMARY KEY,
+    holder text NOT NULL,
+    until_ms int8 NOT NULL
+  )`
+})
+
 const migrations = Migrator.fromRecord({
   "0001_initial": initial,
   "0002_held_accounts": heldAccounts,
+  "0003_leases": leases,
 })
 
 /** Brings the database to the newest schema; safe to run from several instances at once. */
