@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import fc from "fast-check"
-import { Clock, Effect, Layer, Logger, ManagedRuntime, Redacted, References, type Scope } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Logger, ManagedRuntime, Redacted, References, type Scope } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { afterAll, describe, expect, it } from "vitest"
 import { DIFFICULTY_SCALE } from "../../core/stratum/difficulty.ts"
@@ -910,5 +910,63 @@ describe.skipIf("skip" in pg)("several pool instances on one PostgreSQL database
     expect(said).toHaveLength(2)
     expect(said[0]).toContain("instance dead holds the settler lease")
     expect(said[1]).toContain("instance survivor took the settler lease over")
+  }, 60_000)
+
+  it("a block waits to be split until every other live instance has stored its shares up to the block's time, then credits them too", async () => {
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const server = yield* Effect.promise(() => postgresForTests())
+        if ("skip" in server) return yield* Effect.die(new Error(server.skip))
+        yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
+        const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
+        const wallet = makeMemoryWallet({ network: SIMNET })
+        const connect = (crash: Layer.Layer<CrashPoints>) =>
+          Layer.build(Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, crash).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))))
+        // Instance b's share commits wait at a gate while it is shut: a front end whose store writes lag.
+        let gate: Deferred.Deferred<void> | undefined
+        const lagging = Layer.succeed(CrashPoints)({ at: (step) => (step === "shares:before-commit" && gate !== undefined ? Deferred.await(gate) : Effect.void) })
+        const a = yield* connect(noCrashPoints)
+        yield* migrate.pipe(Effect.provideContext(a))
+        const b = yield* connect(lagging)
+        const payer = yield* makeStoreAccounting(options(PPLNS, { instance: "a", settlerLeaseMillis: 3_000 })).pipe(Effect.provideContext(a))
+        const frontEnd = yield* makeStoreAccounting(options(PPLNS, { instance: "b", settlerLeaseMillis: 3_000 })).pipe(Effect.provideContext(b))
+        yield* Effect.sleep("300 millis")
+        const opened = yield* Deferred.make<void>()
+        gate = opened
+        const now = yield* Clock.currentTimeMillis
+        // b accepted SS.B's share (its miner waits for the commit); a accepted SS.A's; then a found a block.
+        const waiting = yield* frontEnd.recordShares([share(1, SS.B, 10n * DIFFICULTY_SCALE, now)]).pipe(Effect.forkScoped)
+        yield* payer.recordShares([share(2, SS.A, 10n * DIFFICULTY_SCALE, now)])
+        yield* node.externalBlock
+        const hash = hashToDisplay(blockHash(node.chain[node.chain.length - 1]!))
+        yield* payer.accounting.blockAccepted({
+          hash,
+          height: 100 + node.chain.length,
+          account: SS.A,
+          worker: "rig",
+          model: "cpuminer",
+          foundAt: now + 1,
+          networkDifficulty: 300n * DIFFICULTY_SCALE,
+          findingShare: undefined,
+        })
+        yield* node.externalBlocks(2)
+        const tip = 100 + node.chain.length
+        const store = yield* PoolStore.pipe(Effect.provideContext(a))
+        const credited = () => store.sql`SELECT account FROM credits WHERE source = ${hash} ORDER BY account COLLATE "C"`.pipe(Effect.map((rows) => rows.map((r) => String(r["account"]))))
+        yield* payer.settle(tip)
+        yield* frontEnd.settle(tip)
+        const whileLagging = { status: (yield* store.blocksWithStatus(["accepted", "confirmed"])).map((x) => x.status), credited: yield* credited() }
+        yield* Deferred.succeed(opened, undefined)
+        yield* Fiber.join(waiting)
+        // b's watermark passes the block's time: the stamp margin (1 s), then its next round (every 1 s).
+        yield* Effect.sleep("3200 millis")
+        yield* payer.settle(tip)
+        yield* frontEnd.settle(tip)
+        return { whileLagging, status: (yield* store.blocksWithStatus(["accepted", "confirmed"])).map((x) => x.status), credited: yield* credited() }
+      }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Warn")),
+    )
+    expect(result.whileLagging).toEqual({ status: ["accepted"], credited: [] })
+    expect(result.status).toEqual(["confirmed"])
+    expect(result.credited).toEqual([SS.A, SS.B, POOL_FEE_ACCOUNT].sort())
   }, 60_000)
 })

@@ -16,6 +16,9 @@ export type { StoreAccountingOptions } from "./options.ts"
 /** The lease whose holder settles and pays, when several processes share the database (`StoreAccountingOptions.settlerLeaseMillis`). */
 const SETTLER_LEASE = "settler"
 
+/** How long after its stamp a share is surely offered to the committer (see the share watermark). */
+const STAMP_MARGIN_MILLIS = 1_000
+
 /**
  * Accounting on the pool's database, assembled from its parts: the share committer (group
  * commit: a share the miner was told about survives any crash), settlement (blocks settled from
@@ -35,7 +38,10 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const sameMetrics = Effect.provideService(PoolMetrics, metrics)
 
     const { recordShares, commitBarrier } = yield* makeShareCommitter(options, counters).pipe(sameMetrics)
-    const settlement = yield* makeSettlement(options, commitBarrier).pipe(sameMetrics)
+    const leaseMillis = options.settlerLeaseMillis
+    /** With several processes on the database: the others whose stored shares do not yet reach a block's time. */
+    const othersBehind = leaseMillis === undefined ? undefined : (foundMs: number) => Effect.flatMap(Clock.currentTimeMillis, (now) => store.sharesBehind(options.instance, foundMs, now - leaseMillis))
+    const settlement = yield* makeSettlement(options, commitBarrier, othersBehind).pipe(sameMetrics)
     const payouts = yield* makePayouts(options).pipe(sameMetrics)
     const ppsReserve = yield* makePpsReserve(options).pipe(sameMetrics)
 
@@ -45,7 +51,6 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
      * holds it and once when this one takes it over; the first instance on a database takes it
      * without a word.
      */
-    const leaseMillis = options.settlerLeaseMillis
     let settlerSince: "never" | "held" | "other" = "never"
     const holdSettlerLease = Effect.gen(function* () {
       if (leaseMillis === undefined) return true
@@ -64,11 +69,29 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
       return false
     })
     if (leaseMillis !== undefined) {
-      // A clean shutdown hands over at once (registered first, so it runs after the renewer stopped).
-      yield* Effect.addFinalizer(() => (settlerSince === "held" ? store.releaseLease(SETTLER_LEASE, options.instance).pipe(Effect.ignore) : Effect.void))
+      const every = Math.max(1, Math.floor(leaseMillis / 3))
+      // A clean shutdown hands over at once and leaves no watermark to wait for (registered
+      // first, so they run after the loops below stopped).
+      yield* Effect.addFinalizer(() =>
+        Effect.andThen(
+          settlerSince === "held" ? store.releaseLease(SETTLER_LEASE, options.instance).pipe(Effect.ignore) : Effect.void,
+          store.forgetShareWatermark(options.instance).pipe(Effect.ignore),
+        ),
+      )
       // Renewed between passes too, so a live holder keeps it however far apart blocks come,
       // and a dead one's lapses within a lease: the next pass of another instance takes over.
-      yield* supervisor.supervise("settler-lease", Effect.forever(holdSettlerLease.pipe(Effect.ignore, Effect.andThen(Effect.sleep(Math.max(1, Math.floor(leaseMillis / 3)))))))
+      yield* supervisor.supervise("settler-lease", Effect.forever(holdSettlerLease.pipe(Effect.ignore, Effect.andThen(Effect.sleep(every)))))
+      // This process's share watermark, for the settler (whichever process it is): every share
+      // stamped before `stampedBy` was offered to the committer before the barrier (a share is
+      // offered microseconds after its stamp; the margin covers a busy event loop), so it is
+      // stored once the barrier returns. A separate loop: a store this process cannot write
+      // holds up the blocks' split, not the lease.
+      const markCommitted = Effect.gen(function* () {
+        const stampedBy = (yield* Clock.currentTimeMillis) - STAMP_MARGIN_MILLIS
+        yield* commitBarrier
+        yield* store.markSharesCommitted(options.instance, stampedBy, yield* Clock.currentTimeMillis)
+      })
+      yield* supervisor.supervise("share-watermark", Effect.forever(markCommitted.pipe(Effect.ignore, Effect.andThen(Effect.sleep(every)))))
     }
 
     /**

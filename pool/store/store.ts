@@ -165,6 +165,7 @@ const RemovedPayment = Schema.Struct({ address: TextColumn, amount: BigIntColumn
 const PpsReserveTotals = Schema.Struct({ blocks: NumberColumn, blocksIn: BigIntColumn, creditedToShares: BigIntColumn }).pipe(
   Schema.encodeKeys({ blocksIn: "blocks_in", creditedToShares: "credited_to_shares" }),
 )
+const Watermark = Schema.Struct({ instance: TextColumn, committedMs: MillisColumn }).pipe(Schema.encodeKeys({ committedMs: "committed_ms" }))
 const LeaseHolder = Schema.Struct({ holder: TextColumn, untilMs: MillisColumn }).pipe(Schema.encodeKeys({ untilMs: "until_ms" }))
 const SettledShare = Schema.Struct({ account: TextColumn, weight: BigIntColumn, height: NumberColumn, networkDifficulty: BigIntColumn }).pipe(
   Schema.encodeKeys({ networkDifficulty: "network_difficulty" }),
@@ -187,6 +188,7 @@ const decodeHeldAccounts = decodeRows("held_accounts", HeldAccount)
 const decodeAccountTotals = decodeRows("credits joined with payout_batches", AccountTotals)
 const decodeBatches = decodeRows("payout_batches", BatchRow)
 const decodeLeaseHolder = decodeRows("leases", LeaseHolder)
+const decodeWatermarks = decodeRows("share_watermarks", Watermark)
 const decodePpsReserve = decodeRows("blocks and credits", PpsReserveTotals)
 const firstCount = (table: string) => {
   const decode = decodeRows(table, Count)
@@ -520,6 +522,24 @@ const makePoolStore = Effect.gen(function* () {
   /** Gives lease `name` up if `holder` holds it (a clean shutdown hands over at once). */
   const releaseLease = (name: string, holder: string) => sql`UPDATE leases SET until_ms = 0 WHERE name = ${name} AND holder = ${holder}`.pipe(Effect.asVoid)
 
+  /** Every share `instance` accepted at or before `committedMs` is stored (said at `nowMs`). */
+  const markSharesCommitted = (instance: string, committedMs: number, nowMs: number) =>
+    sql`INSERT INTO share_watermarks ${sql.insert({ instance, committed_ms: committedMs, seen_ms: nowMs })}
+        ON CONFLICT (instance) DO UPDATE SET committed_ms = excluded.committed_ms, seen_ms = excluded.seen_ms`.pipe(Effect.asVoid)
+
+  /** An instance that shut down cleanly: nothing of it is left to wait for. */
+  const forgetShareWatermark = (instance: string) => sql`DELETE FROM share_watermarks WHERE instance = ${instance}`.pipe(Effect.asVoid)
+
+  /**
+   * The other instances still running (heard of since `liveSinceMs`) whose stored shares may
+   * not yet reach `foundMs`: the earliest watermark first. Empty when every share any live
+   * instance accepted up to `foundMs` is stored.
+   */
+  const sharesBehind = (exceptInstance: string, foundMs: number, liveSinceMs: number) =>
+    sql`SELECT instance, committed_ms FROM share_watermarks
+        WHERE instance <> ${exceptInstance} AND seen_ms >= ${liveSinceMs} AND committed_ms < ${foundMs}
+        ORDER BY committed_ms, instance COLLATE "C"`.pipe(Effect.flatMap(decodeWatermarks))
+
   return {
     sql,
     /**
@@ -561,6 +581,9 @@ const makePoolStore = Effect.gen(function* () {
     rowCounts,
     takeLease,
     releaseLease,
+    markSharesCommitted,
+    forgetShareWatermark,
+    sharesBehind,
   }
 })
 
