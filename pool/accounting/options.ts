@@ -2,6 +2,9 @@ import type { PayoutFeeSource } from "../../core/payout/network-fee.ts"
 import type { PayoutScheme } from "../../core/payout/schemes.ts"
 import type { NetworkParams } from "../../core/chain/params.ts"
 
+/** 30 s: a payer that dies hands over well within a mainnet block interval. */
+export const DEFAULT_SETTLER_LEASE_MILLIS = 30_000
+
 export interface StoreAccountingOptions {
   /** The chain's parameters: PPS values shares by its block subsidy. */
   readonly network: NetworkParams
@@ -34,6 +37,14 @@ export interface StoreAccountingOptions {
    * and the admin page says so (default 0: PPS has paid more than blocks brought in).
    */
   readonly ppsReserveLow?: bigint | undefined
+  /**
+   * Set when several pool processes may share the database (a Postgres server): every one
+   * accepts shares and submits blocks, and only the holder of the settler lease settles blocks
+   * and pays (one payer). Each keeps trying to take or renew the lease every third of this
+   * time, so a holder that dies or loses the database is replaced within about this long.
+   * Undefined (the embedded store, which is one process's): this process settles and pays.
+   */
+  readonly settlerLeaseMillis?: number | undefined
   /** Hashes difficulty 1 stands for, for hashrates (default 2^256 / powLimit; the simulator scales it). */
   readonly hashesPerUnitDifficulty?: bigint | undefined
 }

@@ -7,7 +7,7 @@ import { subsidySplitAt, workSubsidy } from "../../core/chain/subsidy.ts"
 import { ChainRpc } from "../../core/services/chain.ts"
 import { CrashPoints } from "../ops/crash-points.ts"
 import { currentPoolMetrics } from "../ops/metrics.ts"
-import { PoolStore, type BlockRow } from "../store/store.ts"
+import { PoolStore, type BlockRow, type PoolStoreShape } from "../store/store.ts"
 import { isolated } from "./isolated.ts"
 import type { StoreAccountingOptions } from "./options.ts"
 
@@ -24,6 +24,12 @@ export const makeSettlement = (
   options: Pick<StoreAccountingOptions, "network" | "scheme" | "feeBasisPoints" | "coinbaseMaturity">,
   /** Returns once every share accepted before it is committed (see the share committer). */
   commitBarrier: Effect.Effect<void>,
+  /**
+   * With several pool processes on the database: the others still running whose stored shares
+   * may not yet reach `foundMs` (their share watermarks), so a block waits for them as it waits
+   * for this process's own committer. Undefined for a process alone on its database.
+   */
+  othersBehind?: (foundMs: number) => Effect.Effect<ReadonlyArray<{ readonly instance: string; readonly committedMs: number }>, Effect.Error<ReturnType<PoolStoreShape["sharesBehind"]>>>,
 ) =>
   Effect.gen(function* () {
     const store = yield* PoolStore
@@ -111,6 +117,8 @@ export const makeSettlement = (
         for (const block of blocks) yield* settleBlock(block, tip).pipe(isolated(metrics, "block", `block ${block.hash} at height ${block.height}`))
       })
 
+    /** Blocks said to wait for another instance's shares (said once each). */
+    const waitingFor = new Set<string>()
     const settleBlock = (block: BlockRow, tip: number) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
@@ -118,6 +126,18 @@ export const makeSettlement = (
         let status = block.status
         if (status === "accepted") {
           if (inChain && tip >= block.height + 1) {
+            const behind = othersBehind === undefined ? [] : yield* othersBehind(block.foundMs)
+            if (behind.length > 0) {
+              // Its window is read once every share accepted before it, on any front end, is in.
+              if (!waitingFor.has(block.hash)) {
+                waitingFor.add(block.hash)
+                yield* Effect.logInfo(
+                  `block ${block.hash} at height ${block.height} waits to be split until instance ${behind[0]!.instance} has stored its shares up to the block's time (so far up to ${behind[0]!.committedMs}, the block ${block.foundMs})`,
+                )
+              }
+              return
+            }
+            waitingFor.delete(block.hash)
             const reward = yield* chain.coinbaseValue(block.hash)
             const credits = yield* blockCredits(block, reward)
             const fee = credits.find((c) => c.account === POOL_FEE_ACCOUNT)?.amount ?? 0n

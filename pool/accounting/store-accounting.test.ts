@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import fc from "fast-check"
-import { Effect, Layer, Logger, ManagedRuntime, Redacted, References, type Scope } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Logger, ManagedRuntime, Redacted, References, type Scope } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { afterAll, describe, expect, it } from "vitest"
 import { DIFFICULTY_SCALE } from "../../core/stratum/difficulty.ts"
@@ -18,7 +18,7 @@ import { makeMemoryWallet } from "../../testkit/memory-wallet.ts"
 import { makeMiniNode } from "../../testkit/mini-node.ts"
 import { CrashPoints, noCrashPoints } from "../ops/crash-points.ts"
 import { makePoolMetrics, PoolMetrics } from "../ops/metrics.ts"
-import type { ChainRpc } from "../../core/services/chain.ts"
+import { ChainRpc } from "../../core/services/chain.ts"
 import type { PayoutWallet } from "../../core/services/wallet.ts"
 import type { AcceptedShare } from "../stratum/session.ts"
 import { makeStoreAccounting, type StoreAccountingOptions } from "./store-accounting.ts"
@@ -772,12 +772,16 @@ for (const kind of stores) {
   })
 }
 
-describe.skipIf("skip" in pg)("two pool instances on one PostgreSQL database", () => {
+describe.skipIf("skip" in pg)("several pool instances on one PostgreSQL database", () => {
   /** A fixed workload: shares from five miners with distinct times, and three found blocks. */
   const workload = Array.from({ length: 400 }, (_, i) => share(i, SS_MINERS[i % 5]!, BigInt(1 + (i % 7)) * DIFFICULTY_SCALE, 10_000 + i * 3))
   const foundAt = [10_400, 10_800, 11_190]
 
-  /** Runs the workload with `instances` pool instances (each its own connection pool) on a fresh database. */
+  /**
+   * Runs the workload with `instances` pool instances (each its own connection pool, as separate
+   * processes have) on a fresh database, all with the settler lease the command line gives
+   * pools on Postgres.
+   */
   const runWith = (instances: number) =>
     Effect.gen(function* () {
       const server = yield* Effect.promise(() => postgresForTests())
@@ -785,13 +789,19 @@ describe.skipIf("skip" in pg)("two pool instances on one PostgreSQL database", (
       yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
       const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
       const wallet = makeMemoryWallet({ network: SIMNET })
+      // What the instances asked of the node for settlement: a block's reward is read once per split.
+      const rpc = yield* Effect.gen(function* () {
+        return yield* ChainRpc
+      }).pipe(Effect.provide(node.layer))
+      let rewardReads = 0
+      const countedNode = Layer.succeed(ChainRpc)({ ...rpc, coinbaseValue: (hash) => Effect.suspend(() => ((rewardReads += 1), rpc.coinbaseValue(hash))) })
       const pools = yield* Effect.forEach(
         Array.from({ length: instances }, (_, i) => i),
         (i) =>
           Effect.gen(function* () {
-            const context = yield* Layer.build(Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))))
+            const context = yield* Layer.build(Layer.mergeAll(poolStoreLayer, countedNode, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))))
             if (i === 0) yield* migrate.pipe(Effect.provideContext(context))
-            const acc = yield* makeStoreAccounting(options(PPLNS, { instance: `i${i}` })).pipe(Effect.provideContext(context))
+            const acc = yield* makeStoreAccounting(options(PPLNS, { instance: `i${i}`, settlerLeaseMillis: 60_000 })).pipe(Effect.provideContext(context))
             return { context, ...acc }
           }),
       )
@@ -829,20 +839,134 @@ describe.skipIf("skip" in pg)("two pool instances on one PostgreSQL database", (
         const store = yield* PoolStore
         return { totals: yield* store.accountTotals, shares: yield* store.shareCount, blocks: yield* store.blocksWithStatus(["matured"]), batches: yield* store.batches(10) }
       }).pipe(Effect.provideContext(pools[0]!.context))
-      return { ...books, published: wallet.published.length, paid: wallet.paidTo() }
+      return { ...books, published: wallet.published.length, paid: wallet.paidTo(), builds: wallet.builds(), rewardReads }
     }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Warn"))
 
-  it("shares, credits and payouts come out identical to one instance's: nothing counted or paid twice", async () => {
+  it("shares, credits and payouts come out identical to one instance's: nothing counted or paid twice, each block split once and each batch built once", async () => {
     const one = await Effect.runPromise(runWith(1))
-    const two = await Effect.runPromise(runWith(2))
+    const three = await Effect.runPromise(runWith(3))
     expect(one.shares.shares).toBe(400)
-    expect(two.shares).toEqual(one.shares)
-    expect(two.blocks.map((b) => b.hash)).toEqual(one.blocks.map((b) => b.hash))
+    expect(three.shares).toEqual(one.shares)
+    expect(three.blocks.map((b) => b.hash)).toEqual(one.blocks.map((b) => b.hash))
     expect(one.blocks).toHaveLength(3)
-    expect(two.totals).toEqual(one.totals)
-    expect(two.paid).toEqual(one.paid)
+    expect(three.totals).toEqual(one.totals)
+    expect(three.paid).toEqual(one.paid)
     expect(one.published).toBe(1)
-    expect(two.published).toBe(1)
-    expect([...two.paid.values()].reduce((a, b) => a + b, 0n)).toBe(3n * COINBASE)
+    expect(three.published).toBe(1)
+    expect([...three.paid.values()].reduce((a, b) => a + b, 0n)).toBe(3n * COINBASE)
+    // One payer: the lease's holder alone read each block's reward and asked the wallet to build.
+    expect(one.rewardReads).toBe(3)
+    expect(three.rewardReads).toBe(one.rewardReads)
+    expect(one.builds).toBe(1)
+    expect(three.builds).toBe(one.builds)
   }, 120_000)
+
+  it("a payer that dies hands over: the others leave settlement to the lease's holder until it lapses, then one takes it over and pays, saying so once", async () => {
+    const logs = captureLogs()
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const server = yield* Effect.promise(() => postgresForTests())
+        if ("skip" in server) return yield* Effect.die(new Error(server.skip))
+        yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
+        const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
+        const wallet = makeMemoryWallet({ network: SIMNET })
+        const context = yield* Layer.build(Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))))
+        return yield* Effect.gen(function* () {
+          yield* migrate
+          const store = yield* PoolStore
+          // The payer that died: it took the lease for 800 ms and was never heard of again.
+          yield* store.takeLease("settler", "dead", yield* Clock.currentTimeMillis, 800)
+          const survivor = yield* makeStoreAccounting(options(PPLNS, { instance: "survivor", settlerLeaseMillis: 800 }))
+          yield* survivor.recordShares(workload.slice(0, 50))
+          yield* node.externalBlock
+          const hash = hashToDisplay(blockHash(node.chain[node.chain.length - 1]!))
+          const height = 100 + node.chain.length
+          yield* survivor.accounting.blockAccepted({
+            hash,
+            height,
+            account: SS_MINERS[0]!,
+            worker: "rig",
+            model: "cpuminer",
+            foundAt: 10_200,
+            networkDifficulty: 300n * DIFFICULTY_SCALE,
+            findingShare: undefined,
+          })
+          yield* node.externalBlocks(MATURITY + 2)
+          const tip = 100 + node.chain.length
+          yield* survivor.settle(tip)
+          const whileHeld = { blocks: (yield* store.blocksWithStatus(["accepted"])).length, published: wallet.published.length }
+          yield* Effect.sleep("1200 millis")
+          yield* survivor.settle(tip)
+          yield* survivor.settle(tip)
+          return { whileHeld, matured: (yield* store.blocksWithStatus(["matured"])).length, published: wallet.published.length, paid: wallet.paidTo() }
+        }).pipe(Effect.provideContext(context))
+      }).pipe(Effect.scoped, Effect.provide(logs.layer), Effect.provideService(References.MinimumLogLevel, "Info")),
+    )
+    expect(result.whileHeld).toEqual({ blocks: 1, published: 0 })
+    expect(result.matured).toBe(1)
+    expect(result.published).toBe(1)
+    expect([...result.paid.values()].reduce((a, b) => a + b, 0n)).toBe(COINBASE)
+    const said = logs.lines.filter((l) => l.message.includes("settler lease")).map((l) => l.message)
+    expect(said).toHaveLength(2)
+    expect(said[0]).toContain("instance dead holds the settler lease")
+    expect(said[1]).toContain("instance survivor took the settler lease over")
+  }, 60_000)
+
+  it("a block waits to be split until every other live instance has stored its shares up to the block's time, then credits them too", async () => {
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const server = yield* Effect.promise(() => postgresForTests())
+        if ("skip" in server) return yield* Effect.die(new Error(server.skip))
+        yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
+        const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
+        const wallet = makeMemoryWallet({ network: SIMNET })
+        const connect = (crash: Layer.Layer<CrashPoints>) =>
+          Layer.build(Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, crash).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))))
+        // Instance b's share commits wait at a gate while it is shut: a front end whose store writes lag.
+        let gate: Deferred.Deferred<void> | undefined
+        const lagging = Layer.succeed(CrashPoints)({ at: (step) => (step === "shares:before-commit" && gate !== undefined ? Deferred.await(gate) : Effect.void) })
+        const a = yield* connect(noCrashPoints)
+        yield* migrate.pipe(Effect.provideContext(a))
+        const b = yield* connect(lagging)
+        const payer = yield* makeStoreAccounting(options(PPLNS, { instance: "a", settlerLeaseMillis: 3_000 })).pipe(Effect.provideContext(a))
+        const frontEnd = yield* makeStoreAccounting(options(PPLNS, { instance: "b", settlerLeaseMillis: 3_000 })).pipe(Effect.provideContext(b))
+        yield* Effect.sleep("300 millis")
+        const opened = yield* Deferred.make<void>()
+        gate = opened
+        const now = yield* Clock.currentTimeMillis
+        // b accepted SS.B's share (its miner waits for the commit); a accepted SS.A's; then a found a block.
+        const waiting = yield* frontEnd.recordShares([share(1, SS.B, 10n * DIFFICULTY_SCALE, now)]).pipe(Effect.forkScoped)
+        yield* payer.recordShares([share(2, SS.A, 10n * DIFFICULTY_SCALE, now)])
+        yield* node.externalBlock
+        const hash = hashToDisplay(blockHash(node.chain[node.chain.length - 1]!))
+        yield* payer.accounting.blockAccepted({
+          hash,
+          height: 100 + node.chain.length,
+          account: SS.A,
+          worker: "rig",
+          model: "cpuminer",
+          foundAt: now + 1,
+          networkDifficulty: 300n * DIFFICULTY_SCALE,
+          findingShare: undefined,
+        })
+        yield* node.externalBlocks(2)
+        const tip = 100 + node.chain.length
+        const store = yield* PoolStore.pipe(Effect.provideContext(a))
+        const credited = () => store.sql`SELECT account FROM credits WHERE source = ${hash} ORDER BY account COLLATE "C"`.pipe(Effect.map((rows) => rows.map((r) => String(r["account"]))))
+        yield* payer.settle(tip)
+        yield* frontEnd.settle(tip)
+        const whileLagging = { status: (yield* store.blocksWithStatus(["accepted", "confirmed"])).map((x) => x.status), credited: yield* credited() }
+        yield* Deferred.succeed(opened, undefined)
+        yield* Fiber.join(waiting)
+        // b's watermark passes the block's time: the stamp margin (1 s), then its next round (every 1 s).
+        yield* Effect.sleep("3200 millis")
+        yield* payer.settle(tip)
+        yield* frontEnd.settle(tip)
+        return { whileLagging, status: (yield* store.blocksWithStatus(["accepted", "confirmed"])).map((x) => x.status), credited: yield* credited() }
+      }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Warn")),
+    )
+    expect(result.whileLagging).toEqual({ status: ["accepted"], credited: [] })
+    expect(result.status).toEqual(["confirmed"])
+    expect(result.credited).toEqual([SS.A, SS.B, POOL_FEE_ACCOUNT].sort())
+  }, 60_000)
 })

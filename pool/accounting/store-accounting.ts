@@ -5,13 +5,19 @@ import { CrashPoints } from "../ops/crash-points.ts"
 import { currentPoolMetrics, PoolMetrics } from "../ops/metrics.ts"
 import { PoolStore } from "../store/store.ts"
 import { currentTaskSupervisor } from "../ops/supervisor.ts"
-import type { StoreAccountingCounters, StoreAccountingOptions } from "./options.ts"
+import { type StoreAccountingCounters, type StoreAccountingOptions } from "./options.ts"
 import { makePayouts } from "./payouts.ts"
 import { makePpsReserve } from "./reserve.ts"
 import { makeSettlement } from "./settlement.ts"
 import { makeShareCommitter, outageRetry, shareRow } from "./share-committer.ts"
 
 export type { StoreAccountingOptions } from "./options.ts"
+
+/** The lease whose holder settles and pays, when several processes share the database (`StoreAccountingOptions.settlerLeaseMillis`). */
+const SETTLER_LEASE = "settler"
+
+/** How long after its stamp a share is surely offered to the committer (see the share watermark). */
+const STAMP_MARGIN_MILLIS = 1_000
 
 /**
  * Accounting on the pool's database, assembled from its parts: the share committer (group
@@ -32,16 +38,74 @@ export const makeStoreAccounting = (options: StoreAccountingOptions) =>
     const sameMetrics = Effect.provideService(PoolMetrics, metrics)
 
     const { recordShares, commitBarrier } = yield* makeShareCommitter(options, counters).pipe(sameMetrics)
-    const settlement = yield* makeSettlement(options, commitBarrier).pipe(sameMetrics)
+    const leaseMillis = options.settlerLeaseMillis
+    /** With several processes on the database: the others whose stored shares do not yet reach a block's time. */
+    const othersBehind = leaseMillis === undefined ? undefined : (foundMs: number) => Effect.flatMap(Clock.currentTimeMillis, (now) => store.sharesBehind(options.instance, foundMs, now - leaseMillis))
+    const settlement = yield* makeSettlement(options, commitBarrier, othersBehind).pipe(sameMetrics)
     const payouts = yield* makePayouts(options).pipe(sameMetrics)
     const ppsReserve = yield* makePpsReserve(options).pipe(sameMetrics)
 
-    /** One settlement pass; failures (store, node, wallet down) are logged and retried on the next tip. */
+    /**
+     * Whether this instance is the pool's settler now (always, without a lease: the only
+     * process on its database): takes or renews the lease. Said once when another instance
+     * holds it and once when this one takes it over; the first instance on a database takes it
+     * without a word.
+     */
+    let settlerSince: "never" | "held" | "other" = "never"
+    const holdSettlerLease = Effect.gen(function* () {
+      if (leaseMillis === undefined) return true
+      const lease = yield* store.takeLease(SETTLER_LEASE, options.instance, yield* Clock.currentTimeMillis, leaseMillis)
+      if (lease.held) {
+        if (settlerSince === "other") yield* Effect.logInfo(`instance ${options.instance} took the settler lease over: it settles blocks and pays from now on`)
+        settlerSince = "held"
+        return true
+      }
+      if (settlerSince !== "other") {
+        yield* Effect.logInfo(
+          `instance ${lease.holder} holds the settler lease: this instance (${options.instance}) accepts shares and submits blocks and leaves settlement and payouts to it (it takes them over if that lease lapses, ${leaseMillis / 1000} s without renewal)`,
+        )
+      }
+      settlerSince = "other"
+      return false
+    })
+    if (leaseMillis !== undefined) {
+      const every = Math.max(1, Math.floor(leaseMillis / 3))
+      // A clean shutdown hands over at once and leaves no watermark to wait for (registered
+      // first, so they run after the loops below stopped).
+      yield* Effect.addFinalizer(() =>
+        Effect.andThen(
+          settlerSince === "held" ? store.releaseLease(SETTLER_LEASE, options.instance).pipe(Effect.ignore) : Effect.void,
+          store.forgetShareWatermark(options.instance).pipe(Effect.ignore),
+        ),
+      )
+      // Renewed between passes too, so a live holder keeps it however far apart blocks come,
+      // and a dead one's lapses within a lease: the next pass of another instance takes over.
+      yield* supervisor.supervise("settler-lease", Effect.forever(holdSettlerLease.pipe(Effect.ignore, Effect.andThen(Effect.sleep(every)))))
+      // This process's share watermark, for the settler (whichever process it is): every share
+      // stamped before `stampedBy` was offered to the committer before the barrier (a share is
+      // offered microseconds after its stamp; the margin covers a busy event loop), so it is
+      // stored once the barrier returns. A separate loop: a store this process cannot write
+      // holds up the blocks' split, not the lease.
+      const markCommitted = Effect.gen(function* () {
+        const stampedBy = (yield* Clock.currentTimeMillis) - STAMP_MARGIN_MILLIS
+        yield* commitBarrier
+        yield* store.markSharesCommitted(options.instance, stampedBy, yield* Clock.currentTimeMillis)
+      })
+      yield* supervisor.supervise("share-watermark", Effect.forever(markCommitted.pipe(Effect.ignore, Effect.andThen(Effect.sleep(every)))))
+    }
+
+    /**
+     * One settlement pass, run only by the lease's holder (checked again before payouts, so a
+     * holder that lost it mid-pass pays nothing); failures (store, node, wallet down) are logged
+     * and retried on the next tip.
+     */
     const settle = (tip: number) =>
       Effect.gen(function* () {
         yield* crash.at("settle:pass")
+        if (!(yield* holdSettlerLease)) return
         yield* settlement.settlePpsShares(tip)
         yield* settlement.settleBlocks(tip)
+        if (!(yield* holdSettlerLease)) return
         yield* payouts.payOut(tip)
         // Last, so payouts never wait on it; a failure postpones only the check, like the rest.
         yield* ppsReserve.check

@@ -34,6 +34,7 @@ import { DcrdCalls, dcrdChainLayer, dcrdWebSocketLayer } from "../dcrd-client.ts
 import { makeDcrdStakeView } from "../dcrd-stake-view.ts"
 import { runPool } from "../pool.ts"
 import { backup, restore } from "../store/backup.ts"
+import { DEFAULT_SETTLER_LEASE_MILLIS } from "../accounting/options.ts"
 import { embeddedStoreOwner, pgliteLayer } from "../store/pglite.ts"
 import { sqliteLayer } from "../store/sqlite.ts"
 import { backupFromRunningPool, newControlToken, publishRunningPool, publishedRunningPool, runningPoolOf, statusFromRunningPool } from "./control.ts"
@@ -150,6 +151,8 @@ const runCommand = (config: PoolConfig) =>
           payoutFeeFrom: config.payoutFeeFrom,
           coinbaseMaturity: config.params.coinbaseMaturity,
           maxShareBatch: 2000,
+          // Several pool processes may share a Postgres database: one of them settles and pays.
+          settlerLeaseMillis: config.postgres ? DEFAULT_SETTLER_LEASE_MILLIS : undefined,
         },
         vardiffTargetSeconds: config.maxGenTimeMs / 1000,
         maxConnectionsPerHost: config.maxConnPerHost,

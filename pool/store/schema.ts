@@ -123,9 +123,34 @@ const heldAccounts = Effect.gen(function* () {
   )`
 })
 
+/**
+ * For several pool processes on one database. Leases: one row per task only one of them may run
+ * at a time (the settler: settlement and payouts). `holder` is the instance that holds it until
+ * `until_ms` (its clock); another may take it only once that time has passed, so a holder that
+ * dies hands over after at most one lease. Share watermarks: one row per running instance,
+ * `committed_ms` a time (its clock) at or before which every share it accepted is stored, and
+ * `seen_ms` when it last said so; the settler splits a block only once every live instance's
+ * watermark has passed the block's time, as one process waits for its own share committer.
+ * Neither is backed up: a restored pool writes both anew.
+ */
+const multiProcess = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE leases (
+    name text PRIMARY KEY,
+    holder text NOT NULL,
+    until_ms int8 NOT NULL
+  )`
+  yield* sql`CREATE TABLE share_watermarks (
+    instance text PRIMARY KEY,
+    committed_ms int8 NOT NULL,
+    seen_ms int8 NOT NULL
+  )`
+})
+
 const migrations = Migrator.fromRecord({
   "0001_initial": initial,
   "0002_held_accounts": heldAccounts,
+  "0003_multi_process": multiProcess,
 })
 
 /** Brings the database to the newest schema; safe to run from several instances at once. */

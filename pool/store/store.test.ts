@@ -68,7 +68,7 @@ for (const store of stores) {
           // (An embedded store is new and empty each time.)
           yield* sql.onDialectOrElse({
             sqlite: () => Effect.void,
-            orElse: () => sql`DROP TABLE IF EXISTS payments, credits, held_accounts, payout_batches, blocks, shares, meta, dcrforge_migrations CASCADE`,
+            orElse: () => sql`DROP TABLE IF EXISTS payments, credits, held_accounts, leases, share_watermarks, payout_batches, blocks, shares, meta, dcrforge_migrations CASCADE`,
           })
           yield* migrate
           return yield* body

@@ -10,6 +10,10 @@ import { BigIntColumn, decodeRows, MillisColumn, NullableColumn, NumberColumn, S
  * crash, change a row at most once: that guard is what makes "credited once" and "paid once"
  * hold without a coordinator.
  *
+ * Work only one instance should do (settlement and payouts: computed once, built and signed
+ * once) goes to the holder of a lease row (`takeLease`); the guards still hold if two ever
+ * overlap (a holder stalled past its lease).
+ *
  * Every row read is decoded by a schema (`rows.ts`): the drivers' integers, whatever type each
  * store returns them as, become exact bigints or numbers, a status column one of its states,
  * and a row that does not fit is a `StoreRowInvalid` naming the table, column and value.
@@ -161,6 +165,8 @@ const RemovedPayment = Schema.Struct({ address: TextColumn, amount: BigIntColumn
 const PpsReserveTotals = Schema.Struct({ blocks: NumberColumn, blocksIn: BigIntColumn, creditedToShares: BigIntColumn }).pipe(
   Schema.encodeKeys({ blocksIn: "blocks_in", creditedToShares: "credited_to_shares" }),
 )
+const Watermark = Schema.Struct({ instance: TextColumn, committedMs: MillisColumn }).pipe(Schema.encodeKeys({ committedMs: "committed_ms" }))
+const LeaseHolder = Schema.Struct({ holder: TextColumn, untilMs: MillisColumn }).pipe(Schema.encodeKeys({ untilMs: "until_ms" }))
 const SettledShare = Schema.Struct({ account: TextColumn, weight: BigIntColumn, height: NumberColumn, networkDifficulty: BigIntColumn }).pipe(
   Schema.encodeKeys({ networkDifficulty: "network_difficulty" }),
 )
@@ -181,6 +187,8 @@ const decodeAccountPayments = decodeRows("payments joined with payout_batches", 
 const decodeHeldAccounts = decodeRows("held_accounts", HeldAccount)
 const decodeAccountTotals = decodeRows("credits joined with payout_batches", AccountTotals)
 const decodeBatches = decodeRows("payout_batches", BatchRow)
+const decodeLeaseHolder = decodeRows("leases", LeaseHolder)
+const decodeWatermarks = decodeRows("share_watermarks", Watermark)
 const decodePpsReserve = decodeRows("blocks and credits", PpsReserveTotals)
 const firstCount = (table: string) => {
   const decode = decodeRows(table, Count)
@@ -495,6 +503,43 @@ const makePoolStore = Effect.gen(function* () {
     Effect.map((rows) => rows[0] ?? { blocks: 0, blocksIn: 0n, creditedToShares: 0n }),
   )
 
+  /**
+   * Takes or renews lease `name` for `holder` until `nowMs + ttlMs`: held when no one holds it,
+   * when `holder` already does, or when the other holder's lease ran out before `nowMs`. One
+   * statement (an upsert whose update is guarded), so two instances asking at once cannot both
+   * win. Otherwise says who holds it and until when.
+   */
+  const takeLease = (name: string, holder: string, nowMs: number, ttlMs: number) =>
+    Effect.gen(function* () {
+      const won = yield* sql`INSERT INTO leases ${sql.insert({ name, holder, until_ms: nowMs + ttlMs })}
+          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
+          WHERE leases.holder = excluded.holder OR leases.until_ms < ${nowMs} RETURNING holder`
+      if (won.length === 1) return { held: true as const }
+      const other = yield* sql`SELECT holder, until_ms FROM leases WHERE name = ${name}`.pipe(Effect.flatMap(decodeLeaseHolder))
+      return { held: false as const, holder: other[0]?.holder ?? "", untilMs: other[0]?.untilMs ?? nowMs }
+    })
+
+  /** Gives lease `name` up if `holder` holds it (a clean shutdown hands over at once). */
+  const releaseLease = (name: string, holder: string) => sql`UPDATE leases SET until_ms = 0 WHERE name = ${name} AND holder = ${holder}`.pipe(Effect.asVoid)
+
+  /** Every share `instance` accepted at or before `committedMs` is stored (said at `nowMs`). */
+  const markSharesCommitted = (instance: string, committedMs: number, nowMs: number) =>
+    sql`INSERT INTO share_watermarks ${sql.insert({ instance, committed_ms: committedMs, seen_ms: nowMs })}
+        ON CONFLICT (instance) DO UPDATE SET committed_ms = excluded.committed_ms, seen_ms = excluded.seen_ms`.pipe(Effect.asVoid)
+
+  /** An instance that shut down cleanly: nothing of it is left to wait for. */
+  const forgetShareWatermark = (instance: string) => sql`DELETE FROM share_watermarks WHERE instance = ${instance}`.pipe(Effect.asVoid)
+
+  /**
+   * The other instances still running (heard of since `liveSinceMs`) whose stored shares may
+   * not yet reach `foundMs`: the earliest watermark first. Empty when every share any live
+   * instance accepted up to `foundMs` is stored.
+   */
+  const sharesBehind = (exceptInstance: string, foundMs: number, liveSinceMs: number) =>
+    sql`SELECT instance, committed_ms FROM share_watermarks
+        WHERE instance <> ${exceptInstance} AND seen_ms >= ${liveSinceMs} AND committed_ms < ${foundMs}
+        ORDER BY committed_ms, instance COLLATE "C"`.pipe(Effect.flatMap(decodeWatermarks))
+
   return {
     sql,
     /**
@@ -534,6 +579,11 @@ const makePoolStore = Effect.gen(function* () {
     accountPayments,
     accountPaymentCount,
     rowCounts,
+    takeLease,
+    releaseLease,
+    markSharesCommitted,
+    forgetShareWatermark,
+    sharesBehind,
   }
 })
 
