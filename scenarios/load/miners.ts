@@ -3,7 +3,8 @@
  * measures only the pool: `node miners.ts <port> <count> <intervalMs>`. Each of `count` gominer
  * connections subscribes, authorizes, then submits a real difficulty-1 share every `intervalMs`
  * (random phase). Reports to the parent over IPC: submit round-trip latencies, errors, stale
- * rejections, disconnects, and when each clean job arrived (for fan-out latency).
+ * rejections, disconnects, when each submit was sent (to pick those around a block change) and
+ * when each clean job arrived (for fan-out latency).
  */
 import * as net from "node:net"
 import { Result } from "effect"
@@ -19,7 +20,7 @@ const profile = profileOf("gominer")
 const shareTarget = SIMNET.powLimit
 const now = () => performance.timeOrigin + performance.now()
 
-const stats = { latencies: [] as Array<number>, accepted: 0, errors: 0, stale: 0, disconnects: 0, errorSamples: [] as Array<string> }
+const stats = { latencies: [] as Array<number>, sentAts: [] as Array<number>, accepted: 0, errors: 0, stale: 0, disconnects: 0, errorSamples: [] as Array<string> }
 const cleanArrivals = new Map<string, Array<number>>()
 
 class Miner {
@@ -79,6 +80,7 @@ class Miner {
     if (sentAt === undefined) return
     this.sent.delete(m.id)
     stats.latencies.push(at - sentAt)
+    stats.sentAts.push(sentAt)
     if (m.error === null || m.error === undefined) stats.accepted++
     else if (m.error[0] === 21) stats.stale++
     else {
@@ -123,6 +125,7 @@ process.on("message", (message: { kind: string }) => {
   if (message.kind === "report") {
     process.send!({ kind: "report", ...stats, cleanArrivals: [...cleanArrivals] })
     stats.latencies = []
+    stats.sentAts = []
     stats.accepted = 0
     stats.stale = 0
     cleanArrivals.clear()
