@@ -18,7 +18,7 @@ export interface Job {
   readonly pow: PowHashAlgorithm
   /** Absorbs the job's fixed first 128 bytes once; every share of the job hashes only its tail. */
   readonly hasher: HeaderHasher
-  /** Miners must drop older work (a new parent or new votes). */
+  /** Miners must drop older work: a new parent, the only change that makes older jobs stale. */
   readonly clean: boolean
   /** Header timestamp the job was issued with (seconds). */
   readonly timestamp: number
@@ -32,8 +32,9 @@ interface JobLookup {
 
 /**
  * Current work and the jobs handed out for it. A new parent makes every earlier job stale
- * (refused with "stale job"); new votes or transactions on the same parent give new jobs while
- * the older ones stay valid (dcrd still holds their templates). Jobs are forgotten after
+ * (refused with "stale job") and is the only clean job; new votes or transactions on the same
+ * parent give new jobs while the older ones stay valid and are not cleaned (dcrd still holds
+ * their templates). Jobs are forgotten after
  * `keepParents` parents.
  *
  * The book also remembers the work already credited on each parent, keyed by the work itself
@@ -65,7 +66,11 @@ export class JobBook {
     const decoded = Result.getOrThrow(decodeHeader(header.subarray(0, HEADER_BYTES)))
     const parent = toHex(decoded.prevBlock)
     const newParent = this.latest === undefined || this.latest.parent !== parent
-    const job = this.makeJob(header.slice(0, HEADER_BYTES), decoded.height, parent, decoded.bits, decoded.timestamp, newParent || reason === "newvotes")
+    // Only a new parent makes older work worthless: a job of the same parent (new votes or
+    // transactions) is a better template, but a share for an older one is still a valid block
+    // if it meets the network target (dcrd keeps every template it handed out for the parent,
+    // keyed by merkle and stake root), so miners need not drop what they are hashing.
+    const job = this.makeJob(header.slice(0, HEADER_BYTES), decoded.height, parent, decoded.bits, decoded.timestamp, newParent)
     if (newParent) {
       this.parents.push(parent)
       while (this.parents.length > this.keepParents) {

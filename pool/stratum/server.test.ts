@@ -131,7 +131,7 @@ describe("stratum server over TCP", () => {
     })
   })
 
-  it("sends clean jobs on a new parent or new votes, none for new transactions, and rolls the timestamp of old work", async () => {
+  it("sends a clean job only on a new parent, a job that keeps older work valid on new votes, none for new transactions, and rolls the timestamp of old work", async () => {
     await withTcpPool({ network: SIMNET, mode: "pool", rollTimestampSeconds: 1 }, async (pool) => {
       const { client } = await connectMiner(pool, profileOf("gominer"), SIMNET_ADDRESS)
       const notify = async () => JSON.parse(await client.until((l) => l.includes("mining.notify"))) as { params: Array<unknown> }
@@ -141,7 +141,7 @@ describe("stratum server over TCP", () => {
       await pool.run(pool.node.newWork("newtxns"))
       await pool.run(pool.node.newWork("newvotes"))
       const votes = await notify()
-      expect(votes.params[8]).toBe(true)
+      expect(votes.params[8]).toBe(false)
       await pool.run(pool.node.externalBlock)
       const parent = await notify()
       expect(parent.params[8]).toBe(true)

@@ -31,12 +31,13 @@ const setup = (network: NetworkParams, networkBits = 0x1d00ffff, difficulty = DI
   const vardiff = { ...defaultVardiffConfig(difficulty, difficulty), retargetShares: 1_000_000 }
   const config = defaultSessionConfig(network, "pool", vardiff)
   let parent = 1
-  const work = (reason: "newparent" | "newvotes" = "newparent", bits = networkBits) => {
+  /** dcrd's next work; `template` tells two templates of one parent apart (their merkle root). */
+  const work = (reason: "newparent" | "newvotes" = "newparent", bits = networkBits, template = 7) => {
     if (reason === "newparent") parent++
     const header = encodeHeader({
       version: 10,
       prevBlock: new Uint8Array(32).fill(parent),
-      merkleRoot: new Uint8Array(32).fill(7),
+      merkleRoot: new Uint8Array(32).fill(template),
       stakeRoot: new Uint8Array(32).fill(8),
       voteBits: 1,
       finalState: new Uint8Array(6),
@@ -217,6 +218,40 @@ describe("stratum session", () => {
     expect(out.blocks).toHaveLength(1)
     expect(toHex(out.blocks[0]!.header)).toBe(toHex(s.header))
     expect(new DataView(out.blocks[0]!.header.buffer).getUint32(HeaderOffset.nonce, true)).toBe(Number.parseInt(s.params[4]!.match(/../g)!.reverse().join(""), 16))
+  })
+
+  it("a share for an older job of the same parent is accepted and is a block on that job's own template; only a new parent is a clean job, and a share for the previous parent is refused as stale", () => {
+    // Every share is a block: shows the older job's share would be assembled into a block dcrd takes.
+    const { session, work } = setup(SIMNET, SIMNET.powLimitBits)
+    const m = miner(profileOf("gominer"))
+    m.read(session.onLine(line(1, "mining.subscribe", ["decred-gominer/2.1.0"]), 0))
+    m.read(session.onLine(line(2, "mining.authorize", [SIMNET_ADDRESS, ""]), 0))
+    const older = m.solve(SIMNET, "blake3")
+    const notifyOf = (out: SessionOutput) => {
+      const n = out.lines.map((l) => Result.getOrThrow(decodeMinerLine(l))).find((x) => x.kind === "request" && x.message.method === "mining.notify")
+      if (n?.kind !== "request") throw new Error("no notify")
+      return n.message.params
+    }
+    // New votes on the same parent: a new template, sent as a job that does not clean the miner's work.
+    const votes = m.read(session.onJob(work("newvotes", SIMNET.powLimitBits, 9), 1000))
+    expect(notifyOf(votes)[8]).toBe(false)
+    const accepted = session.onLine(line(3, "mining.submit", older.params), 1000)
+    expect(reply(accepted)).toBe(true)
+    expect(accepted.shares).toHaveLength(1)
+    expect(accepted.blocks).toHaveLength(1)
+    expect(accepted.blocks[0]!.job.id).toBe(older.params[1])
+    // The block is the older template's header (its merkle root), the one dcrd keeps for it.
+    expect(toHex(accepted.blocks[0]!.header)).toBe(toHex(older.header))
+    expect(toHex(accepted.blocks[0]!.header.subarray(HeaderOffset.merkleRoot, HeaderOffset.merkleRoot + 32))).toBe("07".repeat(32))
+    // A new parent: the only clean job, and every job of the previous parent is stale.
+    const onNewer = m.solve(SIMNET, "blake3")
+    expect(onNewer.params[1]).not.toBe(older.params[1])
+    const parent = session.onJob(work("newparent", SIMNET.powLimitBits), 2000)
+    expect(notifyOf(parent)[8]).toBe(true)
+    const stale = session.onLine(line(4, "mining.submit", onNewer.params), 2000)
+    expect(refusal(stale, 4)).toBe(`error 21: job ${onNewer.params[1]} is for an old block; work on the latest job`)
+    expect(stale.logs).toEqual([{ kind: "share-rejected", reason: "stale-job" }])
+    expect(stale.shares).toHaveLength(0)
   })
 
   it("never asks for more than the job's network difficulty, so every hash that makes a block is a share", () => {

@@ -211,7 +211,7 @@ export class StratumSession {
   }
 
   /**
-   * New work: a clean job (new parent or votes) or a rolled timestamp. Work of a proof of work
+   * New work: a clean job (new parent), a new template of the same parent, or a rolled timestamp. Work of a proof of work
    * the miner cannot compute (the chain switched, DCP-0011) ends the session: told why in an
    * error line, then closed. Left open, the device would hash the old proof of work into shares
    * that can only be refused, and reconnect into the refusal at subscribe anyway.

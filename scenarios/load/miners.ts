@@ -6,7 +6,8 @@
  * network's proof-of-work limit, hashed with the model's hash) every `intervalMs` (random phase),
  * whatever difficulty the pool sets. Reports to the parent over IPC: submit round-trip latencies,
  * errors (low-difficulty rejections among them, also counted apart), stale rejections,
- * disconnects, and when each clean job arrived (for fan-out latency).
+ * disconnects, when each submit was sent (to pick those around a block change) and when each
+ * clean job arrived (for fan-out latency).
  */
 import * as net from "node:net"
 import { Result } from "effect"
@@ -23,7 +24,7 @@ const ADDRESS = process.argv[7] ?? "Sspzuh5xuvqxccYLWJDJjCtqp166NRxcaPB"
 const shareTarget = network.powLimit
 const now = () => performance.timeOrigin + performance.now()
 
-const stats = { latencies: [] as Array<number>, accepted: 0, errors: 0, stale: 0, lowDifficulty: 0, disconnects: 0, errorSamples: [] as Array<string> }
+const stats = { latencies: [] as Array<number>, sentAts: [] as Array<number>, accepted: 0, errors: 0, stale: 0, lowDifficulty: 0, disconnects: 0, errorSamples: [] as Array<string> }
 const cleanArrivals = new Map<string, Array<number>>()
 
 class Miner {
@@ -83,6 +84,7 @@ class Miner {
     if (sentAt === undefined) return
     this.sent.delete(m.id)
     stats.latencies.push(at - sentAt)
+    stats.sentAts.push(sentAt)
     if (m.error === null || m.error === undefined) stats.accepted++
     else if (m.error[0] === 21) stats.stale++
     else {
@@ -129,6 +131,7 @@ process.on("message", (message: { kind: string }) => {
   if (message.kind === "report") {
     process.send!({ kind: "report", ...stats, cleanArrivals: [...cleanArrivals] })
     stats.latencies = []
+    stats.sentAts = []
     stats.accepted = 0
     stats.stale = 0
     stats.lowDifficulty = 0
