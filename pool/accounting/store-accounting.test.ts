@@ -777,6 +777,15 @@ describe.skipIf("skip" in pg)("several pool instances on one PostgreSQL database
   const workload = Array.from({ length: 400 }, (_, i) => share(i, SS_MINERS[i % 5]!, BigInt(1 + (i % 7)) * DIFFICULTY_SCALE, 10_000 + i * 3))
   const foundAt = [10_400, 10_800, 11_190]
 
+  /** A fresh Postgres database (stopped with the scope), a mini node and a wallet: where each test of several instances starts. */
+  const freshDatabase = Effect.gen(function* () {
+    const server = yield* Effect.promise(() => postgresForTests())
+    if ("skip" in server) return yield* Effect.die(new Error(server.skip))
+    yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
+    const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
+    return { database: PgClient.layer({ url: Redacted.make(server.url) }), node, wallet: makeMemoryWallet({ network: SIMNET }) }
+  })
+
   /**
    * Runs the workload with `instances` pool instances (each its own connection pool, as separate
    * processes have) on a fresh database, all with the settler lease the command line gives
@@ -784,11 +793,7 @@ describe.skipIf("skip" in pg)("several pool instances on one PostgreSQL database
    */
   const runWith = (instances: number) =>
     Effect.gen(function* () {
-      const server = yield* Effect.promise(() => postgresForTests())
-      if ("skip" in server) return yield* Effect.die(new Error(server.skip))
-      yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
-      const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
-      const wallet = makeMemoryWallet({ network: SIMNET })
+      const { database, node, wallet } = yield* freshDatabase
       // What the instances asked of the node for settlement: a block's reward is read once per split.
       const rpc = yield* Effect.gen(function* () {
         return yield* ChainRpc
@@ -799,7 +804,7 @@ describe.skipIf("skip" in pg)("several pool instances on one PostgreSQL database
         Array.from({ length: instances }, (_, i) => i),
         (i) =>
           Effect.gen(function* () {
-            const context = yield* Layer.build(Layer.mergeAll(poolStoreLayer, countedNode, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))))
+            const context = yield* Layer.build(Layer.mergeAll(poolStoreLayer, countedNode, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(database)))
             if (i === 0) yield* migrate.pipe(Effect.provideContext(context))
             const acc = yield* makeStoreAccounting(options(PPLNS, { instance: `i${i}`, settlerLeaseMillis: 60_000 })).pipe(Effect.provideContext(context))
             return { context, ...acc }
@@ -865,12 +870,8 @@ describe.skipIf("skip" in pg)("several pool instances on one PostgreSQL database
     const logs = captureLogs()
     const result = await Effect.runPromise(
       Effect.gen(function* () {
-        const server = yield* Effect.promise(() => postgresForTests())
-        if ("skip" in server) return yield* Effect.die(new Error(server.skip))
-        yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
-        const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
-        const wallet = makeMemoryWallet({ network: SIMNET })
-        const context = yield* Layer.build(Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))))
+        const { database, node, wallet } = yield* freshDatabase
+        const context = yield* Layer.build(Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, noCrashPoints).pipe(Layer.provideMerge(database)))
         return yield* Effect.gen(function* () {
           yield* migrate
           const store = yield* PoolStore
@@ -915,13 +916,8 @@ describe.skipIf("skip" in pg)("several pool instances on one PostgreSQL database
   it("a block waits to be split until every other live instance has stored its shares up to the block's time, then credits them too", async () => {
     const result = await Effect.runPromise(
       Effect.gen(function* () {
-        const server = yield* Effect.promise(() => postgresForTests())
-        if ("skip" in server) return yield* Effect.die(new Error(server.skip))
-        yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
-        const node = yield* makeMiniNode(SIMNET, BITS, 100, COINBASE)
-        const wallet = makeMemoryWallet({ network: SIMNET })
-        const connect = (crash: Layer.Layer<CrashPoints>) =>
-          Layer.build(Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, crash).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(server.url) }))))
+        const { database, node, wallet } = yield* freshDatabase
+        const connect = (crash: Layer.Layer<CrashPoints>) => Layer.build(Layer.mergeAll(poolStoreLayer, node.layer, wallet.layer, crash).pipe(Layer.provideMerge(database)))
         // Instance b's share commits wait at a gate while it is shut: a front end whose store writes lag.
         let gate: Deferred.Deferred<void> | undefined
         const lagging = Layer.succeed(CrashPoints)({ at: (step) => (step === "shares:before-commit" && gate !== undefined ? Deferred.await(gate) : Effect.void) })
